@@ -1,0 +1,19 @@
+"""Neural MMO: a massively multi-agent research environment in the spirit of MMORPGs.
+
+Quick start::
+
+    import neural_mmo
+    env = neural_mmo.parallel_env("small")
+    obs, infos = env.reset(seed=0)
+    while env.agents:
+        actions = {a: env.action_space(a).sample(obs[a]["action_mask"]) for a in env.agents}
+        obs, rewards, terminations, truncations, infos = env.step(actions)
+"""
+
+from neural_mmo.config import PRESETS, Config, ConfigError
+from neural_mmo.env.parallel import NeuralMMOParallelEnv, env, parallel_env
+from neural_mmo.env.vector import VecEnv
+
+__version__ = "0.1.0"
+
+__all__ = ["PRESETS", "Config", "ConfigError", "NeuralMMOParallelEnv", "VecEnv", "env", "parallel_env"]

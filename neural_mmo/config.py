@@ -1,0 +1,352 @@
+"""Game configuration: frozen dataclasses grouped by system, presets, validation and overrides.
+
+Every number of the game lives here. Each field carries metadata: a one-line ``doc``, bounds
+(``min``/``max``) or ``choices`` used by :meth:`Config.validate`, and ``static=True`` when the field
+defines the shape of buffers (changing it needs a new environment, not just a reset).
+
+Example::
+
+    cfg = Config.preset("small").override({"resources.food_regrow_prob": 0.05})
+    cfg = Config.from_toml("my_run.toml", base=cfg)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid: the message names the key, the value and what is allowed."""
+
+
+def _f(default: Any, doc: str, *, static: bool = False, **rules: Any) -> Any:
+    return field(default=default, metadata={"doc": doc, "static": static, **rules})
+
+
+@dataclass(frozen=True)
+class MapConfig:
+    """Size of the world."""
+
+    size: int = _f(128, "side of the playable square, in tiles", static=True, min=8, max=4096)
+    border: int = _f(
+        8,
+        "width of the lava border around the playable area (at least the vision radius)",
+        static=True,
+        min=1,
+        max=64,
+    )
+
+
+@dataclass(frozen=True)
+class TerrainConfig:
+    """Procedural generation: blended simplex octaves thresholded into materials."""
+
+    tiles_per_octave: int = _f(
+        8, "map tiles per octave in the noise bank (128 tiles -> 16 octaves)", min=1, max=1024
+    )
+    min_octaves: int = _f(4, "fewest octaves in the bank, for small maps", min=1, max=256)
+    min_wavelength: float = _f(
+        4.0, "wavelength in tiles of the finest octave of the bank", min=1.0, max=1e6
+    )
+    max_wavelength: float = _f(
+        256.0, "wavelength in tiles of the coarsest octave of the bank", min=1.0, max=1e6
+    )
+    local_octaves: int = _f(3, "octaves of the local-frequency noise map", min=1, max=16)
+    local_wavelength: float = _f(
+        96.0, "wavelength in tiles of the local-frequency noise map", min=1.0, max=1e6
+    )
+    centre_bias: float = _f(
+        1.0,
+        "how far towards fine octaves the centre is pushed (0: uniform map, 1: full bias)",
+        min=0.0,
+        max=4.0,
+    )
+    smoothness: float = _f(
+        1.0, "width multiplier of the Gaussian over octaves (larger: smoother)", min=0.05, max=100.0
+    )
+    lava_below: float = _f(0.12, "heights below this (in [0, 1]) become lava", min=0.0, max=1.0)
+    water_below: float = _f(0.30, "heights below this become water", min=0.0, max=1.0)
+    grass_below: float = _f(0.55, "heights below this become grass", min=0.0, max=1.0)
+    scrub_below: float = _f(0.60, "heights below this become scrub", min=0.0, max=1.0)
+    forest_below: float = _f(0.80, "heights below this become forest; above is stone", min=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
+class VitalsConfig:
+    """Health, food and water."""
+
+    max_health: int = _f(100, "maximum (and starting) health", min=1, max=10_000)
+    max_food: int = _f(100, "maximum (and starting) food", min=1, max=10_000)
+    max_water: int = _f(100, "maximum (and starting) water", min=1, max=10_000)
+    food_decay: int = _f(5, "food lost per tick", min=0, max=10_000)
+    water_decay: int = _f(5, "water lost per tick", min=0, max=10_000)
+    starvation_damage: int = _f(10, "damage per tick while food is 0", min=0, max=10_000)
+    dehydration_damage: int = _f(10, "damage per tick while water is 0", min=0, max=10_000)
+    regen_fraction: float = _f(
+        0.1, "fraction of max health regenerated per tick while fed and watered", min=0.0, max=1.0
+    )
+    regen_threshold: float = _f(
+        0.5,
+        "health regenerates only while food and water are both above this fraction of their max",
+        min=0.0,
+        max=1.0,
+    )
+    immortal: bool = _f(False, "agents never die (benchmarks and debugging)")
+
+
+@dataclass(frozen=True)
+class ResourcesConfig:
+    """Foraging: food from forest, water next to water tiles."""
+
+    food_restore: int = _f(100, "food restored by eating on a forest tile", min=0, max=10_000)
+    water_restore: int = _f(100, "water restored by standing next to water", min=0, max=10_000)
+    food_regrow_prob: float = _f(
+        0.025, "probability per tick that a scrub tile regrows into forest", min=0.0, max=1.0
+    )
+
+
+@dataclass(frozen=True)
+class SpawnConfig:
+    """Who enters the world, where and when."""
+
+    mode: str = _f(
+        "continuous",
+        "continuous: spawn attempts every tick at random edge tiles; "
+        "concurrent: everyone at tick 0, evenly spaced along the edges",
+        choices=("continuous", "concurrent"),
+    )
+    n_agents: int = _f(128, "population cap (= agent slots per world)", static=True, min=1, max=65_536)
+    n_populations: int = _f(1, "number of populations (species) agents are split into", min=1, max=255)
+    attempts_per_tick: int = _f(
+        3, "continuous mode: spawn attempts per tick at random edge tiles", min=0, max=65_536
+    )
+    min_alive: int = _f(
+        1, "continuous mode: keep trying edge tiles until at least this many agents live", min=0, max=65_536
+    )
+
+
+@dataclass(frozen=True)
+class EpisodeConfig:
+    """When an episode ends."""
+
+    horizon: int = _f(1024, "ticks per episode (truncation); ignored when persistent", min=1, max=2**31 - 1)
+    persistent: bool = _f(False, "no horizon: the world runs forever and agents keep spawning")
+
+
+@dataclass(frozen=True)
+class ObserveConfig:
+    """What each agent sees."""
+
+    vision_radius: int = _f(7, "tiles seen in each direction (7 -> a 15x15 crop)", static=True, min=1, max=32)
+    n_entities: int = _f(
+        32, "rows of the entity observation (the agent itself, then the nearest visible)", static=True, min=1, max=1024
+    )
+
+
+_GROUPS: dict[str, type] = {
+    "map": MapConfig,
+    "terrain": TerrainConfig,
+    "vitals": VitalsConfig,
+    "resources": ResourcesConfig,
+    "spawn": SpawnConfig,
+    "episode": EpisodeConfig,
+    "observe": ObserveConfig,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole game configuration. Build with :meth:`preset`, then :meth:`override`."""
+
+    map: MapConfig = field(default_factory=MapConfig)
+    terrain: TerrainConfig = field(default_factory=TerrainConfig)
+    vitals: VitalsConfig = field(default_factory=VitalsConfig)
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    spawn: SpawnConfig = field(default_factory=SpawnConfig)
+    episode: EpisodeConfig = field(default_factory=EpisodeConfig)
+    observe: ObserveConfig = field(default_factory=ObserveConfig)
+
+    # ------------------------------------------------------------------ construction
+
+    @staticmethod
+    def preset(name: str = "medium") -> Config:
+        """``small`` (64x64, 64 agents), ``medium`` (128x128, 128) or ``large`` (1024x1024, 1024)."""
+        if name not in PRESETS:
+            raise ConfigError(f"preset: unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
+        return Config().override(PRESETS[name])
+
+    def override(self, overrides: Mapping[str, Any]) -> Config:
+        """Return a copy with dotted keys replaced (``{"spawn.n_agents": 16}``), then validated.
+
+        String values (from the CLI) are parsed to the field's type; other values must already
+        have it. Unknown keys and bad values raise :class:`ConfigError`.
+        """
+        groups = {name: getattr(self, name) for name in _GROUPS}
+        for key, value in overrides.items():
+            group, name = _split_key(key)
+            spec = _field(group, name)
+            groups[group] = dataclasses.replace(groups[group], **{name: _coerce(key, spec, value)})
+        cfg = Config(**groups)
+        cfg.validate()
+        return cfg
+
+    @staticmethod
+    def from_toml(path: str | Path, base: Config | None = None) -> Config:
+        """Read overrides from a TOML file (``[group]`` tables; an optional top-level ``preset``)."""
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"{path}: cannot read TOML config: {err}") from err
+        preset = data.pop("preset", None)
+        if base is None:
+            base = Config.preset(preset) if preset is not None else Config()
+        flat: dict[str, Any] = {}
+        for group, table in data.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{path}: top-level key {group!r} must be a [table] of a config group")
+            for name, value in table.items():
+                flat[f"{group}.{name}"] = value
+        return base.override(flat)
+
+    # ------------------------------------------------------------------ inspection
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """Every ``("group.field", value)`` pair, in declaration order."""
+        for group in _GROUPS:
+            sub = getattr(self, group)
+            for f in dataclasses.fields(sub):
+                yield f"{group}.{f.name}", getattr(sub, f.name)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Nested plain dict (JSON/TOML friendly)."""
+        return dataclasses.asdict(self)
+
+    # ------------------------------------------------------------------ validation
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for the first invalid value, naming key, value and the rule."""
+        for key, value in self.items():
+            group, name = key.split(".")
+            _check(key, _field(group, name), value)
+        m, t, o = self.map, self.terrain, self.observe
+        if m.border < o.vision_radius:
+            raise ConfigError(
+                f"map.border: {m.border} is smaller than observe.vision_radius={o.vision_radius}; "
+                "the border must be at least the vision radius"
+            )
+        if t.min_wavelength > t.max_wavelength:
+            raise ConfigError(
+                f"terrain.min_wavelength: {t.min_wavelength} exceeds terrain.max_wavelength={t.max_wavelength}"
+            )
+        levels = ["lava_below", "water_below", "grass_below", "scrub_below", "forest_below"]
+        for lo, hi in zip(levels, levels[1:]):
+            if getattr(t, lo) > getattr(t, hi):
+                raise ConfigError(
+                    f"terrain.{hi}: {getattr(t, hi)} is below terrain.{lo}={getattr(t, lo)}; "
+                    "thresholds must not decrease from lava to forest"
+                )
+        if self.spawn.n_populations > self.spawn.n_agents:
+            raise ConfigError(
+                f"spawn.n_populations: {self.spawn.n_populations} exceeds spawn.n_agents={self.spawn.n_agents}"
+            )
+        if self.spawn.min_alive > self.spawn.n_agents:
+            raise ConfigError(
+                f"spawn.min_alive: {self.spawn.min_alive} exceeds spawn.n_agents={self.spawn.n_agents}"
+            )
+
+    # ------------------------------------------------------------------ derived numbers
+
+    @property
+    def grid_side(self) -> int:
+        """Side of the stored grids: playable area plus the border on both sides."""
+        return self.map.size + 2 * self.map.border
+
+    @property
+    def regen_amount(self) -> int:
+        """Health regenerated per tick while fed and watered (whole hit points)."""
+        return int(math.floor(self.vitals.max_health * self.vitals.regen_fraction + 1e-9))
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "small": {"map.size": 64, "spawn.n_agents": 64},
+    "medium": {"map.size": 128, "spawn.n_agents": 128},
+    "large": {"map.size": 1024, "spawn.n_agents": 1024},
+}
+"""Named starting points; everything not listed keeps the dataclass default."""
+
+
+def field_docs() -> Iterator[tuple[str, dataclasses.Field[Any]]]:
+    """Every ``("group.field", Field)`` of the schema, for docs and the CLI."""
+    for group, cls in _GROUPS.items():
+        for f in dataclasses.fields(cls):
+            yield f"{group}.{f.name}", f
+
+
+def resolve_key(name: str) -> str:
+    """Map a bare field name (``horizon``) or ``group__field`` to its dotted key."""
+    if "__" in name:
+        return name.replace("__", ".", 1)
+    if "." in name:
+        return name
+    owners = [group for group, cls in _GROUPS.items() if name in {f.name for f in dataclasses.fields(cls)}]
+    if len(owners) != 1:
+        known = ", ".join(sorted(k.split(".")[1] for k, _ in field_docs()))
+        raise ConfigError(f"{name}: not a config field; known fields: {known}")
+    return f"{owners[0]}.{name}"
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    parts = key.split(".")
+    if len(parts) != 2 or parts[0] not in _GROUPS:
+        raise ConfigError(f"{key}: expected 'group.field' with group one of {', '.join(_GROUPS)}")
+    return parts[0], parts[1]
+
+
+def _field(group: str, name: str) -> dataclasses.Field[Any]:
+    for f in dataclasses.fields(_GROUPS[group]):
+        if f.name == name:
+            return f
+    names = ", ".join(f.name for f in dataclasses.fields(_GROUPS[group]))
+    raise ConfigError(f"{group}.{name}: unknown field of [{group}]; allowed: {names}")
+
+
+def _type_of(spec: dataclasses.Field[Any]) -> type:
+    return type(spec.default)
+
+
+def _coerce(key: str, spec: dataclasses.Field[Any], value: Any) -> Any:
+    kind = _type_of(spec)
+    if isinstance(value, str) and kind is not str:
+        text = value.strip().lower()
+        try:
+            if kind is bool:
+                if text not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(text)
+                return text in ("true", "1", "yes")
+            return kind(text)
+        except ValueError:
+            raise ConfigError(f"{key}: {value!r} is not a valid {kind.__name__}") from None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _check(key: str, spec: dataclasses.Field[Any], value: Any) -> None:
+    kind = _type_of(spec)
+    ok_type = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+    if not ok_type:
+        raise ConfigError(f"{key}: {value!r} has type {type(value).__name__}; expected {kind.__name__}")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{key}: {value!r} is not finite; expected a finite number")
+    rules = spec.metadata
+    if "choices" in rules and value not in rules["choices"]:
+        raise ConfigError(f"{key}: {value!r} is not allowed; expected one of {', '.join(rules['choices'])}")
+    lo, hi = rules.get("min"), rules.get("max")
+    if lo is not None and value < lo or hi is not None and value > hi:
+        raise ConfigError(f"{key}: {value!r} is out of range; expected {lo} <= value <= {hi}")

@@ -1,0 +1,1 @@
+"""The APIs on top of the world: PettingZoo (parallel and AEC) and the batched VecEnv."""

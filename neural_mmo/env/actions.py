@@ -1,0 +1,103 @@
+"""Action checking shared by both APIs: anything invalid becomes that head's no-op, and is counted.
+
+Invalid means: not an integer, out of the head's range, or masked out by the agent's current
+``action_mask``. The world only ever sees clean ``int32 [N, n_heads]`` rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numba
+import numpy as np
+
+from neural_mmo.observe.layout import ObsLayout
+
+INVALID = -1
+"""Marker for a value that is not an integer at all; always rejected."""
+
+
+@numba.njit(cache=True)
+def sanitize_actions(
+    raw: np.ndarray,
+    action_mask: np.ndarray,
+    offsets: np.ndarray,
+    sizes: np.ndarray,
+    alive: np.ndarray,
+    out: np.ndarray,
+    invalid: np.ndarray,
+) -> None:
+    """``out[i, h] = raw[i, h]`` where allowed, else 0; ``invalid[i]`` counts rejected heads."""
+    for i in range(raw.shape[0]):
+        bad = 0
+        for h in range(raw.shape[1]):
+            v = raw[i, h]
+            if v < 0 or v >= sizes[h] or action_mask[i, offsets[h] + v] == 0:
+                out[i, h] = 0
+                bad += v != 0
+            else:
+                out[i, h] = v
+        invalid[i] = bad if alive[i] else 0
+
+
+def as_action_array(actions: Any, n_slots: int, n_heads: int, out: np.ndarray) -> None:
+    """Copy a batch of actions (``[n_slots, n_heads]``, or ``[n_slots]`` for a single head, or
+    ``[worlds, slots, n_heads]``) into the int64 ``out``; non-integral floats become INVALID.
+
+    Raises TypeError for a non-array or non-numeric input and ValueError for a wrong shape.
+    """
+    if isinstance(actions, (Mapping, str, bytes)) or actions is None:
+        raise TypeError(
+            f"actions must be an integer array of shape ({n_slots}, {n_heads}), got {type(actions).__name__}"
+        )
+    array = np.asarray(actions)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"actions must be an integer array, got dtype {array.dtype}")
+    if array.shape == (n_slots,) and n_heads == 1 or array.ndim == 3 and array.size == n_slots * n_heads:
+        array = array.reshape(n_slots, n_heads)
+    if array.shape != (n_slots, n_heads):
+        raise ValueError(f"actions must have shape ({n_slots}, {n_heads}), got {array.shape}")
+    if array.dtype.kind == "f":
+        ok = np.isfinite(array) & (array == np.floor(array)) & (np.abs(array) < 2**31)
+        array = np.where(ok, array, INVALID)
+    np.copyto(out, array, casting="unsafe")
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
+        return int(value)
+    return INVALID
+
+
+def agent_action_row(action: Any, layout: ObsLayout, out: np.ndarray) -> int:
+    """Write one PettingZoo action into ``out`` (int64 ``[n_heads]``); return how many parts were
+    malformed (unknown head names, wrong shapes, non-integers). Accepted forms: a dict
+    ``{head: int}`` (missing heads are no-ops), a sequence of one int per head, a plain int (the
+    first head, ``move``), or None (all no-ops)."""
+    out.fill(0)
+    if action is None:
+        return 0
+    if isinstance(action, Mapping):
+        bad = 0
+        names = {h.name: k for k, h in enumerate(layout.heads)}
+        for name, value in action.items():
+            k = names.get(name)
+            if k is None:
+                bad += 1
+            else:
+                out[k] = _as_int(value)
+        return bad
+    value = _as_int(action)
+    if value != INVALID:
+        out[0] = value
+        return 0
+    if isinstance(action, (list, tuple, np.ndarray)):
+        array = np.asarray(action)
+        if array.shape == (len(layout.heads),) and array.dtype.kind in "iu":
+            out[:] = array
+            return 0
+    out[0] = INVALID
+    return 0

@@ -1,0 +1,215 @@
+"""VecEnv: N worlds stepped together into preallocated flat buffers (the trainers' fast path).
+
+Every world has the same fixed number of agent slots (``spawn.n_agents``); flat index
+``w * slots_per_world + i`` is slot ``i`` of world ``w``. All outputs are numpy arrays allocated
+once and overwritten in place by every call (copy what you keep). No per-agent Python runs here.
+
+Slot semantics, per step:
+
+* ``alive[k]``: slot ``k`` holds a living agent after this step; ``agent_id[k]`` says which (-1
+  when empty). In continuous and persistent modes slots are reused by new agents; ``spawned[k]``
+  marks a slot whose agent appeared this step (reset recurrent state there).
+* ``terminations[k]``: the slot's agent died this step (its last observation is in the buffers).
+* ``truncations[k]``: the episode hit its horizon with this agent alive.
+* ``rewards[k]``: the reward of the slot's agent this step (0 for empty slots).
+* ``invalid_actions[k]``: action heads of this slot rejected this step (became no-ops).
+
+Episode ends (horizon, or every agent dead in concurrent mode) set ``episode_done[w]``. With
+``autoreset=True`` (the default) the *next* ``step`` resets that world instead of stepping it
+(its actions are ignored) and returns the new episode's first observations, with ``spawned`` set,
+so the final observation of an episode is always seen, which bootstrapping on truncation needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from neural_mmo.config import Config, resolve_key
+from neural_mmo.env.actions import as_action_array, sanitize_actions
+from neural_mmo.observe.encode import Observer
+from neural_mmo.observe.layout import ObsLayout
+from neural_mmo.tasks.rewards import RewardFn, SurvivalReward
+from neural_mmo.world.rng import check_seed, episode_seed
+from neural_mmo.world.state import WorldState
+from neural_mmo.world.step import reset as reset_world
+from neural_mmo.world.step import step as step_world
+from neural_mmo.world.tables import AgentTable
+
+
+def make_config(preset: str = "medium", config: Config | None = None, **overrides: Any) -> Config:
+    """A validated config from a preset (or ``config``) plus keyword overrides.
+
+    Keywords are bare field names (``horizon=64``) or ``group__field`` (``spawn__n_agents=16``).
+    """
+    base = config if config is not None else Config.preset(preset)
+    return base.override({resolve_key(k): v for k, v in overrides.items()}) if overrides else base
+
+
+@numba.njit(cache=True)
+def _publish(
+    agents: AgentTable, tick: int, truncate: bool, alive: np.ndarray, agent_id: np.ndarray,
+    spawned: np.ndarray, terminations: np.ndarray, truncations: np.ndarray,
+) -> int:  # fmt: skip
+    """Copy one world's per-slot flags into the flat buffers; return living agents."""
+    n = 0
+    for i in range(agents.alive.shape[0]):
+        a = agents.alive[i]
+        alive[i] = a
+        agent_id[i] = agents.agent_id[i] if a or agents.death_tick[i] == tick else -1
+        spawned[i] = a and agents.spawn_tick[i] == tick
+        terminations[i] = not a and agents.death_tick[i] == tick and tick > 0
+        truncations[i] = a and truncate
+        n += a
+    return n
+
+
+class VecEnv:
+    """``num_worlds`` worlds with flat buffers. See the module docs for the slot semantics.
+
+    Arguments:
+        num_worlds: worlds stepped per call.
+        preset: ``small``, ``medium`` or ``large``.
+        config: a full :class:`~neural_mmo.config.Config` instead of a preset.
+        seed: base seed; world ``w``'s episode ``e`` uses the seed ``(seed, w, e)``.
+        reward_fn: ``fn(state, events) -> [slots]`` rewards (default: -1 on death).
+        autoreset: reset finished worlds on the next step (see module docs).
+        **overrides: config fields, e.g. ``horizon=256`` or ``spawn__n_agents=16``.
+    """
+
+    def __init__(
+        self,
+        num_worlds: int = 1,
+        preset: str = "medium",
+        *,
+        config: Config | None = None,
+        seed: int = 0,
+        reward_fn: RewardFn | None = None,
+        autoreset: bool = True,
+        **overrides: Any,
+    ):
+        if isinstance(num_worlds, bool) or not isinstance(num_worlds, (int, np.integer)) or num_worlds < 1:
+            raise ValueError(f"num_worlds must be a positive int, got {num_worlds!r}")
+        self.config = make_config(preset, config, **overrides)
+        self.layout = ObsLayout(self.config)
+        self.num_worlds = int(num_worlds)
+        self.slots_per_world = self.config.spawn.n_agents
+        self.num_slots = self.num_worlds * self.slots_per_world
+        self.n_heads = len(self.layout.heads)
+        self.reward_fn: RewardFn = reward_fn if reward_fn is not None else SurvivalReward()
+        self.autoreset = autoreset
+        self.seed = check_seed(seed)
+
+        n, S = self.num_slots, self.slots_per_world
+        self.observations = self.layout.allocate(n)
+        self.rewards = np.zeros(n, np.float32)
+        self.terminations = np.zeros(n, np.bool_)
+        self.truncations = np.zeros(n, np.bool_)
+        self.alive = np.zeros(n, np.bool_)
+        self.agent_id = np.full(n, -1, np.int64)
+        self.spawned = np.zeros(n, np.bool_)
+        self.invalid_actions = np.zeros(n, np.int32)
+        self.episode_done = np.zeros(self.num_worlds, np.bool_)
+        self.infos: dict[str, np.ndarray] = {
+            "alive": self.alive,
+            "agent_id": self.agent_id,
+            "spawned": self.spawned,
+            "invalid_actions": self.invalid_actions,
+            "episode_done": self.episode_done,
+        }
+        self._raw_actions = np.zeros((n, self.n_heads), np.int64)
+        self._actions = np.zeros((n, self.n_heads), np.int32)
+        self.worlds = [WorldState.allocate(self.config) for _ in range(self.num_worlds)]
+        self._observers = [
+            Observer(self.layout, {k: v[w * S : (w + 1) * S] for k, v in self.observations.items()})
+            for w in range(self.num_worlds)
+        ]
+        self.observation_space = self.layout.observation_space()
+        """Space of ONE slot's observation (a gymnasium Dict)."""
+        self.action_space = self.layout.action_space()
+        """Space of ONE slot's action (a gymnasium Dict of Discrete heads)."""
+        self._episodes = np.zeros(self.num_worlds, np.int64)
+        self._started = False
+
+    # ------------------------------------------------------------------ API
+
+    def reset(self, seed: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Start a new episode in every world. A new ``seed`` restarts the seed sequence."""
+        if seed is not None:
+            self.seed = check_seed(seed)
+            self._episodes.fill(0)
+        elif self._started:
+            self._episodes += 1
+        self._started = True
+        for w in range(self.num_worlds):
+            self._reset_world(w)
+        self.episode_done.fill(False)
+        return self.observations, self.infos
+
+    def step(
+        self, actions: Any
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Advance every world one tick with ``int [num_slots, n_heads]`` actions."""
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        as_action_array(actions, self.num_slots, self.n_heads, self._raw_actions)
+        self._step_raw()
+        return self.observations, self.rewards, self.terminations, self.truncations, self.infos
+
+    def close(self) -> None:
+        """Nothing to release in-process; here for API symmetry."""
+
+    # ------------------------------------------------------------------ internals
+
+    def _step_raw(self) -> None:
+        sanitize_actions(
+            self._raw_actions, self.observations["action_mask"], self.layout.action_offsets,
+            self.layout.action_sizes, self.alive, self._actions, self.invalid_actions,
+        )  # fmt: skip
+        S = self.slots_per_world
+        for w, state in enumerate(self.worlds):
+            block = slice(w * S, (w + 1) * S)
+            if self.episode_done[w]:
+                if not self.autoreset:
+                    self._publish_idle(w)
+                    continue
+                self._episodes[w] += 1
+                self._reset_world(w)
+                self.episode_done[w] = False
+                continue
+            step_world(state, self._actions[block])
+            self._observers[w].write(state)
+            self.rewards[block] = self.reward_fn(state, state.events)
+            self._finish(w, state, block)
+
+    def _finish(self, w: int, state: WorldState, block: slice) -> None:
+        episode = self.config.episode
+        at_horizon = not episode.persistent and state.tick >= episode.horizon
+        n_alive = _publish(
+            state.agents, state.tick, at_horizon, self.alive[block], self.agent_id[block],
+            self.spawned[block], self.terminations[block], self.truncations[block],
+        )  # fmt: skip
+        self.rewards[block][~(self.alive[block] | self.terminations[block])] = 0.0
+        wiped_out = n_alive == 0 and self.config.spawn.mode == "concurrent"
+        self.episode_done[w] = at_horizon or wiped_out
+
+    def _publish_idle(self, w: int) -> None:
+        block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
+        for array in (self.rewards, self.terminations, self.truncations, self.spawned, self.alive):
+            array[block] = 0
+        self.agent_id[block] = -1
+
+    def _reset_world(self, w: int, material: np.ndarray | None = None, placements: np.ndarray | None = None) -> None:
+        state = self.worlds[w]
+        reset_world(state, episode_seed(self.seed, w, int(self._episodes[w])), material, placements)
+        self._observers[w].clear()
+        self._observers[w].write(state)
+        block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
+        self.rewards[block] = 0.0
+        self.invalid_actions[block] = 0
+        _publish(
+            state.agents, state.tick, False, self.alive[block], self.agent_id[block],
+            self.spawned[block], self.terminations[block], self.truncations[block],
+        )  # fmt: skip

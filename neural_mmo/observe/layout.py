@@ -1,0 +1,179 @@
+"""THE observation layout: one spec from which spaces, buffers, docs and model inputs derive.
+
+An observation is a dict of fixed-size arrays:
+
+* ``tiles``        ``uint8 [2R+1, 2R+1, TileChannel]``  the square crop around the agent;
+* ``entities``     ``int16 [n_entities, EntityColumn]``   row 0 is the agent itself, then the
+  nearest other entities in view (nearest first), zero rows after them;
+* ``entity_mask``  ``uint8 [n_entities]``                 1 where a row holds an entity;
+* ``action_mask``  ``int8 [sum of head sizes]``           the heads' masks, concatenated in
+  head order (``ObsLayout.action_offsets``); 1 = allowed.
+
+Nothing else in the project restates these sizes: ask an :class:`ObsLayout`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from gymnasium import spaces
+
+from neural_mmo.config import Config
+from neural_mmo.world.actions import HeadSpec, action_heads
+from neural_mmo.world.materials import N_MATERIALS
+
+INT16_MAX = np.iinfo(np.int16).max
+
+
+class TileChannel(IntEnum):
+    """Channels of the ``tiles`` crop."""
+
+    MATERIAL = 0  # Material of the tile
+    OCCUPANT = 1  # 0: nobody; 1 + population of the agent standing there
+
+
+class EntityKind(IntEnum):
+    """Values of the ``kind`` entity column."""
+
+    NONE = 0
+    PLAYER = 1
+
+
+class EntityColumn(IntEnum):
+    """Columns of the ``entities`` rows."""
+
+    KIND = 0  # EntityKind
+    POPULATION = 1
+    ROW = 2  # absolute row (border included)
+    COL = 3  # absolute column
+    REL_ROW = 4  # row minus the observer's row
+    REL_COL = 5
+    HEALTH = 6
+    FOOD = 7
+    WATER = 8
+    TIME_ALIVE = 9  # ticks since spawn (saturates at 32767)
+
+
+@dataclass(frozen=True)
+class ObsField:
+    """One array of the observation."""
+
+    key: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    low: np.ndarray
+    high: np.ndarray
+    doc: str
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * self.dtype.itemsize
+
+
+class ObsLayout:
+    """Everything shape-related about observations and actions for one :class:`Config`."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.radius = config.observe.vision_radius
+        self.window = 2 * self.radius + 1
+        self.n_entities = config.observe.n_entities
+        self.heads: tuple[HeadSpec, ...] = action_heads(config)
+        sizes = [h.size for h in self.heads]
+        self.action_offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.action_sizes = np.array(sizes, np.int64)
+        self.n_actions = int(sum(sizes))
+        self.fields: tuple[ObsField, ...] = (
+            self._tiles(),
+            self._entities(),
+            ObsField("entity_mask", np.dtype(np.uint8), (self.n_entities,), np.zeros(self.n_entities),
+                     np.ones(self.n_entities), "1 where the entities row holds an entity"),
+            ObsField("action_mask", np.dtype(np.int8), (self.n_actions,), np.zeros(self.n_actions),
+                     np.ones(self.n_actions), "1 where an action value is allowed, heads concatenated"),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ fields
+
+    def _tiles(self) -> ObsField:
+        shape = (self.window, self.window, len(TileChannel))
+        high = np.empty(shape)
+        high[..., TileChannel.MATERIAL] = N_MATERIALS - 1
+        high[..., TileChannel.OCCUPANT] = self.config.spawn.n_populations
+        return ObsField("tiles", np.dtype(np.uint8), shape, np.zeros(shape), high,
+                        "square crop centred on the agent; channels: TileChannel")  # fmt: skip
+
+    def _entities(self) -> ObsField:
+        cfg = self.config
+        bounds = {
+            EntityColumn.KIND: (0, max(EntityKind)),
+            EntityColumn.POPULATION: (0, cfg.spawn.n_populations - 1),
+            EntityColumn.ROW: (0, cfg.grid_side - 1),
+            EntityColumn.COL: (0, cfg.grid_side - 1),
+            EntityColumn.REL_ROW: (-self.radius, self.radius),
+            EntityColumn.REL_COL: (-self.radius, self.radius),
+            EntityColumn.HEALTH: (0, cfg.vitals.max_health),
+            EntityColumn.FOOD: (0, cfg.vitals.max_food),
+            EntityColumn.WATER: (0, cfg.vitals.max_water),
+            EntityColumn.TIME_ALIVE: (0, INT16_MAX),
+        }
+        shape = (self.n_entities, len(EntityColumn))
+        low = np.empty(shape)
+        high = np.empty(shape)
+        for column, (lo, hi) in bounds.items():
+            low[:, column] = lo
+            high[:, column] = hi
+        return ObsField("entities", np.dtype(np.int16), shape, low, high,
+                        "row 0: the agent itself; then the nearest visible entities; columns: EntityColumn")  # fmt: skip
+
+    # ------------------------------------------------------------------ derived things
+
+    @property
+    def bytes_per_agent(self) -> int:
+        return sum(f.nbytes for f in self.fields)
+
+    def observation_space(self) -> spaces.Dict:
+        return spaces.Dict(
+            {
+                f.key: spaces.Box(low=f.low.astype(f.dtype), high=f.high.astype(f.dtype), shape=f.shape, dtype=f.dtype)
+                for f in self.fields
+            }
+        )
+
+    def action_space(self) -> ActionSpace:
+        return ActionSpace(self)
+
+    def allocate(self, n: int) -> dict[str, np.ndarray]:
+        """Zeroed buffers for ``n`` agents: ``{key: array [n, *shape]}``."""
+        return {f.key: np.zeros((n, *f.shape), f.dtype) for f in self.fields}
+
+    def markdown(self) -> str:
+        """The observation and action tables of the docs."""
+        lines = ["| key | dtype | shape | content |", "|---|---|---|---|"]
+        for f in self.fields:
+            lines.append(f"| `{f.key}` | {f.dtype} | {f.shape} | {f.doc} |")
+        lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**.", "", "Tile channels:", ""]
+        lines += [f"{c.value}. `{c.name.lower()}`" for c in TileChannel]
+        lines += ["", "Entity columns:", "", "| column | name | low | high |", "|---|---|---|---|"]
+        entities = self.fields[1]
+        for col in EntityColumn:
+            lines.append(f"| {col.value} | `{col.name.lower()}` | {entities.low[0, col]:g} | {entities.high[0, col]:g} |")
+        lines += ["", "Action heads (``action_mask`` holds them concatenated in this order):", "",
+                  "| column | head | size | values |", "|---|---|---|---|"]  # fmt: skip
+        for k, h in enumerate(self.heads):
+            lines.append(f"| {k} | `{h.name}` | {h.size} | {', '.join(h.values)} |")
+        return "\n".join(lines)
+
+
+class ActionSpace(spaces.Dict):
+    """``Dict({head: Discrete(size)})`` whose ``sample(mask)`` also takes the flat ``action_mask``."""
+
+    def __init__(self, layout: ObsLayout):
+        super().__init__({h.name: spaces.Discrete(h.size) for h in layout.heads})
+        self._split = [(h.name, int(o), h.size) for h, o in zip(layout.heads, layout.action_offsets)]
+
+    def sample(self, mask=None, probability=None):  # type: ignore[override]
+        if isinstance(mask, np.ndarray):
+            mask = {name: mask[o : o + n].astype(np.int8) for name, o, n in self._split}
+        return super().sample(mask=mask, probability=probability)

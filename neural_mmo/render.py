@@ -1,0 +1,59 @@
+"""Pictures of a world: one RGB colour per material, agents drawn on top (maps, rgb_array)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neural_mmo.world.materials import Material
+from neural_mmo.world.state import WorldState
+
+PALETTE = {
+    Material.LAVA: (207, 74, 35),
+    Material.WATER: (56, 110, 190),
+    Material.GRASS: (118, 170, 72),
+    Material.SCRUB: (160, 150, 86),
+    Material.FOREST: (38, 100, 48),
+    Material.STONE: (128, 128, 128),
+}
+"""Colour of each material."""
+
+POPULATION_COLOURS = np.array(
+    [(250, 220, 40), (240, 60, 200), (40, 230, 230), (255, 255, 255), (250, 130, 30), (150, 90, 240)], np.uint8
+)
+"""Agent colours, cycled over populations."""
+
+_LUT = np.zeros((256, 3), np.uint8)
+for _m, _rgb in PALETTE.items():
+    _LUT[_m] = _rgb
+
+
+def material_rgb(material: np.ndarray, scale: int = 1) -> np.ndarray:
+    """``uint8 [H*scale, W*scale, 3]`` picture of a material grid."""
+    image = _LUT[material]
+    if scale > 1:
+        image = image.repeat(scale, axis=0).repeat(scale, axis=1)
+    return image
+
+
+def render_rgb(state: WorldState, scale: int = 4) -> np.ndarray:
+    """The world with agents as population-coloured squares: ``uint8 [G*scale, G*scale, 3]``."""
+    image = material_rgb(state.material, scale)
+    agents = state.agents
+    for i in np.flatnonzero(agents.alive):
+        r, c = int(agents.r[i]) * scale, int(agents.c[i]) * scale
+        colour = POPULATION_COLOURS[int(agents.population[i]) % len(POPULATION_COLOURS)]
+        pad = max(scale // 4, 0)
+        image[r + pad : r + scale - pad, c + pad : c + scale - pad] = colour
+    return image
+
+
+def save_png(image: np.ndarray, path: str | Path) -> Path:
+    """Write an RGB array to a PNG file (Pillow)."""
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+    return path

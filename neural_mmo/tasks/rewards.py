@@ -1,0 +1,42 @@
+"""Reward functions: read the world state and this tick's events, return one reward per slot.
+
+A reward function is any callable ``fn(state, events) -> array-like [n_slots]``. It must treat
+``state`` and ``events`` as read-only. Slots without an agent (and dead agents on the ticks after
+their death) are ignored by the environments, so their values do not matter.
+
+Example, a bonus for every meal::
+
+    def fed(state, events):
+        reward = np.zeros(state.agents.capacity, np.float32)
+        reward[events.slot[events.of_kind(EventKind.EAT)]] = 0.1
+        return reward
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from neural_mmo.world.events import EventKind, EventLog
+from neural_mmo.world.state import WorldState
+
+
+class RewardFn(Protocol):
+    def __call__(self, state: WorldState, events: EventLog) -> np.ndarray: ...
+
+
+class SurvivalReward:
+    """The default: 0 every tick, ``death_penalty`` (-1) on the tick an agent dies."""
+
+    def __init__(self, death_penalty: float = -1.0):
+        self.death_penalty = float(death_penalty)
+        self._out: np.ndarray | None = None
+
+    def __call__(self, state: WorldState, events: EventLog) -> np.ndarray:
+        if self._out is None or self._out.shape[0] != state.agents.capacity:
+            self._out = np.zeros(state.agents.capacity, np.float32)
+        out = self._out
+        out.fill(0.0)
+        out[events.slot[events.of_kind(EventKind.DEATH)]] = self.death_penalty
+        return out

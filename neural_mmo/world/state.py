@@ -1,0 +1,102 @@
+"""WorldState: every array of one world, allocated once when the world is built.
+
+Grids are indexed ``[r, c]`` over the whole stored map (playable area plus its lava border).
+``occupant[r, c]`` is the slot of the agent standing there, or -1, so "who is near" is a slice of
+a grid, never a scan of a table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from neural_mmo.config import Config
+from neural_mmo.world.events import EventLog
+from neural_mmo.world.tables import AgentTable
+
+REGROW_RING = 256
+"""Buckets of the regrowth timer wheel (ticks ahead that can be scheduled exactly at once)."""
+
+
+class RegrowthQueue(NamedTuple):
+    """A timer wheel of depleted tiles waiting to regrow; cost per tick is the tiles due, not the map.
+
+    Tiles are flat indices ``r * side + c``. Each tile is in at most one bucket: a singly linked
+    list through ``next_tile`` starting at ``head[due % REGROW_RING]``.
+    """
+
+    head: np.ndarray  # int32 [REGROW_RING]  first tile of each bucket, -1 if empty
+    next_tile: np.ndarray  # int32 [G*G]  next tile in the same bucket, -1 at the end
+    due: np.ndarray  # int32 [G*G]  tick the tile regrows, -1 if not scheduled
+
+
+@dataclass
+class WorldState:
+    """All mutable state of one world. Systems read and write it in place."""
+
+    config: Config
+    material: np.ndarray  # uint8 [G, G]  Material of each tile
+    occupant: np.ndarray  # int32 [G, G]  agent slot standing on the tile, -1 if none
+    agents: AgentTable
+    events: EventLog
+    regrowth: RegrowthQueue
+    edge_tiles: np.ndarray  # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
+    scratch: np.ndarray  # int32 [N]  per-tick work array (move order)
+    rng: dict[str, np.random.Generator] = field(default_factory=dict)
+    tick: int = 0
+    episode: int = 0
+    next_agent_id: int = 0
+
+    @staticmethod
+    def allocate(config: Config) -> WorldState:
+        """Allocate every buffer for ``config``; the world is empty until reset."""
+        side = config.grid_side
+        capacity = config.spawn.n_agents
+        return WorldState(
+            config=config,
+            material=np.zeros((side, side), np.uint8),
+            occupant=np.full((side, side), -1, np.int32),
+            agents=AgentTable.empty(capacity),
+            events=EventLog.empty(event_capacity(config)),
+            regrowth=RegrowthQueue(
+                head=np.full(REGROW_RING, -1, np.int32),
+                next_tile=np.full(side * side, -1, np.int32),
+                due=np.full(side * side, -1, np.int32),
+            ),
+            edge_tiles=ring_tiles(config.map.border, config.map.size),
+            scratch=np.zeros(capacity, np.int32),
+        )
+
+    @property
+    def n_alive(self) -> int:
+        return int(np.count_nonzero(self.agents.alive))
+
+    def state_hash(self) -> str:
+        """SHA-256 over every grid and table column plus the counters: equal hashes, equal worlds."""
+        h = hashlib.sha256()
+        h.update(np.array([self.tick, self.episode, self.next_agent_id], np.int64).tobytes())
+        for array in (self.material, self.occupant, *self.agents, *self.regrowth):
+            h.update(np.ascontiguousarray(array).tobytes())
+        for gen in self.rng.values():
+            h.update(repr(gen.bit_generator.state["state"]).encode())
+        return h.hexdigest()
+
+
+def event_capacity(config: Config) -> int:
+    """Room for every event one tick can produce: per slot a move, eat, drink, death and spawn."""
+    return 5 * config.spawn.n_agents
+
+
+def ring_tiles(border: int, size: int) -> np.ndarray:
+    """``(r, c)`` of the outer ring of the playable square, clockwise from its top-left corner."""
+    lo, hi = border, border + size - 1
+    if size == 1:
+        return np.array([[lo, lo]], np.int16)
+    top = [(lo, c) for c in range(lo, hi)]
+    right = [(r, hi) for r in range(lo, hi)]
+    bottom = [(hi, c) for c in range(hi, lo, -1)]
+    left = [(r, lo) for r in range(hi, lo, -1)]
+    return np.array(top + right + bottom + left, np.int16)

@@ -1,0 +1,84 @@
+"""Movement: one step north, south, east or west, or stay.
+
+Resolution: each tick the living agents move one at a time, in a random order drawn from the
+world's ``movement`` generator. A move succeeds when the target tile is passable (not water or
+stone) and free *at that moment*; otherwise the agent stays. So when two agents try to enter the
+same tile, the one earlier in this tick's order gets it, and an agent never swaps places with
+another. Stepping onto lava kills (unless ``vitals.immortal``); the death itself is applied by
+:mod:`neural_mmo.world.systems.death`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numba
+import numpy as np
+
+from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_event
+from neural_mmo.world.materials import DEADLY, PASSABLE
+from neural_mmo.world.tables import AgentTable
+
+
+class Direction(IntEnum):
+    """Values of the ``move`` action head."""
+
+    STAY = 0
+    NORTH = 1  # r - 1
+    SOUTH = 2  # r + 1
+    EAST = 3  # c + 1
+    WEST = 4  # c - 1
+
+
+DR = np.array([0, -1, 1, 0, 0], np.int16)
+"""Row offset of each Direction."""
+DC = np.array([0, 0, 0, 1, -1], np.int16)
+"""Column offset of each Direction."""
+
+
+@numba.njit(cache=True)
+def shuffled_alive(alive: np.ndarray, order: np.ndarray, rng: np.random.Generator) -> int:
+    """Write the living slots into ``order[:n]`` in a uniformly random order; return n."""
+    n = 0
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            order[n] = i
+            n += 1
+    for k in range(n - 1, 0, -1):
+        j = rng.integers(0, k + 1)
+        order[k], order[j] = order[j], order[k]
+    return n
+
+
+@numba.njit(cache=True)
+def move_agents(
+    agents: AgentTable,
+    material: np.ndarray,
+    occupant: np.ndarray,
+    moves: np.ndarray,
+    order: np.ndarray,
+    events: EventLog,
+    rng: np.random.Generator,
+    immortal: bool,
+) -> None:
+    """Apply every agent's ``moves[slot]`` (a Direction) in a random order; see module docs."""
+    n = shuffled_alive(agents.alive, order, rng)
+    for k in range(n):
+        i = order[k]
+        d = moves[i]
+        if d <= 0 or d >= 5:
+            continue
+        r0 = agents.r[i]
+        c0 = agents.c[i]
+        r1 = r0 + DR[d]
+        c1 = c0 + DC[d]
+        if not PASSABLE[material[r1, c1]] or occupant[r1, c1] >= 0:
+            continue
+        occupant[r0, c0] = -1
+        occupant[r1, c1] = i
+        agents.r[i] = r1
+        agents.c[i] = c1
+        log_event(events, EventKind.MOVE, i, agents.agent_id[i], r1, c1, d)
+        if DEADLY[material[r1, c1]] and not immortal:
+            agents.health[i] = 0
+            agents.death_cause[i] = DeathCause.LAVA

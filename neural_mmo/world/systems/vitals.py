@@ -1,0 +1,59 @@
+"""Vitals: food and water decay; an empty stomach or flask hurts; a full one heals.
+
+Per tick, for each living agent, in this order:
+1. food -= food_decay, water -= water_decay (never below 0);
+2. if food == 0: health -= starvation_damage; if water == 0: health -= dehydration_damage;
+3. otherwise, if food > regen_threshold * max_food and water > regen_threshold * max_water:
+   health += regen_amount (never above max_health).
+An agent whose health reaches 0 dies of starvation if the food damage took it there, else of
+dehydration. With ``vitals.immortal`` health never drops below 1.
+"""
+
+from __future__ import annotations
+
+import numba
+
+from neural_mmo.world.events import DeathCause
+from neural_mmo.world.tables import AgentTable
+
+
+@numba.njit(cache=True)
+def update_vitals(
+    agents: AgentTable,
+    food_decay: int,
+    water_decay: int,
+    starvation_damage: int,
+    dehydration_damage: int,
+    food_regen_above: float,
+    water_regen_above: float,
+    regen_amount: int,
+    max_health: int,
+    immortal: bool,
+) -> None:
+    """Apply one tick of decay, damage and regeneration to every living agent."""
+    for i in range(agents.alive.shape[0]):
+        if not agents.alive[i] or agents.death_cause[i] != 0:
+            continue
+        food = max(0, agents.food[i] - food_decay)
+        water = max(0, agents.water[i] - water_decay)
+        health = int(agents.health[i])
+        cause = DeathCause.NONE
+        if food == 0 or water == 0:
+            if food == 0:
+                health -= starvation_damage
+                if health <= 0:
+                    cause = DeathCause.STARVATION
+            if water == 0:
+                health -= dehydration_damage
+                if health <= 0 and cause == DeathCause.NONE:
+                    cause = DeathCause.DEHYDRATION
+        elif food > food_regen_above and water > water_regen_above:
+            health = min(max_health, health + regen_amount)
+        if immortal:
+            health = max(1, health)
+        elif health <= 0:
+            health = 0
+            agents.death_cause[i] = cause
+        agents.food[i] = food
+        agents.water[i] = water
+        agents.health[i] = health
