@@ -36,7 +36,7 @@ class MapConfig:
     size: int = _f(128, "side of the playable square, in tiles", static=True, min=8, max=4096)
     border: int = _f(
         8,
-        "width of the lava border around the playable area (at least the vision radius)",
+        "width of the lava border around the playable area (at least the vision radius + 1)",
         static=True,
         min=1,
         max=64,
@@ -69,6 +69,13 @@ class TerrainConfig:
     )
     smoothness: float = _f(
         1.0, "width multiplier of the Gaussian over octaves (larger: smoother)", min=0.05, max=100.0
+    )
+    edge_calm: float = _f(
+        0.4,
+        "how much height variation is damped towards the edge ring where agents spawn "
+        "(0: none, 1: flat edge): fewer lava, water and stone tiles there",
+        min=0.0,
+        max=1.0,
     )
     lava_below: float = _f(0.12, "heights below this (in [0, 1]) become lava", min=0.0, max=1.0)
     water_below: float = _f(0.30, "heights below this become water", min=0.0, max=1.0)
@@ -235,10 +242,10 @@ class Config:
             group, name = key.split(".")
             _check(key, _field(group, name), value)
         m, t, o = self.map, self.terrain, self.observe
-        if m.border < o.vision_radius:
+        if m.border <= o.vision_radius:
             raise ConfigError(
-                f"map.border: {m.border} is smaller than observe.vision_radius={o.vision_radius}; "
-                "the border must be at least the vision radius"
+                f"map.border: {m.border} is not larger than observe.vision_radius={o.vision_radius}; "
+                "the border must be at least the vision radius + 1"
             )
         if t.min_wavelength > t.max_wavelength:
             raise ConfigError(

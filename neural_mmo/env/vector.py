@@ -32,6 +32,7 @@ from neural_mmo.env.actions import as_action_array, sanitize_actions
 from neural_mmo.observe.encode import Observer
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward
+from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
 from neural_mmo.world.rng import check_seed, episode_seed
 from neural_mmo.world.state import WorldState
 from neural_mmo.world.step import reset as reset_world
@@ -157,6 +158,32 @@ class VecEnv:
         as_action_array(actions, self.num_slots, self.n_heads, self._raw_actions)
         self._step_raw()
         return self.observations, self.rewards, self.terminations, self.truncations, self.infos
+
+    def load(self, world: int, material: np.ndarray, placements: np.ndarray | None = None) -> None:
+        """Start a new episode of ``world`` on a given map instead of a generated one.
+
+        ``material`` is a ``uint8 [G, G]`` grid of Material values (G = ``config.grid_side``);
+        ``placements`` (``[k, 2]`` rows ``(r, c)``) puts agents 0..k-1 in slots 0..k-1 there
+        instead of the spawn rules. Used by scenario tests and for hand-made maps.
+        """
+        side = self.config.grid_side
+        material = np.asarray(material)
+        if material.shape != (side, side) or material.dtype.kind not in "iu":
+            raise ValueError(f"material must be an integer grid of shape ({side}, {side}), got {material.dtype} {material.shape}")
+        if material.min() < 0 or material.max() >= N_MATERIALS:
+            raise ValueError(f"material values must be in [0, {N_MATERIALS}), got {material.min()}..{material.max()}")
+        if placements is not None:
+            placements = np.asarray(placements, np.int64).reshape(-1, 2)
+            if len(placements) > self.slots_per_world:
+                raise ValueError(f"{len(placements)} placements for {self.slots_per_world} slots")
+            r, c = placements[:, 0], placements[:, 1]
+            if (placements < 0).any() or (placements >= side).any() or not SPAWNABLE[material[r, c]].all():
+                raise ValueError("every placement must be a spawnable tile (not lava, water or stone) inside the grid")
+            if len({(int(a), int(b)) for a, b in placements}) != len(placements):
+                raise ValueError("two placements on one tile")
+        self._started = True
+        self._reset_world(world, material.astype(np.uint8), placements)
+        self.episode_done[world] = False
 
     def close(self) -> None:
         """Nothing to release in-process; here for API symmetry."""

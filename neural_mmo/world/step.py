@@ -76,7 +76,7 @@ def step(state: WorldState, actions: np.ndarray) -> None:
     state.tick += 1
     move_agents(
         agents, state.material, state.occupant, actions[:, ActionHead.MOVE], state.scratch, events,
-        state.rng["movement"], v.immortal,
+        state.rng["movement"], v.immortal, cfg.map.border,
     )  # fmt: skip
     forage(
         agents, state.material, state.regrowth, events, state.rng["regrowth"], state.tick,

@@ -5,7 +5,8 @@ world's ``movement`` generator. A move succeeds when the target tile is passable
 stone) and free *at that moment*; otherwise the agent stays. So when two agents try to enter the
 same tile, the one earlier in this tick's order gets it, and an agent never swaps places with
 another. Stepping onto lava kills (unless ``vitals.immortal``); the death itself is applied by
-:mod:`neural_mmo.world.systems.death`.
+:mod:`neural_mmo.world.systems.death`. Nobody goes further out than the first ring of the lava
+border (only immortal agents survive there).
 """
 
 from __future__ import annotations
@@ -60,8 +61,11 @@ def move_agents(
     events: EventLog,
     rng: np.random.Generator,
     immortal: bool,
+    border: int,
 ) -> None:
     """Apply every agent's ``moves[slot]`` (a Direction) in a random order; see module docs."""
+    lo = border - 1
+    hi = material.shape[0] - border
     n = shuffled_alive(agents.alive, order, rng)
     for k in range(n):
         i = order[k]
@@ -72,6 +76,8 @@ def move_agents(
         c0 = agents.c[i]
         r1 = r0 + DR[d]
         c1 = c0 + DC[d]
+        if r1 < lo or r1 > hi or c1 < lo or c1 > hi:
+            continue
         if not PASSABLE[material[r1, c1]] or occupant[r1, c1] >= 0:
             continue
         occupant[r0, c0] = -1

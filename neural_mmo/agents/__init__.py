@@ -1,0 +1,10 @@
+"""Scripted policies. Each maps a batch of observations (``{key: [n, ...]}``, the VecEnv layout)
+to actions ``int32 [n, n_heads]``; :func:`act_dict` adapts them to PettingZoo dicts."""
+
+from neural_mmo.agents.base import Policy, act_dict, make_policy
+from neural_mmo.agents.forager import ForagerPolicy
+from neural_mmo.agents.random import RandomPolicy
+
+POLICIES = {"random": RandomPolicy, "forager": ForagerPolicy}
+
+__all__ = ["POLICIES", "ForagerPolicy", "Policy", "RandomPolicy", "act_dict", "make_policy"]

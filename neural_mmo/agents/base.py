@@ -1,0 +1,45 @@
+"""What a scripted policy is, and the adapter from PettingZoo dicts to batches."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from neural_mmo.observe.layout import ObsLayout
+
+
+class Policy(ABC):
+    """A batched policy: ``act(observations) -> int32 [n, n_heads]`` (row ``k`` for agent ``k``)."""
+
+    name = "policy"
+
+    def __init__(self, layout: ObsLayout, seed: int = 0):
+        self.layout = layout
+        self.rng = np.random.default_rng(seed)
+
+    @abstractmethod
+    def act(self, observations: dict[str, np.ndarray]) -> np.ndarray:
+        """Actions for a batch of observations (``{key: [n, ...]}``)."""
+
+
+def act_dict(policy: Policy, obs: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, int]]:
+    """Run a batched policy on PettingZoo observations; return ``{agent: {head: value}}``."""
+    if not obs:
+        return {}
+    agents = list(obs)
+    keys = obs[agents[0]].keys()
+    batch = {k: np.stack([obs[a][k] for a in agents]) for k in keys}
+    actions = policy.act(batch)
+    names = [h.name for h in policy.layout.heads]
+    return {a: dict(zip(names, row)) for a, row in zip(agents, actions.tolist())}
+
+
+def make_policy(name: str, layout: ObsLayout, seed: int = 0) -> Any:
+    """A scripted policy by name (``random``, ``forager``)."""
+    from neural_mmo.agents import POLICIES
+
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
+    return POLICIES[name](layout, seed)

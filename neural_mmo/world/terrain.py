@@ -1,0 +1,126 @@
+"""Procedural terrain: a pure function of the config and a random generator.
+
+The height map blends a bank of simplex octaves with per-tile Gaussian weights over the octave
+index. A slow *local frequency* noise map picks, at each tile, which octaves dominate; that choice
+is pulled towards coarse octaves near the edges of the playable area (where agents spawn: large,
+predictable patches of food and water) and towards fine octaves in the centre (varied, broken
+terrain). The height is then rank-normalised over the playable area, so a threshold ``t`` of
+:class:`~neural_mmo.config.TerrainConfig` puts a fraction ``t`` of the tiles below it whatever the
+seed or the map size, and thresholded into materials. Everything outside the playable area is lava.
+
+Example::
+
+    cfg = Config.preset("medium")
+    material = generate_terrain(cfg, np.random.default_rng(0))  # uint8 [cfg.grid_side] * 2
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neural_mmo.config import Config
+from neural_mmo.world.materials import Material
+from neural_mmo.world.noise import blend_bank, fbm_grid, normal_cdf
+
+_SEED_LIMIT = 2**32
+_OFFSET_LIMIT = 4096.0
+
+
+def octave_count(cfg: Config) -> int:
+    """Octaves in the noise bank: one per ``tiles_per_octave`` tiles of map side, at least ``min_octaves``."""
+    t = cfg.terrain
+    return max(t.min_octaves, cfg.map.size // t.tiles_per_octave)
+
+
+def octave_wavelengths(cfg: Config) -> np.ndarray:
+    """Wavelength in tiles of each octave of the bank, log-spaced from coarsest to finest (float64)."""
+    t = cfg.terrain
+    n = octave_count(cfg)
+    if n == 1:
+        return np.array([t.max_wavelength])
+    return np.geomspace(t.max_wavelength, t.min_wavelength, n)
+
+
+def centrality(size: int) -> np.ndarray:
+    """``[size, size]`` map that is 1 at the centre and 0 on the outer ring of the playable area.
+
+    Chebyshev distance, so every tile of the edge ring (where agents spawn) is treated alike.
+    """
+    if size == 1:
+        return np.ones((1, 1))
+    half = (size - 1) / 2.0
+    d = np.abs(np.arange(size) - half) / half
+    return 1.0 - np.maximum(d[:, None], d[None, :])
+
+
+def _draw_octaves(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient-hash seeds and lattice offsets for ``n`` independent octaves."""
+    seeds = rng.integers(0, _SEED_LIMIT, size=n, dtype=np.int64)
+    offsets = rng.uniform(0.0, _OFFSET_LIMIT, size=(n, 2))
+    return seeds, offsets
+
+
+def local_frequency(cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    """Slow noise in [0, 1] over the playable area: 0 asks for coarse octaves, 1 for fine ones.
+
+    The noise has unit standard deviation by construction, so the normal CDF spreads it about
+    evenly over [0, 1] on maps of any size (no pass over the map, no stretching of tiny maps).
+    """
+    t, size = cfg.terrain, cfg.map.size
+    seeds, offsets = _draw_octaves(rng, t.local_octaves)
+    return normal_cdf(fbm_grid(size, size, t.local_wavelength, seeds, offsets))
+
+
+def octave_mean(cfg: Config, local: np.ndarray) -> np.ndarray:
+    """Mean octave index of each tile's Gaussian blend, from the local frequency and ``centre_bias``.
+
+    The local frequency is mixed with the centrality with weight ``b / (1 + b)`` (``b`` the centre
+    bias): with ``b = 0`` the whole map follows the local frequency; with ``b = 1`` the edge ring
+    blends only the coarse half of the bank and the centre only the fine half.
+    """
+    t = cfg.terrain
+    mix = t.centre_bias / (1.0 + t.centre_bias)
+    frac = (1.0 - mix) * local + mix * centrality(cfg.map.size)
+    return frac * (octave_count(cfg) - 1)
+
+
+def rank_normalise(values: np.ndarray) -> np.ndarray:
+    """Replace each value by its rank, mapped to ``(rank + 0.5) / n`` in (0, 1) (stable on ties)."""
+    flat = values.ravel()
+    order = np.argsort(flat, kind="stable")
+    ranks = np.empty(flat.size, dtype=np.float64)
+    ranks[order] = (np.arange(flat.size) + 0.5) / flat.size
+    return ranks.reshape(values.shape)
+
+
+def generate_height(cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    """Height map, float32 ``[G, G]`` in [0, 1] (``G = cfg.grid_side``); the lava border is 0.
+
+    Inside the playable area heights are ranks: a fraction ``h`` of the tiles lies below ``h``.
+    """
+    t, size, border = cfg.terrain, cfg.map.size, cfg.map.border
+    local = local_frequency(cfg, rng)
+    seeds, offsets = _draw_octaves(rng, octave_count(cfg))
+    freqs = 1.0 / octave_wavelengths(cfg)
+    raw = blend_bank(octave_mean(cfg, local), t.smoothness, freqs, seeds, offsets)
+    raw *= 1.0 - t.edge_calm * (1.0 - centrality(size)) ** 2
+    height = np.zeros((cfg.grid_side, cfg.grid_side), dtype=np.float32)
+    height[border : border + size, border : border + size] = rank_normalise(raw)
+    return height
+
+
+def threshold_materials(cfg: Config, height: np.ndarray) -> np.ndarray:
+    """Materials (uint8) from heights and the thresholds of ``cfg.terrain``; the border is lava."""
+    t, size, border = cfg.terrain, cfg.map.size, cfg.map.border
+    levels = np.array([t.lava_below, t.water_below, t.grass_below, t.scrub_below, t.forest_below])
+    material = np.searchsorted(levels, height, side="right").astype(np.uint8)
+    inside = np.zeros(height.shape, dtype=bool)
+    inside[border : border + size, border : border + size] = True
+    material[~inside] = Material.LAVA
+    return material
+
+
+def generate_terrain(cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    """Material grid, uint8 ``[G, G]`` of :class:`Material` values; everything outside the playable
+    area ``[border, border + size)`` is lava."""
+    return threshold_materials(cfg, generate_height(cfg, rng))
