@@ -157,38 +157,72 @@ def fbm_grid(
 def blend_bank(
     mean: np.ndarray,
     sigma: float,
+    stride: int,
     freqs: np.ndarray,
     seeds: np.ndarray,
     offsets: np.ndarray,
 ) -> np.ndarray:
-    """Per-point Gaussian blend of a bank of octaves, scaled to unit standard deviation.
+    """Per-tile Gaussian blend of a bank of octaves, scaled to unit standard deviation.
 
-    At tile ``(r, c)`` octave ``k`` (frequency ``freqs[k]`` in cycles per tile) gets weight
-    ``exp(-((k - mean[r, c]) / sigma)**2 / 2)``; octaves beyond :data:`GAUSS_CUTOFF` sigmas are
-    skipped, so the cost depends on ``sigma``, not on the size of the bank. The sum is divided by
-    the root of the summed squared weights (octaves are independent), so the local spread of the
-    output does not depend on how many octaves a point blends: thresholds mean the same everywhere.
+    At tile ``(r, c)`` octave ``k`` (frequency ``freqs[k]`` in cycles per tile; only every
+    ``stride``-th octave is used) gets the weight ``gauss((k - mean[r, c]) / sigma)``, where
+    ``gauss(z) = exp(-z**2 / 2) - exp(-CUTOFF**2 / 2)`` for ``|z| < CUTOFF`` and 0 beyond: octaves
+    out of reach cost nothing, and weights fade to zero continuously (no seams where an octave
+    drops out). The sum is divided by the root of the summed squared weights (octaves are
+    independent), so the local spread of the output does not depend on how many octaves a tile
+    blends: thresholds mean the same everywhere.
     """
     rows, cols = mean.shape
     n = freqs.shape[0]
     out = np.empty((rows, cols), dtype=np.float64)
     reach = GAUSS_CUTOFF * sigma
-    inv = 1.0 / sigma
+    floor_w = math.exp(-0.5 * GAUSS_CUTOFF * GAUSS_CUTOFF)
+    step_ratio = math.exp(-(stride * stride) / (sigma * sigma))
     for r in range(rows):
         for c in range(cols):
             mu = mean[r, c]
-            lo = max(0, int(math.ceil(mu - reach)))
+            lo = max(0, int(math.ceil((mu - reach) / stride))) * stride
             hi = min(n - 1, int(math.floor(mu + reach)))
+            # Gaussian by recurrence: g(k + s) = g(k) * ratio(k), ratio(k + s) = ratio(k) * step_ratio.
+            z = (lo - mu) / sigma
+            g = math.exp(-0.5 * z * z)
+            ratio = math.exp(-(2.0 * stride * (lo - mu) + stride * stride) / (2.0 * sigma * sigma))
             total = 0.0
             wsq = 0.0
-            for k in range(lo, hi + 1):
-                z = (k - mu) * inv
-                w = math.exp(-0.5 * z * z)
-                f = freqs[k]
-                total += w * simplex2(c * f + offsets[k, 0], r * f + offsets[k, 1], seeds[k])
-                wsq += w * w
+            for k in range(lo, hi + 1, stride):
+                w = g - floor_w
+                if w > 0.0:
+                    f = freqs[k]
+                    total += w * simplex2(c * f + offsets[k, 0], r * f + offsets[k, 1], seeds[k])
+                    wsq += w * w
+                g *= ratio
+                ratio *= step_ratio
             out[r, c] = total / (math.sqrt(wsq) * SIMPLEX_STD) if wsq > 0.0 else 0.0
     return out
+
+
+def blend_bank_reference(
+    mean: np.ndarray,
+    sigma: float,
+    stride: int,
+    freqs: np.ndarray,
+    seeds: np.ndarray,
+    offsets: np.ndarray,
+) -> np.ndarray:
+    """Plain numpy :func:`blend_bank`: every used octave over the whole grid, then masked weights."""
+    rows, cols = mean.shape
+    r, c = np.meshgrid(np.arange(rows, dtype=np.float64), np.arange(cols, dtype=np.float64), indexing="ij")
+    total = np.zeros((rows, cols))
+    wsq = np.zeros((rows, cols))
+    for k in range(0, len(freqs), stride):
+        f = freqs[k]
+        z = (k - mean) / sigma
+        w = np.maximum(np.exp(-0.5 * z * z) - np.exp(-0.5 * GAUSS_CUTOFF**2), 0.0)
+        noise = simplex_points_reference((c * f + offsets[k, 0]).ravel(), (r * f + offsets[k, 1]).ravel(), seeds[k])
+        total += w * noise.reshape(rows, cols)
+        wsq += w * w
+    safe = np.where(wsq > 0.0, wsq, 1.0)
+    return np.where(wsq > 0.0, total / (np.sqrt(safe) * SIMPLEX_STD), 0.0)
 
 
 @numba.njit(cache=True)
@@ -200,25 +234,3 @@ def normal_cdf(z: np.ndarray) -> np.ndarray:
         for c in range(cols):
             out[r, c] = 0.5 * (1.0 + math.erf(z[r, c] / math.sqrt(2.0)))
     return out
-
-
-def blend_bank_reference(
-    mean: np.ndarray,
-    sigma: float,
-    freqs: np.ndarray,
-    seeds: np.ndarray,
-    offsets: np.ndarray,
-) -> np.ndarray:
-    """Plain numpy :func:`blend_bank`: every octave over the whole grid, then masked weights."""
-    rows, cols = mean.shape
-    r, c = np.meshgrid(np.arange(rows, dtype=np.float64), np.arange(cols, dtype=np.float64), indexing="ij")
-    total = np.zeros((rows, cols))
-    wsq = np.zeros((rows, cols))
-    for k, f in enumerate(freqs):
-        z = (k - mean) / sigma
-        w = np.where(np.abs(k - mean) <= GAUSS_CUTOFF * sigma, np.exp(-0.5 * z * z), 0.0)
-        noise = simplex_points_reference((c * f + offsets[k, 0]).ravel(), (r * f + offsets[k, 1]).ravel(), seeds[k])
-        total += w * noise.reshape(rows, cols)
-        wsq += w * w
-    safe = np.where(wsq > 0.0, wsq, 1.0)
-    return np.where(wsq > 0.0, total / (np.sqrt(safe) * SIMPLEX_STD), 0.0)

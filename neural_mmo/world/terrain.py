@@ -24,6 +24,8 @@ from neural_mmo.world.noise import blend_bank, fbm_grid, normal_cdf
 
 _SEED_LIMIT = 2**32
 _OFFSET_LIMIT = 4096.0
+_MIN_SIGMA = 0.5
+_OCTAVES_PER_SIGMA = 2.0
 
 
 def octave_count(cfg: Config) -> int:
@@ -84,6 +86,25 @@ def octave_mean(cfg: Config, local: np.ndarray) -> np.ndarray:
     return frac * (octave_count(cfg) - 1)
 
 
+def octave_sigma(cfg: Config) -> float:
+    """Width (standard deviation, in octave indices) of each tile's Gaussian over the bank.
+
+    ``smoothness`` eighths of the bank, at least half an octave. Tied to the bank rather than to a
+    fixed number of octaves because the bank always spans the same wavelengths: the blend then
+    covers the same band of wavelengths, and maps look alike, whatever their size.
+    """
+    return max(_MIN_SIGMA, cfg.terrain.smoothness * (octave_count(cfg) - 1) / 8.0)
+
+
+def octave_stride(sigma: float) -> int:
+    """Use every ``stride``-th octave of the bank, keeping about ``_OCTAVES_PER_SIGMA`` per sigma.
+
+    Neighbouring octaves of a large bank differ by a few percent of wavelength, so blending all of
+    them changes nothing visible; skipping keeps the cost per tile bounded on large maps.
+    """
+    return max(1, int(sigma / _OCTAVES_PER_SIGMA))
+
+
 def rank_normalise(values: np.ndarray) -> np.ndarray:
     """Replace each value by its rank, mapped to ``(rank + 0.5) / n`` in (0, 1) (stable on ties)."""
     flat = values.ravel()
@@ -102,7 +123,8 @@ def generate_height(cfg: Config, rng: np.random.Generator) -> np.ndarray:
     local = local_frequency(cfg, rng)
     seeds, offsets = _draw_octaves(rng, octave_count(cfg))
     freqs = 1.0 / octave_wavelengths(cfg)
-    raw = blend_bank(octave_mean(cfg, local), t.smoothness, freqs, seeds, offsets)
+    sigma = octave_sigma(cfg)
+    raw = blend_bank(octave_mean(cfg, local), sigma, octave_stride(sigma), freqs, seeds, offsets)
     raw *= 1.0 - t.edge_calm * (1.0 - centrality(size)) ** 2
     height = np.zeros((cfg.grid_side, cfg.grid_side), dtype=np.float32)
     height[border : border + size, border : border + size] = rank_normalise(raw)

@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: install demo test bench lint docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The forager demo on the medium preset: writes out/map_medium.png and prints a run summary.
+demo: $(STAMP)
+	$(BIN)/neural-mmo map --preset medium --seed 0 --out out/map_medium.png
+	$(BIN)/neural-mmo run --preset medium --agents forager --ticks 1024 --seed 0
+
+## The whole test suite (two workers: this machine has two cores).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests
+
+## Throughput on one core (medians; see BENCHMARKS.md).
+bench: $(STAMP)
+	$(BIN)/neural-mmo bench --preset medium --repeats 5
+
+lint: $(STAMP)
+	$(BIN)/ruff check neural_mmo tests benchmarks
+	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/neural-mmo docs --out docs
+
+clean:
+	rm -rf $(VENV) out build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,107 @@
+"""Throughput measurements behind ``neural-mmo bench`` (never part of the test suite).
+
+Agent-steps per second = living agents x ticks / wall time, for the env step alone: actions are
+drawn before the clock starts, and the policy is not timed. Each figure is the median of
+``repeats`` timed runs after a warm-up, in this process, on one core.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from neural_mmo.config import Config
+from neural_mmo.env.parallel import NeuralMMOParallelEnv
+from neural_mmo.env.vector import VecEnv
+from neural_mmo.world.rng import episode_seed, system_rngs
+from neural_mmo.world.terrain import generate_terrain
+
+BENCH_OVERRIDES = {"spawn.mode": "concurrent", "vitals.immortal": True, "episode.horizon": 1_000_000}
+"""Every agent alive for the whole run, so the agent count is the one asked for."""
+
+
+def _median_rate(run: Any, repeats: int) -> tuple[float, list[float]]:
+    rates = [run() for _ in range(repeats)]
+    return statistics.median(rates), rates
+
+
+def bench_vecenv(config: Config, ticks: int, repeats: int, num_worlds: int = 1, seed: int = 0) -> dict[str, Any]:
+    """Agent-steps/s of :class:`VecEnv` stepping ``num_worlds`` worlds with random actions."""
+    vec = VecEnv(num_worlds, config=config, seed=seed)
+    vec.reset()
+    rng = np.random.default_rng(seed)
+    bank = rng.integers(0, vec.layout.action_sizes, size=(64, vec.num_slots, vec.n_heads))
+    for t in range(20):
+        vec.step(bank[t % 64])
+
+    def run() -> float:
+        agents = 0
+        start = time.perf_counter()
+        for t in range(ticks):
+            vec.step(bank[t % 64])
+            agents += int(np.count_nonzero(vec.alive))
+        return agents / (time.perf_counter() - start)
+
+    median, rates = _median_rate(run, repeats)
+    return {"agent_steps_per_s": median, "runs": rates, "agents": int(vec.alive.sum()), "worlds": num_worlds}
+
+
+def bench_parallel_env(config: Config, ticks: int, repeats: int, seed: int = 0) -> dict[str, Any]:
+    """Agent-steps/s of the PettingZoo ParallelEnv (dict in, dicts out) with random actions."""
+    env = NeuralMMOParallelEnv(config=config, seed=seed)
+    env.reset()
+    rng = np.random.default_rng(seed)
+    bank = [{a: int(x) for a, x in zip(env.agents, rng.integers(0, 5, len(env.agents)))} for _ in range(64)]
+    for t in range(20):
+        env.step(bank[t % 64])
+
+    def run() -> float:
+        agents = 0
+        start = time.perf_counter()
+        for t in range(ticks):
+            obs, *_ = env.step(bank[t % 64])
+            agents += len(obs)
+        return agents / (time.perf_counter() - start)
+
+    median, rates = _median_rate(run, repeats)
+    return {"agent_steps_per_s": median, "runs": rates, "agents": len(env.agents)}
+
+
+def bench_map(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
+    """Seconds to generate one map (median)."""
+    generate_terrain(config, system_rngs(episode_seed(seed, 0, 0))["terrain"])
+    times = []
+    for k in range(repeats):
+        start = time.perf_counter()
+        generate_terrain(config, system_rngs(episode_seed(seed, 0, k + 1))["terrain"])
+        times.append(time.perf_counter() - start)
+    return {"seconds": statistics.median(times), "runs": times}
+
+
+def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: str = "") -> dict[str, Any]:
+    """All figures of ``neural-mmo bench`` for one configuration."""
+    config = config.override(BENCH_OVERRIDES)
+    from neural_mmo.observe.layout import ObsLayout
+
+    vec = bench_vecenv(config, ticks, repeats)
+    par = bench_parallel_env(config, max(ticks // 4, 50), repeats)
+    gen = bench_map(config, repeats)
+    return {
+        "preset": preset,
+        "map_size": config.map.size,
+        "agents": vec["agents"],
+        "ticks_per_run": ticks,
+        "repeats": repeats,
+        "vecenv_agent_steps_per_s": round(vec["agent_steps_per_s"]),
+        "parallel_env_agent_steps_per_s": round(par["agent_steps_per_s"]),
+        "vecenv_runs": [round(x) for x in vec["runs"]],
+        "parallel_env_runs": [round(x) for x in par["runs"]],
+        "map_generation_s": round(gen["seconds"], 4),
+        "obs_bytes_per_agent": ObsLayout(config).bytes_per_agent,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "python": platform.python_version(),
+    }

@@ -1,0 +1,207 @@
+"""``neural-mmo``: run, map, bench, config, docs.
+
+Every command takes ``--preset``, ``--config FILE.toml`` and repeated ``--set group.field=value``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from neural_mmo.config import PRESETS, Config, ConfigError
+
+
+def _config(args: argparse.Namespace) -> Config:
+    cfg = Config.preset(args.preset)
+    if args.config:
+        cfg = Config.from_toml(args.config, base=cfg)
+    overrides: dict[str, Any] = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected group.field=value")
+        overrides[key.strip()] = value
+    return cfg.override(overrides)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="medium", choices=list(PRESETS), help="starting configuration")
+    p.add_argument("--config", metavar="FILE", help="TOML file of overrides ([group] tables)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override, e.g. resources.food_regrow_prob=0.05")
+    p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
+
+
+# ---------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from neural_mmo.agents import make_policy
+    from neural_mmo.env.vector import VecEnv
+    from neural_mmo.render import material_rgb, save_png
+    from neural_mmo.stats import RunStats
+
+    console = Console(stderr=True)
+    cfg = _config(args)
+    ticks = args.ticks or (cfg.episode.horizon if not cfg.episode.persistent else 1024)
+    if not cfg.episode.persistent and ticks > cfg.episode.horizon:
+        cfg = cfg.override({"episode.horizon": ticks})
+    vec = VecEnv(args.worlds, config=cfg, seed=args.seed, autoreset=False)
+    policy = make_policy(args.agents, vec.layout, seed=args.seed)
+    obs, _ = vec.reset()
+    if args.map_png:
+        console.print(f"map: {save_png(material_rgb(vec.worlds[0].material, 4), args.map_png)}")
+    stats = RunStats()
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("alive {task.fields[alive]}"), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console, disable=args.quiet) as progress:
+        task = progress.add_task(f"{args.agents} x {args.preset}", total=ticks, alive=int(vec.alive.sum()))
+        for t in range(ticks):
+            vec.step(policy.act(obs))
+            stats.record(vec.worlds)
+            progress.update(task, advance=1, alive=int(vec.alive.sum()))
+            if vec.episode_done.all():
+                break
+    stats.finish(vec.worlds)
+    summary = stats.summary()
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    table = Table(title=f"{args.agents} agents, preset {args.preset}, {summary['ticks']} ticks, seed {args.seed}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("agent_steps", "agents_seen", "lifetime_mean", "lifetime_max",
+                "population_mean", "population_min", "population_max", "population_final"):  # fmt: skip
+        value = summary[key]
+        table.add_row(key.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else str(value))
+    for cause, count in sorted(summary["deaths"].items()):  # type: ignore[union-attr]
+        table.add_row(f"deaths: {cause}", str(count))
+    for kind in ("eat", "drink", "move", "spawn"):
+        table.add_row(f"events: {kind}", str(summary["events"].get(kind, 0)))  # type: ignore[union-attr]
+    Console().print(table)
+    pop = np.array(stats.population)
+    if pop.size:
+        Console().print("population over time: " + _sparkline(pop, width=60))
+    return 0
+
+
+def _sparkline(values: Any, width: int) -> str:
+    import numpy as np
+
+    chunks = np.array_split(np.asarray(values, float), min(width, len(values)))
+    means = np.array([c.mean() for c in chunks])
+    bars = " ▁▂▃▄▅▆▇█"
+    top = max(means.max(), 1.0)
+    return "".join(bars[int(round(m / top * (len(bars) - 1)))] for m in means) + f"  (max {int(values.max())})"
+
+
+# ---------------------------------------------------------------------- map
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from neural_mmo.render import material_rgb, save_png
+    from neural_mmo.world.materials import Material
+    from neural_mmo.world.rng import episode_seed, system_rngs
+    from neural_mmo.world.terrain import generate_terrain
+
+    cfg = _config(args)
+    material = generate_terrain(cfg, system_rngs(episode_seed(args.seed, 0, 0))["terrain"])
+    out = save_png(material_rgb(material, args.scale), args.out)
+    b, n = cfg.map.border, cfg.map.size
+    inner = material[b : b + n, b : b + n]
+    counts = np.bincount(inner.ravel(), minlength=len(Material)) / inner.size
+    shares = ", ".join(f"{m.name.lower()} {counts[m]:.1%}" for m in Material)
+    print(f"wrote {out} ({n}x{n} playable, seed {args.seed}): {shares}")
+    return 0
+
+
+# ---------------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from neural_mmo.bench import run_benchmarks
+
+    result = run_benchmarks(_config(args), ticks=args.ticks, repeats=args.repeats, preset=args.preset)
+    if not args.json:
+        for key, value in result.items():
+            print(f"{key:34s} {value}")
+    else:
+        print(json.dumps(result))
+    return 0
+
+
+# ---------------------------------------------------------------------- config, docs
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    for key, value in cfg.items():
+        print(f"{key} = {value!r}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from neural_mmo.docs import write_docs
+
+    for path in write_docs(Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neural-mmo", description="Neural MMO: a massively multi-agent world.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="simulate with scripted agents and print a summary")
+    _common(p)
+    p.add_argument("--agents", default="forager", choices=["forager", "random"], help="scripted policy")
+    p.add_argument("--ticks", type=int, default=0, help="ticks to run (default: the horizon)")
+    p.add_argument("--worlds", type=int, default=1, help="worlds stepped together")
+    p.add_argument("--map-png", metavar="FILE", help="also write the starting map as a PNG")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("map", help="render a generated map to PNG")
+    _common(p)
+    p.add_argument("--out", default="map.png", help="output PNG (default map.png)")
+    p.add_argument("--scale", type=int, default=4, help="pixels per tile")
+    p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("bench", help="measure agent-steps per second")
+    _common(p)
+    p.add_argument("--ticks", type=int, default=1000, help="ticks per timed run")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs (the median is reported)")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("config", help="print the resolved configuration")
+    _common(p)
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("docs", help="regenerate the rules and observation tables")
+    p.add_argument("--out", default="docs", help="docs folder")
+    p.set_defaults(func=cmd_docs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as err:
+        print(f"neural-mmo: config error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

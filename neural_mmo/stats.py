@@ -1,0 +1,64 @@
+"""Run statistics gathered from the event log, tick by tick (CLI summaries, later training logs)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neural_mmo.world.events import DeathCause, EventKind
+from neural_mmo.world.state import WorldState
+
+
+@dataclass
+class RunStats:
+    """Population, lifetimes, deaths by cause and foraging counts of one or more worlds."""
+
+    population: list[int] = field(default_factory=list)
+    lifetimes: list[int] = field(default_factory=list)
+    deaths: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    agent_steps: int = 0
+
+    def record(self, states: list[WorldState]) -> None:
+        """Add one tick of every world (call after each step)."""
+        alive = 0
+        for state in states:
+            ev = state.events
+            n = ev.n
+            kinds = ev.kind[:n]
+            alive += state.n_alive
+            for kind, count in zip(*np.unique(kinds, return_counts=True)):
+                self.events[EventKind(int(kind)).name.lower()] += int(count)
+            dead = np.flatnonzero(kinds == EventKind.DEATH)
+            if dead.size:
+                slots = ev.slot[dead]
+                self.lifetimes.extend((state.tick - state.agents.spawn_tick[slots]).tolist())
+                for cause in ev.value[dead].tolist():
+                    self.deaths[DeathCause(cause).name.lower()] += 1
+        self.population.append(alive)
+        self.agent_steps += alive
+
+    def finish(self, states: list[WorldState]) -> None:
+        """Count agents still alive at the end as lifetimes too (censored at the last tick)."""
+        for state in states:
+            slots = np.flatnonzero(state.agents.alive)
+            self.lifetimes.extend((state.tick - state.agents.spawn_tick[slots]).tolist())
+
+    def summary(self) -> dict[str, object]:
+        life = np.array(self.lifetimes or [0])
+        pop = np.array(self.population or [0])
+        return {
+            "ticks": len(self.population),
+            "agent_steps": self.agent_steps,
+            "population_mean": float(pop.mean()),
+            "population_min": int(pop.min()),
+            "population_max": int(pop.max()),
+            "population_final": int(pop[-1]),
+            "lifetime_mean": float(life.mean()),
+            "lifetime_max": int(life.max()),
+            "agents_seen": len(self.lifetimes),
+            "deaths": dict(self.deaths),
+            "events": dict(self.events),
+        }
