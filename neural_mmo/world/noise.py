@@ -9,8 +9,9 @@ Kernels:
 * :func:`simplex2` / :func:`simplex_points` -- one octave at given points
   (reference: :func:`simplex_points_reference`).
 * :func:`fbm_grid` -- a few octaves with halving amplitude, scaled to unit standard deviation.
-* :func:`blend_bank` -- per-point Gaussian blend over a bank of octaves, scaled to unit standard
+* :func:`blend_bank` -- per-tile Gaussian blend over a bank of octaves, scaled to unit standard
   deviation (reference: :func:`blend_bank_reference`).
+* :func:`normal_cdf` -- maps unit-variance noise to about uniform [0, 1].
 """
 
 from __future__ import annotations
@@ -78,10 +79,9 @@ def simplex2(x: float, y: float, seed: int) -> float:
         i1, j1 = 1, 0
     else:
         i1, j1 = 0, 1
-    ii, jj = np.int64(i), np.int64(j)
-    total = _corner(x0, y0, ii, jj, seed)
-    total += _corner(x0 - i1 + _G2, y0 - j1 + _G2, ii + i1, jj + j1, seed)
-    total += _corner(x0 - 1.0 + 2.0 * _G2, y0 - 1.0 + 2.0 * _G2, ii + 1, jj + 1, seed)
+    total = _corner(x0, y0, i, j, seed)
+    total += _corner(x0 - i1 + _G2, y0 - j1 + _G2, i + i1, j + j1, seed)
+    total += _corner(x0 - 1.0 + 2.0 * _G2, y0 - 1.0 + 2.0 * _G2, i + 1, j + 1, seed)
     return _SCALE * total
 
 
@@ -132,9 +132,7 @@ def simplex_points_reference(x: np.ndarray, y: np.ndarray, seed: int) -> np.ndar
 
 
 @numba.njit(cache=True)
-def fbm_grid(
-    rows: int, cols: int, wavelength: float, seeds: np.ndarray, offsets: np.ndarray
-) -> np.ndarray:
+def fbm_grid(rows: int, cols: int, wavelength: float, seeds: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Fractal noise on a ``rows x cols`` grid of tiles, scaled to unit standard deviation.
 
     Octave ``k`` has wavelength ``wavelength / 2**k``, amplitude ``2**-k``, gradient seed ``seeds[k]``
@@ -218,8 +216,8 @@ def blend_bank_reference(
         f = freqs[k]
         z = (k - mean) / sigma
         w = np.maximum(np.exp(-0.5 * z * z) - np.exp(-0.5 * GAUSS_CUTOFF**2), 0.0)
-        noise = simplex_points_reference((c * f + offsets[k, 0]).ravel(), (r * f + offsets[k, 1]).ravel(), seeds[k])
-        total += w * noise.reshape(rows, cols)
+        x, y = c * f + offsets[k, 0], r * f + offsets[k, 1]
+        total += w * simplex_points_reference(x.ravel(), y.ravel(), seeds[k]).reshape(rows, cols)
         wsq += w * w
     safe = np.where(wsq > 0.0, wsq, 1.0)
     return np.where(wsq > 0.0, total / (np.sqrt(safe) * SIMPLEX_STD), 0.0)
@@ -227,7 +225,7 @@ def blend_bank_reference(
 
 @numba.njit(cache=True)
 def normal_cdf(z: np.ndarray) -> np.ndarray:
-    """Standard normal CDF of every element of a 2-D float64 array: unit-variance noise -> about uniform [0, 1]."""
+    """Standard normal CDF of each element of a 2-D float64 array (unit-variance noise -> about uniform)."""
     out = np.empty_like(z)
     rows, cols = z.shape
     for r in range(rows):

@@ -3,8 +3,9 @@
 The height map blends a bank of simplex octaves with per-tile Gaussian weights over the octave
 index. A slow *local frequency* noise map picks, at each tile, which octaves dominate; that choice
 is pulled towards coarse octaves near the edges of the playable area (where agents spawn: large,
-predictable patches of food and water) and towards fine octaves in the centre (varied, broken
-terrain). The height is then rank-normalised over the playable area, so a threshold ``t`` of
+predictable patches of forest and lakes) and towards fine octaves in the centre (varied, broken
+terrain); height variation is also damped towards the edges (``edge_calm``), so spawn tiles are
+rarely lava or stone. The height is then rank-normalised over the playable area, so a threshold ``t`` of
 :class:`~neural_mmo.config.TerrainConfig` puts a fraction ``t`` of the tiles below it whatever the
 seed or the map size, and thresholded into materials. Everything outside the playable area is lava.
 
