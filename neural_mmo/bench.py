@@ -29,7 +29,9 @@ def _median_rate(run: Any, repeats: int) -> tuple[float, list[float]]:
     return statistics.median(rates), rates
 
 
-def bench_vecenv(config: Config, ticks: int, repeats: int, num_worlds: int = 1, seed: int = 0) -> dict[str, Any]:
+def bench_vecenv(
+    config: Config, ticks: int, repeats: int, num_worlds: int = 1, seed: int = 0
+) -> dict[str, Any]:
     """Agent-steps/s of :class:`VecEnv` stepping ``num_worlds`` worlds with random actions."""
     vec = VecEnv(num_worlds, config=config, seed=seed)
     vec.reset()

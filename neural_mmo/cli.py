@@ -30,7 +30,9 @@ def _config(args: argparse.Namespace) -> Config:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="medium", choices=list(PRESETS), help="starting configuration")
     p.add_argument("--config", metavar="FILE", help="TOML file of overrides ([group] tables)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override, e.g. resources.food_regrow_prob=0.05")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override, e.g. resources.food_regrow_prob=0.05"
+    )
     p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
 
 
@@ -63,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                TextColumn("alive {task.fields[alive]}"), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=console, disable=args.quiet) as progress:
         task = progress.add_task(f"{args.agents} x {args.preset}", total=ticks, alive=int(vec.alive.sum()))
-        for t in range(ticks):
+        for _ in range(ticks):
             vec.step(policy.act(obs))
             stats.record(vec.worlds)
             progress.update(task, advance=1, alive=int(vec.alive.sum()))
@@ -74,7 +76,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    table = Table(title=f"{args.agents} agents, preset {args.preset}, {summary['ticks']} ticks, seed {args.seed}")
+    table = Table(
+        title=f"{args.agents} agents, preset {args.preset}, {summary['ticks']} ticks, seed {args.seed}"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in ("agent_steps", "agents_seen", "lifetime_mean", "lifetime_max",
@@ -99,7 +103,9 @@ def _sparkline(values: Any, width: int) -> str:
     means = np.array([c.mean() for c in chunks])
     bars = " ▁▂▃▄▅▆▇█"
     top = max(means.max(), 1.0)
-    return "".join(bars[int(round(m / top * (len(bars) - 1)))] for m in means) + f"  (max {int(values.max())})"
+    return (
+        "".join(bars[int(round(m / top * (len(bars) - 1)))] for m in means) + f"  (max {int(values.max())})"
+    )
 
 
 # ---------------------------------------------------------------------- map
@@ -158,7 +164,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neural-mmo", description="Neural MMO: a massively multi-agent world.")
+    parser = argparse.ArgumentParser(
+        prog="neural-mmo", description="Neural MMO: a massively multi-agent world."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="simulate with scripted agents and print a summary")

@@ -166,7 +166,11 @@ class ObserveConfig:
 
     vision_radius: int = _f(7, "tiles seen in each direction (7 -> a 15x15 crop)", static=True, min=1, max=32)
     n_entities: int = _f(
-        32, "rows of the entity observation (the agent itself, then the nearest visible)", static=True, min=1, max=1024
+        32,
+        "rows of the entity observation (the agent itself, then the nearest visible)",
+        static=True,
+        min=1,
+        max=1024,
     )
 
 
@@ -263,7 +267,8 @@ class Config:
             )
         if t.min_wavelength > t.max_wavelength:
             raise ConfigError(
-                f"terrain.min_wavelength: {t.min_wavelength} exceeds terrain.max_wavelength={t.max_wavelength}"
+                f"terrain.min_wavelength: {t.min_wavelength} exceeds "
+                f"terrain.max_wavelength={t.max_wavelength}"
             )
         levels = ["lava_below", "water_below", "grass_below", "scrub_below", "forest_below"]
         for lo, hi in zip(levels, levels[1:]):
@@ -274,7 +279,8 @@ class Config:
                 )
         if self.spawn.n_populations > self.spawn.n_agents:
             raise ConfigError(
-                f"spawn.n_populations: {self.spawn.n_populations} exceeds spawn.n_agents={self.spawn.n_agents}"
+                f"spawn.n_populations: {self.spawn.n_populations} exceeds "
+                f"spawn.n_agents={self.spawn.n_agents}"
             )
         if self.spawn.min_alive > self.spawn.n_agents:
             raise ConfigError(

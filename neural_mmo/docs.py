@@ -38,13 +38,19 @@ def rules_markdown() -> str:
     lines += ["## Materials", "", "| material | " + " | ".join(next(iter(MATERIAL_TABLE.values()))) + " |"]
     lines += ["|---" * (1 + len(next(iter(MATERIAL_TABLE.values())))) + "|"]
     for m, row in MATERIAL_TABLE.items():
-        cells = [Material(v).name.lower() if isinstance(v, Material) else ("yes" if v else "no") for v in row.values()]
+        cells = [
+            Material(v).name.lower() if isinstance(v, Material) else ("yes" if v else "no")
+            for v in row.values()
+        ]
         lines.append(f"| {m.name.lower()} | " + " | ".join(cells) + " |")
     lines += ["", "## Events and death causes", ""]
     lines += ["Event kinds: " + ", ".join(f"`{k.name}`={k.value}" for k in EventKind) + "."]
     lines += ["Death causes: " + ", ".join(f"`{c.name}`={c.value}" for c in DeathCause) + ".", ""]
     lines += ["## Configuration", "", "Static fields (marked S) set buffer shapes.", ""]
-    lines += ["| key | " + " | ".join(PRESETS) + " | allowed | S | meaning |", "|---" * (len(PRESETS) + 4) + "|"]
+    lines += [
+        "| key | " + " | ".join(PRESETS) + " | allowed | S | meaning |",
+        "|---" * (len(PRESETS) + 4) + "|",
+    ]
     for key, f in field_docs():
         group, name = key.split(".")
         values = [_fmt(getattr(getattr(cfg, group), name)) for cfg in presets.values()]

@@ -20,7 +20,8 @@ PALETTE = {
 """Colour of each material."""
 
 POPULATION_COLOURS = np.array(
-    [(250, 220, 40), (240, 60, 200), (40, 230, 230), (255, 255, 255), (250, 130, 30), (150, 90, 240)], np.uint8
+    [(250, 220, 40), (240, 60, 200), (40, 230, 230), (255, 255, 255), (250, 130, 30), (150, 90, 240)],
+    np.uint8,
 )
 """Agent colours, cycled over populations."""
 

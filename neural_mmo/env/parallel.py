@@ -48,7 +48,9 @@ class AgentNames(Sequence[str]):
         return k is not None and k < self.n
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and len(other) == self.n and all(a == b for a, b in zip(self, other))
+        return (
+            isinstance(other, Sequence) and len(other) == self.n and all(a == b for a, b in zip(self, other))
+        )
 
     def __repr__(self) -> str:
         return f"AgentNames(player_0 .. player_{self.n - 1})"
@@ -107,7 +109,9 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         if render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {render_mode!r}")
         self.render_mode = render_mode
-        self.vec = VecEnv(1, preset, config=config, seed=seed, reward_fn=reward_fn, autoreset=False, **overrides)
+        self.vec = VecEnv(
+            1, preset, config=config, seed=seed, reward_fn=reward_fn, autoreset=False, **overrides
+        )
         self.config = self.vec.config
         self.layout = self.vec.layout
         self.state = self.vec.worlds[0]
@@ -147,9 +151,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     def step(self, actions: dict[str, Any]):
         if not isinstance(actions, dict):
-            raise TypeError(
-                f"actions must be a dict {{agent_name: action}}, got {type(actions).__name__}"
-            )
+            raise TypeError(f"actions must be a dict {{agent_name: action}}, got {type(actions).__name__}")
         vec = self.vec
         raw = vec._raw_actions
         raw.fill(0)
@@ -255,7 +257,9 @@ def _id_pool_size(config: Config) -> int:
     return n + config.episode.horizon * (config.spawn.attempts_per_tick + config.spawn.min_alive)
 
 
-def parallel_env(preset: str = "medium", render_mode: str | None = None, **kwargs: Any) -> NeuralMMOParallelEnv:
+def parallel_env(
+    preset: str = "medium", render_mode: str | None = None, **kwargs: Any
+) -> NeuralMMOParallelEnv:
     """A PettingZoo ParallelEnv; see :class:`NeuralMMOParallelEnv` for the arguments."""
     return NeuralMMOParallelEnv(preset, render_mode, **kwargs)
 

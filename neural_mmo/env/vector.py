@@ -169,16 +169,23 @@ class VecEnv:
         side = self.config.grid_side
         material = np.asarray(material)
         if material.shape != (side, side) or material.dtype.kind not in "iu":
-            raise ValueError(f"material must be an integer grid of shape ({side}, {side}), got {material.dtype} {material.shape}")
+            raise ValueError(
+                f"material must be an integer grid of shape ({side}, {side}), "
+                f"got {material.dtype} {material.shape}"
+            )
         if material.min() < 0 or material.max() >= N_MATERIALS:
-            raise ValueError(f"material values must be in [0, {N_MATERIALS}), got {material.min()}..{material.max()}")
+            raise ValueError(
+                f"material values must be in [0, {N_MATERIALS}), got {material.min()}..{material.max()}"
+            )
         if placements is not None:
             placements = np.asarray(placements, np.int64).reshape(-1, 2)
             if len(placements) > self.slots_per_world:
                 raise ValueError(f"{len(placements)} placements for {self.slots_per_world} slots")
             r, c = placements[:, 0], placements[:, 1]
             if (placements < 0).any() or (placements >= side).any() or not SPAWNABLE[material[r, c]].all():
-                raise ValueError("every placement must be a spawnable tile (not lava, water or stone) inside the grid")
+                raise ValueError(
+                    "every placement must be a spawnable tile (not lava, water or stone) inside the grid"
+                )
             if len({(int(a), int(b)) for a, b in placements}) != len(placements):
                 raise ValueError("two placements on one tile")
         self._started = True
@@ -228,7 +235,9 @@ class VecEnv:
             array[block] = 0
         self.agent_id[block] = -1
 
-    def _reset_world(self, w: int, material: np.ndarray | None = None, placements: np.ndarray | None = None) -> None:
+    def _reset_world(
+        self, w: int, material: np.ndarray | None = None, placements: np.ndarray | None = None
+    ) -> None:
         state = self.worlds[w]
         reset_world(state, episode_seed(self.seed, w, int(self._episodes[w])), material, placements)
         self._observers[w].clear()

@@ -24,9 +24,7 @@ def nearest_first(radius: int) -> np.ndarray:
     Order: Chebyshev distance, then Euclidean, then row, then column, so ties are broken the
     same way everywhere.
     """
-    offsets = [
-        (dr, dc) for dr in range(-radius, radius + 1) for dc in range(-radius, radius + 1) if dr or dc
-    ]
+    offsets = [(dr, dc) for dr in range(-radius, radius + 1) for dc in range(-radius, radius + 1) if dr or dc]
     offsets.sort(key=lambda o: (max(abs(o[0]), abs(o[1])), o[0] ** 2 + o[1] ** 2, o[0], o[1]))
     return np.array(offsets, np.int16).reshape(-1, 2)
 
@@ -81,7 +79,9 @@ def write_observations(
             for dc in range(-radius, radius + 1):
                 tiles[i, dr + radius, dc + radius, TileChannel.MATERIAL] = material[r0 + dr, c0 + dc]
                 occ = occupant[r0 + dr, c0 + dc]
-                tiles[i, dr + radius, dc + radius, TileChannel.OCCUPANT] = 0 if occ < 0 else agents.population[occ] + 1
+                tiles[i, dr + radius, dc + radius, TileChannel.OCCUPANT] = (
+                    0 if occ < 0 else agents.population[occ] + 1
+                )
         _write_entity(entities[i], 0, agents, i, r0, c0, tick)
         entity_mask[i, 0] = 1
         row = 1
@@ -124,5 +124,6 @@ class Observer:
         b = self.buffers
         write_observations(
             state.agents, state.material, state.occupant, state.tick, self.layout.radius, self.offsets,
-            self.move_offset, self.layout.action_offsets, b["tiles"], b["entities"], b["entity_mask"], b["action_mask"], self.written,
+            self.move_offset, self.layout.action_offsets, b["tiles"], b["entities"], b["entity_mask"],
+            b["action_mask"], self.written,
         )  # fmt: skip

@@ -125,7 +125,8 @@ class ObsLayout:
             low[:, column] = lo
             high[:, column] = hi
         return ObsField("entities", np.dtype(np.int16), shape, low, high,
-                        "row 0: the agent itself; then the nearest visible entities; columns: EntityColumn")  # fmt: skip
+                        "row 0: the agent itself; then the nearest visible entities; "
+                        "columns: EntityColumn")  # fmt: skip
 
     # ------------------------------------------------------------------ derived things
 
@@ -136,7 +137,9 @@ class ObsLayout:
     def observation_space(self) -> spaces.Dict:
         return spaces.Dict(
             {
-                f.key: spaces.Box(low=f.low.astype(f.dtype), high=f.high.astype(f.dtype), shape=f.shape, dtype=f.dtype)
+                f.key: spaces.Box(
+                    low=f.low.astype(f.dtype), high=f.high.astype(f.dtype), shape=f.shape, dtype=f.dtype
+                )
                 for f in self.fields
             }
         )
@@ -158,7 +161,10 @@ class ObsLayout:
         lines += ["", "Entity columns:", "", "| column | name | low | high |", "|---|---|---|---|"]
         entities = self.fields[1]
         for col in EntityColumn:
-            lines.append(f"| {col.value} | `{col.name.lower()}` | {entities.low[0, col]:g} | {entities.high[0, col]:g} |")
+            lines.append(
+                f"| {col.value} | `{col.name.lower()}` "
+                f"| {entities.low[0, col]:g} | {entities.high[0, col]:g} |"
+            )
         lines += ["", "Action heads (``action_mask`` holds them concatenated in this order):", "",
                   "| column | head | size | values |", "|---|---|---|---|"]  # fmt: skip
         for k, h in enumerate(self.heads):

@@ -47,7 +47,9 @@ def parse_map(text: str) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
     lines = [line.strip() for line in textwrap.dedent(text).strip().splitlines() if line.strip()]
     side = len(lines)
     if any(len(line) != side for line in lines):
-        raise ValueError(f"scenario maps must be square; got {side} rows of lengths {[len(x) for x in lines]}")
+        raise ValueError(
+            f"scenario maps must be square; got {side} rows of lengths {[len(x) for x in lines]}"
+        )
     material = np.empty((side, side), np.uint8)
     agents: dict[int, tuple[int, int]] = {}
     for r, line in enumerate(lines):

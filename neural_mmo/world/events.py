@@ -33,9 +33,9 @@ class DeathCause(IntEnum):
 
 
 class EventLog(NamedTuple):
-    """Events of one tick. Row ``k < count`` is one event."""
+    """Events of one tick. Row ``k < used[0]`` is one event."""
 
-    count: np.ndarray  # int64 [1]  rows used this tick (an array so kernels can bump it)
+    used: np.ndarray  # int64 [1]  rows used this tick (an array so kernels can bump it)
     kind: np.ndarray  # uint8 [E]  EventKind
     slot: np.ndarray  # int32 [E]  agent slot, or -1
     agent_id: np.ndarray  # int64 [E]  global agent id, or -1
@@ -47,7 +47,7 @@ class EventLog(NamedTuple):
     @staticmethod
     def empty(capacity: int) -> EventLog:
         return EventLog(
-            count=np.zeros(1, np.int64),
+            used=np.zeros(1, np.int64),
             kind=np.zeros(capacity, np.uint8),
             slot=np.full(capacity, -1, np.int32),
             agent_id=np.full(capacity, -1, np.int64),
@@ -59,16 +59,16 @@ class EventLog(NamedTuple):
 
     @property
     def n(self) -> int:
-        return int(self.count[0])
+        return int(self.used[0])
 
     def clear(self) -> None:
-        self.count[0] = 0
+        self.used[0] = 0
 
     def of_kind(self, kind: EventKind) -> np.ndarray:
         """Row indices of this tick's events of one kind."""
         return np.flatnonzero(self.kind[: self.n] == kind)
 
-    def rows(self) -> list[dict[str, int]]:
+    def rows(self) -> list[dict[str, int | str]]:
         """This tick's events as dicts (debugging, tests, small tools; not for hot paths)."""
         return [
             {
@@ -86,7 +86,7 @@ class EventLog(NamedTuple):
 @numba.njit(cache=True)
 def log_event(events: EventLog, kind: int, slot: int, agent_id: int, r: int, c: int, value: int) -> None:
     """Append one event (or count it as dropped when the log is full)."""
-    k = events.count[0]
+    k = events.used[0]
     if k >= events.kind.shape[0]:
         events.dropped[0] += 1
         return
@@ -96,4 +96,4 @@ def log_event(events: EventLog, kind: int, slot: int, agent_id: int, r: int, c: 
     events.r[k] = r
     events.c[k] = c
     events.value[k] = value
-    events.count[0] = k + 1
+    events.used[0] = k + 1

@@ -35,16 +35,14 @@ _ROWS = {
 }
 
 MATERIAL_TABLE: dict[Material, dict[str, object]] = {
-    m: dict(
-        zip(("passable", "deadly", "food", "drinkable", "depletes_to", "regrows_to"), row)
-    )
+    m: dict(zip(("passable", "deadly", "food", "drinkable", "depletes_to", "regrows_to"), row))
     for m, row in _ROWS.items()
 }
 """Per-material properties, keyed by material then column name (used for docs and tests)."""
 
 
 def _column(name: str, dtype: type) -> np.ndarray:
-    column = np.array([MATERIAL_TABLE[m][name] for m in Material], dtype=dtype)
+    column: np.ndarray = np.array([MATERIAL_TABLE[m][name] for m in Material], dtype=dtype)
     column.flags.writeable = False
     return column
 

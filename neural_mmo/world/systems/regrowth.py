@@ -25,7 +25,9 @@ def _file(queue: RegrowthQueue, tile: int, tick: int) -> None:
 
 
 @numba.njit(cache=True)
-def schedule_regrowth(queue: RegrowthQueue, tile: int, tick: int, prob: float, rng: np.random.Generator) -> None:
+def schedule_regrowth(
+    queue: RegrowthQueue, tile: int, tick: int, prob: float, rng: np.random.Generator
+) -> None:
     """Schedule ``tile`` (depleted at ``tick``) to regrow; a tile already waiting is left alone."""
     if prob <= 0.0 or queue.due[tile] >= 0:
         return

@@ -94,12 +94,24 @@ def spawn_continuous(
         slot = _free_slot(agents, tick)
         if slot < 0:
             return next_id
-        e = rng.integers(0, n_edge)
-        r = edge_tiles[e, 0]
-        c = edge_tiles[e, 1]
+        pick = rng.integers(0, n_edge)
+        r = edge_tiles[pick, 0]
+        c = edge_tiles[pick, 1]
         if _can_spawn(material, occupant, r, c):
-            _place(agents, occupant, events, slot, next_id, r, c, tick,
-                   n_populations, max_health, max_food, max_water)
+            _place(
+                agents,
+                occupant,
+                events,
+                slot,
+                next_id,
+                r,
+                c,
+                tick,
+                n_populations,
+                max_health,
+                max_food,
+                max_water,
+            )
             next_id += 1
             alive += 1
     if alive < min_alive:
@@ -110,8 +122,20 @@ def spawn_continuous(
             r = edge_tiles[e, 0]
             c = edge_tiles[e, 1]
             if _can_spawn(material, occupant, r, c):
-                _place(agents, occupant, events, slot, next_id, r, c, tick,
-                       n_populations, max_health, max_food, max_water)
+                _place(
+                    agents,
+                    occupant,
+                    events,
+                    slot,
+                    next_id,
+                    r,
+                    c,
+                    tick,
+                    n_populations,
+                    max_health,
+                    max_food,
+                    max_water,
+                )
                 next_id += 1
                 alive += 1
     return next_id
@@ -141,20 +165,44 @@ def spawn_concurrent(
         start = (a * n_edge) // n_agents
         placed = False
         for j in range(n_edge):
-            e = (start + j) % n_edge
-            r = edge_tiles[e, 0]
-            c = edge_tiles[e, 1]
+            k = (start + j) % n_edge
+            r = edge_tiles[k, 0]
+            c = edge_tiles[k, 1]
             if _can_spawn(material, occupant, r, c):
-                _place(agents, occupant, events, slot, next_id, r, c, tick,
-                       n_populations, max_health, max_food, max_water)
+                _place(
+                    agents,
+                    occupant,
+                    events,
+                    slot,
+                    next_id,
+                    r,
+                    c,
+                    tick,
+                    n_populations,
+                    max_health,
+                    max_food,
+                    max_water,
+                )
                 placed = True
                 break
         if not placed:
             for r in range(material.shape[0]):
                 for c in range(material.shape[1]):
                     if not placed and _can_spawn(material, occupant, r, c):
-                        _place(agents, occupant, events, slot, next_id, r, c, tick,
-                               n_populations, max_health, max_food, max_water)
+                        _place(
+                            agents,
+                            occupant,
+                            events,
+                            slot,
+                            next_id,
+                            r,
+                            c,
+                            tick,
+                            n_populations,
+                            max_health,
+                            max_food,
+                            max_water,
+                        )
                         placed = True
         if not placed:
             break
@@ -176,6 +224,18 @@ def place_agents(
 ) -> int:
     """Put agent ``k`` in slot ``k`` at ``positions[k]`` (scenario maps). Returns the next id."""
     for k in range(positions.shape[0]):
-        _place(agents, occupant, events, k, k, positions[k, 0], positions[k, 1], tick,
-               n_populations, max_health, max_food, max_water)
+        _place(
+            agents,
+            occupant,
+            events,
+            k,
+            k,
+            positions[k, 0],
+            positions[k, 1],
+            tick,
+            n_populations,
+            max_health,
+            max_food,
+            max_water,
+        )
     return positions.shape[0]
