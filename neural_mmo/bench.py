@@ -17,6 +17,7 @@ import numpy as np
 from neural_mmo.config import Config
 from neural_mmo.env.parallel import NeuralMMOParallelEnv
 from neural_mmo.env.vector import VecEnv
+from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.world.rng import episode_seed, system_rngs
 from neural_mmo.world.terrain import generate_terrain
 
@@ -73,6 +74,26 @@ def bench_parallel_env(config: Config, ticks: int, repeats: int, seed: int = 0) 
     return {"agent_steps_per_s": median, "runs": rates, "agents": len(env.agents)}
 
 
+def bench_copy_floor(config: Config, ticks: int, repeats: int) -> dict[str, Any]:
+    """Reference measured in the same run: agent-steps/s if a step did nothing but write every
+    agent's observation bytes once (a copy of the full observation buffers). The env's figure
+    divided by this one says how close a step is to the memory-bandwidth floor."""
+    layout = ObsLayout(config)
+    n = config.spawn.n_agents
+    source = layout.allocate(n)
+    target = layout.allocate(n)
+
+    def run() -> float:
+        start = time.perf_counter()
+        for _ in range(ticks):
+            for key, array in source.items():
+                np.copyto(target[key], array)
+        return n * ticks / (time.perf_counter() - start)
+
+    median, rates = _median_rate(run, repeats)
+    return {"agent_steps_per_s": median, "runs": rates}
+
+
 def bench_map(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
     """Seconds to generate one map (median)."""
     generate_terrain(config, system_rngs(episode_seed(seed, 0, 0))["terrain"])
@@ -87,10 +108,9 @@ def bench_map(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
 def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: str = "") -> dict[str, Any]:
     """All figures of ``neural-mmo bench`` for one configuration."""
     config = config.override(BENCH_OVERRIDES)
-    from neural_mmo.observe.layout import ObsLayout
-
     vec = bench_vecenv(config, ticks, repeats)
     par = bench_parallel_env(config, max(ticks // 4, 50), repeats)
+    floor = bench_copy_floor(config, ticks, repeats)
     gen = bench_map(config, repeats)
     return {
         "preset": preset,
@@ -102,6 +122,8 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
         "parallel_env_agent_steps_per_s": round(par["agent_steps_per_s"]),
         "vecenv_runs": [round(x) for x in vec["runs"]],
         "parallel_env_runs": [round(x) for x in par["runs"]],
+        "obs_copy_floor_agent_steps_per_s": round(floor["agent_steps_per_s"]),
+        "vecenv_fraction_of_copy_floor": round(vec["agent_steps_per_s"] / floor["agent_steps_per_s"], 4),
         "map_generation_s": round(gen["seconds"], 4),
         "obs_bytes_per_agent": ObsLayout(config).bytes_per_agent,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
