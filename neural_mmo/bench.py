@@ -18,7 +18,7 @@ from neural_mmo.config import Config
 from neural_mmo.env.parallel import NeuralMMOParallelEnv
 from neural_mmo.env.vector import VecEnv
 from neural_mmo.observe.layout import ObsLayout
-from neural_mmo.world.rng import episode_seed, system_rngs
+from neural_mmo.world.rng import episode_seed, terrain_generator
 from neural_mmo.world.terrain import generate_terrain
 
 BENCH_OVERRIDES = {"spawn.mode": "concurrent", "vitals.immortal": True, "episode.horizon": 1_000_000}
@@ -96,11 +96,11 @@ def bench_copy_floor(config: Config, ticks: int, repeats: int) -> dict[str, Any]
 
 def bench_map(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
     """Seconds to generate one map (median)."""
-    generate_terrain(config, system_rngs(episode_seed(seed, 0, 0))["terrain"])
+    generate_terrain(config, terrain_generator(episode_seed(seed, 0, 0)))
     times = []
     for k in range(repeats):
         start = time.perf_counter()
-        generate_terrain(config, system_rngs(episode_seed(seed, 0, k + 1))["terrain"])
+        generate_terrain(config, terrain_generator(episode_seed(seed, 0, k + 1)))
         times.append(time.perf_counter() - start)
     return {"seconds": statistics.median(times), "runs": times}
 

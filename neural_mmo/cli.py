@@ -116,11 +116,11 @@ def cmd_map(args: argparse.Namespace) -> int:
 
     from neural_mmo.render import material_rgb, save_png
     from neural_mmo.world.materials import Material
-    from neural_mmo.world.rng import episode_seed, system_rngs
+    from neural_mmo.world.rng import episode_seed, terrain_generator
     from neural_mmo.world.terrain import generate_terrain
 
     cfg = _config(args)
-    material = generate_terrain(cfg, system_rngs(episode_seed(args.seed, 0, 0))["terrain"])
+    material = generate_terrain(cfg, terrain_generator(episode_seed(args.seed, 0, 0)))
     out = save_png(material_rgb(material, args.scale), args.out)
     b, n = cfg.map.border, cfg.map.size
     inner = material[b : b + n, b : b + n]

@@ -197,6 +197,9 @@ class Config:
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)
     observe: ObserveConfig = field(default_factory=ObserveConfig)
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     # ------------------------------------------------------------------ construction
 
     @staticmethod
@@ -217,9 +220,7 @@ class Config:
             group, name = _split_key(key)
             spec = _field(group, name)
             groups[group] = dataclasses.replace(groups[group], **{name: _coerce(key, spec, value)})
-        cfg = Config(**groups)
-        cfg.validate()
-        return cfg
+        return Config(**groups)
 
     @staticmethod
     def from_toml(path: str | Path, base: Config | None = None) -> Config:

@@ -64,11 +64,15 @@ def as_action_array(actions: Any, n_slots: int, n_heads: int, out: np.ndarray) -
     np.copyto(out, array, casting="unsafe")
 
 
+_LIMIT = 2**31
+
+
 def _as_int(value: Any) -> int:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        return int(value)
+    """An action value as an int, or INVALID for non-integers and absurdly large values."""
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
-        return int(value)
+        value = value.item()
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value) if -_LIMIT < value < _LIMIT else INVALID
     return INVALID
 
 
@@ -94,10 +98,8 @@ def agent_action_row(action: Any, layout: ObsLayout, out: np.ndarray) -> int:
     if value != INVALID:
         out[0] = value
         return 0
-    if isinstance(action, (list, tuple, np.ndarray)):
-        array = np.asarray(action)
-        if array.shape == (len(layout.heads),) and array.dtype.kind in "iu":
-            out[:] = array
-            return 0
+    if isinstance(action, (list, tuple, np.ndarray)) and len(action) == len(layout.heads):
+        out[:] = [_as_int(v) for v in action]
+        return 0
     out[0] = INVALID
     return 0

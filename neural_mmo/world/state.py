@@ -45,7 +45,7 @@ class WorldState:
     regrowth: RegrowthQueue
     edge_tiles: np.ndarray  # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
     scratch: np.ndarray  # int32 [N]  per-tick work array (move order)
-    rng: dict[str, np.random.Generator] = field(default_factory=dict)
+    rng: dict[str, np.ndarray] = field(default_factory=dict)  # uint64 [4] stream per system
     tick: int = 0
     episode: int = 0
     next_agent_id: int = 0
@@ -80,8 +80,8 @@ class WorldState:
         h.update(np.array([self.tick, self.episode, self.next_agent_id], np.int64).tobytes())
         for array in (self.material, self.occupant, *self.agents, *self.regrowth):
             h.update(np.ascontiguousarray(array).tobytes())
-        for gen in self.rng.values():
-            h.update(repr(gen.bit_generator.state["state"]).encode())
+        for stream in self.rng.values():
+            h.update(stream.tobytes())
         return h.hexdigest()
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from neural_mmo.world.actions import ActionHead
-from neural_mmo.world.rng import system_rngs
+from neural_mmo.world.rng import system_streams, terrain_generator
 from neural_mmo.world.state import WorldState
 from neural_mmo.world.systems.death import remove_dead
 from neural_mmo.world.systems.foraging import forage
@@ -42,8 +42,8 @@ def reset(
     the spawn rules (scenario tests).
     """
     cfg = state.config
-    state.rng = system_rngs(seed)
-    state.material[:] = generate_terrain(cfg, state.rng["terrain"]) if material is None else material
+    state.rng = system_streams(seed)
+    state.material[:] = generate_terrain(cfg, terrain_generator(seed)) if material is None else material
     state.occupant.fill(-1)
     state.agents.clear()
     state.events.clear()

@@ -22,7 +22,7 @@ def forage(
     material: np.ndarray,
     regrowth: RegrowthQueue,
     events: EventLog,
-    rng: np.random.Generator,
+    rng: np.ndarray,
     tick: int,
     max_food: int,
     max_water: int,

@@ -18,6 +18,7 @@ import numpy as np
 
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_event
 from neural_mmo.world.materials import DEADLY, PASSABLE
+from neural_mmo.world.rng import below
 from neural_mmo.world.tables import AgentTable
 
 
@@ -38,7 +39,7 @@ DC = np.array([0, 0, 0, 1, -1], np.int16)
 
 
 @numba.njit(cache=True)
-def shuffled_alive(alive: np.ndarray, order: np.ndarray, rng: np.random.Generator) -> int:
+def shuffled_alive(alive: np.ndarray, order: np.ndarray, rng: np.ndarray) -> int:
     """Write the living slots into ``order[:n]`` in a uniformly random order; return n."""
     n = 0
     for i in range(alive.shape[0]):
@@ -46,7 +47,7 @@ def shuffled_alive(alive: np.ndarray, order: np.ndarray, rng: np.random.Generato
             order[n] = i
             n += 1
     for k in range(n - 1, 0, -1):
-        j = rng.integers(0, k + 1)
+        j = below(rng, k + 1)
         order[k], order[j] = order[j], order[k]
     return n
 
@@ -59,7 +60,7 @@ def move_agents(
     moves: np.ndarray,
     order: np.ndarray,
     events: EventLog,
-    rng: np.random.Generator,
+    rng: np.ndarray,
     immortal: bool,
     border: int,
 ) -> None:

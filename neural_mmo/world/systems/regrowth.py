@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from neural_mmo.world.materials import REGROWS_TO
+from neural_mmo.world.rng import geometric
 from neural_mmo.world.state import REGROW_RING, RegrowthQueue
 
 
@@ -25,13 +26,11 @@ def _file(queue: RegrowthQueue, tile: int, tick: int) -> None:
 
 
 @numba.njit(cache=True)
-def schedule_regrowth(
-    queue: RegrowthQueue, tile: int, tick: int, prob: float, rng: np.random.Generator
-) -> None:
+def schedule_regrowth(queue: RegrowthQueue, tile: int, tick: int, prob: float, rng: np.ndarray) -> None:
     """Schedule ``tile`` (depleted at ``tick``) to regrow; a tile already waiting is left alone."""
     if prob <= 0.0 or queue.due[tile] >= 0:
         return
-    wait = 1 if prob >= 1.0 else rng.geometric(prob)
+    wait = 1 if prob >= 1.0 else geometric(rng, prob)
     queue.due[tile] = tick + wait
     _file(queue, tile, tick)
 
@@ -61,7 +60,7 @@ def regrow_resources(queue: RegrowthQueue, material: np.ndarray, tick: int) -> i
 
 @numba.njit(cache=True)
 def schedule_initial_regrowth(
-    queue: RegrowthQueue, material: np.ndarray, tick: int, prob: float, rng: np.random.Generator
+    queue: RegrowthQueue, material: np.ndarray, tick: int, prob: float, rng: np.ndarray
 ) -> None:
     """At reset: every tile that can regrow into something else (e.g. generated scrub) waits too."""
     side = material.shape[1]

@@ -19,6 +19,7 @@ import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_event
 from neural_mmo.world.materials import SPAWNABLE
+from neural_mmo.world.rng import below
 from neural_mmo.world.tables import AgentTable
 
 
@@ -72,7 +73,7 @@ def spawn_continuous(
     occupant: np.ndarray,
     edge_tiles: np.ndarray,
     events: EventLog,
-    rng: np.random.Generator,
+    rng: np.ndarray,
     tick: int,
     next_id: int,
     attempts: int,
@@ -94,7 +95,7 @@ def spawn_continuous(
         slot = _free_slot(agents, tick)
         if slot < 0:
             return next_id
-        pick = rng.integers(0, n_edge)
+        pick = below(rng, n_edge)
         r = edge_tiles[pick, 0]
         c = edge_tiles[pick, 1]
         if _can_spawn(material, occupant, r, c):
