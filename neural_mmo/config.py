@@ -33,7 +33,7 @@ def _f(default: Any, doc: str, *, static: bool = False, **rules: Any) -> Any:
 class MapConfig:
     """Size of the world."""
 
-    size: int = _f(128, "side of the playable square, in tiles", static=True, min=8, max=4096)
+    size: int = _f(128, "side of the playable square, in tiles", static=True, min=1, max=4096)
     border: int = _f(
         8,
         "width of the lava border around the playable area (at least the vision radius + 1)",
