@@ -1,0 +1,110 @@
+"""Helpers shared by the test modules (imported as ``_support``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from neural_mmo.config import Config
+from neural_mmo.env.vector import VecEnv
+from neural_mmo.testing import Scenario, parse_map
+from neural_mmo.world.materials import Material
+from neural_mmo.world.state import ring_tiles
+
+GRASS_8 = "\n".join(["........"] * 8)
+
+
+def grass(n: int = 8) -> list[list[str]]:
+    """An ``n x n`` grass drawing as a mutable grid of characters."""
+    return [["."] * n for _ in range(n)]
+
+
+def draw(grid: list[list[str]]) -> str:
+    return "\n".join("".join(row) for row in grid)
+
+
+def make_scenario(drawing: str, seed: int = 0, **overrides: Any) -> Scenario:
+    """A :class:`Scenario` whose world runs on ``seed`` (the movement order and regrowth draws)."""
+    sc = Scenario(drawing, **overrides)
+    if seed:
+        _, agents = parse_map(drawing)
+        material = sc.state.material.copy()
+        placements = np.array([agents[k] for k in range(len(agents))], np.int64).reshape(-1, 2) + sc.border
+        sc.vec.reset(seed=seed)
+        sc.vec.load(0, material, placements)
+    return sc
+
+
+def load_world(
+    config: Config, inner: np.ndarray, placements: np.ndarray | list, seed: int = 0, autoreset: bool = True
+) -> VecEnv:
+    """A one-world VecEnv on the playable-area materials ``inner`` with agents at playable ``placements``."""
+    vec = VecEnv(1, config=config, seed=seed, autoreset=autoreset)
+    b = config.map.border
+    material = np.full((config.grid_side, config.grid_side), Material.LAVA, np.uint8)
+    n = inner.shape[0]
+    material[b : b + n, b : b + n] = inner
+    vec.load(0, material, np.asarray(placements, np.int64).reshape(-1, 2) + b)
+    return vec
+
+
+def ring_set(config: Config) -> set[tuple[int, int]]:
+    """Grid coordinates of the playable area's outer ring."""
+    return {(int(r), int(c)) for r, c in ring_tiles(config.map.border, config.map.size)}
+
+
+def binomial_tolerance(n: int, p: float, sigmas: float = 5.0) -> float:
+    """Allowed deviation of a binomial count from ``n * p``."""
+    return sigmas * math.sqrt(max(n * p * (1 - p), 1e-12)) + 1.0
+
+
+def events_of(state: Any, kind: str) -> list[dict[str, int]]:
+    return [e for e in state.events.rows() if e["kind"] == kind]
+
+
+M64 = (1 << 64) - 1
+
+
+def _rotl(x: int, k: int) -> int:
+    return ((x << k) | (x >> (64 - k))) & M64
+
+
+class PyStream:
+    """Plain-Python xoshiro256** with the draws of :mod:`neural_mmo.world.rng` (a reference for kernels)."""
+
+    def __init__(self, state: Any):
+        self.s = [int(x) for x in np.asarray(state, np.uint64).tolist()]
+
+    def next_u64(self) -> int:
+        s = self.s
+        result = (_rotl((s[1] * 5) & M64, 7) * 9) & M64
+        t = (s[1] << 17) & M64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = _rotl(s[3], 45)
+        return result
+
+    def uniform(self) -> float:
+        return float(self.next_u64() >> 11) * (1.0 / 2**53)
+
+    def below(self, n: int) -> int:
+        return min(int(self.uniform() * n), n - 1)
+
+    def geometric(self, p: float) -> int:
+        return 1 + math.floor(math.log1p(-self.uniform()) / math.log1p(-p))
+
+    def state(self) -> list[int]:
+        return list(self.s)
+
+
+def stream(seed: int) -> np.ndarray:
+    """A fresh kernel stream (``uint64 [4]``, never all zero) from an int."""
+    state = np.random.SeedSequence(seed).generate_state(4, np.uint64)
+    if not state.any():
+        state[0] = 1
+    return state

@@ -1,0 +1,124 @@
+"""Observations through the APIs: inside the space, self first, masks that match the world."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _support import make_scenario
+
+import neural_mmo
+from neural_mmo.agents import RandomPolicy, act_dict
+from neural_mmo.observe.layout import EntityColumn as E
+from neural_mmo.observe.layout import TileChannel
+from neural_mmo.world.materials import PASSABLE, Material
+from neural_mmo.world.systems.movement import DC, DR
+
+
+@pytest.mark.parametrize("overrides", [{}, {"spawn__mode": "concurrent", "n_populations": 4}])
+def test_every_observation_is_in_the_space_and_describes_its_agent(overrides):
+    env = neural_mmo.parallel_env("small", seed=6, horizon=150, **overrides)
+    obs, _ = env.reset()
+    policy = RandomPolicy(env.layout, seed=6)
+    space = env.observation_space("player_0")
+    radius = env.layout.radius
+    checked = 0
+    while env.agents:
+        table = env.state.agents
+        slot_of = {f"player_{table.agent_id[s]}": int(s) for s in np.flatnonzero(table.alive)}
+        for name in env.agents:
+            o = obs[name]
+            assert space.contains(o), name
+            assert sum(v.nbytes for v in o.values()) <= 4096
+            s = slot_of[name]
+            me = o["entities"][0]
+            assert o["entity_mask"][0] == 1 and me[E.KIND] == 1
+            assert (me[E.ROW], me[E.COL]) == (table.r[s], table.c[s]) and me[E.REL_ROW] == me[E.REL_COL] == 0
+            assert (me[E.HEALTH], me[E.FOOD], me[E.WATER]) == (table.health[s], table.food[s], table.water[s])
+            assert (
+                me[E.POPULATION]
+                == table.population[s]
+                == int(name.split("_")[1]) % env.config.spawn.n_populations
+            )
+            assert me[E.TIME_ALIVE] == env.state.tick - table.spawn_tick[s]
+            window = env.state.material[
+                table.r[s] - radius : table.r[s] + radius + 1, table.c[s] - radius : table.c[s] + radius + 1
+            ]
+            assert (o["tiles"][..., TileChannel.MATERIAL] == window).all()
+            assert o["tiles"][radius, radius, TileChannel.OCCUPANT] == table.population[s] + 1
+            mask = o["action_mask"]
+            assert mask[0] == 1
+            for d in range(1, 5):
+                r1, c1 = table.r[s] + DR[d], table.c[s] + DC[d]
+                free = PASSABLE[env.state.material[r1, c1]] and env.state.occupant[r1, c1] < 0
+                assert mask[d] == free, (name, d)
+            others = o["entities"][1:][o["entity_mask"][1:] == 1]
+            assert (np.abs(others[:, E.REL_ROW]) <= radius).all() and (
+                np.abs(others[:, E.REL_COL]) <= radius
+            ).all()
+            checked += 1
+        obs, _, terms, _, _ = env.step(act_dict(policy, obs))
+        for name, done in terms.items():
+            if done:
+                assert obs[name]["entities"][0][E.HEALTH] == 0
+                assert space.contains(obs[name])
+    assert checked > 500
+
+
+def test_action_mask_blocks_water_stone_and_occupied_tiles_but_not_lava():
+    sc = make_scenario("""
+        ........
+        ...~....
+        ..#0L...
+        ...1....
+        ........
+        ........
+        ........
+        ........
+    """)
+    mask = sc.obs(0)["action_mask"]
+    assert mask.tolist() == [1, 0, 0, 1, 0]  # stay, north water, south agent 1, east lava, west stone
+    assert sc.obs(1)["action_mask"].tolist() == [1, 0, 1, 1, 1]  # north is agent 0
+
+
+def test_mask_follows_a_moving_neighbour():
+    sc = make_scenario("""
+        ........
+        ........
+        ..01....
+        ........
+        ........
+        ........
+        ........
+        ........
+    """)
+    assert sc.obs(0)["action_mask"][3] == 0
+    sc.step({1: 3})  # agent 1 walks east
+    assert sc.obs(0)["action_mask"][3] == 1
+    assert sc.pos(1) == (2, 4)
+
+
+def test_entities_list_neighbours_nearest_first_and_crop_occupancy():
+    sc = make_scenario(
+        """
+        2.......
+        ........
+        ...1....
+        ...0.3..
+        ........
+        ........
+        ........
+        .......4
+    """,
+        vision_radius=3,
+        border=4,
+        n_populations=2,
+    )
+    o = sc.obs(0)
+    rows = o["entities"][o["entity_mask"] == 1]
+    assert [tuple(r[[E.REL_ROW, E.REL_COL]]) for r in rows] == [(0, 0), (-1, 0), (0, 2), (-3, -3)]
+    assert rows[1][E.POPULATION] == 1 and rows[2][E.POPULATION] == 1 and rows[3][E.POPULATION] == 0
+    occ = o["tiles"][..., TileChannel.OCCUPANT]
+    assert occ[3, 3] == 1 and occ[2, 3] == 2 and occ[3, 5] == 2 and occ[0, 0] == 1
+    assert np.count_nonzero(occ) == 4  # agent 4 is out of view
+    assert o["tiles"][0, 0, TileChannel.MATERIAL] == Material.GRASS
+    assert (o["tiles"][3, 3 + np.arange(1, 4), TileChannel.MATERIAL] == Material.GRASS).all()

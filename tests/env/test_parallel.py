@@ -1,0 +1,301 @@
+"""The PettingZoo API: contract tests on every preset, spaces, agents, episode ends, bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from _support import make_scenario
+from pettingzoo.test import api_test, parallel_api_test
+from pettingzoo.utils.conversions import parallel_to_aec
+
+import neural_mmo
+from neural_mmo.agents import RandomPolicy, act_dict
+from neural_mmo.env.parallel import AgentNames, agent_number
+from neural_mmo.world.systems.movement import Direction
+
+CONTRACT_CASES = [
+    ("small", {"horizon": 60}, 100),
+    ("medium", {"horizon": 60}, 80),
+    ("large", {"horizon": 25}, 30),
+    ("small", {"horizon": 60, "spawn__mode": "concurrent"}, 100),
+    ("medium", {"horizon": 40, "spawn__mode": "concurrent"}, 50),
+    ("large", {"horizon": 20, "spawn__mode": "concurrent"}, 25),
+    ("small", {"horizon": 60, "n_populations": 4}, 100),
+    ("medium", {"horizon": 40, "n_populations": 4}, 50),
+    ("large", {"horizon": 20, "n_populations": 4}, 25),
+    ("small", {"horizon": 40, "n_populations": 4, "spawn__mode": "concurrent", "food_decay": 40}, 60),
+]
+
+
+@pytest.mark.parametrize(
+    "preset,overrides,cycles", CONTRACT_CASES, ids=[f"{p}-{o}" for p, o, _ in CONTRACT_CASES]
+)
+def test_pettingzoo_contracts(preset, overrides, cycles):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parallel_api_test(neural_mmo.parallel_env(preset, **overrides), num_cycles=cycles)
+        api_test(parallel_to_aec(neural_mmo.parallel_env(preset, **overrides)), num_cycles=cycles)
+        if preset != "large":
+            api_test(neural_mmo.env(preset, **overrides), num_cycles=min(cycles, 20))
+
+
+# ---------------------------------------------------------------------- spaces and names
+
+
+def test_spaces_are_one_object_for_every_agent():
+    env = neural_mmo.parallel_env("small", seed=0)
+    env.reset()
+    a, b = "player_0", "player_123"
+    assert env.observation_space(a) is env.observation_space(a) is env.observation_space(b)
+    assert env.action_space(a) is env.action_space(a) is env.action_space(b)
+    assert env.observation_spaces[a] is env.observation_space(a)
+    assert env.action_spaces[b] is env.action_space(b)
+    assert a in env.observation_spaces and "nobody" not in env.observation_spaces
+    with pytest.raises(KeyError):
+        env.observation_spaces["nobody"]
+
+
+def test_agent_names_pool():
+    names = AgentNames(5)
+    assert len(names) == 5 and list(names) == [f"player_{k}" for k in range(5)]
+    assert names[0] == "player_0" and names[-1] == "player_4" and names[1:3] == ["player_1", "player_2"]
+    with pytest.raises(IndexError):
+        names[5]
+    assert "player_4" in names and "player_5" not in names and "player_01" not in names and 3 not in names
+    assert names == [f"player_{k}" for k in range(5)] and names != ["player_0"]
+    assert agent_number("player_17") == 17 and agent_number("player_-1") is None
+    assert agent_number("player_") is None and agent_number(17) is None and agent_number("player_0") == 0
+
+
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        ({"spawn__mode": "concurrent"}, 64),
+        ({"horizon": 10, "attempts_per_tick": 3, "min_alive": 1}, 64 + 10 * 4),
+        ({"persistent": True}, 2**31 - 1),
+    ],
+)
+def test_possible_agents_bound_every_name_that_can_appear(overrides, expected):
+    env = neural_mmo.parallel_env("small", **overrides)
+    assert len(env.possible_agents) == expected
+
+
+def test_every_name_seen_is_in_possible_agents():
+    env = neural_mmo.parallel_env(
+        "small", seed=2, horizon=100, attempts_per_tick=8, min_alive=3, food_decay=30
+    )
+    obs, _ = env.reset()
+    policy = RandomPolicy(env.layout, seed=2)
+    seen = set(env.agents)
+    while env.agents:
+        obs, *_ = env.step(act_dict(policy, obs))
+        seen |= set(obs)
+    assert len(seen) > 64
+    assert all(name in env.possible_agents for name in seen)
+
+
+# ---------------------------------------------------------------------- reset and step
+
+
+def test_reset_returns_observations_and_empty_infos_for_every_agent():
+    env = neural_mmo.parallel_env("small", seed=5, spawn__mode="concurrent")
+    obs, infos = env.reset()
+    assert len(env.agents) == 64 and set(obs) == set(env.agents) == set(infos)
+    assert all(info == {} for info in infos.values())
+    assert env.agents == [f"player_{k}" for k in range(64)]
+
+
+def test_reset_with_a_seed_repeats_and_without_moves_on():
+    env = neural_mmo.parallel_env("small", seed=5)
+    env.reset(seed=9)
+    first = env.state_hash()
+    env.reset()
+    assert env.state_hash() != first
+    env.reset(seed=9)
+    assert env.state_hash() == first
+
+
+@pytest.mark.parametrize("seed,error", [(-1, ValueError), ("abc", TypeError), (1.5, TypeError)])
+def test_invalid_seeds_raise(seed, error):
+    env = neural_mmo.parallel_env("small")
+    with pytest.raises(error, match="seed"):
+        env.reset(seed=seed)
+    with pytest.raises(error, match="seed"):
+        neural_mmo.parallel_env("small", seed=seed)
+
+
+@pytest.mark.parametrize("bad", [[1, 2], "x", None, 3, (("player_0", 1),)])
+def test_step_with_a_non_dict_raises_type_error(bad):
+    env = neural_mmo.parallel_env("small", seed=0)
+    env.reset()
+    before = env.state_hash()
+    with pytest.raises(TypeError, match="dict"):
+        env.step(bad)
+    assert env.state_hash() == before
+
+
+def test_unknown_and_dead_agents_are_ignored_and_counted():
+    sc_env = neural_mmo.parallel_env(
+        "small", seed=0, spawn__mode="concurrent", food_decay=100, max_food=100, starvation_damage=100
+    )
+    obs, _ = sc_env.reset()
+    obs, _, terms, _, _ = sc_env.step({})
+    obs, _, terms, _, _ = sc_env.step({})  # everyone starves on tick 2
+    assert all(terms.values()) and sc_env.agents == []
+    assert sc_env.step({"player_0": 1, "nobody": 2}) == ({}, {}, {}, {}, {})
+    assert sc_env.ignored_actions == 2
+
+    env = neural_mmo.parallel_env("small", seed=0)
+    env.reset()
+    env.step({"player_999999": 1, "not a player": 1, 7: 1, None: 0})
+    assert env.ignored_actions == 4
+    env.reset()
+    assert env.ignored_actions == 0
+
+
+def test_death_is_reported_once_with_reward_minus_one_then_the_agent_is_gone():
+    sc = make_scenario("""
+        0L......
+        ........
+        ........
+        ........
+        ........
+        ........
+        ........
+        .......1
+    """)
+    env = neural_mmo.parallel_env(config=sc.config)
+    env.reset()
+    env.vec.load(
+        0, sc.state.material.copy(), np.array([[sc.border, sc.border], [sc.border + 7, sc.border + 7]])
+    )
+    env.agents = ["player_0", "player_1"]
+    obs, rewards, terms, truncs, infos = env.step({"player_0": Direction.EAST, "player_1": 0})
+    assert terms == {"player_0": True, "player_1": False}
+    assert rewards == {"player_0": -1.0, "player_1": 0.0}
+    assert truncs == {"player_0": False, "player_1": False}
+    assert set(obs) == {"player_0", "player_1"}
+    assert env.agents == ["player_1"]
+    obs, rewards, terms, truncs, infos = env.step({"player_1": 0})
+    assert set(obs) == set(rewards) == set(terms) == {"player_1"}
+
+
+def test_horizon_truncates_everyone_and_empties_agents():
+    horizon = 7
+    env = neural_mmo.parallel_env("small", seed=1, horizon=horizon, immortal=True)
+    obs, _ = env.reset()
+    for t in range(1, horizon + 1):
+        live = list(env.agents)
+        obs, rewards, terms, truncs, infos = env.step({a: 0 for a in live})
+        if t < horizon:
+            assert not any(truncs.values()) and env.agents
+        else:
+            assert set(truncs) == set(obs) and all(truncs.values()) and not any(terms.values())
+            assert env.agents == []
+    assert env.state.tick == horizon
+    assert env.step({}) == ({}, {}, {}, {}, {})
+    assert env.state.tick == horizon
+
+
+def test_spawned_agents_appear_in_agents_and_every_dict_on_their_first_tick():
+    env = neural_mmo.parallel_env("small", seed=4, attempts_per_tick=3)
+    obs, _ = env.reset()
+    policy = RandomPolicy(env.layout, seed=4)
+    appeared = 0
+    for _ in range(40):
+        before = set(env.agents)
+        obs, rewards, terms, truncs, infos = env.step(act_dict(policy, obs))
+        new = set(env.agents) - before
+        appeared += len(new)
+        for name in new:
+            assert name in obs and name in rewards and name in terms and name in truncs and name in infos
+            assert int(name.split("_")[1]) >= len(before)
+        assert set(obs) == set(rewards) == set(terms) == set(truncs) == set(infos)
+        assert set(env.agents) == {a for a in obs if not terms[a] and not truncs[a]}
+    assert appeared > 0
+
+
+def test_render_modes():
+    with pytest.raises(ValueError, match="render_mode"):
+        neural_mmo.parallel_env("small", render_mode="human")
+    env = neural_mmo.parallel_env("small", seed=0)
+    env.reset()
+    assert env.render() is None
+    env = neural_mmo.parallel_env("small", render_mode="rgb_array", seed=0)
+    env.reset()
+    image = env.render()
+    g = env.config.grid_side
+    assert image.shape == (4 * g, 4 * g, 3) and image.dtype == np.uint8
+    env.close()
+
+
+def test_two_envs_with_different_configs_do_not_interfere():
+    a = neural_mmo.parallel_env("small", seed=3, map__size=16, spawn__n_agents=8)
+    b = neural_mmo.parallel_env("small", seed=3, map__size=32, spawn__n_agents=20, vision_radius=3)
+    a.reset()
+    hash_a = a.state_hash()
+    b.reset()
+    for _ in range(5):
+        b.step({name: 1 for name in b.agents})
+    a2 = neural_mmo.parallel_env("small", seed=3, map__size=16, spawn__n_agents=8)
+    a2.reset()
+    assert a2.state_hash() == hash_a == a.state_hash()
+    assert a.observation_space("player_0")["tiles"].shape == (15, 15, 2)
+    assert b.observation_space("player_0")["tiles"].shape == (7, 7, 2)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="env/actions.py agent_action_row calls len() on 0-d arrays that are not valid ints: "
+    "env.step({agent: np.array(2.5)}) raises TypeError instead of a counted no-op",
+)
+@pytest.mark.parametrize("action", [np.array(2.5), np.array(-1), np.array(2**40)], ids=str)
+def test_zero_dim_invalid_array_actions_are_counted_no_ops(action):
+    env = neural_mmo.parallel_env("small", seed=0)
+    env.reset()
+    agent = env.agents[0]
+    _, _, _, _, infos = env.step({agent: action})
+    assert infos[agent]["invalid_actions"] == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="env/parallel.py _id_pool_size: persistent mode makes possible_agents 2**31-1 names; PettingZoo's "
+    "parallel_api_test (and so testing.check_env) builds set(possible_agents) every cycle and never finishes",
+)
+def test_persistent_possible_agents_can_be_enumerated_by_the_pettingzoo_tests():
+    env = neural_mmo.parallel_env("small", persistent=True)
+    assert len(env.possible_agents) <= 10**6
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="env/parallel.py sets the attribute self.state = WorldState, shadowing PettingZoo's "
+    "ParallelEnv.state() method: parallel_to_aec(env).state() raises TypeError('WorldState' object is not "
+    "callable) instead of NotImplementedError or a global-state array",
+)
+def test_pettingzoo_state_method_is_not_shadowed():
+    aec = neural_mmo.env("small", seed=0)
+    aec.reset(seed=0)
+    try:
+        state = aec.state()
+    except NotImplementedError:
+        return
+    assert isinstance(state, np.ndarray)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ImportError,
+    reason="neural_mmo/__init__.py binds the name `env` to the PettingZoo factory function, shadowing the "
+    "neural_mmo.env subpackage: `import neural_mmo.env.vector as v` raises ImportError",
+)
+def test_the_env_subpackage_can_be_imported_with_import_as():
+    namespace: dict = {}
+    exec("import neural_mmo.env.vector as vector_module", namespace)
+    assert namespace["vector_module"].VecEnv is neural_mmo.VecEnv

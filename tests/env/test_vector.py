@@ -1,0 +1,298 @@
+"""VecEnv: flat preallocated buffers, slot semantics, autoreset, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _support import load_world
+
+from neural_mmo.agents import RandomPolicy
+from neural_mmo.config import Config, ConfigError
+from neural_mmo.env.vector import VecEnv
+from neural_mmo.testing import check_invariants
+from neural_mmo.world.events import EventKind
+from neural_mmo.world.materials import Material
+from neural_mmo.world.systems.movement import Direction
+
+
+def small(num_worlds=1, **overrides):
+    overrides.setdefault("map__size", 16)
+    overrides.setdefault("spawn__n_agents", 8)
+    return VecEnv(num_worlds, "small", **overrides)
+
+
+def grass_config(size=8, n_agents=2, **overrides):
+    return Config.preset("small").override(
+        {"map.size": size, "spawn.n_agents": n_agents, "spawn.mode": "concurrent", **overrides}
+    )
+
+
+# ---------------------------------------------------------------------- construction and buffers
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2", None])
+def test_num_worlds_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError, match="num_worlds"):
+        VecEnv(bad, "small")
+
+
+def test_buffers_are_flat_preallocated_and_reused():
+    vec = small(3)
+    assert vec.num_slots == 3 * 8 and vec.slots_per_world == 8 and vec.n_heads == 1
+    obs, infos = vec.reset(seed=0)
+    assert obs is vec.observations and infos is vec.infos
+    for f in vec.layout.fields:
+        assert obs[f.key].shape == (24, *f.shape) and obs[f.key].dtype == f.dtype
+    assert vec.rewards.dtype == np.float32 and vec.rewards.shape == (24,)
+    for name in ("terminations", "truncations", "alive", "spawned"):
+        assert getattr(vec, name).dtype == np.bool_ and getattr(vec, name).shape == (24,)
+    assert vec.agent_id.dtype == np.int64 and vec.invalid_actions.dtype == np.int32
+    assert vec.episode_done.shape == (3,)
+    assert set(infos) == {"alive", "agent_id", "spawned", "invalid_actions", "episode_done"}
+    ids = {k: id(v) for k, v in obs.items()}
+    out = vec.step(np.zeros((24, 1), np.int64))
+    assert (
+        out[0] is obs and out[1] is vec.rewards and out[2] is vec.terminations and out[3] is vec.truncations
+    )
+    assert out[4] is infos and {k: id(v) for k, v in out[0].items()} == ids
+
+
+def test_step_before_reset_raises():
+    with pytest.raises(RuntimeError, match="reset"):
+        small().step(np.zeros((8, 1), np.int64))
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("bad", ["x", {"a": 1}, None, b"\x00", ["a"] * 16, object()])
+def test_wrong_top_level_types_raise_type_error_and_leave_the_world_alone(bad):
+    vec = small(2)
+    vec.reset(seed=1)
+    hashes = [w.state_hash() for w in vec.worlds]
+    with pytest.raises(TypeError, match="actions must be"):
+        vec.step(bad)
+    assert [w.state_hash() for w in vec.worlds] == hashes
+    vec.step(np.zeros((16, 1), np.int64))
+    assert all(w.tick == 1 for w in vec.worlds)
+
+
+@pytest.mark.parametrize("shape", [(8, 1), (17, 1), (16, 2), (15,), (2, 8, 2), ()])
+def test_wrong_overall_shape_raises_value_error(shape):
+    vec = small(2)
+    vec.reset(seed=1)
+    before = vec.worlds[0].state_hash()
+    with pytest.raises(ValueError, match="shape"):
+        vec.step(np.zeros(shape, np.int64))
+    assert vec.worlds[0].state_hash() == before
+
+
+def test_accepted_action_shapes():
+    vec = small(2)
+    vec.reset(seed=1)
+    vec.step(np.zeros(16, np.int64))
+    vec.step(np.zeros((2, 8, 1), np.int32))
+    vec.step([[0]] * 16)
+    vec.step(np.zeros((16, 1), np.float32))
+    assert vec.worlds[0].tick == 4
+
+
+@pytest.mark.parametrize(
+    "seed,error", [(-1, ValueError), ("abc", TypeError), (1.5, TypeError), (None, TypeError)]
+)
+def test_invalid_seeds(seed, error):
+    with pytest.raises(error, match="seed"):
+        VecEnv(1, "small", seed=seed)
+    vec = small()
+    if seed is not None:
+        with pytest.raises(error, match="seed"):
+            vec.reset(seed=seed)
+
+
+def test_invalid_actions_are_counted_for_living_slots_only():
+    cfg = grass_config(n_agents=3)
+    inner = np.full((8, 8), Material.GRASS, np.uint8)
+    inner[0, 1] = Material.WATER
+    vec = load_world(cfg, inner, [[0, 0], [4, 4]])
+    actions = np.array([[Direction.EAST], [9], [3]])  # water (masked), out of range, empty slot
+    vec.step(actions)
+    assert vec.invalid_actions.tolist() == [1, 1, 0]
+    assert vec.worlds[0].agents.c[0] == cfg.map.border  # stayed
+    vec.step(np.array([[-5], [Direction.NORTH], [0]]))
+    assert vec.invalid_actions.tolist() == [1, 0, 0]
+    vec.step(np.array([[np.nan], [2.5], [np.inf]]))
+    assert vec.invalid_actions.tolist() == [1, 1, 0]
+
+
+# ---------------------------------------------------------------------- slot semantics
+
+
+def test_slot_semantics_over_a_random_run():
+    vec = VecEnv(2, "small", seed=7, map__size=16, spawn__n_agents=12, food_decay=20, attempts_per_tick=2)
+    obs, _ = vec.reset()
+    policy = RandomPolicy(vec.layout, seed=7)
+    S = vec.slots_per_world
+    previous_ids = vec.agent_id.copy()
+    seen_ids: list[set[int]] = [
+        set(vec.agent_id[w * S : (w + 1) * S][vec.alive[w * S : (w + 1) * S]].tolist()) for w in range(2)
+    ]
+    deaths = spawns = 0
+    for _ in range(150):
+        vec.step(policy.act(obs))
+        for w, state in enumerate(vec.worlds):
+            block = slice(w * S, (w + 1) * S)
+            check_invariants(state)
+            assert (vec.alive[block] == state.agents.alive).all()
+            assert (vec.agent_id[block][vec.alive[block]] == state.agents.agent_id[state.agents.alive]).all()
+            dead = vec.terminations[block]
+            assert not (dead & vec.alive[block]).any()
+            assert (vec.agent_id[block][dead] == previous_ids[block][dead]).all()
+            assert (vec.rewards[block][dead] == -1.0).all()
+            assert (vec.rewards[block][~dead] == 0.0).all()
+            empty = ~vec.alive[block] & ~dead
+            assert (vec.agent_id[block][empty] == -1).all()
+            assert (vec.observations["entity_mask"][block][empty] == 0).all()
+            new = vec.spawned[block]
+            assert (vec.alive[block][new]).all()
+            for k in np.flatnonzero(new):
+                agent = int(vec.agent_id[block][k])
+                assert agent not in seen_ids[w]
+                seen_ids[w].add(agent)
+            kept = vec.alive[block] & ~new
+            assert (vec.agent_id[block][kept] == previous_ids[block][kept]).all()
+            deaths += int(dead.sum())
+            spawns += int(new.sum())
+        previous_ids = vec.agent_id.copy()
+    assert deaths > 0 and spawns > 0
+    assert not vec.truncations.any()
+
+
+def test_horizon_truncates_then_autoreset_starts_a_new_episode():
+    vec = VecEnv(1, "small", seed=3, map__size=16, spawn__n_agents=8, horizon=5, immortal=True)
+    vec.reset()
+    first_map = vec.worlds[0].material.copy()
+    for t in range(1, 6):
+        vec.step(np.zeros((8, 1), np.int64))
+        assert vec.worlds[0].tick == t
+        assert vec.episode_done[0] == (t == 5)
+        assert (vec.truncations == (vec.alive if t == 5 else False)).all()
+    assert vec.truncations.any()
+    vec.step(np.full((8, 1), 1, np.int64))  # ignored: this step resets the world
+    state = vec.worlds[0]
+    assert state.tick == 0 and not vec.episode_done[0]
+    assert not vec.truncations.any() and not vec.terminations.any()
+    assert (vec.spawned == vec.alive).all() and vec.alive.any()
+    assert (vec.rewards == 0).all()
+    assert not (state.material == first_map).all()
+    assert state.events.of_kind(EventKind.MOVE).size == 0  # the actions of the reset step were ignored
+    ids = sorted(vec.agent_id[vec.alive].tolist())
+    assert ids == list(range(len(ids)))  # ids restart with the episode
+
+
+def test_without_autoreset_a_finished_world_idles_until_reset():
+    vec = VecEnv(1, "small", seed=3, map__size=16, spawn__n_agents=8, horizon=3, autoreset=False)
+    vec.reset()
+    for _ in range(3):
+        vec.step(np.zeros((8, 1), np.int64))
+    assert vec.episode_done[0]
+    tick_hash = vec.worlds[0].state_hash()
+    for _ in range(2):
+        vec.step(np.zeros((8, 1), np.int64))
+        assert vec.episode_done[0]
+        assert not vec.alive.any() and (vec.agent_id == -1).all()
+        assert not vec.truncations.any() and not vec.terminations.any() and (vec.rewards == 0).all()
+        assert vec.worlds[0].state_hash() == tick_hash
+    vec.reset()
+    assert not vec.episode_done[0] and vec.alive.any() and vec.worlds[0].tick == 0
+
+
+def test_one_world_resetting_does_not_disturb_the_other():
+    cfg = grass_config(n_agents=1)
+    vec = VecEnv(2, config=cfg, seed=4)
+    vec.reset()
+    inner = np.full((8, 8), Material.GRASS, np.uint8)
+    inner[0, 1] = Material.LAVA
+    b = cfg.map.border
+    material = np.full((cfg.grid_side, cfg.grid_side), Material.LAVA, np.uint8)
+    material[b : b + 8, b : b + 8] = inner
+    vec.load(0, material, np.array([[b, b]]))
+    other = vec.worlds[1]
+    vec.step(np.array([[Direction.EAST], [0]]))
+    assert vec.terminations[0] and vec.rewards[0] == -1.0 and vec.episode_done.tolist() == [True, False]
+    tick_other = other.tick
+    vec.step(np.array([[0], [0]]))
+    assert vec.worlds[0].tick == 0 and vec.spawned[0]
+    assert other.tick == tick_other + 1 and not vec.spawned[1]
+
+
+def test_reset_seed_restarts_the_sequence_and_plain_reset_moves_on():
+    vec = small(2)
+    vec.reset(seed=11)
+    a = [w.state_hash() for w in vec.worlds]
+    assert a[0] != a[1]
+    vec.reset()
+    b = [w.state_hash() for w in vec.worlds]
+    assert b[0] != a[0] and b[1] != a[1]
+    vec.reset(seed=11)
+    assert [w.state_hash() for w in vec.worlds] == a
+    fresh = VecEnv(2, "small", seed=11, map__size=16, spawn__n_agents=8)
+    fresh.reset()
+    assert [w.state_hash() for w in fresh.worlds] == a
+
+
+# ---------------------------------------------------------------------- load
+
+
+def test_load_places_agents_on_a_given_map():
+    cfg = grass_config(n_agents=4)
+    inner = np.full((8, 8), Material.FOREST, np.uint8)
+    vec = load_world(cfg, inner, [[0, 0], [7, 7]])
+    b = cfg.map.border
+    assert vec.alive.tolist() == [True, True, False, False]
+    assert vec.agent_id.tolist() == [0, 1, -1, -1]
+    assert vec.spawned.tolist() == [True, True, False, False]
+    state = vec.worlds[0]
+    assert (state.material[b : b + 8, b : b + 8] == Material.FOREST).all()
+    assert state.occupant[b, b] == 0 and state.occupant[b + 7, b + 7] == 1
+
+
+@pytest.mark.parametrize(
+    "material,placements,fragment",
+    [
+        (np.zeros((5, 5), np.uint8), None, "shape"),
+        ("float", None, "integer grid"),
+        ("seven", None, "values must be in"),
+        ("negative", None, "values must be in"),
+        ("grass", [[-1, 9]], "spawnable"),
+        ("grass", [[9, 99]], "spawnable"),
+        ("grass", [[9, 9], [9, 9]], "two placements"),
+        ("grass", [[9, 9], [9, 10], [9, 11], [9, 12], [9, 13]], "placements for"),
+        ("grass", [[0, 0]], "spawnable"),  # the lava border
+        ("water", [[9, 9]], "spawnable"),
+    ],
+)
+def test_load_rejects_bad_maps_and_placements(material, placements, fragment):
+    cfg = grass_config(n_agents=4)
+    g = cfg.grid_side
+    grids = {
+        "float": np.zeros((g, g), np.float32),
+        "seven": np.full((g, g), 7, np.uint8),
+        "negative": np.full((g, g), -1, np.int16),
+        "grass": np.full((g, g), Material.LAVA, np.uint8),
+        "water": np.full((g, g), Material.LAVA, np.uint8),
+    }
+    b = cfg.map.border
+    grids["grass"][b : b + 8, b : b + 8] = Material.GRASS
+    grids["water"][b : b + 8, b : b + 8] = Material.WATER
+    grid = grids.get(material, material) if isinstance(material, str) else material
+    vec = VecEnv(1, config=cfg, seed=0)
+    vec.reset()
+    before = vec.worlds[0].state_hash()
+    with pytest.raises(ValueError, match=fragment):
+        vec.load(0, grid, None if placements is None else np.array(placements))
+    assert vec.worlds[0].state_hash() == before
+
+
+def test_config_errors_are_config_errors():
+    with pytest.raises(ConfigError):
+        VecEnv(1, "small", spawn__n_agents=-3)

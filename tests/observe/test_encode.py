@@ -1,0 +1,182 @@
+"""write_observations against a slow Python re-implementation of the layout's rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neural_mmo.env.vector import VecEnv
+from neural_mmo.observe.encode import Observer, nearest_first, write_observations
+from neural_mmo.observe.layout import ObsLayout
+from neural_mmo.world.materials import Material
+from neural_mmo.world.tables import AgentTable
+
+BLOCKING = {int(Material.WATER), int(Material.STONE)}
+STEPS = [(-1, 0), (1, 0), (0, 1), (0, -1)]  # north, south, east, west
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 7])
+def test_nearest_first_order(radius):
+    offsets = nearest_first(radius).tolist()
+    w = 2 * radius + 1
+    assert len(offsets) == w * w - 1 and [0, 0] not in offsets
+    assert len({tuple(o) for o in offsets}) == len(offsets)
+    keys = [(max(abs(r), abs(c)), r * r + c * c, r, c) for r, c in offsets]
+    assert keys == sorted(keys)
+    assert offsets[:4] == [[-1, 0], [0, -1], [0, 1], [1, 0]]
+    assert offsets[4:8] == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
+
+
+def reference_observation(agents, material, occupant, tick, radius, n_rows, slot):
+    """One agent's observation, computed from the agent table (not the occupant grid) where possible."""
+    r0, c0 = int(agents.r[slot]), int(agents.c[slot])
+    w = 2 * radius + 1
+    tiles = np.zeros((w, w, 2), np.uint8)
+    living = [j for j in range(agents.capacity) if agents.alive[j]]
+    where = {(int(agents.r[j]), int(agents.c[j])): j for j in living}
+    for dr in range(-radius, radius + 1):
+        for dc in range(-radius, radius + 1):
+            tiles[dr + radius, dc + radius, 0] = material[r0 + dr, c0 + dc]
+            j = where.get((r0 + dr, c0 + dc))
+            tiles[dr + radius, dc + radius, 1] = 0 if j is None else agents.population[j] + 1
+
+    def row(j):
+        return [
+            1,
+            agents.population[j],
+            agents.r[j],
+            agents.c[j],
+            agents.r[j] - r0,
+            agents.c[j] - c0,
+            agents.health[j],
+            agents.food[j],
+            agents.water[j],
+            min(tick - int(agents.spawn_tick[j]), 32767),
+        ]
+
+    seen = [
+        j
+        for j in living
+        if j != slot and abs(int(agents.r[j]) - r0) <= radius and abs(int(agents.c[j]) - c0) <= radius
+    ]
+
+    def key(j):
+        dr, dc = int(agents.r[j]) - r0, int(agents.c[j]) - c0
+        return (max(abs(dr), abs(dc)), dr * dr + dc * dc, dr, dc)
+
+    seen.sort(key=key)
+    entities = np.zeros((n_rows, 10), np.int16)
+    mask = np.zeros(n_rows, np.uint8)
+    for k, j in enumerate([slot, *seen][:n_rows]):
+        entities[k] = row(j)
+        mask[k] = 1
+    action = np.zeros(5, np.int8)
+    action[0] = 1
+    for d, (dr, dc) in enumerate(STEPS, start=1):
+        r1, c1 = r0 + dr, c0 + dc
+        action[d] = int(material[r1, c1]) not in BLOCKING and (r1, c1) not in where
+    return tiles, entities, mask, action
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    radius=st.integers(1, 4),
+    size=st.integers(3, 12),
+    n_slots=st.integers(1, 40),
+    n_rows=st.integers(1, 8),
+    n_pop=st.integers(1, 4),
+    tick=st.integers(0, 40000),
+)
+def test_write_observations_matches_the_reference(seed, radius, size, n_slots, n_rows, n_pop, tick):
+    rng = np.random.default_rng(seed)
+    border = radius + 1
+    g = size + 2 * border
+    material = rng.integers(0, 6, size=(g, g)).astype(np.uint8)
+    agents = AgentTable.empty(n_slots)
+    occupant = np.full((g, g), -1, np.int32)
+    lo, hi = border - 1, g - border  # agents may stand on the first ring of the border
+    spread = int(rng.integers(1, hi - lo + 2))  # crowd agents into a corner sometimes
+    tiles_free = [(r, c) for r in range(lo, lo + spread) for c in range(lo, lo + spread)]
+    rng.shuffle(tiles_free)
+    status = rng.integers(0, 3, size=n_slots)  # 0 empty, 1 alive, 2 died this tick
+    for i in range(n_slots):
+        if status[i] == 0 or not tiles_free:
+            status[i] = 0
+            continue
+        r, c = tiles_free.pop()
+        agents.r[i], agents.c[i] = r, c
+        agents.population[i] = rng.integers(0, n_pop)
+        agents.health[i], agents.food[i], agents.water[i] = rng.integers(0, 30000, size=3)
+        agents.spawn_tick[i] = rng.integers(0, tick + 1)
+        agents.agent_id[i] = i
+        if status[i] == 1:
+            agents.alive[i] = True
+            occupant[r, c] = i
+            if int(material[r, c]) in BLOCKING:
+                material[r, c] = Material.GRASS
+        else:
+            agents.death_tick[i] = tick
+    written = rng.random(n_slots) < 0.5
+    written_before = written.copy()
+    tiles = rng.integers(0, 255, size=(n_slots, 2 * radius + 1, 2 * radius + 1, 2)).astype(np.uint8)
+    entities = rng.integers(-99, 99, size=(n_slots, n_rows, 10)).astype(np.int16)
+    entity_mask = rng.integers(0, 2, size=(n_slots, n_rows)).astype(np.uint8)
+    action_mask = rng.integers(0, 2, size=(n_slots, 5)).astype(np.int8)
+    garbage = [a.copy() for a in (tiles, entities, entity_mask, action_mask)]
+
+    write_observations(
+        agents,
+        material,
+        occupant,
+        tick,
+        radius,
+        nearest_first(radius),
+        0,
+        np.array([0], np.int64),
+        tiles,
+        entities,
+        entity_mask,
+        action_mask,
+        written,
+    )
+
+    for i in range(n_slots):
+        if status[i]:
+            t, e, m, a = reference_observation(agents, material, occupant, tick, radius, n_rows, i)
+            assert (tiles[i] == t).all(), i
+            assert (entities[i] == e).all(), (i, entities[i], e)
+            assert (entity_mask[i] == m).all(), i
+            assert (action_mask[i] == a).all(), i
+            assert written[i]
+        elif written_before[i]:
+            assert not tiles[i].any() and not entities[i].any() and not entity_mask[i].any()
+            assert action_mask[i].tolist() == [1, 0, 0, 0, 0]
+            assert not written[i]
+        else:
+            for buf, old in zip((tiles, entities, entity_mask, action_mask), garbage):
+                assert (buf[i] == old[i]).all()
+            assert not written[i]
+
+
+def test_observer_clear_and_write_on_a_live_world():
+    vec = VecEnv(1, "small", seed=3, spawn__mode="concurrent", spawn__n_agents=16, map__size=16)
+    vec.reset()
+    obs = vec.observations
+    state = vec.worlds[0]
+    layout = vec.layout
+    for i in range(16):
+        t, e, m, a = reference_observation(
+            state.agents, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i
+        )
+        assert (obs["tiles"][i] == t).all() and (obs["entities"][i] == e).all()
+        assert (obs["entity_mask"][i] == m).all() and (obs["action_mask"][i] == a).all()
+    observer = Observer(ObsLayout(vec.config), {k: v.copy() for k, v in obs.items()})
+    observer.clear()
+    assert not observer.buffers["tiles"].any()
+    assert (observer.buffers["action_mask"] == np.array([1, 0, 0, 0, 0], np.int8)).all()
+    assert not observer.written.any()
+    observer.write(state)
+    for k in obs:
+        assert (observer.buffers[k] == obs[k]).all()

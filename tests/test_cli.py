@@ -1,0 +1,114 @@
+"""The neural-mmo command line: config resolution, maps, short runs, docs, and config errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from neural_mmo.cli import build_parser, main
+from neural_mmo.docs import observation_markdown, rules_markdown
+
+
+def test_config_prints_the_resolved_values(capsys, tmp_path):
+    toml = tmp_path / "over.toml"
+    toml.write_text("[episode]\nhorizon = 77\n")
+    argv = [
+        "config",
+        "--preset",
+        "small",
+        "--config",
+        str(toml),
+        "--set",
+        "spawn.n_agents=3",
+        "--set",
+        "vitals.immortal=true",
+        "--set",
+        "resources.food_regrow_prob=0.05",
+    ]
+    assert main(argv) == 0
+    lines = dict(line.split(" = ", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["map.size"] == "64"
+    assert lines["spawn.n_agents"] == "3"
+    assert lines["vitals.immortal"] == "True"
+    assert lines["resources.food_regrow_prob"] == "0.05"
+    assert lines["episode.horizon"] == "77"
+    assert lines["spawn.mode"] == "'continuous'"
+
+
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["config", "--set", "bogus=1"], "bogus"),
+        (["config", "--set", "spawn.n_agents"], "group.field=value"),
+        (["config", "--set", "spawn.n_agents=many"], "spawn.n_agents"),
+        (["config", "--set", "map.border=2"], "map.border"),
+        (["map", "--set", "vitals.max_health=0", "--out", "never.png"], "vitals.max_health"),
+    ],
+)
+def test_config_errors_exit_2_with_a_message(capsys, monkeypatch, tmp_path, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert list(tmp_path.iterdir()) == []
+    err = capsys.readouterr().err
+    assert "config error" in err and fragment in err
+
+
+def test_unknown_preset_is_an_argparse_error():
+    with pytest.raises(SystemExit) as exc:
+        main(["config", "--preset", "tiny"])
+    assert exc.value.code == 2
+
+
+def test_map_writes_a_png_of_the_grid(tmp_path, capsys):
+    out = tmp_path / "maps" / "m.png"
+    assert main(["map", "--preset", "small", "--set", "map.size=32", "--scale", "2", "--out", str(out)]) == 0
+    image = np.asarray(Image.open(out))
+    assert image.shape == ((32 + 16) * 2, (32 + 16) * 2, 3)
+    text = capsys.readouterr().out
+    assert "32x32 playable" in text
+    shares = [float(part.split()[-1].rstrip("%")) for part in text.split(": ", 1)[1].split(", ")]
+    assert len(shares) == 6 and abs(sum(shares) - 100.0) < 0.5
+
+
+@pytest.mark.parametrize("agents", ["random", "forager"])
+def test_run_prints_a_json_summary(capsys, agents):
+    argv = [
+        "run",
+        "--preset",
+        "small",
+        "--set",
+        "map.size=16",
+        "--set",
+        "spawn.n_agents=8",
+        "--ticks",
+        "15",
+        "--agents",
+        agents,
+        "--json",
+        "--quiet",
+        "--seed",
+        "3",
+    ]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["ticks"] == 15
+    assert 0 < summary["population_max"] <= 8
+    assert summary["agent_steps"] == pytest.approx(summary["population_mean"] * 15)
+    assert summary["agents_seen"] >= summary["population_final"]
+    assert summary["agents_seen"] == sum(summary["deaths"].values()) + summary["population_final"]
+
+
+def test_docs_command_writes_the_generated_pages(tmp_path, capsys):
+    assert main(["docs", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "rules.md").read_text() == rules_markdown()
+    assert (tmp_path / "observation.md").read_text() == observation_markdown()
+
+
+def test_parser_lists_every_command():
+    parser = build_parser()
+    for command in ("run", "map", "bench", "config", "docs"):
+        args = parser.parse_args([command] if command != "docs" else ["docs", "--out", "x"])
+        assert args.command == command

@@ -1,0 +1,361 @@
+"""Config: presets, validation (ConfigError naming key and value), overrides from strings and TOML."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+import neural_mmo
+from neural_mmo.config import (
+    PRESETS,
+    Config,
+    ConfigError,
+    MapConfig,
+    ObserveConfig,
+    VitalsConfig,
+    field_docs,
+    resolve_key,
+)
+from neural_mmo.env.vector import VecEnv, make_config
+from neural_mmo.world.state import WorldState
+
+NUMERIC_FIELDS = [
+    (key, f) for key, f in field_docs() if "min" in f.metadata and not isinstance(f.default, bool)
+]
+
+
+# ---------------------------------------------------------------------- presets
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_presets_apply_their_overrides_and_validate(name):
+    cfg = Config.preset(name)
+    cfg.validate()
+    for key, value in PRESETS[name].items():
+        group, field = key.split(".")
+        assert getattr(getattr(cfg, group), field) == value
+    assert cfg.grid_side == cfg.map.size + 2 * cfg.map.border
+
+
+def test_preset_sizes_match_the_docs():
+    assert (Config.preset("small").map.size, Config.preset("small").spawn.n_agents) == (64, 64)
+    assert (Config.preset("medium").map.size, Config.preset("medium").spawn.n_agents) == (128, 128)
+    assert (Config.preset("large").map.size, Config.preset("large").spawn.n_agents) == (1024, 1024)
+    assert Config.preset() == Config.preset("medium")
+
+
+@pytest.mark.parametrize("name", ["tiny", "SMALL", "", "medium "])
+def test_unknown_preset_raises_config_error_naming_it(name):
+    with pytest.raises(ConfigError) as err:
+        Config.preset(name)
+    assert repr(name) in str(err.value)
+    assert "small" in str(err.value)
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_defaults_validate_and_every_field_is_documented():
+    Config().validate()
+    keys = [key for key, _ in field_docs()]
+    assert keys == [key for key, _ in Config().items()]
+    assert len(set(keys)) == len(keys)
+    for key, f in field_docs():
+        assert f.metadata["doc"], key
+        if not isinstance(f.default, (bool, str)):
+            assert "min" in f.metadata and "max" in f.metadata, key
+            assert f.metadata["min"] <= f.default <= f.metadata["max"], key
+
+
+def test_config_is_frozen_and_override_returns_a_copy():
+    base = Config.preset("small")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        base.map.size = 3  # type: ignore[misc]
+    changed = base.override({"spawn.n_agents": 16})
+    assert changed.spawn.n_agents == 16
+    assert base.spawn.n_agents == 64
+    assert changed.map == base.map
+
+
+def test_to_dict_and_items_agree():
+    cfg = Config.preset("small").override({"episode.horizon": 77})
+    nested = cfg.to_dict()
+    for key, value in cfg.items():
+        group, name = key.split(".")
+        assert nested[group][name] == value
+    assert nested["episode"]["horizon"] == 77
+
+
+# ---------------------------------------------------------------------- out of range and wrong types
+
+
+@pytest.mark.parametrize("key,spec", NUMERIC_FIELDS, ids=[k for k, _ in NUMERIC_FIELDS])
+def test_out_of_range_values_name_key_and_value(key, spec):
+    lo, hi = spec.metadata["min"], spec.metadata["max"]
+    kind = type(spec.default)
+    for bad in (kind(lo - 1), kind(hi + 1)):
+        with pytest.raises(ConfigError) as err:
+            Config.preset("small").override({key: bad})
+        message = str(err.value)
+        assert message.startswith(key + ":"), message
+        assert repr(bad) in message
+        assert "range" in message
+
+
+@pytest.mark.parametrize(
+    "key,value,fragment",
+    [
+        ("map.size", 16.0, "expected int"),
+        ("map.size", True, "expected int"),
+        ("map.size", None, "expected int"),
+        ("map.size", [16], "expected int"),
+        ("vitals.regen_fraction", "abc", "not a valid float"),
+        ("vitals.regen_fraction", True, "expected float"),
+        ("vitals.immortal", 1, "expected bool"),
+        ("vitals.immortal", "maybe", "not a valid bool"),
+        ("spawn.mode", 3, "expected str"),
+        ("spawn.mode", "Continuous", "not allowed"),
+        ("spawn.mode", "sometimes", "not allowed"),
+        ("resources.food_regrow_prob", float("nan"), "not finite"),
+        ("resources.food_regrow_prob", "inf", "not finite"),
+        ("spawn.n_agents", "1.5", "not a valid int"),
+        ("spawn.n_agents", "sixteen", "not a valid int"),
+    ],
+)
+def test_wrong_types_raise_config_error_naming_key_and_value(key, value, fragment):
+    with pytest.raises(ConfigError) as err:
+        Config.preset("small").override({key: value})
+    message = str(err.value)
+    assert message.startswith(key + ":"), message
+    assert fragment in message
+    if not isinstance(value, float) or not math.isnan(value):
+        assert repr(value) in message or str(value) in message
+
+
+@pytest.mark.parametrize("key", ["spawn.bogus", "bogus.size", "size", "map.size.extra", "", "map."])
+def test_unknown_keys_raise_config_error(key):
+    with pytest.raises(ConfigError) as err:
+        Config.preset("small").override({key: 1})
+    assert key in str(err.value)
+
+
+def test_unknown_field_lists_the_allowed_ones():
+    with pytest.raises(ConfigError) as err:
+        Config.preset("small").override({"spawn.agents": 3})
+    assert "n_agents" in str(err.value)
+
+
+# ---------------------------------------------------------------------- cross-field rules
+
+
+@pytest.mark.parametrize("border,radius", [(7, 7), (3, 7), (2, 2), (1, 5)])
+def test_border_must_exceed_the_vision_radius(border, radius):
+    with pytest.raises(ConfigError) as err:
+        Config.preset("small").override({"map.border": border, "observe.vision_radius": radius})
+    message = str(err.value)
+    assert message.startswith("map.border:")
+    assert str(border) in message and f"vision_radius={radius}" in message
+
+
+def test_border_one_more_than_radius_is_fine():
+    cfg = Config.preset("small").override({"map.border": 4, "observe.vision_radius": 3})
+    assert cfg.grid_side == 64 + 8
+
+
+@pytest.mark.parametrize(
+    "overrides,key",
+    [
+        ({"terrain.lava_below": 0.5, "terrain.water_below": 0.4}, "terrain.water_below"),
+        ({"terrain.water_below": 0.6}, "terrain.grass_below"),
+        ({"terrain.scrub_below": 0.95}, "terrain.forest_below"),
+        ({"terrain.grass_below": 0.59, "terrain.scrub_below": 0.58}, "terrain.scrub_below"),
+        ({"terrain.min_wavelength": 100.0, "terrain.max_wavelength": 50.0}, "terrain.min_wavelength"),
+        ({"spawn.n_agents": 4, "spawn.n_populations": 5}, "spawn.n_populations"),
+        ({"spawn.n_agents": 4, "spawn.min_alive": 5}, "spawn.min_alive"),
+    ],
+)
+def test_inconsistent_values_raise_naming_the_key(overrides, key):
+    with pytest.raises(ConfigError) as err:
+        Config.preset("small").override(overrides)
+    assert str(err.value).startswith(key + ":"), str(err.value)
+
+
+def test_equal_thresholds_are_allowed():
+    cfg = Config.preset("small").override({"terrain.grass_below": 0.6, "terrain.scrub_below": 0.6})
+    assert cfg.terrain.grass_below == cfg.terrain.scrub_below == 0.6
+
+
+def test_building_a_config_validates_it():
+    with pytest.raises(ConfigError, match=r"vitals\.max_health: 0"):
+        Config(vitals=VitalsConfig(max_health=0))
+    with pytest.raises(ConfigError, match=r"map\.border"):
+        Config(map=MapConfig(border=3), observe=ObserveConfig(vision_radius=5))
+    with pytest.raises(ConfigError, match=r"vitals\.max_health"):
+        dataclasses.replace(Config(), vitals=VitalsConfig(max_health=-1))
+
+
+# ---------------------------------------------------------------------- string (CLI) overrides
+
+
+@pytest.mark.parametrize(
+    "key,text,expected",
+    [
+        ("resources.food_regrow_prob", "0.05", 0.05),
+        ("resources.food_regrow_prob", " 1e-3 ", 0.001),
+        ("resources.food_regrow_prob", "1", 1.0),
+        ("vitals.immortal", "true", True),
+        ("vitals.immortal", "True", True),
+        ("vitals.immortal", "yes", True),
+        ("vitals.immortal", "1", True),
+        ("vitals.immortal", "false", False),
+        ("vitals.immortal", "no", False),
+        ("vitals.immortal", "0", False),
+        ("spawn.n_agents", "16", 16),
+        ("spawn.n_agents", " 16 ", 16),
+        ("spawn.mode", "concurrent", "concurrent"),
+        ("episode.persistent", "TRUE", True),
+    ],
+)
+def test_cli_string_overrides_parse_to_the_field_type(key, text, expected):
+    cfg = Config.preset("small").override({key: text})
+    group, name = key.split(".")
+    value = getattr(getattr(cfg, group), name)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_int_given_for_float_field_becomes_float():
+    cfg = Config.preset("small").override({"vitals.regen_fraction": 1})
+    assert cfg.vitals.regen_fraction == 1.0 and isinstance(cfg.vitals.regen_fraction, float)
+
+
+def test_resolve_key_forms():
+    assert resolve_key("horizon") == "episode.horizon"
+    assert resolve_key("food_regrow_prob") == "resources.food_regrow_prob"
+    assert resolve_key("spawn__mode") == "spawn.mode"
+    assert resolve_key("spawn.mode") == "spawn.mode"
+    with pytest.raises(ConfigError, match="bogus"):
+        resolve_key("bogus")
+
+
+def test_make_config_takes_keyword_overrides():
+    cfg = make_config("small", horizon=33, spawn__mode="concurrent", vision_radius="3")
+    assert cfg.episode.horizon == 33
+    assert cfg.spawn.mode == "concurrent"
+    assert cfg.observe.vision_radius == 3
+    assert cfg.map.size == 64
+    with pytest.raises(ConfigError):
+        make_config("small", horizon=0)
+
+
+# ---------------------------------------------------------------------- TOML
+
+
+def test_from_toml_reads_preset_and_tables(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text(
+        'preset = "small"\n'
+        "[resources]\nfood_regrow_prob = 0.05\n"
+        '[spawn]\nmode = "concurrent"\nn_agents = 12\n'
+        "[vitals]\nregen_fraction = 1\nimmortal = true\n"
+    )
+    cfg = Config.from_toml(path)
+    assert cfg.map.size == 64
+    assert cfg.resources.food_regrow_prob == 0.05
+    assert cfg.spawn.mode == "concurrent" and cfg.spawn.n_agents == 12
+    assert cfg.vitals.regen_fraction == 1.0 and cfg.vitals.immortal is True
+
+
+def test_from_toml_uses_the_given_base(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("[episode]\nhorizon = 9\n")
+    cfg = Config.from_toml(str(path), base=Config.preset("large"))
+    assert cfg.map.size == 1024 and cfg.episode.horizon == 9
+    assert Config.from_toml(path).map.size == Config().map.size
+
+
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("[episode\nhorizon = 9\n", "cannot read TOML"),
+        ("horizon = 9\n", "horizon"),
+        ("[episode]\nhorizon = 0\n", "episode.horizon"),
+        ("[episode]\nhorizont = 10\n", "episode.horizont"),
+        ("[nothing]\nx = 1\n", "nothing.x"),
+        ('[spawn]\nn_agents = "many"\n', "spawn.n_agents"),
+        ('preset = "huge"\n', "huge"),
+    ],
+)
+def test_bad_toml_raises_config_error(tmp_path, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        Config.from_toml(path)
+    assert fragment in str(err.value)
+
+
+def test_missing_toml_file_raises_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        Config.from_toml(tmp_path / "absent.toml")
+
+
+# ---------------------------------------------------------------------- derived numbers
+
+
+@pytest.mark.parametrize(
+    "max_health,fraction,expected",
+    [(100, 0.1, 10), (100, 0.29, 29), (10, 0.3, 3), (7, 0.3, 2), (1, 0.99, 0), (50, 1.0, 50), (9, 0.0, 0)],
+)
+def test_regen_amount_is_the_floor_of_the_fraction(max_health, fraction, expected):
+    cfg = Config().override({"vitals.max_health": max_health, "vitals.regen_fraction": fraction})
+    assert cfg.regen_amount == expected
+
+
+# ---------------------------------------------------------------------- no world on a bad config
+
+
+@pytest.fixture
+def no_world(monkeypatch):
+    def refuse(config):
+        raise AssertionError("a world was allocated for an invalid config")
+
+    monkeypatch.setattr(WorldState, "allocate", staticmethod(refuse))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"horizon": 0}, {"spawn__n_agents": 0}, {"border": 3}, {"bogus": 1}, {"mode": "never"}, {"size": "big"}],
+)
+def test_bad_overrides_fail_before_a_world_is_built(no_world, overrides):
+    with pytest.raises(ConfigError):
+        VecEnv(1, "small", **overrides)
+    with pytest.raises(ConfigError):
+        neural_mmo.parallel_env("small", **overrides)
+
+
+def test_unknown_preset_fails_before_a_world_is_built(no_world):
+    with pytest.raises(ConfigError):
+        VecEnv(1, "tiny")
+    with pytest.raises(ConfigError):
+        neural_mmo.env("tiny")
+
+
+def test_an_invalid_config_object_never_reaches_a_world(no_world):
+    with pytest.raises(ConfigError):
+        VecEnv(1, config=Config(map=MapConfig(size=16, border=2)))
+    with pytest.raises(ConfigError):
+        neural_mmo.parallel_env(config=Config(vitals=VitalsConfig(max_health=-1)))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AttributeError,
+    reason="config.py _split_key calls key.split: a non-string override key ({5: 1}) raises AttributeError "
+    "instead of ConfigError naming the key",
+)
+def test_non_string_override_keys_raise_config_error():
+    with pytest.raises(ConfigError, match="5"):
+        Config.preset("small").override({5: 1})

@@ -1,0 +1,38 @@
+"""Pictures: one colour per material, agents on top, PNG output."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from neural_mmo.env.vector import VecEnv
+from neural_mmo.render import PALETTE, POPULATION_COLOURS, material_rgb, render_rgb, save_png
+from neural_mmo.world.materials import Material
+
+
+def test_material_colours_and_scale():
+    material = np.array([[m.value for m in Material]], np.uint8)
+    image = material_rgb(material)
+    assert image.shape == (1, len(Material), 3) and image.dtype == np.uint8
+    for m in Material:
+        assert tuple(image[0, m]) == PALETTE[m]
+    big = material_rgb(material, scale=3)
+    assert big.shape == (3, 3 * len(Material), 3)
+    assert (big[:3, :3] == image[0, 0]).all()
+    assert len(set(PALETTE.values())) == len(Material)
+
+
+def test_agents_are_drawn_in_their_population_colour(tmp_path):
+    vec = VecEnv(
+        1, "small", seed=0, map__size=16, spawn__n_agents=6, spawn__mode="concurrent", n_populations=3
+    )
+    vec.reset()
+    state = vec.worlds[0]
+    image = render_rgb(state, scale=4)
+    g = vec.config.grid_side
+    assert image.shape == (4 * g, 4 * g, 3)
+    for i in np.flatnonzero(state.agents.alive):
+        r, c = int(state.agents.r[i]) * 4, int(state.agents.c[i]) * 4
+        assert tuple(image[r + 2, c + 2]) == tuple(POPULATION_COLOURS[state.agents.population[i]])
+    path = save_png(image, tmp_path / "a" / "b.png")
+    assert (np.asarray(Image.open(path)) == image).all()

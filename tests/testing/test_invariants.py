@@ -1,0 +1,107 @@
+"""check_invariants: silent on healthy worlds, names each broken invariant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neural_mmo.env.vector import VecEnv
+from neural_mmo.testing import InvariantError, check_invariants
+from neural_mmo.world.materials import Material
+
+
+@pytest.fixture
+def state():
+    vec = VecEnv(1, "small", seed=1, map__size=16, spawn__n_agents=8, spawn__mode="concurrent")
+    vec.reset()
+    for _ in range(3):
+        vec.step(np.ones((8, 1), np.int64))
+    s = vec.worlds[0]
+    check_invariants(s)
+    assert s.n_alive >= 2
+    return s
+
+
+def first_two(state):
+    alive = np.flatnonzero(state.agents.alive)
+    return int(alive[0]), int(alive[1])
+
+
+def test_health_above_max(state):
+    i, _ = first_two(state)
+    state.agents.health[i] = state.config.vitals.max_health + 1
+    with pytest.raises(InvariantError, match="health"):
+        check_invariants(state)
+
+
+def test_living_agent_with_zero_health(state):
+    i, _ = first_two(state)
+    state.agents.health[i] = 0
+    with pytest.raises(InvariantError, match="health"):
+        check_invariants(state)
+
+
+@pytest.mark.parametrize("column", ["food", "water"])
+def test_food_and_water_bounds(state, column):
+    i, _ = first_two(state)
+    getattr(state.agents, column)[i] = -1
+    with pytest.raises(InvariantError, match=column):
+        check_invariants(state)
+
+
+def test_two_agents_on_one_tile(state):
+    i, j = first_two(state)
+    state.occupant[state.agents.r[j], state.agents.c[j]] = -1
+    state.agents.r[j], state.agents.c[j] = state.agents.r[i], state.agents.c[i]
+    with pytest.raises(InvariantError, match="share a tile|occupant"):
+        check_invariants(state)
+
+
+@pytest.mark.parametrize("material", [Material.WATER, Material.STONE])
+def test_agent_on_an_impassable_tile(state, material):
+    i, _ = first_two(state)
+    state.material[state.agents.r[i], state.agents.c[i]] = material
+    with pytest.raises(InvariantError, match="impassable"):
+        check_invariants(state)
+
+
+def test_agent_beyond_the_first_border_ring(state):
+    i, _ = first_two(state)
+    state.occupant[state.agents.r[i], state.agents.c[i]] = -1
+    state.agents.r[i] = 0
+    state.occupant[0, state.agents.c[i]] = i
+    with pytest.raises(InvariantError, match="border"):
+        check_invariants(state)
+
+
+def test_occupant_grid_out_of_sync(state):
+    i, _ = first_two(state)
+    state.occupant[state.agents.r[i], state.agents.c[i]] = -1
+    with pytest.raises(InvariantError, match="occupant"):
+        check_invariants(state)
+    state.occupant[state.agents.r[i], state.agents.c[i]] = i
+    b = state.config.map.border
+    free = np.argwhere(state.occupant[b:-b, b:-b] < 0)[0] + b
+    state.occupant[free[0], free[1]] = 5
+    with pytest.raises(InvariantError, match="occupant"):
+        check_invariants(state)
+
+
+def test_duplicate_or_future_ids(state):
+    i, j = first_two(state)
+    state.agents.agent_id[j] = state.agents.agent_id[i]
+    with pytest.raises(InvariantError, match="ids"):
+        check_invariants(state)
+    state.agents.agent_id[j] = state.next_agent_id
+    with pytest.raises(InvariantError, match="ids"):
+        check_invariants(state)
+
+
+def test_dropped_events(state):
+    state.events.dropped[0] = 1
+    with pytest.raises(InvariantError, match="dropped"):
+        check_invariants(state)
+
+
+def test_invariant_error_is_an_assertion_error():
+    assert issubclass(InvariantError, AssertionError)

@@ -1,0 +1,117 @@
+"""forage against a plain-Python reference: eat on forest (it depletes), drink next to water."""
+
+from __future__ import annotations
+
+import numpy as np
+from _support import PyStream, stream
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neural_mmo.world.events import DeathCause, EventLog
+from neural_mmo.world.materials import Material
+from neural_mmo.world.state import REGROW_RING, RegrowthQueue
+from neural_mmo.world.systems.foraging import forage
+from neural_mmo.world.tables import AgentTable
+
+
+def empty_queue(g: int) -> RegrowthQueue:
+    return RegrowthQueue(
+        np.full(REGROW_RING, -1, np.int32), np.full(g * g, -1, np.int32), np.full(g * g, -1, np.int32)
+    )
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    g=st.integers(4, 10),
+    n=st.integers(1, 25),
+    max_food=st.integers(1, 200),
+    max_water=st.integers(1, 200),
+    food_restore=st.integers(0, 250),
+    water_restore=st.integers(0, 250),
+    prob=st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+    tick=st.integers(1, 1000),
+)
+def test_forage_matches_the_reference(
+    seed, g, n, max_food, max_water, food_restore, water_restore, prob, tick
+):
+    rng = np.random.default_rng(seed)
+    material = rng.choice(
+        np.array([Material.GRASS, Material.FOREST, Material.WATER, Material.SCRUB, Material.STONE], np.uint8),
+        size=(g, g),
+    )
+    inner = [(r, c) for r in range(1, g - 1) for c in range(1, g - 1) if material[r, c] != Material.WATER]
+    rng.shuffle(inner)
+    agents = AgentTable.empty(n)
+    for i, (r, c) in enumerate(inner[:n]):
+        agents.alive[i] = rng.random() < 0.9
+        agents.agent_id[i] = 50 + i
+        agents.r[i], agents.c[i] = r, c
+        agents.food[i] = rng.integers(0, max_food + 1)
+        agents.water[i] = rng.integers(0, max_water + 1)
+        if rng.random() < 0.1:
+            agents.death_cause[i] = DeathCause.LAVA
+
+    ref_material = material.copy()
+    ref_food, ref_water = agents.food.astype(int), agents.water.astype(int)
+    world_rng = stream(seed + 1)
+    ref_rng = PyStream(world_rng)
+    ref_due = {}
+    expected_events = []
+    for i in range(n):
+        if not agents.alive[i] or agents.death_cause[i]:
+            continue
+        r, c = int(agents.r[i]), int(agents.c[i])
+        if ref_material[r, c] == Material.FOREST:
+            gained = min(max_food, ref_food[i] + food_restore) - ref_food[i]
+            ref_food[i] += gained
+            ref_material[r, c] = Material.SCRUB
+            if prob > 0:
+                ref_due[r * g + c] = tick + (1 if prob >= 1 else ref_rng.geometric(prob))
+            expected_events.append(("EAT", i, 50 + i, r, c, gained))
+        neighbours = [
+            ref_material[r - 1, c],
+            ref_material[r + 1, c],
+            ref_material[r, c - 1],
+            ref_material[r, c + 1],
+        ]
+        if Material.WATER in neighbours:
+            gained = min(max_water, ref_water[i] + water_restore) - ref_water[i]
+            ref_water[i] += gained
+            expected_events.append(("DRINK", i, 50 + i, r, c, gained))
+
+    queue = empty_queue(g)
+    events = EventLog.empty(5 * n)
+    forage(
+        agents,
+        material,
+        queue,
+        events,
+        world_rng,
+        tick,
+        max_food,
+        max_water,
+        food_restore,
+        water_restore,
+        prob,
+    )
+
+    assert (material == ref_material).all()
+    assert agents.food.tolist() == ref_food.tolist()
+    assert agents.water.tolist() == ref_water.tolist()
+    got = [(e["kind"], e["slot"], e["agent_id"], e["r"], e["c"], e["value"]) for e in events.rows()]
+    assert got == expected_events
+    scheduled = {int(t): int(queue.due[t]) for t in np.flatnonzero(queue.due >= 0)}
+    assert scheduled == ref_due
+    assert world_rng.tolist() == ref_rng.state()
+
+
+def test_diagonal_water_does_not_count():
+    material = np.full((5, 5), Material.GRASS, np.uint8)
+    material[1, 1] = material[1, 3] = material[3, 1] = material[3, 3] = Material.WATER
+    agents = AgentTable.empty(1)
+    agents.alive[0] = True
+    agents.r[0] = agents.c[0] = 2
+    agents.water[0] = 3
+    events = EventLog.empty(5)
+    forage(agents, material, empty_queue(5), events, stream(0), 1, 10, 10, 5, 5, 0.5)
+    assert agents.water[0] == 3 and events.n == 0

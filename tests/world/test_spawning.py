@@ -1,0 +1,227 @@
+"""Spawning kernels against references of the spawning module's rules."""
+
+from __future__ import annotations
+
+import numpy as np
+from _support import PyStream, stream
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neural_mmo.world.events import EventLog
+from neural_mmo.world.materials import Material
+from neural_mmo.world.state import ring_tiles
+from neural_mmo.world.systems.spawning import place_agents, spawn_concurrent, spawn_continuous
+from neural_mmo.world.tables import AgentTable
+
+SPAWNABLE = {int(Material.GRASS), int(Material.SCRUB), int(Material.FOREST)}
+
+
+def random_world(rng, size, border, n_slots, died_tick):
+    g = size + 2 * border
+    material = np.full((g, g), Material.LAVA, np.uint8)
+    material[border : border + size, border : border + size] = rng.integers(0, 6, size=(size, size))
+    grassy = rng.random((g, g)) < 0.5
+    inside = np.zeros((g, g), bool)
+    inside[border : border + size, border : border + size] = True
+    material[grassy & inside] = Material.GRASS
+    agents = AgentTable.empty(n_slots)
+    occupant = np.full((g, g), -1, np.int32)
+    free_tiles = [(r, c) for r in range(g) for c in range(g) if int(material[r, c]) in SPAWNABLE]
+    rng.shuffle(free_tiles)
+    next_id = 0
+    for i in range(n_slots):
+        state = rng.integers(0, 3)  # 0 free, 1 alive, 2 died this tick
+        if state == 1 and free_tiles:
+            r, c = free_tiles.pop()
+            agents.alive[i] = True
+            agents.agent_id[i] = next_id
+            agents.r[i], agents.c[i] = r, c
+            agents.health[i] = 1
+            occupant[r, c] = i
+            next_id += 1
+        elif state == 2:
+            agents.death_tick[i] = died_tick
+    return material, agents, occupant, next_id
+
+
+def reference_continuous(material, occupant, alive, death_tick, ring, rng, tick, attempts, min_alive):
+    """Returns the list of (slot, r, c) placed, in order."""
+    alive = alive.copy()
+    occupant = occupant.copy()
+    placed = []
+    n_alive = int(alive.sum())
+
+    def free_slot():
+        for i in range(len(alive)):
+            if not alive[i] and death_tick[i] != tick:
+                return i
+        return -1
+
+    def try_place(slot, r, c):
+        nonlocal n_alive
+        if int(material[r, c]) in SPAWNABLE and occupant[r, c] < 0:
+            occupant[r, c] = slot
+            alive[slot] = True
+            placed.append((slot, r, c))
+            n_alive += 1
+
+    k = 0
+    while k < attempts or (n_alive < min_alive and k < attempts + 4 * len(ring)):
+        k += 1
+        slot = free_slot()
+        if slot < 0:
+            return placed
+        r, c = (int(x) for x in ring[rng.below(len(ring))])
+        try_place(slot, r, c)
+    for r, c in ring.tolist():
+        slot = free_slot()
+        if slot < 0 or n_alive >= min_alive:
+            break
+        try_place(slot, r, c)
+    return placed
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(2, 10),
+    n_slots=st.integers(1, 30),
+    attempts=st.integers(0, 6),
+    min_alive=st.integers(0, 30),
+    n_populations=st.integers(1, 4),
+)
+def test_spawn_continuous_matches_the_reference_and_its_rules(
+    seed, size, n_slots, attempts, min_alive, n_populations
+):
+    rng = np.random.default_rng(seed)
+    border, tick = 2, 9
+    min_alive = min(min_alive, n_slots)
+    material, agents, occupant, next_id = random_world(rng, size, border, n_slots, tick)
+    ring = ring_tiles(border, size)
+    alive_before = agents.alive.copy()
+    world_rng = stream(seed + 1)
+    ref_rng = PyStream(world_rng)
+    expected = reference_continuous(
+        material, occupant, agents.alive, agents.death_tick, ring, ref_rng, tick, attempts, min_alive
+    )
+    events = EventLog.empty(5 * n_slots)
+    new_next = spawn_continuous(
+        agents,
+        material,
+        occupant,
+        ring,
+        events,
+        world_rng,
+        tick,
+        next_id,
+        attempts,
+        min_alive,
+        n_populations,
+        30,
+        40,
+        50,
+    )
+    spawns = events.rows()
+    assert [(e["slot"], e["r"], e["c"]) for e in spawns] == expected
+    assert new_next == next_id + len(expected)
+    assert world_rng.tolist() == ref_rng.state()
+    ring_set = {tuple(t) for t in ring.tolist()}
+    for k, e in enumerate(spawns):
+        i = e["slot"]
+        assert (
+            e["kind"] == "SPAWN"
+            and e["agent_id"] == next_id + k
+            and e["value"] == (next_id + k) % n_populations
+        )
+        assert (e["r"], e["c"]) in ring_set
+        assert not alive_before[i] and agents.death_tick[i] != tick
+        row = agents.row(i)
+        expected_row = {
+            "alive": True,
+            "agent_id": next_id + k,
+            "population": (next_id + k) % n_populations,
+            "health": 30,
+            "food": 40,
+            "water": 50,
+            "spawn_tick": tick,
+            "death_cause": 0,
+        }
+        assert {key: row[key] for key in expected_row} == expected_row
+        assert occupant[e["r"], e["c"]] == i
+    n_before = int(alive_before.sum())
+    assert len(spawns) <= attempts + max(0, min_alive - n_before)
+    slots = [e["slot"] for e in spawns]
+    assert slots == sorted(slots)
+    free = [i for i in range(n_slots) if not alive_before[i] and agents.death_tick[i] != tick]
+    assert slots == free[: len(slots)]
+    if agents.alive.sum() < min_alive:  # min_alive gives up only when no slot or no ring tile is left
+        slot_left = any(not agents.alive[i] and agents.death_tick[i] != tick for i in range(n_slots))
+        tile_left = any(int(material[r, c]) in SPAWNABLE and occupant[r, c] < 0 for r, c in ring.tolist())
+        assert not (slot_left and tile_left)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(2, 8),
+    n_agents=st.integers(1, 40),
+    n_populations=st.integers(1, 5),
+)
+def test_spawn_concurrent_spaces_agents_evenly_clockwise(seed, size, n_agents, n_populations):
+    rng = np.random.default_rng(seed)
+    border = 1
+    g = size + 2
+    material = np.full((g, g), Material.LAVA, np.uint8)
+    material[1 : 1 + size, 1 : 1 + size] = rng.choice(
+        np.array([Material.GRASS, Material.GRASS, Material.WATER, Material.FOREST, Material.STONE], np.uint8),
+        size=(size, size),
+    )
+    ring = ring_tiles(border, size)
+    n_populations = min(n_populations, n_agents)
+    agents = AgentTable.empty(n_agents)
+    occupant = np.full((g, g), -1, np.int32)
+    events = EventLog.empty(5 * n_agents)
+    next_id = spawn_concurrent(
+        agents, material, occupant, ring, events, 0, 0, n_agents, n_populations, 5, 6, 7
+    )
+
+    taken = np.full((g, g), False)
+    expected = []
+    for a in range(n_agents):
+        start = a * len(ring) // n_agents
+        spot = None
+        for j in range(len(ring)):
+            r, c = ring[(start + j) % len(ring)].tolist()
+            if int(material[r, c]) in SPAWNABLE and not taken[r, c]:
+                spot = (r, c)
+                break
+        if spot is None:
+            spot = next(
+                (
+                    (r, c)
+                    for r in range(g)
+                    for c in range(g)
+                    if int(material[r, c]) in SPAWNABLE and not taken[r, c]
+                ),
+                None,
+            )
+        if spot is None:
+            break
+        taken[spot] = True
+        expected.append((a, a, *spot))
+    got = [(e["slot"], e["agent_id"], e["r"], e["c"]) for e in events.rows()]
+    assert got == expected
+    assert next_id == len(expected)
+    assert int(agents.alive.sum()) == len(expected)
+    assert (agents.population[: len(expected)] == np.arange(len(expected)) % n_populations).all()
+
+
+def test_place_agents_puts_agent_k_in_slot_k():
+    agents = AgentTable.empty(3)
+    occupant = np.full((6, 6), -1, np.int32)
+    events = EventLog.empty(15)
+    positions = np.array([[2, 2], [3, 4], [1, 1]], np.int64)
+    assert place_agents(agents, occupant, events, positions, 0, 2, 10, 11, 12) == 3
+    assert agents.alive.all() and agents.agent_id.tolist() == [0, 1, 2]
+    assert agents.population.tolist() == [0, 1, 0]
+    assert [occupant[r, c] for r, c in positions.tolist()] == [0, 1, 2]
+    assert (agents.health == 10).all() and (agents.food == 11).all() and (agents.water == 12).all()
+    assert [e["kind"] for e in events.rows()] == ["SPAWN"] * 3

@@ -1,0 +1,105 @@
+"""WorldState: buffers allocated once, the playable ring, and a hash that sees every array."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neural_mmo.config import Config
+from neural_mmo.world.rng import SYSTEMS, episode_seed
+from neural_mmo.world.state import REGROW_RING, WorldState, event_capacity, ring_tiles
+from neural_mmo.world.step import reset
+
+
+@pytest.mark.parametrize("border,size", [(1, 2), (8, 8), (3, 5), (2, 17)])
+def test_ring_tiles_walk_the_outer_ring_clockwise(border, size):
+    ring = ring_tiles(border, size)
+    assert ring.dtype == np.int16
+    assert ring.shape == (4 * (size - 1), 2)
+    lo, hi = border, border + size - 1
+    tiles = [tuple(t) for t in ring.tolist()]
+    assert len(set(tiles)) == len(tiles)
+    expected = {
+        (r, c) for r in range(lo, hi + 1) for c in range(lo, hi + 1) if r in (lo, hi) or c in (lo, hi)
+    }
+    assert set(tiles) == expected
+    assert tiles[0] == (lo, lo)
+    for (r0, c0), (r1, c1) in zip(tiles, tiles[1:] + tiles[:1]):
+        assert abs(r0 - r1) + abs(c0 - c1) == 1
+    if size > 2:
+        assert tiles[1] == (lo, lo + 1)
+
+
+def test_ring_of_a_single_tile():
+    assert ring_tiles(4, 1).tolist() == [[4, 4]]
+
+
+def test_allocate_shapes_and_dtypes():
+    cfg = Config.preset("small").override({"spawn.n_agents": 5})
+    state = WorldState.allocate(cfg)
+    g = cfg.grid_side
+    assert state.material.shape == (g, g) and state.material.dtype == np.uint8
+    assert (
+        state.occupant.shape == (g, g) and state.occupant.dtype == np.int32 and (state.occupant == -1).all()
+    )
+    assert state.agents.capacity == 5 and state.scratch.shape == (5,)
+    assert state.regrowth.head.shape == (REGROW_RING,) and (state.regrowth.head == -1).all()
+    assert state.regrowth.due.shape == (g * g,) and state.regrowth.next_tile.shape == (g * g,)
+    assert state.events.kind.shape == (event_capacity(cfg),) == (25,)
+    assert state.edge_tiles.shape == (4 * (cfg.map.size - 1), 2)
+    assert state.tick == 0 and state.n_alive == 0
+
+
+def _reset_state(seed=0):
+    cfg = Config.preset("small").override({"map.size": 16, "spawn.n_agents": 6, "spawn.mode": "concurrent"})
+    state = WorldState.allocate(cfg)
+    reset(state, episode_seed(seed, 0, 0))
+    return state
+
+
+def test_hash_is_equal_for_equal_worlds_and_differs_across_seeds():
+    assert _reset_state(1).state_hash() == _reset_state(1).state_hash()
+    assert _reset_state(1).state_hash() != _reset_state(2).state_hash()
+    assert len(_reset_state(1).state_hash()) == 64
+
+
+MUTATIONS = {
+    "material": lambda s: s.material.__setitem__((10, 10), (s.material[10, 10] + 1) % 6),
+    "occupant": lambda s: s.occupant.__setitem__((0, 0), 3),
+    "tick": lambda s: setattr(s, "tick", s.tick + 1),
+    "episode": lambda s: setattr(s, "episode", s.episode + 1),
+    "next_agent_id": lambda s: setattr(s, "next_agent_id", s.next_agent_id + 1),
+    "regrowth.due": lambda s: s.regrowth.due.__setitem__(0, 99),
+    "regrowth.head": lambda s: s.regrowth.head.__setitem__(0, 99),
+    "regrowth.next_tile": lambda s: s.regrowth.next_tile.__setitem__(0, 99),
+    **{
+        f"rng.{name}": (lambda s, name=name: s.rng[name].__setitem__(0, s.rng[name][0] ^ 1))
+        for name in SYSTEMS
+    },
+    **{
+        f"agents.{name}": (
+            lambda s, name=name: getattr(s.agents, name).__setitem__(0, getattr(s.agents, name)[0] + 1)
+        )
+        for name in (
+            "agent_id",
+            "population",
+            "r",
+            "c",
+            "health",
+            "food",
+            "water",
+            "spawn_tick",
+            "death_tick",
+            "death_cause",
+        )
+    },
+    "agents.alive": lambda s: s.agents.alive.__setitem__(0, not s.agents.alive[0]),
+}
+
+
+@pytest.mark.parametrize("what", list(MUTATIONS))
+def test_hash_sees_every_part_of_the_state(what):
+    state = _reset_state(3)
+    before = state.state_hash()
+    MUTATIONS[what](state)
+    assert state.state_hash() != before

@@ -1,0 +1,139 @@
+"""The ordered tick: reset semantics and the order in which systems see each other's effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neural_mmo.config import Config
+from neural_mmo.testing import check_invariants
+from neural_mmo.world.events import DeathCause
+from neural_mmo.world.materials import Material
+from neural_mmo.world.rng import episode_seed, terrain_generator
+from neural_mmo.world.state import WorldState
+from neural_mmo.world.step import reset, step
+from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.terrain import generate_terrain
+
+
+def world(size=8, n_agents=4, **overrides):
+    base = {"map.size": size, "spawn.n_agents": n_agents, "spawn.mode": "concurrent"}
+    cfg = Config.preset("small").override({**base, **overrides})
+    return WorldState.allocate(cfg)
+
+
+def blank(state, inner=Material.GRASS):
+    cfg = state.config
+    b, n = cfg.map.border, cfg.map.size
+    material = np.full((cfg.grid_side, cfg.grid_side), Material.LAVA, np.uint8)
+    material[b : b + n, b : b + n] = inner
+    return material
+
+
+def actions(state, moves=None):
+    a = np.zeros((state.config.spawn.n_agents, 1), np.int32)
+    for slot, d in (moves or {}).items():
+        a[slot, 0] = d
+    return a
+
+
+def test_reset_generates_the_terrain_of_the_seed_and_clears_the_previous_episode():
+    state = world(size=16, n_agents=6, **{"spawn.mode": "concurrent"})
+    seq = episode_seed(3, 0, 0)
+    reset(state, seq)
+    assert (state.material == generate_terrain(state.config, terrain_generator(seq))).all()
+    assert state.tick == 0 and state.n_alive == 6 and state.next_agent_id == 6
+    assert [e["kind"] for e in state.events.rows()] == ["SPAWN"] * 6
+    for _ in range(5):
+        step(state, actions(state, {i: Direction.NORTH for i in range(6)}))
+    reset(state, episode_seed(4, 0, 0))
+    assert state.tick == 0 and state.next_agent_id == 6 and state.n_alive == 6
+    assert (state.agents.death_tick == -1).all()
+    assert np.count_nonzero(state.occupant >= 0) == 6
+    check_invariants(state)
+
+
+def test_reset_with_placements_and_material():
+    state = world()
+    b = state.config.map.border
+    placements = np.array([[b, b], [b + 3, b + 4]])
+    reset(state, episode_seed(0, 0, 0), blank(state), placements)
+    assert state.n_alive == 2 and state.next_agent_id == 2
+    assert state.occupant[b, b] == 0 and state.occupant[b + 3, b + 4] == 1
+    assert (state.material == blank(state)).all()
+
+
+def test_continuous_reset_spawns_at_tick_zero():
+    state = world(
+        size=16,
+        n_agents=10,
+        **{"spawn.mode": "continuous", "spawn.attempts_per_tick": 3, "spawn.min_alive": 2},
+    )
+    reset(state, episode_seed(0, 0, 0), blank(state))
+    assert 2 <= state.n_alive <= 3
+    assert (state.agents.spawn_tick[state.agents.alive] == 0).all()
+
+
+def test_eating_comes_before_decay_and_regrowth_after_eating():
+    state = world(**{"resources.food_regrow_prob": 1.0, "resources.food_restore": 7, "vitals.food_decay": 3})
+    b = state.config.map.border
+    material = blank(state)
+    material[b, b + 1] = Material.FOREST
+    reset(state, episode_seed(0, 0, 0), material, np.array([[b, b]]))
+    state.agents.food[0] = 50
+    step(state, actions(state, {0: Direction.EAST}))
+    assert state.agents.food[0] == min(state.config.vitals.max_food, 50 + 7) - 3
+    assert state.material[b, b + 1] == Material.SCRUB
+    step(state, actions(state))
+    assert state.material[b, b + 1] == Material.FOREST
+    assert state.agents.food[0] == 54 - 3  # standing on scrub at the start of the tick: no meal
+
+
+def test_an_agent_killed_by_lava_neither_drinks_nor_decays():
+    state = world()
+    b = state.config.map.border
+    material = blank(state)
+    material[b + 2, b + 3] = Material.LAVA
+    material[b + 1, b + 3] = Material.WATER
+    reset(state, episode_seed(0, 0, 0), material, np.array([[b + 2, b + 2]]))
+    state.agents.water[0] = 20
+    step(state, actions(state, {0: Direction.EAST}))
+    assert not state.agents.alive[0]
+    assert state.agents.water[0] == 20 and state.agents.food[0] == state.config.vitals.max_food
+    assert [e["kind"] for e in state.events.rows()] == ["MOVE", "DEATH"]
+    assert state.agents.death_cause[0] == DeathCause.LAVA and state.agents.death_tick[0] == 1
+
+
+def test_a_slot_freed_this_tick_is_not_refilled_this_tick():
+    state = world(
+        n_agents=2, **{"spawn.mode": "continuous", "spawn.attempts_per_tick": 0, "spawn.min_alive": 2}
+    )
+    b = state.config.map.border
+    material = blank(state)
+    reset(state, episode_seed(0, 0, 0), material)
+    assert state.n_alive == 2
+    victim = int(np.flatnonzero(state.agents.alive)[0])
+    state.material[state.agents.r[victim], state.agents.c[victim] + 1] = Material.LAVA
+    state.material[b + 3, b + 3] = Material.GRASS
+    step(state, actions(state, {victim: Direction.EAST}))
+    assert not state.agents.alive[victim] and state.n_alive == 1
+    step(state, actions(state))
+    assert state.agents.alive[victim] and state.n_alive == 2
+    assert state.agents.agent_id[victim] == 2 and state.agents.spawn_tick[victim] == 2
+
+
+@pytest.mark.parametrize("mode", ["continuous", "concurrent"])
+def test_same_seed_and_actions_give_the_same_world(mode):
+    def run(seed):
+        state = world(size=16, n_agents=12, **{"spawn.mode": mode})
+        reset(state, episode_seed(seed, 0, 0))
+        rng = np.random.default_rng(0)
+        hashes = []
+        for _ in range(60):
+            step(state, rng.integers(0, 5, size=(12, 1)).astype(np.int32))
+            check_invariants(state)
+            hashes.append(state.state_hash())
+        return hashes
+
+    assert run(1) == run(1)
+    assert run(1)[-1] != run(2)[-1]
