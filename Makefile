@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install demo test bench lint docs clean
+.PHONY: install demo test bench lint docs clean clean-cache
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/neural-mmo docs --out docs
+
+## numba caches compiled kernels next to the sources; a kernel whose callee (in another file)
+## changed can be served stale from that cache, so clear it after editing kernels.
+clean-cache:
+	find neural_mmo -name '*.nbi' -delete -o -name '*.nbc' -delete
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -11,8 +11,8 @@ Quick start::
 """
 
 from neural_mmo.config import PRESETS, Config, ConfigError
-from neural_mmo.env.parallel import NeuralMMOParallelEnv, env, parallel_env
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.parallel import NeuralMMOParallelEnv, env, parallel_env
+from neural_mmo.envs.vector import VecEnv
 
 __version__ = "0.1.0"
 

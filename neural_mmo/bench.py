@@ -3,6 +3,11 @@
 Agent-steps per second = living agents x ticks / wall time, for the env step alone: actions are
 drawn before the clock starts, and the policy is not timed. Each figure is the median of
 ``repeats`` timed runs after a warm-up, in this process, on one core.
+
+The headline figures (``vecenv_agent_steps_per_s``, ``parallel_env_agent_steps_per_s``) keep every
+agent alive (concurrent spawning, immortal) with random actions, so the agent count is the
+preset's cap; ``vecenv_forager_default_rules_agent_steps_per_s`` runs the preset's own rules
+(continuous spawning, deaths) with Forager agents, so spawning and dying are timed too.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from neural_mmo.config import Config
-from neural_mmo.env.parallel import NeuralMMOParallelEnv
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.parallel import NeuralMMOParallelEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.world.rng import episode_seed, terrain_generator
 from neural_mmo.world.terrain import generate_terrain
@@ -53,12 +58,37 @@ def bench_vecenv(
     return {"agent_steps_per_s": median, "runs": rates, "agents": int(vec.alive.sum()), "worlds": num_worlds}
 
 
+def bench_vecenv_forager(config: Config, ticks: int, repeats: int, seed: int = 0) -> dict[str, Any]:
+    """Agent-steps/s of :class:`VecEnv` under the config's own rules (spawning, deaths) with
+    Forager agents; only ``vec.step`` is timed, not the policy."""
+    from neural_mmo.agents import ForagerPolicy
+
+    vec = VecEnv(1, config=config, seed=seed)
+    policy = ForagerPolicy(vec.layout, seed)
+    obs, _ = vec.reset()
+    for _ in range(100):
+        vec.step(policy.act(obs))
+
+    def run() -> float:
+        agents, spent = 0, 0.0
+        for _ in range(ticks):
+            actions = policy.act(obs)
+            start = time.perf_counter()
+            vec.step(actions)
+            spent += time.perf_counter() - start
+            agents += int(np.count_nonzero(vec.alive))
+        return agents / spent
+
+    median, rates = _median_rate(run, repeats)
+    return {"agent_steps_per_s": median, "runs": rates, "agents": int(vec.alive.sum())}
+
+
 def bench_parallel_env(config: Config, ticks: int, repeats: int, seed: int = 0) -> dict[str, Any]:
     """Agent-steps/s of the PettingZoo ParallelEnv (dict in, dicts out) with random actions."""
     env = NeuralMMOParallelEnv(config=config, seed=seed)
     env.reset()
     rng = np.random.default_rng(seed)
-    bank = [{a: int(x) for a, x in zip(env.agents, rng.integers(0, 5, len(env.agents)))} for _ in range(64)]
+    bank = [{a: int(x) for a, x in zip(env.agents, rng.integers(0, env.layout.action_sizes[0], len(env.agents)))} for _ in range(64)]
     for t in range(20):
         env.step(bank[t % 64])
 
@@ -107,6 +137,7 @@ def bench_map(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
 
 def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: str = "") -> dict[str, Any]:
     """All figures of ``neural-mmo bench`` for one configuration."""
+    rules = bench_vecenv_forager(config, ticks, repeats)
     config = config.override(BENCH_OVERRIDES)
     vec = bench_vecenv(config, ticks, repeats)
     par = bench_parallel_env(config, max(ticks // 4, 50), repeats)
@@ -122,6 +153,7 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
         "parallel_env_agent_steps_per_s": round(par["agent_steps_per_s"]),
         "vecenv_runs": [round(x) for x in vec["runs"]],
         "parallel_env_runs": [round(x) for x in par["runs"]],
+        "vecenv_forager_default_rules_agent_steps_per_s": round(rules["agent_steps_per_s"]),
         "obs_copy_floor_agent_steps_per_s": round(floor["agent_steps_per_s"]),
         "vecenv_fraction_of_copy_floor": round(vec["agent_steps_per_s"] / floor["agent_steps_per_s"], 4),
         "map_generation_s": round(gen["seconds"], 4),

@@ -15,9 +15,10 @@ from neural_mmo.config import PRESETS, Config, ConfigError
 
 
 def _config(args: argparse.Namespace) -> Config:
-    cfg = Config.preset(args.preset)
     if args.config:
-        cfg = Config.from_toml(args.config, base=cfg)
+        cfg = Config.from_toml(args.config, preset=args.preset)
+    else:
+        cfg = Config.preset(args.preset or "medium")
     overrides: dict[str, Any] = {}
     for item in args.set or []:
         key, sep, value = item.partition("=")
@@ -27,13 +28,33 @@ def _config(args: argparse.Namespace) -> Config:
     return cfg.override(overrides)
 
 
+def _label(args: argparse.Namespace) -> str:
+    """What the run is configured from, for titles: the preset, else the TOML file."""
+    return args.preset or args.config or "medium"
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum}")
+        return value
+
+    return parse
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="medium", choices=list(PRESETS), help="starting configuration")
-    p.add_argument("--config", metavar="FILE", help="TOML file of overrides ([group] tables)")
+    p.add_argument("--preset", choices=list(PRESETS), help="starting configuration (default: medium)")
+    p.add_argument(
+        "--config", metavar="FILE", help="TOML file of overrides ([group] tables, optional preset)"
+    )
     p.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override, e.g. resources.food_regrow_prob=0.05"
     )
-    p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
+    p.add_argument("--seed", type=_count(0), default=0, help="world seed (default 0)")
 
 
 # ---------------------------------------------------------------------- run
@@ -46,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from neural_mmo.agents import make_policy
-    from neural_mmo.env.vector import VecEnv
+    from neural_mmo.envs.vector import VecEnv
     from neural_mmo.render import material_rgb, save_png
     from neural_mmo.stats import RunStats
 
@@ -64,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("alive {task.fields[alive]}"), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=console, disable=args.quiet) as progress:
-        task = progress.add_task(f"{args.agents} x {args.preset}", total=ticks, alive=int(vec.alive.sum()))
+        task = progress.add_task(f"{args.agents} x {_label(args)}", total=ticks, alive=int(vec.alive.sum()))
         for _ in range(ticks):
             vec.step(policy.act(obs))
             stats.record(vec.worlds)
@@ -76,9 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    table = Table(
-        title=f"{args.agents} agents, preset {args.preset}, {summary['ticks']} ticks, seed {args.seed}"
-    )
+    table = Table(title=f"{args.agents} agents, {_label(args)}, {summary['ticks']} ticks, seed {args.seed}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in ("agent_steps", "agents_seen", "lifetime_mean", "lifetime_max",
@@ -136,10 +155,10 @@ def cmd_map(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from neural_mmo.bench import run_benchmarks
 
-    result = run_benchmarks(_config(args), ticks=args.ticks, repeats=args.repeats, preset=args.preset)
+    result = run_benchmarks(_config(args), ticks=args.ticks, repeats=args.repeats, preset=_label(args))
     if not args.json:
         for key, value in result.items():
-            print(f"{key:34s} {value}")
+            print(f"{key:48s} {value}")
     else:
         print(json.dumps(result))
     return 0
@@ -172,8 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="simulate with scripted agents and print a summary")
     _common(p)
     p.add_argument("--agents", default="forager", choices=["forager", "random"], help="scripted policy")
-    p.add_argument("--ticks", type=int, default=0, help="ticks to run (default: the horizon)")
-    p.add_argument("--worlds", type=int, default=1, help="worlds stepped together")
+    p.add_argument("--ticks", type=_count(0), default=0, help="ticks to run (default: the horizon)")
+    p.add_argument("--worlds", type=_count(1), default=1, help="worlds stepped together")
     p.add_argument("--map-png", metavar="FILE", help="also write the starting map as a PNG")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -182,13 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("map", help="render a generated map to PNG")
     _common(p)
     p.add_argument("--out", default="map.png", help="output PNG (default map.png)")
-    p.add_argument("--scale", type=int, default=4, help="pixels per tile")
+    p.add_argument("--scale", type=_count(1), default=4, help="pixels per tile")
     p.set_defaults(func=cmd_map)
 
     p = sub.add_parser("bench", help="measure agent-steps per second")
     _common(p)
-    p.add_argument("--ticks", type=int, default=1000, help="ticks per timed run")
-    p.add_argument("--repeats", type=int, default=5, help="timed runs (the median is reported)")
+    p.add_argument("--ticks", type=_count(1), default=1000, help="ticks per timed run")
+    p.add_argument("--repeats", type=_count(1), default=5, help="timed runs (the median is reported)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=cmd_bench)
 

@@ -223,15 +223,22 @@ class Config:
         return Config(**groups)
 
     @staticmethod
-    def from_toml(path: str | Path, base: Config | None = None) -> Config:
-        """Read overrides from a TOML file (``[group]`` tables; an optional top-level ``preset``)."""
+    def from_toml(path: str | Path, base: Config | None = None, preset: str | None = None) -> Config:
+        """Read overrides from a TOML file (``[group]`` tables; an optional top-level ``preset``).
+
+        The starting point is ``base`` if given, else the preset named by the caller or the file
+        (both naming different presets is an error), else the defaults.
+        """
         try:
             data = tomllib.loads(Path(path).read_text())
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
             raise ConfigError(f"{path}: cannot read TOML config: {err}") from err
-        preset = data.pop("preset", None)
+        file_preset = data.pop("preset", None)
+        if preset is not None and file_preset is not None and preset != file_preset:
+            raise ConfigError(f"preset: {path} names {file_preset!r} but {preset!r} was asked for")
+        name = preset if preset is not None else file_preset
         if base is None:
-            base = Config.preset(preset) if preset is not None else Config()
+            base = Config.preset(name) if name is not None else Config()
         flat: dict[str, Any] = {}
         for group, table in data.items():
             if not isinstance(table, dict):
@@ -283,6 +290,20 @@ class Config:
                 f"spawn.n_populations: {self.spawn.n_populations} exceeds "
                 f"spawn.n_agents={self.spawn.n_agents}"
             )
+        if self.episode.persistent and self.spawn.mode != "continuous":
+            raise ConfigError(
+                f"episode.persistent: True needs spawn.mode='continuous' (got {self.spawn.mode!r}); "
+                "a concurrent world never spawns again, so it could not run forever"
+            )
+        if (
+            self.spawn.mode == "continuous"
+            and self.spawn.attempts_per_tick == 0
+            and self.spawn.min_alive == 0
+        ):
+            raise ConfigError(
+                "spawn.attempts_per_tick: 0 together with spawn.min_alive=0 means nobody ever spawns; "
+                "set one of them above 0"
+            )
         if self.spawn.min_alive > self.spawn.n_agents:
             raise ConfigError(
                 f"spawn.min_alive: {self.spawn.min_alive} exceeds spawn.n_agents={self.spawn.n_agents}"
@@ -318,6 +339,8 @@ def field_docs() -> Iterator[tuple[str, dataclasses.Field[Any]]]:
 
 def resolve_key(name: str) -> str:
     """Map a bare field name (``horizon``) or ``group__field`` to its dotted key."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{name!r}: config keys are strings")
     if "__" in name:
         return name.replace("__", ".", 1)
     if "." in name:
@@ -330,6 +353,8 @@ def resolve_key(name: str) -> str:
 
 
 def _split_key(key: str) -> tuple[str, str]:
+    if not isinstance(key, str):
+        raise ConfigError(f"{key!r}: config keys are strings like 'group.field'")
     parts = key.split(".")
     if len(parts) != 2 or parts[0] not in _GROUPS:
         raise ConfigError(f"{key}: expected 'group.field' with group one of {', '.join(_GROUPS)}")

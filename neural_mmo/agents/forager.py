@@ -16,7 +16,7 @@ from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import TileChannel
 from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.materials import DEADLY, DRINKABLE, FOOD, PASSABLE
-from neural_mmo.world.systems.movement import DC, DR
+from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 
 
 @numba.njit(cache=True)
@@ -24,7 +24,7 @@ def _goal(material: np.ndarray, r: int, c: int, want_food: bool) -> bool:
     if want_food:
         return FOOD[material[r, c]]
     n = material.shape[0]
-    for d in range(1, 5):
+    for d in range(1, N_DIRECTIONS):
         rr = r + DR[d]
         cc = c + DC[d]
         if 0 <= rr < n and 0 <= cc < n and DRINKABLE[material[rr, cc]]:
@@ -68,7 +68,7 @@ def forage_actions(
             r = queue[head, 0]
             c = queue[head, 1]
             head += 1
-            for d in range(1, 5):
+            for d in range(1, N_DIRECTIONS):
                 rr = r + DR[d]
                 cc = c + DC[d]
                 if rr < 0 or rr >= n or cc < 0 or cc >= n or first[rr, cc] >= 0:
@@ -86,7 +86,7 @@ def forage_actions(
         if found == 0:
             options = 0
             keep = False
-            for d in range(1, 5):
+            for d in range(1, N_DIRECTIONS):
                 m = material[centre + DR[d], centre + DC[d]]
                 if action_mask[i, move_offset + d] and not DEADLY[m]:
                     options += 1
@@ -97,7 +97,7 @@ def forage_actions(
                 found = heading[i]
             else:
                 pick = rng.integers(0, options)
-                for d in range(1, 5):
+                for d in range(1, N_DIRECTIONS):
                     m = material[centre + DR[d], centre + DC[d]]
                     if action_mask[i, move_offset + d] and not DEADLY[m]:
                         if pick == 0:

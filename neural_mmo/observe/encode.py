@@ -14,7 +14,7 @@ from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
 from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.state import WorldState
-from neural_mmo.world.systems.movement import DC, DR
+from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import AgentTable
 
 
@@ -30,7 +30,8 @@ def nearest_first(radius: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _write_entity(out: np.ndarray, row: int, agents: AgentTable, j: int, r0: int, c0: int, tick: int) -> None:
+def _write_agent(out: np.ndarray, row: int, agents: AgentTable, j: int, r0: int, c0: int, tick: int) -> None:
+    """Entity row ``row`` of ``out`` describes agent slot ``j`` as seen from ``(r0, c0)``."""
     out[row, E.KIND] = EntityKind.PLAYER
     out[row, E.POPULATION] = agents.population[j]
     out[row, E.ROW] = agents.r[j]
@@ -58,8 +59,11 @@ def write_observations(
     entity_mask: np.ndarray,
     action_mask: np.ndarray,
     written: np.ndarray,
+    entity_slot: np.ndarray,
 ) -> None:
-    """Fill the observation buffers of every slot (see module docs)."""
+    """Fill the observation buffers of every slot (see module docs); ``entity_slot[i, k]`` records
+    which agent slot entity row ``k`` of slot ``i`` shows (-1 for empty rows), so actions that
+    name a row (attack targets) resolve without searching again."""
     n_rows = entities.shape[1]
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] and agents.death_tick[i] != tick:
@@ -67,6 +71,7 @@ def write_observations(
                 tiles[i] = 0
                 entities[i] = 0
                 entity_mask[i] = 0
+                entity_slot[i] = -1
                 action_mask[i] = 0
                 for h in range(noop_offsets.shape[0]):
                     action_mask[i, noop_offsets[h]] = 1
@@ -82,22 +87,25 @@ def write_observations(
                 tiles[i, dr + radius, dc + radius, TileChannel.OCCUPANT] = (
                     0 if occ < 0 else agents.population[occ] + 1
                 )
-        _write_entity(entities[i], 0, agents, i, r0, c0, tick)
+        _write_agent(entities[i], 0, agents, i, r0, c0, tick)
         entity_mask[i, 0] = 1
+        entity_slot[i, 0] = i
         row = 1
         for k in range(offsets.shape[0]):
             if row >= n_rows:
                 break
             occ = occupant[r0 + offsets[k, 0], c0 + offsets[k, 1]]
             if occ >= 0 and occ != i:
-                _write_entity(entities[i], row, agents, occ, r0, c0, tick)
+                _write_agent(entities[i], row, agents, occ, r0, c0, tick)
                 entity_mask[i, row] = 1
+                entity_slot[i, row] = occ
                 row += 1
         for k in range(row, n_rows):
             entities[i, k] = 0
             entity_mask[i, k] = 0
+            entity_slot[i, k] = -1
         action_mask[i, move_offset] = 1
-        for d in range(1, 5):
+        for d in range(1, N_DIRECTIONS):
             r1 = r0 + DR[d]
             c1 = c0 + DC[d]
             action_mask[i, move_offset + d] = PASSABLE[material[r1, c1]] and occupant[r1, c1] < 0
@@ -111,6 +119,8 @@ class Observer:
         self.buffers = buffers
         self.offsets = nearest_first(layout.radius)
         self.written = np.zeros(buffers["tiles"].shape[0], np.bool_)
+        self.entity_slot = np.full((buffers["tiles"].shape[0], layout.n_entities), -1, np.int32)
+        """Agent slot shown by each entity row (-1: empty row); not part of the observation."""
         self.move_offset = int(layout.action_offsets[ActionHead.MOVE])
 
     def clear(self) -> None:
@@ -119,11 +129,12 @@ class Observer:
             array.fill(0)
         self.buffers["action_mask"][:, self.layout.action_offsets] = 1
         self.written.fill(False)
+        self.entity_slot.fill(-1)
 
     def write(self, state: WorldState) -> None:
         b = self.buffers
         write_observations(
             state.agents, state.material, state.occupant, state.tick, self.layout.radius, self.offsets,
             self.move_offset, self.layout.action_offsets, b["tiles"], b["entities"], b["entity_mask"],
-            b["action_mask"], self.written,
+            b["action_mask"], self.written, self.entity_slot,
         )  # fmt: skip

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numba
 import numpy as np
 
-from neural_mmo.world.events import EventKind, EventLog
+from neural_mmo.world.events import EventColumn, EventKind, EventLog
 from neural_mmo.world.state import WorldState
 
 
@@ -26,17 +27,23 @@ class RewardFn(Protocol):
     def __call__(self, state: WorldState, events: EventLog) -> np.ndarray: ...
 
 
+@numba.njit(cache=True)
+def _death_penalty(events: EventLog, penalty: float, out: np.ndarray) -> None:
+    out[:] = 0.0
+    for k in range(events.counts[0]):
+        if events.table[k, EventColumn.KIND] == EventKind.DEATH:
+            out[events.table[k, EventColumn.SLOT]] = penalty
+
+
 class SurvivalReward:
     """The default: 0 every tick, ``death_penalty`` (-1) on the tick an agent dies."""
 
     def __init__(self, death_penalty: float = -1.0):
         self.death_penalty = float(death_penalty)
-        self._out: np.ndarray | None = None
+        self._out = np.zeros(0, np.float32)
 
     def __call__(self, state: WorldState, events: EventLog) -> np.ndarray:
-        if self._out is None or self._out.shape[0] != state.agents.capacity:
+        if self._out.shape[0] != state.agents.capacity:
             self._out = np.zeros(state.agents.capacity, np.float32)
-        out = self._out
-        out.fill(0.0)
-        out[events.slot[events.of_kind(EventKind.DEATH)]] = self.death_penalty
-        return out
+        _death_penalty(events, self.death_penalty, self._out)
+        return self._out

@@ -44,5 +44,5 @@ def check_invariants(state: WorldState) -> None:
     ids = a.agent_id[alive]
     if len(np.unique(ids)) != len(ids) or (ids >= state.next_agent_id).any() or (ids < 0).any():
         raise InvariantError("agent ids are not unique, or not below next_agent_id")
-    if state.events.dropped[0]:
-        raise InvariantError(f"{state.events.dropped[0]} events dropped: the event log is too small")
+    if state.events.dropped:
+        raise InvariantError(f"{state.events.dropped} events dropped: the event log is too small")

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_mmo.env.vector import VecEnv, make_config
+from neural_mmo.envs.vector import VecEnv, make_config
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import WorldState
 
@@ -55,6 +55,8 @@ def parse_map(text: str) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
     for r, line in enumerate(lines):
         for c, ch in enumerate(line):
             if ch.isdigit():
+                if int(ch) in agents:
+                    raise ValueError(f"agent {ch} is drawn twice: at {agents[int(ch)]} and ({r}, {c})")
                 agents[int(ch)] = (r, c)
                 material[r, c] = Material.GRASS
             elif ch in LEGEND:
@@ -69,7 +71,7 @@ def parse_map(text: str) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
 class Scenario:
     """A one-world :class:`VecEnv` on a drawn map. ``**overrides`` are config fields."""
 
-    def __init__(self, drawing: str, **overrides: Any):
+    def __init__(self, drawing: str, seed: int = 0, **overrides: Any):
         inner, agents = parse_map(drawing)
         defaults: dict[str, Any] = {
             "map__size": inner.shape[0],
@@ -83,7 +85,7 @@ class Scenario:
         b, n = self.border, inner.shape[0]
         material[b : b + n, b : b + n] = inner
         placements = np.array([agents[k] for k in range(len(agents))], np.int64).reshape(-1, 2) + b
-        self.vec = VecEnv(1, config=config, seed=overrides.get("seed", 0))
+        self.vec = VecEnv(1, config=config, seed=seed)
         self.vec.load(0, material, placements)
 
     @property

@@ -1,7 +1,8 @@
 """The event log: everything that happened during the current tick, as a fixed-capacity table.
 
 Systems append rows with :func:`log_event` from inside numba kernels; the log is cleared at the
-start of each tick. Consumers (rewards, stats, replays) read ``kind[:count]`` and friends.
+start of each tick. Consumers (rewards, stats, replays) read ``events.kind[:events.n]`` and
+friends.
 """
 
 from __future__ import annotations
@@ -32,37 +33,65 @@ class DeathCause(IntEnum):
     DEHYDRATION = 3
 
 
-class EventLog(NamedTuple):
-    """Events of one tick. Row ``k < used[0]`` is one event."""
+class EventColumn(IntEnum):
+    """Columns of the event table."""
 
-    used: np.ndarray  # int64 [1]  rows used this tick (an array so kernels can bump it)
-    kind: np.ndarray  # uint8 [E]  EventKind
-    slot: np.ndarray  # int32 [E]  agent slot, or -1
-    agent_id: np.ndarray  # int64 [E]  global agent id, or -1
-    r: np.ndarray  # int16 [E]  where it happened
-    c: np.ndarray  # int16 [E]
-    value: np.ndarray  # int32 [E]  detail, see EventKind
-    dropped: np.ndarray  # int64 [1]  events lost to a full log since reset (should stay 0)
+    KIND = 0  # EventKind
+    SLOT = 1  # agent slot, or -1
+    AGENT_ID = 2  # global agent id, or -1
+    R = 3  # where it happened
+    C = 4
+    VALUE = 5  # detail, see EventKind
+
+
+class EventLog(NamedTuple):
+    """Events of one tick: row ``k < n`` of ``table`` is one event.
+
+    One ``int64`` table rather than a column per field, so a kernel appending an event touches
+    two arrays (numba reference-counts every array of a tuple it passes on).
+    """
+
+    table: np.ndarray  # int64 [E, len(EventColumn)]
+    counts: np.ndarray  # int64 [2]  rows used this tick; events dropped since reset (stays 0)
 
     @staticmethod
     def empty(capacity: int) -> EventLog:
-        return EventLog(
-            used=np.zeros(1, np.int64),
-            kind=np.zeros(capacity, np.uint8),
-            slot=np.full(capacity, -1, np.int32),
-            agent_id=np.full(capacity, -1, np.int64),
-            r=np.zeros(capacity, np.int16),
-            c=np.zeros(capacity, np.int16),
-            value=np.zeros(capacity, np.int32),
-            dropped=np.zeros(1, np.int64),
-        )
+        return EventLog(table=np.zeros((capacity, len(EventColumn)), np.int64), counts=np.zeros(2, np.int64))
+
+    @property
+    def kind(self) -> np.ndarray:
+        return self.table[:, EventColumn.KIND]
+
+    @property
+    def slot(self) -> np.ndarray:
+        return self.table[:, EventColumn.SLOT]
+
+    @property
+    def agent_id(self) -> np.ndarray:
+        return self.table[:, EventColumn.AGENT_ID]
+
+    @property
+    def r(self) -> np.ndarray:
+        return self.table[:, EventColumn.R]
+
+    @property
+    def c(self) -> np.ndarray:
+        return self.table[:, EventColumn.C]
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.table[:, EventColumn.VALUE]
+
+    @property
+    def dropped(self) -> int:
+        return int(self.counts[1])
 
     @property
     def n(self) -> int:
-        return int(self.used[0])
+        return int(self.counts[0])
 
     def clear(self) -> None:
-        self.used[0] = 0
+        self.counts[0] = 0
 
     def of_kind(self, kind: EventKind) -> np.ndarray:
         """Row indices of this tick's events of one kind."""
@@ -86,14 +115,15 @@ class EventLog(NamedTuple):
 @numba.njit(cache=True)
 def log_event(events: EventLog, kind: int, slot: int, agent_id: int, r: int, c: int, value: int) -> None:
     """Append one event (or count it as dropped when the log is full)."""
-    k = events.used[0]
-    if k >= events.kind.shape[0]:
-        events.dropped[0] += 1
+    k = events.counts[0]
+    table = events.table
+    if k >= table.shape[0]:
+        events.counts[1] += 1
         return
-    events.kind[k] = kind
-    events.slot[k] = slot
-    events.agent_id[k] = agent_id
-    events.r[k] = r
-    events.c[k] = c
-    events.value[k] = value
-    events.used[0] = k + 1
+    table[k, EventColumn.KIND] = kind
+    table[k, EventColumn.SLOT] = slot
+    table[k, EventColumn.AGENT_ID] = agent_id
+    table[k, EventColumn.R] = r
+    table[k, EventColumn.C] = c
+    table[k, EventColumn.VALUE] = value
+    events.counts[0] = k + 1

@@ -60,4 +60,5 @@ DEPLETES_TO = _column("depletes_to", np.uint8)
 REGROWS_TO = _column("regrows_to", np.uint8)
 """``REGROWS_TO[m]``: what material ``m`` becomes when it regrows."""
 SPAWNABLE = PASSABLE & ~DEADLY
+SPAWNABLE.flags.writeable = False
 """``SPAWNABLE[m]``: an agent may be placed on material ``m``."""

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import math
 import zlib
+from enum import IntEnum
 
 import numba
 import numpy as np
 
-SYSTEMS = ("spawn", "movement", "regrowth")
-"""Systems with a per-tick stream. Later systems append their names here."""
+
+class Stream(IntEnum):
+    """Row of each system's stream in the ``streams`` array. Later systems append rows."""
+
+    SPAWN = 0
+    MOVEMENT = 1
+    REGROWTH = 2
+
 
 _U11 = np.uint64(11)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
@@ -44,14 +51,13 @@ def _child(seq: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
     return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, zlib.crc32(name.encode())))
 
 
-def system_streams(seq: np.random.SeedSequence) -> dict[str, np.ndarray]:
-    """One xoshiro256** state (``uint64 [4]``, never all zero) per entry of :data:`SYSTEMS`."""
-    streams = {}
-    for name in SYSTEMS:
-        state = _child(seq, name).generate_state(4, np.uint64)
-        if not state.any():
-            state[0] = 1
-        streams[name] = state
+def system_streams(seq: np.random.SeedSequence) -> np.ndarray:
+    """``uint64 [len(Stream), 4]``: row ``Stream.X`` is system X's xoshiro256** state (never all 0)."""
+    streams = np.zeros((len(Stream), 4), np.uint64)
+    for stream in Stream:
+        streams[stream] = _child(seq, stream.name.lower()).generate_state(4, np.uint64)
+        if not streams[stream].any():
+            streams[stream, 0] = 1
     return streams
 
 
@@ -95,4 +101,4 @@ def below(s: np.ndarray, n: int) -> int:
 def geometric(s: np.ndarray, p: float) -> int:
     """Trials up to and including the first success of Bernoulli(p) trials (>= 1), 0 < p < 1."""
     u = uniform(s)
-    return 1 + int(math.floor(math.log1p(-u) / math.log1p(-p)))
+    return 1 + int(min(math.floor(math.log1p(-u) / math.log1p(-p)), 4.0e18))

@@ -8,14 +8,25 @@ a grid, never a scan of a table.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
 
 from neural_mmo.config import Config
-from neural_mmo.world.events import EventLog
+from neural_mmo.world.events import EventKind, EventLog
+from neural_mmo.world.params import Params
+from neural_mmo.world.rng import Stream
 from neural_mmo.world.tables import AgentTable
+
+
+class Clock(IntEnum):
+    """Entries of the ``clock`` array (an array so kernels can advance it)."""
+
+    TICK = 0  # ticks since the episode began
+    NEXT_ID = 1  # id the next spawned agent gets
+
 
 REGROW_RING = 256
 """Buckets of the regrowth timer wheel (ticks ahead that can be scheduled exactly at once)."""
@@ -30,25 +41,29 @@ class RegrowthQueue(NamedTuple):
 
     head: np.ndarray  # int32 [REGROW_RING]  first tile of each bucket, -1 if empty
     next_tile: np.ndarray  # int32 [G*G]  next tile in the same bucket, -1 at the end
-    due: np.ndarray  # int32 [G*G]  tick the tile regrows, -1 if not scheduled
+    due: np.ndarray  # int64 [G*G]  tick the tile regrows, -1 if not scheduled
 
 
 @dataclass
 class WorldState:
-    """All mutable state of one world. Systems read and write it in place."""
+    """All mutable state of one world. Systems read and write it in place.
+
+    ``occupant`` holds agent slots ``0 .. n_agents-1``; later entity tables (NPCs) take the
+    numbers after them, so one grid answers "who stands here" for every kind of entity.
+    """
 
     config: Config
+    params: Params
     material: np.ndarray  # uint8 [G, G]  Material of each tile
-    occupant: np.ndarray  # int32 [G, G]  agent slot standing on the tile, -1 if none
+    occupant: np.ndarray  # int32 [G, G]  entity standing on the tile, -1 if none
     agents: AgentTable
     events: EventLog
     regrowth: RegrowthQueue
     edge_tiles: np.ndarray  # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
     scratch: np.ndarray  # int32 [N]  per-tick work array (move order)
-    rng: dict[str, np.ndarray] = field(default_factory=dict)  # uint64 [4] stream per system
-    tick: int = 0
+    streams: np.ndarray  # uint64 [len(Stream), 4]  one random stream per system
+    clock: np.ndarray  # int64 [len(Clock)]  tick and next agent id
     episode: int = 0
-    next_agent_id: int = 0
 
     @staticmethod
     def allocate(config: Config) -> WorldState:
@@ -57,6 +72,7 @@ class WorldState:
         capacity = config.spawn.n_agents
         return WorldState(
             config=config,
+            params=Params.from_config(config),
             material=np.zeros((side, side), np.uint8),
             occupant=np.full((side, side), -1, np.int32),
             agents=AgentTable.empty(capacity),
@@ -64,11 +80,21 @@ class WorldState:
             regrowth=RegrowthQueue(
                 head=np.full(REGROW_RING, -1, np.int32),
                 next_tile=np.full(side * side, -1, np.int32),
-                due=np.full(side * side, -1, np.int32),
+                due=np.full(side * side, -1, np.int64),
             ),
             edge_tiles=ring_tiles(config.map.border, config.map.size),
             scratch=np.zeros(capacity, np.int32),
+            streams=np.zeros((len(Stream), 4), np.uint64),
+            clock=np.zeros(len(Clock), np.int64),
         )
+
+    @property
+    def tick(self) -> int:
+        return int(self.clock[Clock.TICK])
+
+    @property
+    def next_agent_id(self) -> int:
+        return int(self.clock[Clock.NEXT_ID])
 
     @property
     def n_alive(self) -> int:
@@ -77,17 +103,15 @@ class WorldState:
     def state_hash(self) -> str:
         """SHA-256 over every grid and table column plus the counters: equal hashes, equal worlds."""
         h = hashlib.sha256()
-        h.update(np.array([self.tick, self.episode, self.next_agent_id], np.int64).tobytes())
-        for array in (self.material, self.occupant, *self.agents, *self.regrowth):
+        h.update(np.array([self.episode], np.int64).tobytes())
+        for array in (self.clock, self.streams, self.material, self.occupant, *self.agents, *self.regrowth):
             h.update(np.ascontiguousarray(array).tobytes())
-        for stream in self.rng.values():
-            h.update(stream.tobytes())
         return h.hexdigest()
 
 
 def event_capacity(config: Config) -> int:
-    """Room for every event one tick can produce: per slot a move, eat, drink, death and spawn."""
-    return 5 * config.spawn.n_agents
+    """Room for every event one tick can produce: each slot logs each kind at most once a tick."""
+    return len(EventKind) * config.spawn.n_agents
 
 
 def ring_tiles(border: int, size: int) -> np.ndarray:

@@ -29,8 +29,8 @@ class AgentTable(NamedTuple):
     health: np.ndarray  # int16 [N]
     food: np.ndarray  # int16 [N]
     water: np.ndarray  # int16 [N]
-    spawn_tick: np.ndarray  # int32 [N]  tick the current holder spawned
-    death_tick: np.ndarray  # int32 [N]  tick the last holder died; -1 if never
+    spawn_tick: np.ndarray  # int64 [N]  tick the current holder spawned
+    death_tick: np.ndarray  # int64 [N]  tick the last holder died; -1 if never
     death_cause: np.ndarray  # uint8 [N] DeathCause of the last holder; 0 while alive
 
     @staticmethod
@@ -45,8 +45,8 @@ class AgentTable(NamedTuple):
             health=np.zeros(capacity, np.int16),
             food=np.zeros(capacity, np.int16),
             water=np.zeros(capacity, np.int16),
-            spawn_tick=np.zeros(capacity, np.int32),
-            death_tick=np.full(capacity, -1, np.int32),
+            spawn_tick=np.zeros(capacity, np.int64),
+            death_tick=np.full(capacity, -1, np.int64),
             death_cause=np.zeros(capacity, np.uint8),
         )
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_event
 from neural_mmo.world.materials import DEPLETES_TO, DRINKABLE, FOOD
+from neural_mmo.world.params import Params
 from neural_mmo.world.state import RegrowthQueue
 from neural_mmo.world.systems.regrowth import schedule_regrowth
 from neural_mmo.world.tables import AgentTable
@@ -24,25 +25,21 @@ def forage(
     events: EventLog,
     rng: np.ndarray,
     tick: int,
-    max_food: int,
-    max_water: int,
-    food_restore: int,
-    water_restore: int,
-    regrow_prob: float,
+    p: Params,
 ) -> None:
     """Every living agent eats where it stands and drinks from adjacent water, in slot order."""
     side = material.shape[1]
     for i in range(agents.alive.shape[0]):
-        if not agents.alive[i] or agents.death_cause[i] != 0:
+        if not agents.alive[i] or agents.death_cause[i] != 0:  # dead, or killed earlier this tick
             continue
         r = agents.r[i]
         c = agents.c[i]
         m = material[r, c]
         if FOOD[m]:
-            gained = min(max_food, agents.food[i] + food_restore) - agents.food[i]
+            gained = min(p.max_food, agents.food[i] + p.food_restore) - agents.food[i]
             agents.food[i] += gained
             material[r, c] = DEPLETES_TO[m]
-            schedule_regrowth(regrowth, r * side + c, tick, regrow_prob, rng)
+            schedule_regrowth(regrowth, r * side + c, tick, p.food_regrow_prob, rng)
             log_event(events, EventKind.EAT, i, agents.agent_id[i], r, c, gained)
         if (
             DRINKABLE[material[r - 1, c]]
@@ -50,6 +47,6 @@ def forage(
             or DRINKABLE[material[r, c - 1]]
             or DRINKABLE[material[r, c + 1]]
         ):
-            gained = min(max_water, agents.water[i] + water_restore) - agents.water[i]
+            gained = min(p.max_water, agents.water[i] + p.water_restore) - agents.water[i]
             agents.water[i] += gained
             log_event(events, EventKind.DRINK, i, agents.agent_id[i], r, c, gained)

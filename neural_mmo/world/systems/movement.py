@@ -18,6 +18,7 @@ import numpy as np
 
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_event
 from neural_mmo.world.materials import DEADLY, PASSABLE
+from neural_mmo.world.params import Params
 from neural_mmo.world.rng import below
 from neural_mmo.world.tables import AgentTable
 
@@ -32,6 +33,7 @@ class Direction(IntEnum):
     WEST = 4  # c - 1
 
 
+N_DIRECTIONS = len(Direction)
 DR = np.array([0, -1, 1, 0, 0], np.int16)
 """Row offset of each Direction."""
 DC = np.array([0, 0, 0, 1, -1], np.int16)
@@ -61,17 +63,16 @@ def move_agents(
     order: np.ndarray,
     events: EventLog,
     rng: np.ndarray,
-    immortal: bool,
-    border: int,
+    p: Params,
 ) -> None:
     """Apply every agent's ``moves[slot]`` (a Direction) in a random order; see module docs."""
-    lo = border - 1
-    hi = material.shape[0] - border
+    lo = p.border - 1
+    hi = material.shape[0] - p.border
     n = shuffled_alive(agents.alive, order, rng)
     for k in range(n):
         i = order[k]
         d = moves[i]
-        if d <= 0 or d >= 5:
+        if d <= 0 or d >= N_DIRECTIONS:
             continue
         r0 = agents.r[i]
         c0 = agents.c[i]
@@ -86,6 +87,6 @@ def move_agents(
         agents.r[i] = r1
         agents.c[i] = c1
         log_event(events, EventKind.MOVE, i, agents.agent_id[i], r1, c1, d)
-        if DEADLY[material[r1, c1]] and not immortal:
+        if DEADLY[material[r1, c1]] and not p.immortal:
             agents.health[i] = 0
             agents.death_cause[i] = DeathCause.LAVA

@@ -16,7 +16,7 @@ from neural_mmo.world.rng import geometric
 from neural_mmo.world.state import REGROW_RING, RegrowthQueue
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _file(queue: RegrowthQueue, tile: int, tick: int) -> None:
     due = queue.due[tile]
     at = min(due, tick + REGROW_RING - 1)

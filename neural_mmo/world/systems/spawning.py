@@ -6,7 +6,7 @@
   ``4 * ring length`` extra draws, then a scan of the ring) so the world is never empty.
 * concurrent: at reset, ``n_agents`` agents evenly spaced along the ring; an agent whose tile is
   taken or unspawnable goes to the next good tile clockwise (then anywhere on the map, scanning
-  row by row, if the ring is full).
+  row by row within the playable area, if the ring is full).
 
 A new agent takes the lowest free slot that did not lose its agent this tick, gets the next
 global id, population ``id % n_populations``, and full health, food and water.
@@ -19,11 +19,13 @@ import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_event
 from neural_mmo.world.materials import SPAWNABLE
+from neural_mmo.world.params import Params
 from neural_mmo.world.rng import below
+from neural_mmo.world.state import Clock
 from neural_mmo.world.tables import AgentTable
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _free_slot(agents: AgentTable, tick: int) -> int:
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] and agents.death_tick[i] != tick:
@@ -31,36 +33,35 @@ def _free_slot(agents: AgentTable, tick: int) -> int:
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _can_spawn(material: np.ndarray, occupant: np.ndarray, r: int, c: int) -> bool:
     return SPAWNABLE[material[r, c]] and occupant[r, c] < 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _place(
     agents: AgentTable,
     occupant: np.ndarray,
     events: EventLog,
     slot: int,
-    agent_id: int,
     r: int,
     c: int,
-    tick: int,
-    n_populations: int,
-    max_health: int,
-    max_food: int,
-    max_water: int,
+    clock: np.ndarray,
+    p: Params,
 ) -> None:
-    population = agent_id % n_populations
+    """Put the next agent id in ``slot`` at ``(r, c)`` with full vitals."""
+    agent_id = clock[Clock.NEXT_ID]
+    clock[Clock.NEXT_ID] = agent_id + 1
+    population = agent_id % p.n_populations
     agents.alive[slot] = True
     agents.agent_id[slot] = agent_id
     agents.population[slot] = population
     agents.r[slot] = r
     agents.c[slot] = c
-    agents.health[slot] = max_health
-    agents.food[slot] = max_food
-    agents.water[slot] = max_water
-    agents.spawn_tick[slot] = tick
+    agents.health[slot] = p.max_health
+    agents.food[slot] = p.max_food
+    agents.water[slot] = p.max_water
+    agents.spawn_tick[slot] = clock[Clock.TICK]
     agents.death_cause[slot] = 0
     occupant[r, c] = slot
     log_event(events, EventKind.SPAWN, slot, agent_id, r, c, population)
@@ -74,72 +75,39 @@ def spawn_continuous(
     edge_tiles: np.ndarray,
     events: EventLog,
     rng: np.ndarray,
-    tick: int,
-    next_id: int,
-    attempts: int,
-    min_alive: int,
-    n_populations: int,
-    max_health: int,
-    max_food: int,
-    max_water: int,
-) -> int:
-    """One tick of continuous spawning (see module docs). Returns the next free agent id."""
+    clock: np.ndarray,
+    p: Params,
+) -> None:
+    """One tick of continuous spawning (see module docs)."""
+    tick = clock[Clock.TICK]
     n_edge = edge_tiles.shape[0]
     alive = 0
     for i in range(agents.alive.shape[0]):
         alive += agents.alive[i]
     extra = 4 * n_edge
     k = 0
-    while k < attempts or (alive < min_alive and k < attempts + extra):
+    while k < p.spawn_attempts or (alive < p.min_alive and k < p.spawn_attempts + extra):
         k += 1
         slot = _free_slot(agents, tick)
         if slot < 0:
-            return next_id
+            return
         pick = below(rng, n_edge)
         r = edge_tiles[pick, 0]
         c = edge_tiles[pick, 1]
         if _can_spawn(material, occupant, r, c):
-            _place(
-                agents,
-                occupant,
-                events,
-                slot,
-                next_id,
-                r,
-                c,
-                tick,
-                n_populations,
-                max_health,
-                max_food,
-                max_water,
-            )
-            next_id += 1
+            _place(agents, occupant, events, slot, r, c, clock, p)
             alive += 1
-    if alive < min_alive:
-        for e in range(n_edge):
-            slot = _free_slot(agents, tick)
-            if slot < 0 or alive >= min_alive:
-                break
-            r = edge_tiles[e, 0]
-            c = edge_tiles[e, 1]
-            if _can_spawn(material, occupant, r, c):
-                _place(
-                    agents,
-                    occupant,
-                    events,
-                    slot,
-                    next_id,
-                    r,
-                    c,
-                    tick,
-                    n_populations,
-                    max_health,
-                    max_food,
-                    max_water,
-                )
-                next_id += 1
-                alive += 1
-    return next_id
+    for e in range(n_edge):
+        if alive >= p.min_alive:
+            break
+        slot = _free_slot(agents, tick)
+        if slot < 0:
+            break
+        r = edge_tiles[e, 0]
+        c = edge_tiles[e, 1]
+        if _can_spawn(material, occupant, r, c):
+            _place(agents, occupant, events, slot, r, c, clock, p)
+            alive += 1
 
 
 @numba.njit(cache=True)
@@ -149,66 +117,35 @@ def spawn_concurrent(
     occupant: np.ndarray,
     edge_tiles: np.ndarray,
     events: EventLog,
-    tick: int,
-    next_id: int,
-    n_agents: int,
-    n_populations: int,
-    max_health: int,
-    max_food: int,
-    max_water: int,
-) -> int:
-    """Place ``n_agents`` agents evenly along the ring (see module docs). Returns the next id."""
+    clock: np.ndarray,
+    p: Params,
+) -> None:
+    """Place ``p.n_agents`` agents evenly along the ring (see module docs)."""
     n_edge = edge_tiles.shape[0]
-    for a in range(n_agents):
-        slot = _free_slot(agents, tick)
+    lo = p.border
+    hi = material.shape[0] - p.border
+    for a in range(p.n_agents):
+        slot = _free_slot(agents, clock[Clock.TICK])
         if slot < 0:
-            break
-        start = (a * n_edge) // n_agents
+            return
+        start = (a * n_edge) // p.n_agents
         placed = False
         for j in range(n_edge):
             k = (start + j) % n_edge
             r = edge_tiles[k, 0]
             c = edge_tiles[k, 1]
             if _can_spawn(material, occupant, r, c):
-                _place(
-                    agents,
-                    occupant,
-                    events,
-                    slot,
-                    next_id,
-                    r,
-                    c,
-                    tick,
-                    n_populations,
-                    max_health,
-                    max_food,
-                    max_water,
-                )
+                _place(agents, occupant, events, slot, r, c, clock, p)
                 placed = True
                 break
         if not placed:
-            for r in range(material.shape[0]):
-                for c in range(material.shape[1]):
+            for r in range(lo, hi):
+                for c in range(lo, hi):
                     if not placed and _can_spawn(material, occupant, r, c):
-                        _place(
-                            agents,
-                            occupant,
-                            events,
-                            slot,
-                            next_id,
-                            r,
-                            c,
-                            tick,
-                            n_populations,
-                            max_health,
-                            max_food,
-                            max_water,
-                        )
+                        _place(agents, occupant, events, slot, r, c, clock, p)
                         placed = True
         if not placed:
-            break
-        next_id += 1
-    return next_id
+            return
 
 
 @numba.njit(cache=True)
@@ -217,26 +154,9 @@ def place_agents(
     occupant: np.ndarray,
     events: EventLog,
     positions: np.ndarray,
-    tick: int,
-    n_populations: int,
-    max_health: int,
-    max_food: int,
-    max_water: int,
-) -> int:
-    """Put agent ``k`` in slot ``k`` at ``positions[k]`` (scenario maps). Returns the next id."""
+    clock: np.ndarray,
+    p: Params,
+) -> None:
+    """Put agent ``k`` in slot ``k`` at ``positions[k]`` (hand-made maps and scenario tests)."""
     for k in range(positions.shape[0]):
-        _place(
-            agents,
-            occupant,
-            events,
-            k,
-            k,
-            positions[k, 0],
-            positions[k, 1],
-            tick,
-            n_populations,
-            max_health,
-            max_food,
-            max_water,
-        )
-    return positions.shape[0]
+        _place(agents, occupant, events, k, positions[k, 0], positions[k, 1], clock, p)

@@ -14,42 +14,32 @@ from __future__ import annotations
 import numba
 
 from neural_mmo.world.events import DeathCause
+from neural_mmo.world.params import Params
 from neural_mmo.world.tables import AgentTable
 
 
 @numba.njit(cache=True)
-def update_vitals(
-    agents: AgentTable,
-    food_decay: int,
-    water_decay: int,
-    starvation_damage: int,
-    dehydration_damage: int,
-    food_regen_above: float,
-    water_regen_above: float,
-    regen_amount: int,
-    max_health: int,
-    immortal: bool,
-) -> None:
+def update_vitals(agents: AgentTable, p: Params) -> None:
     """Apply one tick of decay, damage and regeneration to every living agent."""
     for i in range(agents.alive.shape[0]):
-        if not agents.alive[i] or agents.death_cause[i] != 0:
+        if not agents.alive[i] or agents.death_cause[i] != 0:  # dead, or killed earlier this tick
             continue
-        food = max(0, agents.food[i] - food_decay)
-        water = max(0, agents.water[i] - water_decay)
+        food = max(0, agents.food[i] - p.food_decay)
+        water = max(0, agents.water[i] - p.water_decay)
         health = int(agents.health[i])
         cause = DeathCause.NONE
         if food == 0 or water == 0:
             if food == 0:
-                health -= starvation_damage
+                health -= p.starvation_damage
                 if health <= 0:
                     cause = DeathCause.STARVATION
             if water == 0:
-                health -= dehydration_damage
+                health -= p.dehydration_damage
                 if health <= 0 and cause == DeathCause.NONE:
                     cause = DeathCause.DEHYDRATION
-        elif food > food_regen_above and water > water_regen_above:
-            health = min(max_health, health + regen_amount)
-        if immortal:
+        elif food > p.food_regen_above and water > p.water_regen_above:
+            health = min(p.max_health, health + p.regen_amount)
+        if p.immortal:
             health = max(1, health)
         elif health <= 0:
             health = 0

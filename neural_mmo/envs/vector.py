@@ -14,7 +14,9 @@ Slot semantics, per step:
 * ``rewards[k]``: the reward of the slot's agent this step (0 for empty slots).
 * ``invalid_actions[k]``: action heads of this slot rejected this step (became no-ops).
 
-Episode ends (horizon, or every agent dead in concurrent mode) set ``episode_done[w]``. With
+Episode ends set ``episode_done[w]``: the horizon (unless persistent), or nobody alive after the
+tick's spawns (concurrent mode once everyone died; continuous mode only when every agent died on
+one tick with no slot or edge tile free for a newcomer, since ``min_alive`` respawns otherwise). With
 ``autoreset=True`` (the default) the *next* ``step`` resets that world instead of stepping it
 (its actions are ignored) and returns the new episode's first observations, with ``spawned`` set,
 so the final observation of an episode is always seen, which bootstrapping on truncation needs.
@@ -28,7 +30,7 @@ import numba
 import numpy as np
 
 from neural_mmo.config import Config, resolve_key
-from neural_mmo.env.actions import as_action_array, sanitize_actions
+from neural_mmo.envs.actions import as_action_array, sanitize_actions
 from neural_mmo.observe.encode import Observer
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward
@@ -52,17 +54,21 @@ def make_config(preset: str = "medium", config: Config | None = None, **override
 @numba.njit(cache=True)
 def _publish(
     agents: AgentTable, tick: int, truncate: bool, alive: np.ndarray, agent_id: np.ndarray,
-    spawned: np.ndarray, terminations: np.ndarray, truncations: np.ndarray,
+    spawned: np.ndarray, terminations: np.ndarray, truncations: np.ndarray, rewards: np.ndarray,
 ) -> int:  # fmt: skip
-    """Copy one world's per-slot flags into the flat buffers; return living agents."""
+    """Copy one world's per-slot flags into the flat buffers, zero the rewards of empty slots;
+    return the number of living agents."""
     n = 0
     for i in range(agents.alive.shape[0]):
         a = agents.alive[i]
+        died = not a and agents.death_tick[i] == tick and tick > 0
         alive[i] = a
-        agent_id[i] = agents.agent_id[i] if a or agents.death_tick[i] == tick else -1
+        agent_id[i] = agents.agent_id[i] if a or died else -1
         spawned[i] = a and agents.spawn_tick[i] == tick
-        terminations[i] = not a and agents.death_tick[i] == tick and tick > 0
+        terminations[i] = died
         truncations[i] = a and truncate
+        if not (a or died):
+            rewards[i] = 0.0
         n += a
     return n
 
@@ -120,7 +126,8 @@ class VecEnv:
             "invalid_actions": self.invalid_actions,
             "episode_done": self.episode_done,
         }
-        self._raw_actions = np.zeros((n, self.n_heads), np.int64)
+        self.action_buffer = np.zeros((n, self.n_heads), np.int64)
+        """Actions staged for :meth:`step_buffered` (any int64 values; they are checked there)."""
         self._actions = np.zeros((n, self.n_heads), np.int32)
         self.worlds = [WorldState.allocate(self.config) for _ in range(self.num_worlds)]
         self._observers = [
@@ -155,8 +162,16 @@ class VecEnv:
         """Advance every world one tick with ``int [num_slots, n_heads]`` actions."""
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        as_action_array(actions, self.num_slots, self.n_heads, self._raw_actions)
-        self._step_raw()
+        as_action_array(actions, self.num_worlds, self.num_slots, self.n_heads, self.action_buffer)
+        return self.step_buffered()
+
+    def step_buffered(
+        self,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`step` with the actions already written into ``action_buffer`` (no copy)."""
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        self._advance()
         return self.observations, self.rewards, self.terminations, self.truncations, self.infos
 
     def load(self, world: int, material: np.ndarray, placements: np.ndarray | None = None) -> None:
@@ -181,15 +196,23 @@ class VecEnv:
             placements = np.asarray(placements, np.int64).reshape(-1, 2)
             if len(placements) > self.slots_per_world:
                 raise ValueError(f"{len(placements)} placements for {self.slots_per_world} slots")
+            lo, hi = self.config.map.border, self.config.map.border + self.config.map.size
+            if (placements < lo).any() or (placements >= hi).any():
+                raise ValueError(f"placements must lie in the playable area: rows and columns {lo}..{hi - 1}")
             r, c = placements[:, 0], placements[:, 1]
-            if (placements < 0).any() or (placements >= side).any() or not SPAWNABLE[material[r, c]].all():
-                raise ValueError(
-                    "every placement must be a spawnable tile (not lava, water or stone) inside the grid"
-                )
+            if not SPAWNABLE[material[r, c]].all():
+                raise ValueError("every placement must be a spawnable tile (not lava, water or stone)")
             if len({(int(a), int(b)) for a, b in placements}) != len(placements):
                 raise ValueError("two placements on one tile")
-        self._started = True
-        self._reset_world(world, material.astype(np.uint8), placements)
+        if (
+            isinstance(world, bool)
+            or not isinstance(world, (int, np.integer))
+            or not 0 <= world < self.num_worlds
+        ):
+            raise ValueError(f"world must be an int in 0..{self.num_worlds - 1}, got {world!r}")
+        if not self._started:
+            self.reset()
+        self._reset_world(int(world), material.astype(np.uint8), placements)
         self.episode_done[world] = False
 
     def close(self) -> None:
@@ -197,9 +220,9 @@ class VecEnv:
 
     # ------------------------------------------------------------------ internals
 
-    def _step_raw(self) -> None:
+    def _advance(self) -> None:
         sanitize_actions(
-            self._raw_actions, self.observations["action_mask"], self.layout.action_offsets,
+            self.action_buffer, self.observations["action_mask"], self.layout.action_offsets,
             self.layout.action_sizes, self.alive, self._actions, self.invalid_actions,
         )  # fmt: skip
         S = self.slots_per_world
@@ -223,10 +246,11 @@ class VecEnv:
         at_horizon = not episode.persistent and state.tick >= episode.horizon
         n_alive = _publish(
             state.agents, state.tick, at_horizon, self.alive[block], self.agent_id[block],
-            self.spawned[block], self.terminations[block], self.truncations[block],
+            self.spawned[block], self.terminations[block], self.truncations[block], self.rewards[block],
         )  # fmt: skip
-        self.rewards[block][~(self.alive[block] | self.terminations[block])] = 0.0
-        wiped_out = n_alive == 0 and self.config.spawn.mode == "concurrent"
+        wiped_out = n_alive == 0 and (
+            self.config.spawn.mode == "concurrent" or self.config.spawn.min_alive > 0
+        )
         self.episode_done[w] = at_horizon or wiped_out
 
     def _publish_idle(self, w: int) -> None:
@@ -247,5 +271,5 @@ class VecEnv:
         self.invalid_actions[block] = 0
         _publish(
             state.agents, state.tick, False, self.alive[block], self.agent_id[block],
-            self.spawned[block], self.terminations[block], self.truncations[block],
+            self.spawned[block], self.terminations[block], self.truncations[block], self.rewards[block],
         )  # fmt: skip

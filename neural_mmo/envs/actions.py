@@ -41,9 +41,10 @@ def sanitize_actions(
         invalid[i] = bad if alive[i] else 0
 
 
-def as_action_array(actions: Any, n_slots: int, n_heads: int, out: np.ndarray) -> None:
-    """Copy a batch of actions (``[n_slots, n_heads]``, or ``[n_slots]`` for a single head, or
-    ``[worlds, slots, n_heads]``) into the int64 ``out``; non-integral floats become INVALID.
+def as_action_array(actions: Any, n_worlds: int, n_slots: int, n_heads: int, out: np.ndarray) -> None:
+    """Copy a batch of actions (``[n_slots, n_heads]``, ``[n_slots]`` while there is one head, or
+    ``[n_worlds, n_slots / n_worlds, n_heads]``) into the int64 ``out``; non-integral floats
+    become INVALID.
 
     Raises TypeError for a non-array or non-numeric input and ValueError for a wrong shape.
     """
@@ -52,9 +53,10 @@ def as_action_array(actions: Any, n_slots: int, n_heads: int, out: np.ndarray) -
             f"actions must be an integer array of shape ({n_slots}, {n_heads}), got {type(actions).__name__}"
         )
     array = np.asarray(actions)
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "iuf":
         raise TypeError(f"actions must be an integer array, got dtype {array.dtype}")
-    if array.shape == (n_slots,) and n_heads == 1 or array.ndim == 3 and array.size == n_slots * n_heads:
+    per_world = (n_worlds, n_slots // n_worlds, n_heads)
+    if array.shape == (n_slots,) and n_heads == 1 or array.shape == per_world:
         array = array.reshape(n_slots, n_heads)
     if array.shape != (n_slots, n_heads):
         raise ValueError(f"actions must have shape ({n_slots}, {n_heads}), got {array.shape}")
@@ -98,7 +100,11 @@ def agent_action_row(action: Any, layout: ObsLayout, out: np.ndarray) -> int:
     if value != INVALID:
         out[0] = value
         return 0
-    if isinstance(action, (list, tuple, np.ndarray)) and len(action) == len(layout.heads):
+    if (
+        isinstance(action, (list, tuple, np.ndarray))
+        and np.ndim(action) == 1
+        and len(action) == len(layout.heads)
+    ):
         out[:] = [_as_int(v) for v in action]
         return 0
     out[0] = INVALID

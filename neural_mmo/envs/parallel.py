@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
+from gymnasium import spaces
 from pettingzoo import ParallelEnv as _ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from neural_mmo.config import Config
-from neural_mmo.env.actions import agent_action_row
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.actions import agent_action_row
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.tasks.rewards import RewardFn
 
 RENDER_MODES = (None, "rgb_array")
@@ -83,9 +84,14 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     Episode end:
         A dying agent appears once with ``terminations=True``; at the horizon every agent gets
-        ``truncations=True`` and ``agents`` becomes empty. In concurrent spawning the episode also
-        ends when everyone is dead. Persistent mode never ends. Spawned agents appear in
-        ``agents`` and in every returned dict on the tick they spawn; ids are never reused.
+        ``truncations=True`` and ``agents`` becomes empty. The episode also ends when nobody is
+        alive after a tick's spawns (concurrent mode once everyone died). Persistent mode has no
+        horizon. Spawned agents appear in ``agents`` and in every returned dict on the tick they
+        spawn; ids are never reused within an episode (each reset starts again at ``player_0``).
+
+    State:
+        ``state()`` is the global view for centralised critics: ``uint8 [G, G, 2]``, the material
+        grid and the occupant channel (0: nobody, 1 + population), border included.
 
     Arguments:
         preset: ``small``, ``medium`` or ``large``; ``config``: a full Config instead;
@@ -114,14 +120,18 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         )
         self.config = self.vec.config
         self.layout = self.vec.layout
-        self.state = self.vec.worlds[0]
+        self.world = self.vec.worlds[0]
+        """The live :class:`~neural_mmo.world.state.WorldState` (read it, do not write it)."""
         self.possible_agents = AgentNames(_id_pool_size(self.config))
         self.agents: list[str] = []
         self.ignored_actions = 0
+        side = self.config.grid_side
+        self.state_space = spaces.Box(0, 255, (side, side, 2), np.uint8)
         self._space = self.vec.observation_space
         self._action_space = self.vec.action_space
         self._row = np.zeros(self.vec.n_heads, np.int64)
         self._names: dict[int, str] = {}
+        self._slot_of: dict[str, int] = {}
 
     # ------------------------------------------------------------------ spaces
 
@@ -132,87 +142,83 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         return self._action_space
 
     @functools.cached_property
-    def observation_spaces(self) -> dict[str, Any]:  # type: ignore[override]
-        return _SpaceView(self.possible_agents, self._space)
+    def observation_spaces(self) -> Mapping[str, Any]:  # type: ignore[override]
+        return SpacesByAgent(self.possible_agents, self._space)
 
     @functools.cached_property
-    def action_spaces(self) -> dict[str, Any]:  # type: ignore[override]
-        return _SpaceView(self.possible_agents, self._action_space)
+    def action_spaces(self) -> Mapping[str, Any]:  # type: ignore[override]
+        return SpacesByAgent(self.possible_agents, self._action_space)
 
     # ------------------------------------------------------------------ API
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         self.vec.reset(seed=seed)
         self.ignored_actions = 0
-        slots = np.flatnonzero(self.vec.alive)
-        self.agents = [self._name(int(self.vec.agent_id[i])) for i in slots]
-        obs = self._observations(slots)
+        obs = self._observations()
         return obs, {a: {} for a in self.agents}
 
     def step(self, actions: dict[str, Any]):
         if not isinstance(actions, dict):
             raise TypeError(f"actions must be a dict {{agent_name: action}}, got {type(actions).__name__}")
         vec = self.vec
-        raw = vec._raw_actions
-        raw.fill(0)
-        slot_of = self._slot_of
+        if vec.episode_done[0]:
+            return {}, {}, {}, {}, {}
+        staged = vec.action_buffer
+        staged.fill(0)
         malformed = {}
         for name, action in actions.items():
-            slot = slot_of.get(name)
+            slot = self._slot_of.get(name)
             if slot is None:
                 self.ignored_actions += 1
                 continue
             malformed_parts = agent_action_row(action, self.layout, self._row)
-            raw[slot] = self._row
+            staged[slot] = self._row
             if malformed_parts:
                 malformed[slot] = malformed_parts
-        if not self.agents:
-            return {}, {}, {}, {}, {}
-        vec._step_raw()
+        vec.step_buffered()
 
+        obs = self._observations()
         ids = vec.agent_id
-        terminated = vec.terminations
-        truncated = vec.truncations
-        slots = np.flatnonzero(ids >= 0)
-        obs = self._observations(slots)
         rewards, terms, truncs, infos = {}, {}, {}, {}
         reward_list = vec.rewards.tolist()
+        terminated = vec.terminations.tolist()
+        truncated = vec.truncations.tolist()
         invalid = vec.invalid_actions.tolist()
-        for i in slots.tolist():
+        for i in np.flatnonzero(ids >= 0).tolist():
             name = self._name(int(ids[i]))
             rewards[name] = reward_list[i]
-            terms[name] = bool(terminated[i])
-            truncs[name] = bool(truncated[i])
+            terms[name] = terminated[i]
+            truncs[name] = truncated[i]
             bad = invalid[i] + malformed.get(i, 0)
             infos[name] = {"invalid_actions": bad} if bad else {}
-        done = vec.episode_done[0]
-        self.agents = [] if done else [self._name(int(ids[i])) for i in np.flatnonzero(vec.alive)]
-        self._slot_of_cache = None
+        if vec.episode_done[0]:
+            self.agents = []
+            self._slot_of = {}
         return obs, rewards, terms, truncs, infos
+
+    def state(self) -> np.ndarray:
+        """Global view: ``uint8 [G, G, 2]`` (material, occupant population + 1)."""
+        w = self.world
+        out = np.zeros(self.state_space.shape, np.uint8)
+        out[..., 0] = w.material
+        occupied = w.occupant >= 0
+        out[..., 1][occupied] = w.agents.population[w.occupant[occupied]] + 1
+        return out
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None
         from neural_mmo.render import render_rgb
 
-        return render_rgb(self.state)
+        return render_rgb(self.world)
 
     def close(self) -> None:
         self.vec.close()
 
     def state_hash(self) -> str:
-        return self.state.state_hash()
+        return self.world.state_hash()
 
     # ------------------------------------------------------------------ internals
-
-    _slot_of_cache: dict[str, int] | None = None
-
-    @property
-    def _slot_of(self) -> dict[str, int]:
-        if self._slot_of_cache is None:
-            alive = np.flatnonzero(self.vec.alive)
-            self._slot_of_cache = {self._name(int(self.vec.agent_id[i])): int(i) for i in alive}
-        return self._slot_of_cache
 
     def _name(self, agent_id: int) -> str:
         name = self._names.get(agent_id)
@@ -220,28 +226,38 @@ class NeuralMMOParallelEnv(_ParallelEnv):
             name = self._names[agent_id] = f"player_{agent_id}"
         return name
 
-    def _observations(self, slots: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-        self._slot_of_cache = None
-        snapshot = {k: v[slots] for k, v in self.vec.observations.items()}
+    def _observations(self) -> dict[str, dict[str, np.ndarray]]:
+        """Observations of every slot with an agent this tick (living, or died this tick), as views
+        of one fresh copy of the buffers; also refreshes ``agents`` and the name -> slot map."""
+        vec = self.vec
+        ids = vec.agent_id
+        slots = np.flatnonzero(ids >= 0)
+        snapshot = {k: v[slots] for k, v in vec.observations.items()}
         keys = list(snapshot)
-        ids = self.vec.agent_id
-        return {
-            self._name(int(ids[i])): {k: snapshot[k][n] for k in keys} for n, i in enumerate(slots.tolist())
-        }
+        names = [self._name(int(ids[i])) for i in slots.tolist()]
+        alive = vec.alive[slots].tolist()
+        self.agents = [name for name, a in zip(names, alive) if a]
+        self._slot_of = {name: int(i) for name, i, a in zip(names, slots.tolist(), alive) if a}
+        return {name: {k: snapshot[k][n] for k in keys} for n, name in enumerate(names)}
 
 
-class _SpaceView(dict):
-    """``observation_spaces[agent]`` for any agent of the (possibly huge) pool, without a huge dict."""
+class SpacesByAgent(Mapping[str, Any]):
+    """``{agent: space}`` over the whole (possibly huge) name pool, without building a dict."""
 
     def __init__(self, names: AgentNames, space: Any):
-        super().__init__()
         self._names = names
         self._space = space
 
-    def __missing__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> Any:
         if key in self._names:
             return self._space
         raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
     def __contains__(self, key: object) -> bool:
         return key in self._names
