@@ -88,7 +88,10 @@ def bench_parallel_env(config: Config, ticks: int, repeats: int, seed: int = 0) 
     env = NeuralMMOParallelEnv(config=config, seed=seed)
     env.reset()
     rng = np.random.default_rng(seed)
-    bank = [{a: int(x) for a, x in zip(env.agents, rng.integers(0, env.layout.action_sizes[0], len(env.agents)))} for _ in range(64)]
+    bank = [
+        {a: int(x) for a, x in zip(env.agents, rng.integers(0, env.layout.action_sizes[0], len(env.agents)))}
+        for _ in range(64)
+    ]
     for t in range(20):
         env.step(bank[t % 64])
 

@@ -38,7 +38,7 @@ class MapConfig:
         8,
         "width of the lava border around the playable area (at least the vision radius + 1)",
         static=True,
-        min=1,
+        min=2,
         max=64,
     )
 

@@ -56,6 +56,25 @@ class EntityColumn(IntEnum):
     TIME_ALIVE = 9  # ticks since spawn (saturates at 32767)
 
 
+TILE_DOCS = {
+    TileChannel.MATERIAL: "Material of the tile (see the rules' material table)",
+    TileChannel.OCCUPANT: "0: nobody; 1 + population of the agent standing there",
+}
+
+ENTITY_DOCS = {
+    EntityColumn.KIND: "EntityKind: 0 empty row, 1 player",
+    EntityColumn.POPULATION: "population (species) index",
+    EntityColumn.ROW: "absolute row on the stored grid (border included)",
+    EntityColumn.COL: "absolute column on the stored grid",
+    EntityColumn.REL_ROW: "row relative to the observer (negative: north)",
+    EntityColumn.REL_COL: "column relative to the observer (negative: west)",
+    EntityColumn.HEALTH: "health",
+    EntityColumn.FOOD: "food",
+    EntityColumn.WATER: "water",
+    EntityColumn.TIME_ALIVE: "ticks since it spawned (saturates at 32767)",
+}
+
+
 @dataclass(frozen=True)
 class ObsField:
     """One array of the observation."""
@@ -157,18 +176,26 @@ class ObsLayout:
         for f in self.fields:
             lines.append(f"| `{f.key}` | {f.dtype} | {f.shape} | {f.doc} |")
         lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**.", "", "Tile channels:", ""]
-        lines += [f"{c.value}. `{c.name.lower()}`" for c in TileChannel]
-        lines += ["", "Entity columns:", "", "| column | name | low | high |", "|---|---|---|---|"]
+        lines += ["| channel | name | content |", "|---|---|---|"]
+        lines += [f"| {c.value} | `{c.name.lower()}` | {TILE_DOCS[c]} |" for c in TileChannel]
+        lines += [
+            "",
+            "Entity columns:",
+            "",
+            "| column | name | low | high | content |",
+            "|---|---|---|---|---|",
+        ]
         entities = self.fields[1]
         for col in EntityColumn:
             lines.append(
                 f"| {col.value} | `{col.name.lower()}` "
-                f"| {entities.low[0, col]:g} | {entities.high[0, col]:g} |"
+                f"| {entities.low[0, col]:g} | {entities.high[0, col]:g} | {ENTITY_DOCS[col]} |"
             )
-        lines += ["", "Action heads (``action_mask`` holds them concatenated in this order):", "",
-                  "| column | head | size | values |", "|---|---|---|---|"]  # fmt: skip
+        lines += ["", "Action heads (`action_mask` holds them concatenated in this order; value 0 of",
+                  "every head is the no-op, always allowed):", "",
+                  "| column | head | size | values | meaning |", "|---|---|---|---|---|"]  # fmt: skip
         for k, h in enumerate(self.heads):
-            lines.append(f"| {k} | `{h.name}` | {h.size} | {', '.join(h.values)} |")
+            lines.append(f"| {k} | `{h.name}` | {h.size} | {', '.join(h.values)} | {h.doc} |")
         return "\n".join(lines)
 
 

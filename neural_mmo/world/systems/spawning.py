@@ -3,7 +3,9 @@
 * continuous: every tick, ``attempts_per_tick`` attempts at uniformly random tiles of the playable
   area's outer ring; an attempt succeeds on a free, spawnable tile (not lava, water or stone) when
   a slot is free. Then, while fewer than ``min_alive`` agents live, attempts continue (at most
-  ``4 * ring length`` extra draws, then a scan of the ring) so the world is never empty.
+  ``4 * ring length`` extra draws, then a scan of the ring) so the world is not left empty. It
+  can only end up empty when every slot was emptied on the same tick (a slot is not refilled on
+  the tick its agent died) or no ring tile is spawnable; the episode then ends.
 * concurrent: at reset, ``n_agents`` agents evenly spaced along the ring; an agent whose tile is
   taken or unspawnable goes to the next good tile clockwise (then anywhere on the map, scanning
   row by row within the playable area, if the ring is full).
