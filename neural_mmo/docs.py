@@ -35,14 +35,15 @@ def rules_markdown() -> str:
         ("Death", death), ("Regrowth", regrowth), ("Spawning", spawning),
     ):  # fmt: skip
         lines += [f"## {title}", "", inspect.cleandoc(module.__doc__ or ""), ""]
-    lines += ["## Materials", "", "| material | " + " | ".join(next(iter(MATERIAL_TABLE.values()))) + " |"]
-    lines += ["|---" * (1 + len(next(iter(MATERIAL_TABLE.values())))) + "|"]
+    columns = list(next(iter(MATERIAL_TABLE.values())))
+    lines += ["## Materials", "", "| id | material | " + " | ".join(columns) + " |"]
+    lines += ["|---" * (2 + len(columns)) + "|"]
     for m, row in MATERIAL_TABLE.items():
         cells = [
             Material(v).name.lower() if isinstance(v, Material) else ("yes" if v else "no")
             for v in row.values()
         ]
-        lines.append(f"| {m.name.lower()} | " + " | ".join(cells) + " |")
+        lines.append(f"| {m.value} | {m.name.lower()} | " + " | ".join(cells) + " |")
     lines += ["", "## Events and death causes", ""]
     lines += ["Event kinds: " + ", ".join(f"`{k.name}`={k.value}" for k in EventKind) + "."]
     lines += ["Death causes: " + ", ".join(f"`{c.name}`={c.value}" for c in DeathCause) + ".", ""]
