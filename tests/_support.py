@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from neural_mmo.config import Config
-from neural_mmo.env.vector import VecEnv
-from neural_mmo.testing import Scenario, parse_map
+from neural_mmo.envs.vector import VecEnv
+from neural_mmo.testing import Scenario
 from neural_mmo.world.materials import Material
+from neural_mmo.world.params import Params
 from neural_mmo.world.state import ring_tiles
 
 GRASS_8 = "\n".join(["........"] * 8)
@@ -27,14 +28,14 @@ def draw(grid: list[list[str]]) -> str:
 
 def make_scenario(drawing: str, seed: int = 0, **overrides: Any) -> Scenario:
     """A :class:`Scenario` whose world runs on ``seed`` (the movement order and regrowth draws)."""
-    sc = Scenario(drawing, **overrides)
-    if seed:
-        _, agents = parse_map(drawing)
-        material = sc.state.material.copy()
-        placements = np.array([agents[k] for k in range(len(agents))], np.int64).reshape(-1, 2) + sc.border
-        sc.vec.reset(seed=seed)
-        sc.vec.load(0, material, placements)
-    return sc
+    return Scenario(drawing, seed=seed, **overrides)
+
+
+def params(**fields: Any) -> Params:
+    """Kernel parameters: those of the default :class:`Config` with ``fields`` replaced."""
+    unknown = set(fields) - set(Params._fields)
+    assert not unknown, f"not Params fields: {unknown}"
+    return Params.from_config(Config())._replace(**fields)
 
 
 def load_world(
@@ -96,7 +97,7 @@ class PyStream:
         return min(int(self.uniform() * n), n - 1)
 
     def geometric(self, p: float) -> int:
-        return 1 + math.floor(math.log1p(-self.uniform()) / math.log1p(-p))
+        return 1 + int(min(math.floor(math.log1p(-self.uniform()) / math.log1p(-p)), 4.0e18))
 
     def state(self) -> list[int]:
         return list(self.s)

@@ -112,3 +112,74 @@ def test_parser_lists_every_command():
     for command in ("run", "map", "bench", "config", "docs"):
         args = parser.parse_args([command] if command != "docs" else ["docs", "--out", "x"])
         assert args.command == command
+
+
+def _config_lines(capsys) -> dict[str, str]:
+    return dict(line.split(" = ", 1) for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_preset_named_in_the_toml_file_applies(capsys, tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text('preset = "small"\n[episode]\nhorizon = 77\n')
+    assert build_parser().parse_args(["config"]).preset is None  # no default that would override it
+    assert main(["config", "--config", str(toml)]) == 0
+    lines = _config_lines(capsys)
+    assert lines["map.size"] == "64" and lines["spawn.n_agents"] == "64" and lines["episode.horizon"] == "77"
+    assert main(["config", "--config", str(toml), "--preset", "small"]) == 0  # the same preset twice
+    assert _config_lines(capsys)["map.size"] == "64"
+    assert main(["config"]) == 0  # neither: medium
+    assert _config_lines(capsys)["map.size"] == "128"
+    plain = tmp_path / "plain.toml"
+    plain.write_text("[episode]\nhorizon = 77\n")
+    assert main(["config", "--config", str(plain), "--preset", "large"]) == 0
+    assert _config_lines(capsys)["map.size"] == "1024"
+    assert main(["config", "--config", str(plain)]) == 0  # a file without a preset starts from the defaults
+    assert _config_lines(capsys)["map.size"] == "128"
+
+
+def test_a_preset_conflicting_with_the_toml_file_exits_2(capsys, monkeypatch, tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text('preset = "small"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["config", "--config", str(toml), "--preset", "medium"]) == 2
+    err = capsys.readouterr().err
+    assert "config error" in err and "'small'" in err and "'medium'" in err
+    assert main(["map", "--config", str(toml), "--preset", "large", "--out", "never.png"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.toml"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["config", "--seed", "-1"],
+        ["config", "--seed", "abc"],
+        ["config", "--seed", "1.5"],
+        ["run", "--worlds", "0"],
+        ["run", "--worlds", "two"],
+        ["run", "--ticks", "-1"],
+        ["bench", "--ticks", "0"],
+        ["bench", "--repeats", "0"],
+        ["bench", "--repeats", "x"],
+        ["map", "--scale", "0"],
+        ["map", "--scale", "-2"],
+    ],
+    ids=" ".join,
+)
+def test_bad_integer_arguments_are_argparse_errors(capsys, monkeypatch, tmp_path, argv):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {argv[1]}" in err and ("minimum" in err or "not an integer" in err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_integer_arguments_at_their_minimum_are_accepted():
+    parser = build_parser()
+    assert parser.parse_args(["config", "--seed", "0"]).seed == 0
+    args = parser.parse_args(["run", "--worlds", "1", "--ticks", "0"])
+    assert (args.worlds, args.ticks) == (1, 0)
+    args = parser.parse_args(["bench", "--ticks", "1", "--repeats", "1"])
+    assert (args.ticks, args.repeats) == (1, 1)
+    assert parser.parse_args(["map", "--scale", "1"]).scale == 1

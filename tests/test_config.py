@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import pytest
 
@@ -12,13 +13,15 @@ from neural_mmo.config import (
     PRESETS,
     Config,
     ConfigError,
+    EpisodeConfig,
     MapConfig,
     ObserveConfig,
+    SpawnConfig,
     VitalsConfig,
     field_docs,
     resolve_key,
 )
-from neural_mmo.env.vector import VecEnv, make_config
+from neural_mmo.envs.vector import VecEnv, make_config
 from neural_mmo.world.state import WorldState
 
 NUMERIC_FIELDS = [
@@ -151,13 +154,22 @@ def test_unknown_field_lists_the_allowed_ones():
 # ---------------------------------------------------------------------- cross-field rules
 
 
-@pytest.mark.parametrize("border,radius", [(7, 7), (3, 7), (2, 2), (1, 5)])
+@pytest.mark.parametrize("border,radius", [(7, 7), (3, 7), (2, 2), (4, 5)])
 def test_border_must_exceed_the_vision_radius(border, radius):
     with pytest.raises(ConfigError) as err:
         Config.preset("small").override({"map.border": border, "observe.vision_radius": radius})
     message = str(err.value)
     assert message.startswith("map.border:")
     assert str(border) in message and f"vision_radius={radius}" in message
+
+
+def test_a_border_of_one_is_out_of_range_as_no_vision_radius_fits_inside_it():
+    assert (
+        MapConfig.__dataclass_fields__["border"].metadata["min"]
+        == 1 + ObserveConfig.__dataclass_fields__["vision_radius"].metadata["min"]
+    )
+    with pytest.raises(ConfigError, match=r"^map\.border: 1 is out of range"):
+        Config.preset("small").override({"map.border": 1, "observe.vision_radius": 1})
 
 
 def test_border_one_more_than_radius_is_fine():
@@ -183,6 +195,46 @@ def test_inconsistent_values_raise_naming_the_key(overrides, key):
     assert str(err.value).startswith(key + ":"), str(err.value)
 
 
+@pytest.mark.parametrize("mode", ["continuous", "concurrent"])
+def test_persistent_worlds_must_spawn_continuously(mode):
+    overrides = {"episode.persistent": True, "spawn.mode": mode}
+    if mode == "continuous":
+        assert Config.preset("small").override(overrides).episode.persistent
+        return
+    with pytest.raises(ConfigError, match=r"^episode\.persistent: .*continuous"):
+        Config.preset("small").override(overrides)
+    with pytest.raises(ConfigError, match=r"^episode\.persistent"):
+        Config(spawn=SpawnConfig(mode="concurrent"), episode=EpisodeConfig(persistent=True))
+
+
+@pytest.mark.parametrize(
+    "mode,attempts,min_alive,ok",
+    [
+        ("continuous", 0, 0, False),
+        ("continuous", 0, 1, True),
+        ("continuous", 1, 0, True),
+        ("concurrent", 0, 0, True),  # concurrent mode spawns everyone at reset
+    ],
+)
+def test_continuous_spawning_must_be_able_to_spawn_someone(mode, attempts, min_alive, ok):
+    overrides = {"spawn.mode": mode, "spawn.attempts_per_tick": attempts, "spawn.min_alive": min_alive}
+    if ok:
+        cfg = Config.preset("small").override(overrides)
+        assert (cfg.spawn.attempts_per_tick, cfg.spawn.min_alive) == (attempts, min_alive)
+        return
+    with pytest.raises(ConfigError, match=r"^spawn\.attempts_per_tick: 0 .*min_alive=0"):
+        Config.preset("small").override(overrides)
+    with pytest.raises(ConfigError, match=r"^spawn\.attempts_per_tick"):
+        Config(spawn=SpawnConfig(attempts_per_tick=0, min_alive=0))
+
+
+def test_the_smallest_map_is_one_tile():
+    cfg = Config.preset("small").override({"map.size": 1, "spawn.n_agents": 1})
+    assert cfg.map.size == 1 and cfg.grid_side == 1 + 2 * cfg.map.border
+    with pytest.raises(ConfigError, match=r"^map\.size: 0 is out of range"):
+        Config(map=MapConfig(size=0))
+
+
 def test_equal_thresholds_are_allowed():
     cfg = Config.preset("small").override({"terrain.grass_below": 0.6, "terrain.scrub_below": 0.6})
     assert cfg.terrain.grass_below == cfg.terrain.scrub_below == 0.6
@@ -191,6 +243,12 @@ def test_equal_thresholds_are_allowed():
 def test_building_a_config_validates_it():
     with pytest.raises(ConfigError, match=r"vitals\.max_health: 0"):
         Config(vitals=VitalsConfig(max_health=0))
+    with pytest.raises(ConfigError, match=r"spawn\.mode: 'sometimes' is not allowed"):
+        Config(spawn=SpawnConfig(mode="sometimes"))
+    with pytest.raises(ConfigError, match=r"map\.size: 16\.0 has type float"):
+        Config(map=MapConfig(size=16.0))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"spawn\.n_populations"):
+        Config(spawn=SpawnConfig(n_agents=2, n_populations=3, min_alive=1))
     with pytest.raises(ConfigError, match=r"map\.border"):
         Config(map=MapConfig(border=3), observe=ObserveConfig(vision_radius=5))
     with pytest.raises(ConfigError, match=r"vitals\.max_health"):
@@ -267,6 +325,22 @@ def test_from_toml_reads_preset_and_tables(tmp_path):
     assert cfg.resources.food_regrow_prob == 0.05
     assert cfg.spawn.mode == "concurrent" and cfg.spawn.n_agents == 12
     assert cfg.vitals.regen_fraction == 1.0 and cfg.vitals.immortal is True
+
+
+def test_from_toml_preset_argument(tmp_path):
+    named = tmp_path / "named.toml"
+    named.write_text('preset = "small"\n[episode]\nhorizon = 9\n')
+    plain = tmp_path / "plain.toml"
+    plain.write_text("[episode]\nhorizon = 9\n")
+    assert Config.from_toml(plain, preset="large").map.size == 1024  # the caller's preset
+    assert Config.from_toml(named, preset="small").map.size == 64  # both name the same one
+    assert Config.from_toml(named).episode.horizon == 9
+    with pytest.raises(ConfigError, match=r"^preset: .*'small'.*'medium'"):
+        Config.from_toml(named, preset="medium")
+    with pytest.raises(ConfigError, match="tiny"):
+        Config.from_toml(plain, preset="tiny")
+    base = Config.preset("large")
+    assert Config.from_toml(named, base=base).map.size == 1024  # an explicit base wins over presets
 
 
 def test_from_toml_uses_the_given_base(tmp_path):
@@ -350,12 +424,9 @@ def test_an_invalid_config_object_never_reaches_a_world(no_world):
         neural_mmo.parallel_env(config=Config(vitals=VitalsConfig(max_health=-1)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="config.py _split_key calls key.split: a non-string override key ({5: 1}) raises AttributeError "
-    "instead of ConfigError naming the key",
-)
-def test_non_string_override_keys_raise_config_error():
-    with pytest.raises(ConfigError, match="5"):
-        Config.preset("small").override({5: 1})
+@pytest.mark.parametrize("key", [5, None, 1.5, ("map", "size")])
+def test_non_string_override_keys_raise_config_error(key):
+    with pytest.raises(ConfigError, match=re.escape(repr(key))):
+        Config.preset("small").override({key: 1})
+    with pytest.raises(ConfigError, match=re.escape(repr(key))):
+        resolve_key(key)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.render import PALETTE, POPULATION_COLOURS, material_rgb, render_rgb, save_png
 from neural_mmo.world.materials import Material
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neural_mmo.agents import RandomPolicy
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.stats import RunStats
 from neural_mmo.world.events import DeathCause, EventKind
 

@@ -162,6 +162,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
             raise TypeError(f"actions must be a dict {{agent_name: action}}, got {type(actions).__name__}")
         vec = self.vec
         if vec.episode_done[0]:
+            self.ignored_actions += len(actions)
             return {}, {}, {}, {}, {}
         staged = vec.action_buffer
         staged.fill(0)

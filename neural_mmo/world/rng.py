@@ -100,5 +100,7 @@ def below(s: np.ndarray, n: int) -> int:
 @numba.njit(cache=True)
 def geometric(s: np.ndarray, p: float) -> int:
     """Trials up to and including the first success of Bernoulli(p) trials (>= 1), 0 < p < 1."""
-    u = uniform(s)
-    return 1 + int(min(math.floor(math.log1p(-u) / math.log1p(-p)), 4.0e18))
+    trials = math.log1p(-uniform(s)) / math.log1p(-p)
+    if trials >= 4.0e18:  # tiny p: cap in floating point, before converting to int64
+        return 4_000_000_000_000_000_000
+    return 1 + int(math.floor(trials))

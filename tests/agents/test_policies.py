@@ -14,7 +14,7 @@ import neural_mmo
 from neural_mmo.agents import POLICIES, ForagerPolicy, RandomPolicy, act_dict, make_policy
 from neural_mmo.agents.random import sample_masked
 from neural_mmo.config import Config
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.world.events import DeathCause, EventKind

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neural_mmo.config import Config
-from neural_mmo.env.actions import INVALID, agent_action_row, as_action_array, sanitize_actions
+from neural_mmo.envs.actions import INVALID, agent_action_row, as_action_array, sanitize_actions
 from neural_mmo.observe.layout import ObsLayout
 
 LAYOUT = ObsLayout(Config.preset("small"))
@@ -62,9 +62,9 @@ def test_zero_is_never_counted_even_when_masked():
 # ---------------------------------------------------------------------- batches (VecEnv)
 
 
-def parse(actions, n=4, heads=1):
+def parse(actions, n=4, heads=1, worlds=2):
     out = np.full((n, heads), 77, np.int64)
-    as_action_array(actions, n, heads, out)
+    as_action_array(actions, worlds, n, heads, out)
     return out
 
 
@@ -72,8 +72,10 @@ def test_as_action_array_accepted_forms():
     assert parse([1, 2, 3, 4]).ravel().tolist() == [1, 2, 3, 4]
     assert parse(np.array([[1], [2], [3], [4]], np.int8)).ravel().tolist() == [1, 2, 3, 4]
     assert parse(np.arange(4, dtype=np.uint16).reshape(2, 2, 1)).ravel().tolist() == [0, 1, 2, 3]
-    assert parse(np.array([True, False, True, False])).ravel().tolist() == [1, 0, 1, 0]
+    assert parse(np.arange(4).reshape(4, 1, 1), worlds=4).ravel().tolist() == [0, 1, 2, 3]
+    assert parse(np.arange(4).reshape(1, 4, 1), worlds=1).ravel().tolist() == [0, 1, 2, 3]
     assert parse(np.arange(8).reshape(4, 2), heads=2).tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert parse(np.arange(8).reshape(2, 2, 2), heads=2).tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
 
 
 def test_as_action_array_floats():
@@ -90,17 +92,38 @@ def test_as_action_array_huge_unsigned_values_do_not_become_valid():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"a": 1}, "x", b"x", None, ["a", "b", "c", "d"], np.array([1j] * 4), object()]
+    "bad",
+    [
+        {"a": 1},
+        "x",
+        b"x",
+        None,
+        ["a", "b", "c", "d"],
+        np.array([1j] * 4),
+        object(),
+        np.array([True, False, True, False]),
+        [True, False, True, False],
+    ],
 )
 def test_as_action_array_wrong_types_raise_type_error(bad):
     with pytest.raises(TypeError, match="actions must be"):
         parse(bad)
 
 
-@pytest.mark.parametrize("shape", [(3,), (5,), (4, 2), (2, 4), (1, 4, 1, 1), ()])
+@pytest.mark.parametrize(
+    "shape", [(3,), (5,), (4, 2), (2, 4), (1, 4, 1, 1), (), (1, 4, 1), (4, 1, 1), (2, 1, 2), (2, 2)]
+)
 def test_as_action_array_wrong_shapes_raise_value_error(shape):
+    """Only [4, 1], [4] (one head) and [2 worlds, 2 slots, 1] are batches of 4 slots in 2 worlds."""
     with pytest.raises(ValueError, match=r"shape \(4, 1\)"):
         parse(np.zeros(shape, np.int64))
+
+
+@pytest.mark.parametrize("shape", [(4,), (8,), (2, 4), (4, 1, 2), (2, 2, 1), (1, 4, 2)])
+def test_as_action_array_wrong_shapes_with_two_heads(shape):
+    """With two heads a flat [n_slots] batch is ambiguous and rejected, like other wrong shapes."""
+    with pytest.raises(ValueError, match=r"shape \(4, 2\)"):
+        parse(np.zeros(shape, np.int64), heads=2)
 
 
 # ---------------------------------------------------------------------- per agent (PettingZoo)
@@ -157,13 +180,6 @@ def test_agent_action_row_huge_ints_are_invalid_not_errors(action):
     assert out.tolist() == [INVALID]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="env/actions.py agent_action_row: a 0-d array that is not a valid int (np.array(2.5), "
-    "np.array(-1), np.array(2**40), np.array('x')) falls through to len(action), which raises TypeError "
-    "for 0-d arrays",
-)
 @pytest.mark.parametrize("action", [np.array(2.5), np.array(-1), np.array(2**40), np.array("x")], ids=str)
 def test_agent_action_row_zero_dim_invalid_arrays_are_counted_no_ops(action):
     out = np.zeros(1, np.int64)

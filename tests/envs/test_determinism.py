@@ -9,7 +9,7 @@ import numpy as np
 
 import neural_mmo
 from neural_mmo.agents import RandomPolicy, act_dict
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 
 TICKS = 500
 
@@ -19,7 +19,7 @@ def pettingzoo_run(seed: int, policy_seed: int = 0) -> list[tuple]:
     obs, infos = env.reset()
     policy = RandomPolicy(env.layout, seed=policy_seed)
     trace = [
-        (_obs_bytes(obs), {}, {}, {}, infos, env.state.events.rows(), env.state_hash(), list(env.agents))
+        (_obs_bytes(obs), {}, {}, {}, infos, env.world.events.rows(), env.state_hash(), list(env.agents))
     ]
     for _ in range(TICKS):
         obs, rewards, terms, truncs, infos = env.step(act_dict(policy, obs))
@@ -30,12 +30,12 @@ def pettingzoo_run(seed: int, policy_seed: int = 0) -> list[tuple]:
                 terms,
                 truncs,
                 infos,
-                env.state.events.rows(),
+                env.world.events.rows(),
                 env.state_hash(),
                 list(env.agents),
             )
         )
-    assert env.state.tick == TICKS
+    assert env.world.tick == TICKS
     return trace
 
 

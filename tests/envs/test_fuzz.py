@@ -13,7 +13,7 @@ import pytest
 
 import neural_mmo
 from neural_mmo.agents import RandomPolicy, act_dict
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import check_invariants
 
 TICKS = 3000
@@ -127,13 +127,13 @@ def test_pettingzoo_fuzz():
             if rng.random() < 0.3:
                 actions[name] = junk_action(rng, 1)
                 ignored_expected += 1
-        table = env.state.agents
+        table = env.world.agents
         positions = {
             f"player_{table.agent_id[s]}": (int(table.r[s]), int(table.c[s]))
             for s in np.flatnonzero(table.alive)
         }
         obs, rewards, terms, truncs, infos = env.step(actions)
-        state = env.state
+        state = env.world
         check_invariants(state)
         assert env.ignored_actions == ignored_expected
         for name, (move, bad) in expected.items():
@@ -168,7 +168,7 @@ def expected_vec(raw: np.ndarray, mask: np.ndarray, alive: np.ndarray) -> np.nda
     return out
 
 
-def random_batch(rng: np.random.Generator, n: int, good: np.ndarray) -> Any:
+def random_batch(rng: np.random.Generator, n: int, n_worlds: int, good: np.ndarray) -> Any:
     kind = int(rng.integers(9))
     if kind == 0:
         return good
@@ -183,9 +183,9 @@ def random_batch(rng: np.random.Generator, n: int, good: np.ndarray) -> Any:
     if kind == 4:
         return rng.choice(np.array([0.0, 1.0, 2.5, -1.0, np.nan, np.inf, -np.inf, 3e9, 4.0]), size=(n, 1))
     if kind == 5:
-        return rng.random(n) < 0.5
+        return (rng.random(n) < 0.5).astype(np.int16)
     if kind == 6:
-        return good.reshape(1, n, 1).astype(np.uint8)
+        return good.reshape(n_worlds, n // n_worlds, 1).astype(np.uint8)
     if kind == 7:
         return np.where(rng.random((n, 1)) < 0.5, good, rng.integers(-100, 100, size=(n, 1)))
     return good.astype(np.float32)
@@ -199,11 +199,16 @@ BAD_TOP_LEVEL = [
     (np.zeros((3, 1)), ValueError),
     ([1, 2], ValueError),
     (np.zeros((1, 1, 1, 1)), ValueError),
+    (np.zeros((1, 128, 1)), ValueError),  # two worlds of 64 slots: [2, 64, 1] or [128, 1]
+    (np.zeros((4, 32, 1)), ValueError),
+    (np.ones(128, bool), TypeError),
+    (np.zeros((128, 1), bool), TypeError),
 ]
 
 
 def test_vecenv_fuzz():
     vec = VecEnv(2, "small", seed=17, horizon=700)
+    assert vec.num_slots == 128  # BAD_TOP_LEVEL is written for this
     obs, _ = vec.reset()
     policy = RandomPolicy(vec.layout, seed=17)
     rng = np.random.default_rng(17)
@@ -220,7 +225,7 @@ def test_vecenv_fuzz():
             assert [w.state_hash() for w in vec.worlds] == hashes
             errors += 1
         good = policy.act(obs)
-        raw = random_batch(rng, vec.num_slots, good)
+        raw = random_batch(rng, vec.num_slots, vec.num_worlds, good)
         resetting = vec.episode_done.copy()
         expected = expected_vec(np.asarray(raw), obs["action_mask"], vec.alive)
         vec.step(raw)

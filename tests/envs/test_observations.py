@@ -23,7 +23,7 @@ def test_every_observation_is_in_the_space_and_describes_its_agent(overrides):
     radius = env.layout.radius
     checked = 0
     while env.agents:
-        table = env.state.agents
+        table = env.world.agents
         slot_of = {f"player_{table.agent_id[s]}": int(s) for s in np.flatnonzero(table.alive)}
         for name in env.agents:
             o = obs[name]
@@ -39,8 +39,8 @@ def test_every_observation_is_in_the_space_and_describes_its_agent(overrides):
                 == table.population[s]
                 == int(name.split("_")[1]) % env.config.spawn.n_populations
             )
-            assert me[E.TIME_ALIVE] == env.state.tick - table.spawn_tick[s]
-            window = env.state.material[
+            assert me[E.TIME_ALIVE] == env.world.tick - table.spawn_tick[s]
+            window = env.world.material[
                 table.r[s] - radius : table.r[s] + radius + 1, table.c[s] - radius : table.c[s] + radius + 1
             ]
             assert (o["tiles"][..., TileChannel.MATERIAL] == window).all()
@@ -49,7 +49,7 @@ def test_every_observation_is_in_the_space_and_describes_its_agent(overrides):
             assert mask[0] == 1
             for d in range(1, 5):
                 r1, c1 = table.r[s] + DR[d], table.c[s] + DC[d]
-                free = PASSABLE[env.state.material[r1, c1]] and env.state.occupant[r1, c1] < 0
+                free = PASSABLE[env.world.material[r1, c1]] and env.world.occupant[r1, c1] < 0
                 assert mask[d] == free, (name, d)
             others = o["entities"][1:][o["entity_mask"][1:] == 1]
             assert (np.abs(others[:, E.REL_ROW]) <= radius).all() and (

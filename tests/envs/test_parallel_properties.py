@@ -26,6 +26,7 @@ ACTIONS = [None, 0, 1, 2, 3, 4, -1, 7, 2.0, "x", {"move": 3}, {"bogus": 1}, [2],
 def test_parallel_env_contract_holds_on_random_configs(
     size, n_agents, mode, persistent, horizon, food_decay, attempts, seed
 ):
+    persistent = persistent and mode == "continuous"  # a persistent concurrent world is a ConfigError
     env = neural_mmo.parallel_env(
         "small",
         seed=seed,
@@ -51,7 +52,7 @@ def test_parallel_env_contract_holds_on_random_configs(
         actions = {a: ACTIONS[int(rng.integers(len(ACTIONS)))] for a in env.agents}
         before = set(env.agents)
         obs, rewards, terms, truncs, infos = env.step(actions)
-        check_invariants(env.state)
+        check_invariants(env.world)
         keys = set(obs)
         assert keys == set(rewards) == set(terms) == set(truncs) == set(infos)
         assert before <= keys
@@ -65,7 +66,10 @@ def test_parallel_env_contract_holds_on_random_configs(
         gone |= {a for a in keys if terms[a] or truncs[a]}
         if persistent:
             assert not any(truncs.values())
-        elif env.state.tick >= horizon:
+        elif env.world.tick >= horizon:
             assert env.agents == [] and all(truncs[a] or terms[a] for a in keys)
         if not persistent:
             assert all(a in env.possible_agents for a in keys)
+        if not env.agents:  # min_alive is 1: an empty world after the spawns ends the episode
+            assert env.vec.episode_done[0]
+            assert env.step({a: 0 for a in keys}) == ({}, {}, {}, {}, {})

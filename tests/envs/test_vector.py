@@ -8,7 +8,7 @@ from _support import load_world
 
 from neural_mmo.agents import RandomPolicy
 from neural_mmo.config import Config, ConfigError
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import check_invariants
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
@@ -65,7 +65,9 @@ def test_step_before_reset_raises():
 # ---------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("bad", ["x", {"a": 1}, None, b"\x00", ["a"] * 16, object()])
+@pytest.mark.parametrize(
+    "bad", ["x", {"a": 1}, None, b"\x00", ["a"] * 16, object(), np.zeros(16, bool), [[True]] * 16]
+)
 def test_wrong_top_level_types_raise_type_error_and_leave_the_world_alone(bad):
     vec = small(2)
     vec.reset(seed=1)
@@ -77,7 +79,9 @@ def test_wrong_top_level_types_raise_type_error_and_leave_the_world_alone(bad):
     assert all(w.tick == 1 for w in vec.worlds)
 
 
-@pytest.mark.parametrize("shape", [(8, 1), (17, 1), (16, 2), (15,), (2, 8, 2), ()])
+@pytest.mark.parametrize(
+    "shape", [(8, 1), (17, 1), (16, 2), (15,), (2, 8, 2), (), (1, 16, 1), (16, 1, 1), (4, 4, 1), (2, 8)]
+)
 def test_wrong_overall_shape_raises_value_error(shape):
     vec = small(2)
     vec.reset(seed=1)
@@ -263,11 +267,16 @@ def test_load_places_agents_on_a_given_map():
         ("float", None, "integer grid"),
         ("seven", None, "values must be in"),
         ("negative", None, "values must be in"),
-        ("grass", [[-1, 9]], "spawnable"),
-        ("grass", [[9, 99]], "spawnable"),
+        ("grass", [[-1, 9]], "playable area"),
+        ("grass", [[9, 99]], "playable area"),
         ("grass", [[9, 9], [9, 9]], "two placements"),
         ("grass", [[9, 9], [9, 10], [9, 11], [9, 12], [9, 13]], "placements for"),
-        ("grass", [[0, 0]], "spawnable"),  # the lava border
+        ("grass", [[0, 0]], "playable area"),  # the lava border
+        ("grass", [[7, 9]], "playable area"),  # the border ring next to the playable area
+        ("grass", [[9, 16]], "playable area"),  # one column past the playable area
+        ("all grass", [[7, 9]], "rows and columns 8..15"),  # a spawnable border is still no place
+        ("all grass", [[9, 16]], "playable area"),
+        ("grass", [[8, 8], [15, 15], [9, 9], [7, 7]], "playable area"),
         ("water", [[9, 9]], "spawnable"),
     ],
 )
@@ -280,7 +289,9 @@ def test_load_rejects_bad_maps_and_placements(material, placements, fragment):
         "negative": np.full((g, g), -1, np.int16),
         "grass": np.full((g, g), Material.LAVA, np.uint8),
         "water": np.full((g, g), Material.LAVA, np.uint8),
+        "all grass": np.full((g, g), Material.GRASS, np.uint8),
     }
+    assert cfg.map.border == 8 and cfg.map.size == 8  # the placements above are written for this
     b = cfg.map.border
     grids["grass"][b : b + 8, b : b + 8] = Material.GRASS
     grids["water"][b : b + 8, b : b + 8] = Material.WATER
@@ -296,3 +307,151 @@ def test_load_rejects_bad_maps_and_placements(material, placements, fragment):
 def test_config_errors_are_config_errors():
     with pytest.raises(ConfigError):
         VecEnv(1, "small", spawn__n_agents=-3)
+
+
+def test_load_accepts_the_corners_of_the_playable_area():
+    cfg = grass_config(n_agents=4)
+    inner = np.full((8, 8), Material.GRASS, np.uint8)
+    vec = load_world(cfg, inner, [[0, 0], [0, 7], [7, 0], [7, 7]])
+    b = cfg.map.border
+    state = vec.worlds[0]
+    assert [(int(state.agents.r[i]), int(state.agents.c[i])) for i in range(4)] == [
+        (b, b), (b, b + 7), (b + 7, b), (b + 7, b + 7),
+    ]  # fmt: skip
+    check_invariants(state)
+
+
+@pytest.mark.parametrize("world", [-1, 2, 1.0, True, "0", None, np.int64(5)])
+def test_load_rejects_a_bad_world_index(world):
+    cfg = grass_config(n_agents=2)
+    vec = VecEnv(2, config=cfg, seed=0)
+    vec.reset()
+    before = [w.state_hash() for w in vec.worlds]
+    with pytest.raises(ValueError, match="world must be"):
+        vec.load(world, np.full((cfg.grid_side, cfg.grid_side), Material.GRASS, np.uint8))
+    assert [w.state_hash() for w in vec.worlds] == before
+
+
+def test_load_before_reset_resets_every_world_first():
+    cfg = grass_config(n_agents=2)
+    b = cfg.map.border
+    material = np.full((cfg.grid_side, cfg.grid_side), Material.LAVA, np.uint8)
+    material[b : b + 8, b : b + 8] = Material.GRASS
+    vec = VecEnv(2, config=cfg, seed=6)
+    vec.load(1, material, np.array([[b + 2, b + 3]]))
+    reference = VecEnv(2, config=cfg, seed=6)
+    reference.reset()
+    assert vec.worlds[0].state_hash() == reference.worlds[0].state_hash()  # world 0 got its first episode
+    loaded = vec.worlds[1]
+    assert (loaded.material == material).all() and loaded.n_alive == 1
+    assert (int(loaded.agents.r[0]), int(loaded.agents.c[0])) == (b + 2, b + 3)
+    assert vec.alive.tolist() == [True, True, True, False]
+    assert vec.spawned.tolist() == vec.alive.tolist() and not vec.episode_done.any()
+    vec.step(np.zeros((4, 1), np.int64))  # no "call reset() first" error
+    assert [w.tick for w in vec.worlds] == [1, 1]
+    check_invariants(loaded)
+
+
+# ---------------------------------------------------------------------- step_buffered
+
+
+def test_step_buffered_equals_step_with_the_same_actions():
+    kwargs = dict(seed=5, map__size=16, spawn__n_agents=8, food_decay=15, attempts_per_tick=2, horizon=40)
+    a, b = VecEnv(2, "small", **kwargs), VecEnv(2, "small", **kwargs)
+    assert a.action_buffer.shape == (16, 1) and a.action_buffer.dtype == np.int64
+    a.reset()
+    b.reset()
+    rng = np.random.default_rng(5)
+    for t in range(100):  # past the horizon: autoreset included
+        actions = rng.integers(-2, 7, size=(16, 1))
+        out_a = a.step(actions)
+        b.action_buffer[:] = actions
+        out_b = b.step_buffered()
+        assert out_b[0] is b.observations and out_b[1] is b.rewards and out_b[4] is b.infos
+        assert [w.state_hash() for w in a.worlds] == [w.state_hash() for w in b.worlds], t
+        for x, y in zip(out_a[1:4], out_b[1:4]):
+            assert (x == y).all(), t
+        for key in a.observations:
+            assert (a.observations[key] == b.observations[key]).all(), (t, key)
+        for key in a.infos:
+            assert (a.infos[key] == b.infos[key]).all(), (t, key)
+    assert a.terminations.any() or a.spawned.any()
+
+
+def test_step_buffered_reuses_what_is_left_in_the_buffer_and_checks_it():
+    cfg = grass_config(n_agents=2)
+    inner = np.full((8, 8), Material.GRASS, np.uint8)
+    inner[0, 1] = Material.WATER
+    vec = load_world(cfg, inner, [[0, 0], [4, 4]])
+    b = cfg.map.border
+    vec.action_buffer[:] = [[Direction.EAST], [Direction.SOUTH]]  # east is water: masked
+    vec.step_buffered()
+    assert vec.invalid_actions.tolist() == [1, 0]
+    assert (int(vec.worlds[0].agents.r[1]), int(vec.worlds[0].agents.c[1])) == (b + 5, b + 4)
+    vec.step_buffered()  # the staged actions stay until overwritten
+    assert vec.invalid_actions.tolist() == [1, 0]
+    assert (int(vec.worlds[0].agents.r[1]), int(vec.worlds[0].agents.c[1])) == (b + 6, b + 4)
+    vec.action_buffer[:] = 2**40
+    vec.step_buffered()
+    assert vec.invalid_actions.tolist() == [1, 1] and vec.worlds[0].agents.r[1] == b + 6
+
+
+def test_step_buffered_before_reset_raises():
+    with pytest.raises(RuntimeError, match="reset"):
+        small().step_buffered()
+
+
+# ---------------------------------------------------------------------- continuous wipe-out
+
+
+def lava_walk_config(**overrides):
+    return grass_config(
+        n_agents=1,
+        **{"spawn.mode": "continuous", "spawn.attempts_per_tick": 1, "spawn.min_alive": 1, **overrides},
+    )
+
+
+def test_continuous_wipe_out_ends_the_episode_then_autoreset():
+    cfg = lava_walk_config()
+    inner = np.full((8, 8), Material.GRASS, np.uint8)
+    inner[3, 4] = Material.LAVA
+    vec = load_world(cfg, inner, [[3, 3]])
+    vec.step(np.array([[Direction.STAY]]))
+    assert vec.alive.tolist() == [True] and not vec.episode_done[0]
+    vec.step(np.array([[Direction.EAST]]))  # into the lava; the slot freed this tick cannot be refilled
+    state = vec.worlds[0]
+    assert vec.terminations.tolist() == [True] and vec.rewards.tolist() == [-1.0]
+    assert not vec.alive.any() and not vec.truncations.any() and vec.agent_id.tolist() == [0]
+    assert vec.episode_done.tolist() == [True] and state.tick == 2 < cfg.episode.horizon
+    vec.step(np.array([[Direction.NORTH]]))  # autoreset: a new episode, these actions are ignored
+    state = vec.worlds[0]
+    assert state.tick == 0 and not vec.episode_done[0]
+    assert vec.alive.tolist() == [True] and vec.spawned.tolist() == [True] and vec.agent_id.tolist() == [0]
+    assert not vec.terminations.any() and (vec.rewards == 0).all()
+    assert state.events.of_kind(EventKind.MOVE).size == 0
+    check_invariants(state)
+
+
+def test_continuous_wipe_out_without_autoreset_idles():
+    cfg = lava_walk_config()
+    inner = np.full((8, 8), Material.GRASS, np.uint8)
+    inner[3, 4] = Material.LAVA
+    vec = load_world(cfg, inner, [[3, 3]], autoreset=False)
+    vec.step(np.array([[Direction.EAST]]))
+    assert vec.episode_done[0]
+    before = vec.worlds[0].state_hash()
+    vec.step(np.array([[0]]))
+    assert vec.episode_done[0] and vec.worlds[0].state_hash() == before and not vec.alive.any()
+
+
+def test_an_empty_continuous_world_without_min_alive_does_not_end():
+    cfg = lava_walk_config(**{"spawn.min_alive": 0})
+    inner = np.full((8, 8), Material.GRASS, np.uint8)
+    inner[3, 4] = Material.LAVA
+    vec = load_world(cfg, inner, [[3, 3]])
+    vec.step(np.array([[Direction.EAST]]))
+    assert vec.terminations.tolist() == [True] and not vec.alive.any()
+    assert not vec.episode_done[0]  # with min_alive = 0 an empty world is a normal state
+    vec.step(np.array([[0]]))  # every edge tile is free grass: the one attempt succeeds
+    assert vec.worlds[0].tick == 2 and not vec.episode_done[0]
+    assert vec.alive.tolist() == vec.spawned.tolist() == [True] and vec.agent_id.tolist() == [1]

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.encode import Observer, nearest_first, write_observations
+from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.world.materials import Material
 from neural_mmo.world.tables import AgentTable
@@ -69,15 +70,17 @@ def reference_observation(agents, material, occupant, tick, radius, n_rows, slot
     seen.sort(key=key)
     entities = np.zeros((n_rows, 10), np.int16)
     mask = np.zeros(n_rows, np.uint8)
+    shown = np.full(n_rows, -1, np.int32)
     for k, j in enumerate([slot, *seen][:n_rows]):
         entities[k] = row(j)
         mask[k] = 1
+        shown[k] = j
     action = np.zeros(5, np.int8)
     action[0] = 1
     for d, (dr, dc) in enumerate(STEPS, start=1):
         r1, c1 = r0 + dr, c0 + dc
         action[d] = int(material[r1, c1]) not in BLOCKING and (r1, c1) not in where
-    return tiles, entities, mask, action
+    return tiles, entities, mask, action, shown
 
 
 @given(
@@ -124,7 +127,8 @@ def test_write_observations_matches_the_reference(seed, radius, size, n_slots, n
     entities = rng.integers(-99, 99, size=(n_slots, n_rows, 10)).astype(np.int16)
     entity_mask = rng.integers(0, 2, size=(n_slots, n_rows)).astype(np.uint8)
     action_mask = rng.integers(0, 2, size=(n_slots, 5)).astype(np.int8)
-    garbage = [a.copy() for a in (tiles, entities, entity_mask, action_mask)]
+    entity_slot = rng.integers(-5, 50, size=(n_slots, n_rows)).astype(np.int32)
+    garbage = [a.copy() for a in (tiles, entities, entity_mask, action_mask, entity_slot)]
 
     write_observations(
         agents,
@@ -140,22 +144,25 @@ def test_write_observations_matches_the_reference(seed, radius, size, n_slots, n
         entity_mask,
         action_mask,
         written,
+        entity_slot,
     )
 
     for i in range(n_slots):
         if status[i]:
-            t, e, m, a = reference_observation(agents, material, occupant, tick, radius, n_rows, i)
+            t, e, m, a, shown = reference_observation(agents, material, occupant, tick, radius, n_rows, i)
             assert (tiles[i] == t).all(), i
             assert (entities[i] == e).all(), (i, entities[i], e)
             assert (entity_mask[i] == m).all(), i
             assert (action_mask[i] == a).all(), i
+            assert entity_slot[i].tolist() == shown.tolist(), i
             assert written[i]
         elif written_before[i]:
             assert not tiles[i].any() and not entities[i].any() and not entity_mask[i].any()
             assert action_mask[i].tolist() == [1, 0, 0, 0, 0]
+            assert (entity_slot[i] == -1).all()
             assert not written[i]
         else:
-            for buf, old in zip((tiles, entities, entity_mask, action_mask), garbage):
+            for buf, old in zip((tiles, entities, entity_mask, action_mask, entity_slot), garbage):
                 assert (buf[i] == old[i]).all()
             assert not written[i]
 
@@ -167,16 +174,61 @@ def test_observer_clear_and_write_on_a_live_world():
     state = vec.worlds[0]
     layout = vec.layout
     for i in range(16):
-        t, e, m, a = reference_observation(
+        t, e, m, a, _ = reference_observation(
             state.agents, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i
         )
         assert (obs["tiles"][i] == t).all() and (obs["entities"][i] == e).all()
         assert (obs["entity_mask"][i] == m).all() and (obs["action_mask"][i] == a).all()
     observer = Observer(ObsLayout(vec.config), {k: v.copy() for k, v in obs.items()})
+    assert observer.entity_slot.shape == (16, layout.n_entities) and observer.entity_slot.dtype == np.int32
+    assert (observer.entity_slot == -1).all()
+    observer.entity_slot.fill(7)
     observer.clear()
     assert not observer.buffers["tiles"].any()
     assert (observer.buffers["action_mask"] == np.array([1, 0, 0, 0, 0], np.int8)).all()
     assert not observer.written.any()
+    assert (observer.entity_slot == -1).all()
     observer.write(state)
     for k in obs:
         assert (observer.buffers[k] == obs[k]).all()
+
+
+def test_observer_entity_slot_names_the_agent_of_every_entity_row():
+    vec = VecEnv(
+        1, "small", seed=5, map__size=12, spawn__n_agents=24, n_entities=6, vision_radius=3, food_decay=30
+    )
+    vec.reset()
+    layout = vec.layout
+    state = vec.worlds[0]
+    rng = np.random.default_rng(5)
+    observer = Observer(layout, {k: np.empty_like(v) for k, v in vec.observations.items()})
+    observer.clear()
+    full_rows = 0
+    for _ in range(60):
+        vec.step(rng.integers(0, 5, size=(24, 1)))
+        observer.write(state)
+        for k in vec.observations:  # the same as the env's own observer
+            assert (observer.buffers[k] == vec.observations[k]).all()
+        entities, mask, shown = (
+            observer.buffers["entities"],
+            observer.buffers["entity_mask"],
+            observer.entity_slot,
+        )
+        a = state.agents
+        for i in range(24):
+            if not (vec.alive[i] or vec.terminations[i]):
+                assert (shown[i] == -1).all()
+                continue
+            *_, ref = reference_observation(
+                a, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i
+            )
+            assert shown[i].tolist() == ref.tolist(), i
+            assert shown[i, 0] == i
+            assert ((shown[i] >= 0) == (mask[i] == 1)).all()
+            for k in np.flatnonzero(shown[i] >= 0):
+                j = shown[i, k]
+                assert (entities[i, k, E.ROW], entities[i, k, E.COL]) == (a.r[j], a.c[j])
+                assert entities[i, k, E.HEALTH] == a.health[j]
+                assert entities[i, k, E.POPULATION] == a.population[j]
+            full_rows += int(mask[i].sum() == layout.n_entities)
+    assert full_rows > 0  # crowded enough that some views are cut at n_entities rows

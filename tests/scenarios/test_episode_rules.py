@@ -6,7 +6,7 @@ import numpy as np
 
 import neural_mmo
 from neural_mmo.agents import RandomPolicy, act_dict
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import check_invariants
 
 
@@ -53,7 +53,7 @@ def test_persistent_pettingzoo_never_truncates_and_never_reuses_a_name():
         assert not any(truncs.values())
         assert not gone & set(obs)
         gone |= {a for a, t in terms.items() if t}
-    assert len(gone) > 5 and env.state.tick == 80
+    assert len(gone) > 5 and env.world.tick == 80
 
 
 def test_vecenv_truncates_every_living_agent_at_the_horizon():

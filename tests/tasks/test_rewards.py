@@ -7,7 +7,7 @@ from _support import make_scenario
 
 import neural_mmo
 from neural_mmo.agents import ForagerPolicy, act_dict
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.tasks import SurvivalReward
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.systems.movement import Direction
@@ -64,7 +64,7 @@ def test_custom_reward_function_and_empty_slots_are_zeroed():
     eats = 0
     while env.agents:
         obs, rewards, terms, _, _ = env.step(act_dict(policy, obs))
-        eaters = {f"player_{env.state.events.agent_id[k]}" for k in env.state.events.of_kind(EventKind.EAT)}
+        eaters = {f"player_{env.world.events.agent_id[k]}" for k in env.world.events.of_kind(EventKind.EAT)}
         eats += len(eaters)
         for name, r in rewards.items():
             if terms[name]:

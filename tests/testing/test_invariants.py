@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import InvariantError, check_invariants
 from neural_mmo.world.materials import Material
 
@@ -98,7 +98,8 @@ def test_duplicate_or_future_ids(state):
 
 
 def test_dropped_events(state):
-    state.events.dropped[0] = 1
+    state.events.counts[1] = 1
+    assert state.events.dropped == 1
     with pytest.raises(InvariantError, match="dropped"):
         check_invariants(state)
 

@@ -99,22 +99,21 @@ def test_full_action_rows_can_be_given():
     assert sc.pos(0) == (1, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ConfigError,
-    reason="testing/scenario.py Scenario.__init__ forwards every override, including 'seed', to make_config, "
-    "which raises ConfigError('seed: not a config field'); the seed is meant for VecEnv only",
-)
 def test_scenario_accepts_a_seed():
-    sc = Scenario("0.\n..", seed=3)
+    drawing = "0...\n....\n....\n...1"
+    sc = Scenario(drawing, seed=3)
     assert sc.vec.seed == 3
+    assert sc.pos(0) == (0, 0) and sc.pos(1) == (3, 3)
+    same, other = Scenario(drawing, seed=3), Scenario(drawing, seed=4)
+    assert same.state.state_hash() == sc.state.state_hash()
+    assert other.state.state_hash() != sc.state.state_hash()  # another seed: other random streams
+    assert (other.state.material == sc.state.material).all()  # ... on the same drawn map
+    with pytest.raises(ConfigError, match="seed"):
+        Scenario(drawing, spawn__seed=3)  # the seed is not a config field
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="testing/scenario.py parse_map: a digit drawn twice silently overwrites the first position "
-    "(agents[int(ch)] = (r, c)) instead of raising ValueError, so a typo'd scenario loses an agent",
-)
 def test_parse_map_rejects_an_agent_drawn_twice():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="drawn twice"):
         parse_map("0.0\n...\n...")
+    with pytest.raises(ValueError, match="drawn twice"):
+        Scenario("01.\n...\n..1")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_event
+from neural_mmo.world.events import DeathCause, EventColumn, EventKind, EventLog, log_event
 
 
 def test_log_append_rows_and_of_kind():
@@ -13,7 +14,7 @@ def test_log_append_rows_and_of_kind():
     log_event(log, EventKind.MOVE, 3, 30, 10, 11, 2)
     log_event(log, EventKind.DEATH, 1, 17, 5, 6, DeathCause.LAVA)
     log_event(log, EventKind.MOVE, 0, 9, 7, 8, 4)
-    assert log.n == 3 == log.used[0]
+    assert log.n == 3 == log.counts[0]
     assert log.rows()[1] == {
         "kind": "DEATH",
         "slot": 1,
@@ -32,7 +33,8 @@ def test_full_log_counts_dropped_events_and_keeps_the_first():
     for k in range(5):
         log_event(log, EventKind.SPAWN, k, k, 0, 0, 0)
     assert log.n == 2
-    assert log.dropped[0] == 3
+    assert log.dropped == 3 == log.counts[1]
+    assert isinstance(log.dropped, int)
     assert [row["slot"] for row in log.rows()] == [0, 1]
 
 
@@ -42,7 +44,7 @@ def test_clear_resets_count_but_not_dropped():
     log_event(log, EventKind.EAT, 0, 0, 0, 0, 5)
     log.clear()
     assert log.n == 0 and log.rows() == []
-    assert log.dropped[0] == 1
+    assert log.dropped == 1
     log_event(log, EventKind.DRINK, 2, 2, 1, 1, 7)
     assert log.rows() == [{"kind": "DRINK", "slot": 2, "agent_id": 2, "r": 1, "c": 1, "value": 7}]
 
@@ -61,5 +63,32 @@ def test_enum_values_are_stable():
         ("STARVATION", 2),
         ("DEHYDRATION", 3),
     ]
+    assert [(c.name, c.value) for c in EventColumn] == [
+        ("KIND", 0),
+        ("SLOT", 1),
+        ("AGENT_ID", 2),
+        ("R", 3),
+        ("C", 4),
+        ("VALUE", 5),
+    ]
     log = EventLog.empty(3)
-    assert log.kind.dtype == np.uint8 and log.agent_id.dtype == np.int64 and log.value.dtype == np.int32
+    assert log.table.dtype == np.int64 and log.table.shape == (3, len(EventColumn))
+    assert log.counts.dtype == np.int64 and log.counts.shape == (2,)
+    for name in ("kind", "slot", "agent_id", "r", "c", "value"):
+        column = getattr(log, name)
+        assert column.dtype == np.int64 and column.shape == (3,)
+        assert np.shares_memory(column, log.table), name
+
+
+def test_columns_are_read_only_views_of_the_table():
+    log = EventLog.empty(2)
+    log_event(log, EventKind.EAT, 1, 7, 3, 4, 60)
+    assert log.table[0].tolist() == [EventKind.EAT, 1, 7, 3, 4, 60]
+    assert (log.kind[0], log.slot[0], log.agent_id[0], log.r[0], log.c[0], log.value[0]) == (
+        EventKind.EAT, 1, 7, 3, 4, 60,
+    )  # fmt: skip
+    log.table[0, EventColumn.VALUE] = 61
+    assert log.value[0] == 61
+    for name in ("kind", "slot", "agent_id", "r", "c", "value", "dropped", "n"):
+        with pytest.raises(AttributeError):
+            setattr(log, name, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, stream
+from _support import PyStream, params, stream
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +16,7 @@ from neural_mmo.world.tables import AgentTable
 
 def empty_queue(g: int) -> RegrowthQueue:
     return RegrowthQueue(
-        np.full(REGROW_RING, -1, np.int32), np.full(g * g, -1, np.int32), np.full(g * g, -1, np.int32)
+        np.full(REGROW_RING, -1, np.int32), np.full(g * g, -1, np.int32), np.full(g * g, -1, np.int64)
     )
 
 
@@ -81,19 +81,14 @@ def test_forage_matches_the_reference(
 
     queue = empty_queue(g)
     events = EventLog.empty(5 * n)
-    forage(
-        agents,
-        material,
-        queue,
-        events,
-        world_rng,
-        tick,
-        max_food,
-        max_water,
-        food_restore,
-        water_restore,
-        prob,
+    p = params(
+        max_food=max_food,
+        max_water=max_water,
+        food_restore=food_restore,
+        water_restore=water_restore,
+        food_regrow_prob=prob,
     )
+    forage(agents, material, queue, events, world_rng, tick, p)
 
     assert (material == ref_material).all()
     assert agents.food.tolist() == ref_food.tolist()
@@ -113,5 +108,6 @@ def test_diagonal_water_does_not_count():
     agents.r[0] = agents.c[0] = 2
     agents.water[0] = 3
     events = EventLog.empty(5)
-    forage(agents, material, empty_queue(5), events, stream(0), 1, 10, 10, 5, 5, 0.5)
+    p = params(max_food=10, max_water=10, food_restore=5, water_restore=5, food_regrow_prob=0.5)
+    forage(agents, material, empty_queue(5), events, stream(0), 1, p)
     assert agents.water[0] == 3 and events.n == 0

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neural_mmo.config import Config
-from neural_mmo.env.vector import VecEnv
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import check_invariants
 
 
@@ -16,16 +16,20 @@ def small_configs(draw):
     radius = draw(st.integers(1, 3))
     n_agents = draw(st.integers(1, 12))
     levels = sorted(draw(st.lists(st.floats(0.0, 1.0), min_size=5, max_size=5)))
+    mode = draw(st.sampled_from(["continuous", "concurrent"]))
+    attempts = draw(st.integers(0, 4))
+    # Valid configs only: persistent worlds spawn continuously, and continuous spawning spawns someone.
+    never_spawns = mode == "continuous" and attempts == 0
     overrides = {
         "map.size": draw(st.integers(1, 14)),
         "map.border": radius + draw(st.integers(1, 2)),
         "observe.vision_radius": radius,
         "observe.n_entities": draw(st.integers(1, 6)),
         "spawn.n_agents": n_agents,
-        "spawn.mode": draw(st.sampled_from(["continuous", "concurrent"])),
+        "spawn.mode": mode,
         "spawn.n_populations": draw(st.integers(1, n_agents)),
-        "spawn.attempts_per_tick": draw(st.integers(0, 4)),
-        "spawn.min_alive": draw(st.integers(0, n_agents)),
+        "spawn.attempts_per_tick": attempts,
+        "spawn.min_alive": draw(st.integers(1 if never_spawns else 0, n_agents)),
         "vitals.max_health": draw(st.integers(1, 200)),
         "vitals.max_food": draw(st.integers(1, 200)),
         "vitals.max_water": draw(st.integers(1, 200)),
@@ -40,7 +44,7 @@ def small_configs(draw):
         "resources.water_restore": draw(st.integers(0, 250)),
         "resources.food_regrow_prob": draw(st.sampled_from([0.0, 0.01, 0.3, 1.0])),
         "episode.horizon": draw(st.integers(5, 60)),
-        "episode.persistent": draw(st.booleans()),
+        "episode.persistent": mode == "continuous" and draw(st.booleans()),
         **dict(
             zip(
                 [
@@ -94,7 +98,10 @@ def test_invariants_hold_under_random_actions(cfg, seed, ticks):
         check_outputs(vec, cfg)
         if cfg.vitals.immortal:
             assert not vec.terminations.any()
+        wiped_out = not vec.alive.any() and (cfg.spawn.mode == "concurrent" or cfg.spawn.min_alive > 0)
         if cfg.episode.persistent:
             assert not vec.truncations.any()
-            wiped_out = cfg.spawn.mode == "concurrent" and not vec.alive.any()
             assert vec.episode_done[0] == (wiped_out and not reset_step)
+        elif not reset_step:
+            at_horizon = vec.worlds[0].tick >= cfg.episode.horizon
+            assert vec.episode_done[0] == (at_horizon or wiped_out)

@@ -24,14 +24,7 @@ def test_every_material_has_a_row_and_values_are_bytes():
         "DRINKABLE",
         "DEPLETES_TO",
         "REGROWS_TO",
-        pytest.param(
-            "SPAWNABLE",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="materials.py: SPAWNABLE = PASSABLE & ~DEADLY is a fresh writeable array, unlike the "
-                "other rule columns (process-global mutable rule table)",
-            ),
-        ),
+        "SPAWNABLE",
     ],
 )
 def test_columns_are_read_only_arrays_indexed_by_material(column):

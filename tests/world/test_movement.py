@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, stream
+from _support import PyStream, params, stream
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -122,9 +122,8 @@ def test_move_agents_matches_the_reference(seed, size, border, n_agents, immorta
     )
 
     events = EventLog.empty(5 * n_agents)
-    move_agents(
-        agents, material, occupant, moves, np.zeros(n_agents, np.int32), events, world_rng, immortal, border
-    )
+    p = params(immortal=immortal, border=border)
+    move_agents(agents, material, occupant, moves, np.zeros(n_agents, np.int32), events, world_rng, p)
 
     assert (occupant == ref_occ).all()
     assert agents.r.tolist() == ref_r.tolist() and agents.c.tolist() == ref_c.tolist()
@@ -153,8 +152,7 @@ def test_dead_agents_do_not_move_and_are_not_shuffled():
         np.zeros(2, np.int32),
         events,
         stream(0),
-        False,
-        1,
+        params(immortal=False, border=1),
     )
     assert (agents.r[0], agents.c[0]) == (3, 2)
     assert (agents.r[1], agents.c[1]) == (3, 2)

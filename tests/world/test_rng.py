@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from enum import IntEnum
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 import neural_mmo.world.rng as rng_module
 from neural_mmo.world.rng import (
-    SYSTEMS,
+    Stream,
     below,
     check_seed,
     episode_seed,
@@ -60,21 +61,28 @@ def test_episode_seeds_are_distinct_per_seed_world_and_episode():
 def test_system_streams_are_reproducible_independent_and_non_zero():
     a = system_streams(episode_seed(5, 0, 0))
     b = system_streams(episode_seed(5, 0, 0))
-    assert set(a) == set(SYSTEMS)
-    for name in SYSTEMS:
-        assert a[name].dtype == np.uint64 and a[name].shape == (4,) and a[name].any()
-        assert (a[name] == b[name]).all()
-        assert a[name] is not b[name]
-    assert len({tuple(s.tolist()) for s in a.values()}) == len(SYSTEMS)
+    assert [(s.name, s.value) for s in Stream] == [("SPAWN", 0), ("MOVEMENT", 1), ("REGROWTH", 2)]
+    assert a.dtype == np.uint64 and a.shape == (len(Stream), 4)
+    for stream_row in Stream:
+        assert a[stream_row].any()
+    assert (a == b).all()
+    assert not np.shares_memory(a, b)
+    assert len({tuple(row) for row in a.tolist()}) == len(Stream)
     other = system_streams(episode_seed(5, 0, 1))
-    assert all((other[n] != a[n]).any() for n in SYSTEMS)
+    assert all((other[s] != a[s]).any() for s in Stream)
 
 
 def test_a_stream_does_not_depend_on_the_other_systems(monkeypatch):
     seq = episode_seed(3, 1, 2)
-    movement = system_streams(seq)["movement"].copy()
-    monkeypatch.setattr(rng_module, "SYSTEMS", ("extra_system", "movement"))
-    assert (rng_module.system_streams(seq)["movement"] == movement).all()
+    movement = system_streams(seq)[Stream.MOVEMENT].copy()
+    # Other sets of systems, movement on another row or not: its stream is keyed by its name only.
+    for rows in ([("EXTRA_SYSTEM", 0), ("MOVEMENT", 1)], [("MOVEMENT", 0), ("EXTRA_SYSTEM", 1)]):
+        patched = IntEnum("Stream", rows)  # type: ignore[misc]
+        monkeypatch.setattr(rng_module, "Stream", patched)
+        streams = rng_module.system_streams(seq)
+        assert streams.shape == (2, 4)
+        assert (streams[patched.MOVEMENT] == movement).all()
+        assert (streams[patched.EXTRA_SYSTEM] != movement).any()
 
 
 def test_terrain_generator_is_reproducible_and_separate():
@@ -127,3 +135,14 @@ def test_geometric_has_the_law_of_the_first_success(p):
         expected = 1 - (1 - p) ** k
         got = np.mean(draws <= k)
         assert abs(got - expected) <= 5 * math.sqrt(expected * (1 - expected) / n) + 1e-9, (k, got, expected)
+
+
+@pytest.mark.parametrize(
+    "p",
+    [1e-9, 1e-15, 1e-20, 5e-324],
+)
+def test_geometric_is_at_least_one_for_tiny_probabilities(p):
+    s = stream(2)
+    draws = [geometric(s, p) for _ in range(50)]
+    assert min(draws) >= 1
+    assert max(draws) <= 1 + 4 * 10**18

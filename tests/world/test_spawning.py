@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, stream
+from _support import PyStream, params, stream
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neural_mmo.world.events import EventLog
 from neural_mmo.world.materials import Material
-from neural_mmo.world.state import ring_tiles
+from neural_mmo.world.state import Clock, ring_tiles
 from neural_mmo.world.systems.spawning import place_agents, spawn_concurrent, spawn_continuous
 from neural_mmo.world.tables import AgentTable
 
@@ -104,25 +104,20 @@ def test_spawn_continuous_matches_the_reference_and_its_rules(
         material, occupant, agents.alive, agents.death_tick, ring, ref_rng, tick, attempts, min_alive
     )
     events = EventLog.empty(5 * n_slots)
-    new_next = spawn_continuous(
-        agents,
-        material,
-        occupant,
-        ring,
-        events,
-        world_rng,
-        tick,
-        next_id,
-        attempts,
-        min_alive,
-        n_populations,
-        30,
-        40,
-        50,
+    clock = np.array([tick, next_id], np.int64)
+    p = params(
+        spawn_attempts=attempts,
+        min_alive=min_alive,
+        n_populations=n_populations,
+        max_health=30,
+        max_food=40,
+        max_water=50,
     )
+    assert spawn_continuous(agents, material, occupant, ring, events, world_rng, clock, p) is None
     spawns = events.rows()
     assert [(e["slot"], e["r"], e["c"]) for e in spawns] == expected
-    assert new_next == next_id + len(expected)
+    assert clock[Clock.NEXT_ID] == next_id + len(expected)
+    assert clock[Clock.TICK] == tick
     assert world_rng.tolist() == ref_rng.state()
     ring_set = {tuple(t) for t in ring.tolist()}
     for k, e in enumerate(spawns):
@@ -169,7 +164,8 @@ def test_spawn_concurrent_spaces_agents_evenly_clockwise(seed, size, n_agents, n
     rng = np.random.default_rng(seed)
     border = 1
     g = size + 2
-    material = np.full((g, g), Material.LAVA, np.uint8)
+    # A spawnable border must not attract the fallback: it scans the playable area only.
+    material = np.full((g, g), Material.GRASS if rng.random() < 0.5 else Material.LAVA, np.uint8)
     material[1 : 1 + size, 1 : 1 + size] = rng.choice(
         np.array([Material.GRASS, Material.GRASS, Material.WATER, Material.FOREST, Material.STONE], np.uint8),
         size=(size, size),
@@ -179,9 +175,12 @@ def test_spawn_concurrent_spaces_agents_evenly_clockwise(seed, size, n_agents, n
     agents = AgentTable.empty(n_agents)
     occupant = np.full((g, g), -1, np.int32)
     events = EventLog.empty(5 * n_agents)
-    next_id = spawn_concurrent(
-        agents, material, occupant, ring, events, 0, 0, n_agents, n_populations, 5, 6, 7
+    clock = np.zeros(len(Clock), np.int64)
+    p = params(
+        border=border, n_agents=n_agents, n_populations=n_populations, max_health=5, max_food=6, max_water=7
     )
+    assert spawn_concurrent(agents, material, occupant, ring, events, clock, p) is None
+    next_id = int(clock[Clock.NEXT_ID])
 
     taken = np.full((g, g), False)
     expected = []
@@ -197,8 +196,8 @@ def test_spawn_concurrent_spaces_agents_evenly_clockwise(seed, size, n_agents, n
             spot = next(
                 (
                     (r, c)
-                    for r in range(g)
-                    for c in range(g)
+                    for r in range(border, border + size)
+                    for c in range(border, border + size)
                     if int(material[r, c]) in SPAWNABLE and not taken[r, c]
                 ),
                 None,
@@ -212,6 +211,9 @@ def test_spawn_concurrent_spaces_agents_evenly_clockwise(seed, size, n_agents, n
     assert next_id == len(expected)
     assert int(agents.alive.sum()) == len(expected)
     assert (agents.population[: len(expected)] == np.arange(len(expected)) % n_populations).all()
+    placed = agents.alive
+    assert (agents.health[placed] == 5).all() and (agents.food[placed] == 6).all()
+    assert (agents.water[placed] == 7).all() and (agents.spawn_tick[placed] == 0).all()
 
 
 def test_place_agents_puts_agent_k_in_slot_k():
@@ -219,7 +221,10 @@ def test_place_agents_puts_agent_k_in_slot_k():
     occupant = np.full((6, 6), -1, np.int32)
     events = EventLog.empty(15)
     positions = np.array([[2, 2], [3, 4], [1, 1]], np.int64)
-    assert place_agents(agents, occupant, events, positions, 0, 2, 10, 11, 12) == 3
+    clock = np.zeros(len(Clock), np.int64)
+    p = params(n_populations=2, max_health=10, max_food=11, max_water=12)
+    assert place_agents(agents, occupant, events, positions, clock, p) is None
+    assert clock.tolist() == [0, 3]  # tick unchanged, next id after the three placed
     assert agents.alive.all() and agents.agent_id.tolist() == [0, 1, 2]
     assert agents.population.tolist() == [0, 1, 0]
     assert [occupant[r, c] for r, c in positions.tolist()] == [0, 1, 2]

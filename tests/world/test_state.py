@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from neural_mmo.config import Config
-from neural_mmo.world.rng import SYSTEMS, episode_seed
-from neural_mmo.world.state import REGROW_RING, WorldState, event_capacity, ring_tiles
+from neural_mmo.world.events import EventColumn, EventKind
+from neural_mmo.world.params import Params
+from neural_mmo.world.rng import Stream, episode_seed
+from neural_mmo.world.state import REGROW_RING, Clock, WorldState, event_capacity, ring_tiles
 from neural_mmo.world.step import reset
 
 
@@ -45,9 +47,28 @@ def test_allocate_shapes_and_dtypes():
     assert state.agents.capacity == 5 and state.scratch.shape == (5,)
     assert state.regrowth.head.shape == (REGROW_RING,) and (state.regrowth.head == -1).all()
     assert state.regrowth.due.shape == (g * g,) and state.regrowth.next_tile.shape == (g * g,)
-    assert state.events.kind.shape == (event_capacity(cfg),) == (25,)
+    assert state.regrowth.due.dtype == np.int64 and (state.regrowth.due == -1).all()
+    assert event_capacity(cfg) == len(EventKind) * 5 == 25
+    assert state.events.kind.shape == (event_capacity(cfg),)
+    assert state.events.table.shape == (25, len(EventColumn)) and state.events.n == 0
     assert state.edge_tiles.shape == (4 * (cfg.map.size - 1), 2)
-    assert state.tick == 0 and state.n_alive == 0
+    assert state.streams.shape == (len(Stream), 4) and state.streams.dtype == np.uint64
+    assert state.clock.shape == (len(Clock),) and state.clock.dtype == np.int64 and (state.clock == 0).all()
+    assert state.params == Params.from_config(cfg)
+    assert state.tick == 0 and state.next_agent_id == 0 and state.n_alive == 0
+
+
+def test_tick_and_next_agent_id_are_read_only_views_of_the_clock():
+    state = _reset_state(0)
+    assert [(c.name, c.value) for c in Clock] == [("TICK", 0), ("NEXT_ID", 1)]
+    assert state.tick == 0 and state.next_agent_id == state.n_alive == 6
+    state.clock[Clock.TICK] = 12
+    state.clock[Clock.NEXT_ID] = 40
+    assert state.tick == 12 and state.next_agent_id == 40
+    assert type(state.tick) is int and type(state.next_agent_id) is int
+    for name in ("tick", "next_agent_id"):
+        with pytest.raises(AttributeError):
+            setattr(state, name, 0)
 
 
 def _reset_state(seed=0):
@@ -66,15 +87,17 @@ def test_hash_is_equal_for_equal_worlds_and_differs_across_seeds():
 MUTATIONS = {
     "material": lambda s: s.material.__setitem__((10, 10), (s.material[10, 10] + 1) % 6),
     "occupant": lambda s: s.occupant.__setitem__((0, 0), 3),
-    "tick": lambda s: setattr(s, "tick", s.tick + 1),
+    "tick": lambda s: s.clock.__setitem__(Clock.TICK, s.tick + 1),
     "episode": lambda s: setattr(s, "episode", s.episode + 1),
-    "next_agent_id": lambda s: setattr(s, "next_agent_id", s.next_agent_id + 1),
+    "next_agent_id": lambda s: s.clock.__setitem__(Clock.NEXT_ID, s.next_agent_id + 1),
     "regrowth.due": lambda s: s.regrowth.due.__setitem__(0, 99),
     "regrowth.head": lambda s: s.regrowth.head.__setitem__(0, 99),
     "regrowth.next_tile": lambda s: s.regrowth.next_tile.__setitem__(0, 99),
     **{
-        f"rng.{name}": (lambda s, name=name: s.rng[name].__setitem__(0, s.rng[name][0] ^ 1))
-        for name in SYSTEMS
+        f"streams.{row.name.lower()}": (
+            lambda s, row=row: s.streams.__setitem__((row, 0), s.streams[row, 0] ^ np.uint64(1))
+        )
+        for row in Stream
     },
     **{
         f"agents.{name}": (

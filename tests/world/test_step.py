@@ -9,9 +9,10 @@ from neural_mmo.config import Config
 from neural_mmo.testing import check_invariants
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.materials import Material
-from neural_mmo.world.rng import episode_seed, terrain_generator
-from neural_mmo.world.state import WorldState
-from neural_mmo.world.step import reset, step
+from neural_mmo.world.params import Params
+from neural_mmo.world.rng import Stream, episode_seed, system_streams, terrain_generator
+from neural_mmo.world.state import Clock, WorldState
+from neural_mmo.world.step import reset, step, tick
 from neural_mmo.world.systems.movement import Direction
 from neural_mmo.world.terrain import generate_terrain
 
@@ -137,3 +138,35 @@ def test_same_seed_and_actions_give_the_same_world(mode):
 
     assert run(1) == run(1)
     assert run(1)[-1] != run(2)[-1]
+
+
+def test_step_is_one_call_of_the_tick_kernel_over_the_state_arrays():
+    a = world(size=16, n_agents=8, **{"spawn.mode": "continuous", "vitals.food_decay": 30})
+    b = world(size=16, n_agents=8, **{"spawn.mode": "continuous", "vitals.food_decay": 30})
+    reset(a, episode_seed(2, 0, 0))
+    reset(b, episode_seed(2, 0, 0))
+    assert a.params == b.params == Params.from_config(a.config)
+    rng = np.random.default_rng(2)
+    for t in range(1, 41):
+        moves = rng.integers(0, 5, size=(8, 1)).astype(np.int32)
+        step(a, moves)
+        tick(b.agents, b.material, b.occupant, b.events, b.regrowth, b.edge_tiles, b.scratch, b.streams,
+             b.clock, moves, b.params)  # fmt: skip
+        assert a.state_hash() == b.state_hash()
+        assert a.events.rows() == b.events.rows()
+        assert a.clock[Clock.TICK] == a.tick == t
+    assert a.next_agent_id > 8  # agents starved and new ones spawned through the clock
+
+
+def test_each_system_draws_from_its_own_stream():
+    state = world(size=16, n_agents=6, **{"spawn.mode": "continuous", "spawn.attempts_per_tick": 3})
+    seq = episode_seed(1, 0, 0)
+    reset(state, seq, blank(state))  # all grass: nothing to regrow
+    fresh = system_streams(seq)
+    assert state.n_alive >= 2
+    assert (state.streams[Stream.SPAWN] != fresh[Stream.SPAWN]).any()  # the first spawns drew
+    assert (state.streams[Stream.MOVEMENT] == fresh[Stream.MOVEMENT]).all()  # nobody moved yet
+    assert (state.streams[Stream.REGROWTH] == fresh[Stream.REGROWTH]).all()
+    step(state, actions(state))
+    assert (state.streams[Stream.MOVEMENT] != fresh[Stream.MOVEMENT]).any()  # the move order shuffle
+    assert (state.streams[Stream.REGROWTH] == fresh[Stream.REGROWTH]).all()  # no forest eaten

@@ -15,8 +15,8 @@ DTYPES = {
     "health": np.int16,
     "food": np.int16,
     "water": np.int16,
-    "spawn_tick": np.int32,
-    "death_tick": np.int32,
+    "spawn_tick": np.int64,
+    "death_tick": np.int64,
     "death_cause": np.uint8,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from _support import params
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,18 +84,20 @@ def test_update_vitals_matches_the_reference(
         immortal=immortal,
     )
     before = {name: getattr(agents, name).copy() for name in ("health", "food", "water", "death_cause")}
-    update_vitals(
-        agents,
-        food_decay,
-        water_decay,
-        starvation_damage,
-        dehydration_damage,
-        p["food_above"],
-        p["water_above"],
-        p["regen"],
-        max_health,
-        immortal,
+    kernel_params = params(
+        food_decay=food_decay,
+        water_decay=water_decay,
+        starvation_damage=starvation_damage,
+        dehydration_damage=dehydration_damage,
+        food_regen_above=p["food_above"],
+        water_regen_above=p["water_above"],
+        regen_amount=p["regen"],
+        max_health=max_health,
+        max_food=max_food,
+        max_water=max_water,
+        immortal=immortal,
     )
+    update_vitals(agents, kernel_params)
     for i in range(n):
         if not before_alive(agents, i) or before["death_cause"][i] != 0:
             for name, column in before.items():
