@@ -97,7 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    table = Table(title=f"{args.agents} agents, {_label(args)}, {summary['ticks']} ticks, seed {args.seed}")
+    Console().print(f"[bold]{args.agents} agents, {_label(args)}, {summary['ticks']} ticks, seed {args.seed}")
+    table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in ("agent_steps", "agents_seen", "lifetime_mean", "lifetime_max",
