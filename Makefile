@@ -34,9 +34,10 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/neural-mmo docs --out docs
 
-## numba caches compiled kernels next to the sources; a kernel whose callee (in another file)
-## changed can be served stale from that cache, so clear it after editing kernels.
+## Compiled kernels are cached per version of the sources under ~/.cache/neural_mmo (see
+## neural_mmo/_kernel_cache.py); this drops every cached version.
 clean-cache:
+	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/neural_mmo"
 	find neural_mmo -name '*.nbi' -delete -o -name '*.nbc' -delete
 
 clean:

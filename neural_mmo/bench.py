@@ -148,6 +148,7 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
     gen = bench_map(config, repeats)
     return {
         "preset": preset,
+        "forced_overrides": dict(BENCH_OVERRIDES),
         "map_size": config.map.size,
         "agents": vec["agents"],
         "ticks_per_run": ticks,

@@ -46,7 +46,7 @@ def _count(minimum: int):
     return parse
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, seed: bool = True) -> None:
     p.add_argument("--preset", choices=list(PRESETS), help="starting configuration (default: medium)")
     p.add_argument(
         "--config", metavar="FILE", help="TOML file of overrides ([group] tables, optional preset)"
@@ -54,7 +54,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override, e.g. resources.food_regrow_prob=0.05"
     )
-    p.add_argument("--seed", type=_count(0), default=0, help="world seed (default 0)")
+    if seed:
+        p.add_argument("--seed", type=_count(0), default=0, help="world seed (default 0)")
 
 
 # ---------------------------------------------------------------------- run
@@ -73,31 +74,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     cfg = _config(args)
-    ticks = args.ticks or (cfg.episode.horizon if not cfg.episode.persistent else 1024)
-    if not cfg.episode.persistent and ticks > cfg.episode.horizon:
-        cfg = cfg.override({"episode.horizon": ticks})
-    vec = VecEnv(args.worlds, config=cfg, seed=args.seed, autoreset=False)
+    ticks = args.ticks or (1024 if cfg.episode.persistent else cfg.episode.horizon)
+    vec = VecEnv(args.worlds, config=cfg, seed=args.seed)
     policy = make_policy(args.agents, vec.layout, seed=args.seed)
     obs, _ = vec.reset()
     if args.map_png:
         console.print(f"map: {save_png(material_rgb(vec.worlds[0].material, 4), args.map_png)}")
     stats = RunStats()
+    stats.record(vec.worlds, stepped=False)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("alive {task.fields[alive]}"), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=console, disable=args.quiet) as progress:
         task = progress.add_task(f"{args.agents} x {_label(args)}", total=ticks, alive=int(vec.alive.sum()))
         for _ in range(ticks):
-            vec.step(policy.act(obs))
+            obs, *_ = vec.step(policy.act(obs))
             stats.record(vec.worlds)
+            stats.finish([vec.worlds[w] for w in np.flatnonzero(vec.episode_done)])  # next step resets them
             progress.update(task, advance=1, alive=int(vec.alive.sum()))
-            if vec.episode_done.all():
-                break
-    stats.finish(vec.worlds)
+    stats.finish([vec.worlds[w] for w in np.flatnonzero(~vec.episode_done)])
     summary = stats.summary()
     if args.json:
         print(json.dumps(summary))
         return 0
-    Console().print(f"[bold]{args.agents} agents, {_label(args)}, {summary['ticks']} ticks, seed {args.seed}")
+    Console().print(
+        f"[bold]{args.agents} agents, {_label(args)}, {summary['ticks']} ticks, "
+        f"{summary['episodes']} episode(s), seed {args.seed}"
+    )
     table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -139,6 +141,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     from neural_mmo.world.rng import episode_seed, terrain_generator
     from neural_mmo.world.terrain import generate_terrain
 
+    if not args.out.lower().endswith(".png"):
+        raise ConfigError(f"--out {args.out!r}: the map is written as PNG; give a file name ending in .png")
     cfg = _config(args)
     material = generate_terrain(cfg, terrain_generator(episode_seed(args.seed, 0, 0)))
     out = save_png(material_rgb(material, args.scale), args.out)
@@ -170,8 +174,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    for key, value in cfg.items():
-        print(f"{key} = {value!r}")
+    print(json.dumps(cfg.to_dict()) if args.json else cfg.to_toml())
     return 0
 
 
@@ -192,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="simulate with scripted agents and print a summary")
     _common(p)
     p.add_argument("--agents", default="forager", choices=["forager", "random"], help="scripted policy")
-    p.add_argument("--ticks", type=_count(0), default=0, help="ticks to run (default: the horizon)")
+    p.add_argument("--ticks", type=_count(1), help="ticks to run, across episodes (default: one horizon)")
     p.add_argument("--worlds", type=_count(1), default=1, help="worlds stepped together")
     p.add_argument("--map-png", metavar="FILE", help="also write the starting map as a PNG")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -212,8 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("config", help="print the resolved configuration")
-    _common(p)
+    p = sub.add_parser("config", help="print the resolved configuration (TOML, or --json)")
+    _common(p, seed=False)
+    p.add_argument("--json", action="store_true", help="print JSON instead of TOML")
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("docs", help="regenerate the rules and observation tables")
@@ -227,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ConfigError as err:
-        print(f"neural-mmo: config error: {err}", file=sys.stderr)
+        print(f"neural-mmo: error: {err}", file=sys.stderr)
         return 2
 
 

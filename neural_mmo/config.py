@@ -13,12 +13,15 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 class ConfigError(ValueError):
@@ -91,7 +94,13 @@ class TerrainConfig:
         min=0.0,
         max=1.0,
     )
-    lava_below: float = _f(0.015, "heights below this (in [0, 1]) become lava", min=0.0, max=1.0)
+    lava_below: float = _f(
+        0.015,
+        "heights below this become lava; heights are ranks in [0, 1] over the playable area, so each "
+        "threshold minus the one before is exactly that material's share of the map",
+        min=0.0,
+        max=1.0,
+    )
     water_below: float = _f(0.17, "heights below this become water", min=0.0, max=1.0)
     grass_below: float = _f(0.55, "heights below this become grass", min=0.0, max=1.0)
     scrub_below: float = _f(0.60, "heights below this become scrub", min=0.0, max=1.0)
@@ -212,12 +221,13 @@ class Config:
     def override(self, overrides: Mapping[str, Any]) -> Config:
         """Return a copy with dotted keys replaced (``{"spawn.n_agents": 16}``), then validated.
 
+        Keys may also be bare field names when unique (``{"horizon": 64}``) or ``group__field``.
         String values (from the CLI) are parsed to the field's type; other values must already
         have it. Unknown keys and bad values raise :class:`ConfigError`.
         """
         groups = {name: getattr(self, name) for name in _GROUPS}
         for key, value in overrides.items():
-            group, name = _split_key(key)
+            group, name = _split_key(resolve_key(key))
             spec = _field(group, name)
             groups[group] = dataclasses.replace(groups[group], **{name: _coerce(key, spec, value)})
         return Config(**groups)
@@ -242,7 +252,11 @@ class Config:
         flat: dict[str, Any] = {}
         for group, table in data.items():
             if not isinstance(table, dict):
-                raise ConfigError(f"{path}: top-level key {group!r} must be a [table] of a config group")
+                try:
+                    hint = f"; put it under [{resolve_key(group).split('.')[0]}]"
+                except ConfigError:
+                    hint = f"; tables are {', '.join(_GROUPS)}"
+                raise ConfigError(f"{path}: top-level key {group!r} is not a [table] of a config group{hint}")
             for name, value in table.items():
                 flat[f"{group}.{name}"] = value
         return base.override(flat)
@@ -259,6 +273,15 @@ class Config:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Nested plain dict (JSON/TOML friendly)."""
         return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        """The whole config as TOML ``[group]`` tables; ``Config.from_toml`` reads it back."""
+        lines: list[str] = []
+        for group, fields in self.to_dict().items():
+            lines += (
+                [f"[{group}]"] + [f"{name} = {_toml_value(value)}" for name, value in fields.items()] + [""]
+            )
+        return "\n".join(lines)
 
     # ------------------------------------------------------------------ validation
 
@@ -346,10 +369,27 @@ def resolve_key(name: str) -> str:
     if "." in name:
         return name
     owners = [group for group, cls in _GROUPS.items() if name in {f.name for f in dataclasses.fields(cls)}]
-    if len(owners) != 1:
-        known = ", ".join(sorted(k.split(".")[1] for k, _ in field_docs()))
-        raise ConfigError(f"{name}: not a config field; known fields: {known}")
+    if len(owners) > 1:
+        raise ConfigError(f"{name}: ambiguous; say which: {', '.join(f'{g}.{name}' for g in owners)}")
+    if not owners:
+        known = sorted(k.split(".")[1] for k, _ in field_docs())
+        raise ConfigError(
+            f"{name}: not a config field{_did_you_mean(name, known)}; known fields: {', '.join(known)}"
+        )
     return f"{owners[0]}.{name}"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _split_key(key: str) -> tuple[str, str]:
@@ -365,8 +405,10 @@ def _field(group: str, name: str) -> dataclasses.Field[Any]:
     for f in dataclasses.fields(_GROUPS[group]):
         if f.name == name:
             return f
-    names = ", ".join(f.name for f in dataclasses.fields(_GROUPS[group]))
-    raise ConfigError(f"{group}.{name}: unknown field of [{group}]; allowed: {names}")
+    names = [f.name for f in dataclasses.fields(_GROUPS[group])]
+    raise ConfigError(
+        f"{group}.{name}: unknown field of [{group}]{_did_you_mean(name, names)}; allowed: {', '.join(names)}"
+    )
 
 
 def _type_of(spec: dataclasses.Field[Any]) -> type:
@@ -375,6 +417,8 @@ def _type_of(spec: dataclasses.Field[Any]) -> type:
 
 def _coerce(key: str, spec: dataclasses.Field[Any], value: Any) -> Any:
     kind = _type_of(spec)
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
+        value = value.item()  # numpy scalars from sweeps count as the Python values they hold
     if isinstance(value, str) and kind is not str:
         text = value.strip().lower()
         try:

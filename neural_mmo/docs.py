@@ -13,7 +13,7 @@ from pathlib import Path
 from neural_mmo.config import PRESETS, Config, field_docs
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.world import step as step_module
-from neural_mmo.world.events import DeathCause, EventKind
+from neural_mmo.world.events import EVENT_VALUES, DeathCause, EventKind
 from neural_mmo.world.materials import MATERIAL_TABLE, Material
 from neural_mmo.world.systems import death, foraging, movement, regrowth, spawning, vitals
 
@@ -45,8 +45,10 @@ def rules_markdown() -> str:
         ]
         lines.append(f"| {m.value} | {m.name.lower()} | " + " | ".join(cells) + " |")
     lines += ["", "## Events and death causes", ""]
-    lines += ["Event kinds: " + ", ".join(f"`{k.name}`={k.value}" for k in EventKind) + "."]
-    lines += ["Death causes: " + ", ".join(f"`{c.name}`={c.value}" for c in DeathCause) + ".", ""]
+    lines += ["Each event row holds kind, slot, agent id, position (r, c) and a value:", ""]
+    lines += ["| kind | id | value |", "|---|---|---|"]
+    lines += [f"| `{k.name}` | {k.value} | {EVENT_VALUES[k]} |" for k in EventKind]
+    lines += ["", "Death causes: " + ", ".join(f"`{c.name}`={c.value}" for c in DeathCause) + ".", ""]
     lines += ["## Configuration", "", "Static fields (marked S) set buffer shapes.", ""]
     lines += [
         "| key | " + " | ".join(PRESETS) + " | allowed | S | meaning |",

@@ -20,9 +20,12 @@ class RunStats:
     deaths: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     agent_steps: int = 0
+    ticks: int = 0
+    episodes: int = 0
 
-    def record(self, states: list[WorldState]) -> None:
-        """Add one tick of every world (call after each step)."""
+    def record(self, states: list[WorldState], stepped: bool = True) -> None:
+        """Add the latest tick of every world: call after each step, and once after the first
+        reset with ``stepped=False`` (to count the agents spawned at reset)."""
         alive = 0
         for state in states:
             ev = state.events
@@ -37,12 +40,16 @@ class RunStats:
                 self.lifetimes.extend((state.tick - state.agents.spawn_tick[slots]).tolist())
                 for cause in ev.value[dead].tolist():
                     self.deaths[DeathCause(cause).name.lower()] += 1
-        self.population.append(alive)
-        self.agent_steps += alive
+        if stepped:
+            self.population.append(alive)
+            self.ticks += 1
+            self.agent_steps += alive
 
     def finish(self, states: list[WorldState]) -> None:
-        """Count agents still alive at the end as lifetimes too (censored at the last tick)."""
+        """Close the episodes of ``states``: agents still alive count as lifetimes too (censored
+        at the last tick)."""
         for state in states:
+            self.episodes += 1
             slots = np.flatnonzero(state.agents.alive)
             self.lifetimes.extend((state.tick - state.agents.spawn_tick[slots]).tolist())
 
@@ -50,7 +57,8 @@ class RunStats:
         life = np.array(self.lifetimes or [0])
         pop = np.array(self.population or [0])
         return {
-            "ticks": len(self.population),
+            "ticks": self.ticks,
+            "episodes": self.episodes,
             "agent_steps": self.agent_steps,
             "population_mean": float(pop.mean()),
             "population_min": int(pop.min()),

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from neural_mmo.cli import build_parser, main
+from neural_mmo.config import Config
 from neural_mmo.docs import observation_markdown, rules_markdown
 
 
@@ -29,13 +30,13 @@ def test_config_prints_the_resolved_values(capsys, tmp_path):
         "resources.food_regrow_prob=0.05",
     ]
     assert main(argv) == 0
-    lines = dict(line.split(" = ", 1) for line in capsys.readouterr().out.splitlines())
+    lines = _config_lines(capsys)
     assert lines["map.size"] == "64"
     assert lines["spawn.n_agents"] == "3"
-    assert lines["vitals.immortal"] == "True"
+    assert lines["vitals.immortal"] == "true"
     assert lines["resources.food_regrow_prob"] == "0.05"
     assert lines["episode.horizon"] == "77"
-    assert lines["spawn.mode"] == "'continuous'"
+    assert lines["spawn.mode"] == '"continuous"'
 
 
 @pytest.mark.parametrize(
@@ -53,7 +54,7 @@ def test_config_errors_exit_2_with_a_message(capsys, monkeypatch, tmp_path, argv
     assert main(argv) == 2
     assert list(tmp_path.iterdir()) == []
     err = capsys.readouterr().err
-    assert "config error" in err and fragment in err
+    assert "neural-mmo: error:" in err and fragment in err
 
 
 def test_unknown_preset_is_an_argparse_error():
@@ -115,7 +116,15 @@ def test_parser_lists_every_command():
 
 
 def _config_lines(capsys) -> dict[str, str]:
-    return dict(line.split(" = ", 1) for line in capsys.readouterr().out.splitlines())
+    """``neural-mmo config`` output (TOML tables) as ``{"group.field": "value as printed"}``."""
+    lines, group = {}, ""
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("["):
+            group = line.strip("[]")
+        elif " = " in line:
+            name, value = line.split(" = ", 1)
+            lines[f"{group}.{name}"] = value
+    return lines
 
 
 def test_a_preset_named_in_the_toml_file_applies(capsys, tmp_path):
@@ -143,7 +152,7 @@ def test_a_preset_conflicting_with_the_toml_file_exits_2(capsys, monkeypatch, tm
     monkeypatch.chdir(tmp_path)
     assert main(["config", "--config", str(toml), "--preset", "medium"]) == 2
     err = capsys.readouterr().err
-    assert "config error" in err and "'small'" in err and "'medium'" in err
+    assert "neural-mmo: error:" in err and "'small'" in err and "'medium'" in err
     assert main(["map", "--config", str(toml), "--preset", "large", "--out", "never.png"]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.toml"]
 
@@ -151,12 +160,12 @@ def test_a_preset_conflicting_with_the_toml_file_exits_2(capsys, monkeypatch, tm
 @pytest.mark.parametrize(
     "argv",
     [
-        ["config", "--seed", "-1"],
-        ["config", "--seed", "abc"],
-        ["config", "--seed", "1.5"],
+        ["map", "--seed", "-1"],
+        ["map", "--seed", "abc"],
+        ["map", "--seed", "1.5"],
         ["run", "--worlds", "0"],
         ["run", "--worlds", "two"],
-        ["run", "--ticks", "-1"],
+        ["run", "--ticks", "0"],
         ["bench", "--ticks", "0"],
         ["bench", "--repeats", "0"],
         ["bench", "--repeats", "x"],
@@ -177,9 +186,35 @@ def test_bad_integer_arguments_are_argparse_errors(capsys, monkeypatch, tmp_path
 
 def test_integer_arguments_at_their_minimum_are_accepted():
     parser = build_parser()
-    assert parser.parse_args(["config", "--seed", "0"]).seed == 0
-    args = parser.parse_args(["run", "--worlds", "1", "--ticks", "0"])
-    assert (args.worlds, args.ticks) == (1, 0)
+    assert parser.parse_args(["map", "--seed", "0"]).seed == 0
+    args = parser.parse_args(["run", "--worlds", "1", "--ticks", "1"])
+    assert (args.worlds, args.ticks) == (1, 1)
     args = parser.parse_args(["bench", "--ticks", "1", "--repeats", "1"])
     assert (args.ticks, args.repeats) == (1, 1)
     assert parser.parse_args(["map", "--scale", "1"]).scale == 1
+
+
+def test_run_plays_several_episodes_when_ticks_exceed_the_horizon(capsys):
+    argv = ["run", "--preset", "small", "--set", "map.size=16", "--set", "spawn.n_agents=8",
+            "--set", "episode.horizon=10", "--ticks", "25", "--json", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["ticks"] == 25
+    assert summary["episodes"] == 3  # two full horizons, then the third one cut by --ticks
+    assert summary["lifetime_max"] <= 10
+    assert summary["events"]["spawn"] == summary["agents_seen"]  # spawns at each reset counted too
+
+
+def test_config_prints_toml_that_reads_back_and_json_on_request(tmp_path, capsys):
+    assert main(["config", "--preset", "small", "--set", "spawn.mode=concurrent"]) == 0
+    path = tmp_path / "out.toml"
+    path.write_text(capsys.readouterr().out)
+    assert Config.from_toml(path) == Config.preset("small").override({"spawn.mode": "concurrent"})
+    assert main(["config", "--preset", "small", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["map"]["size"] == 64
+
+
+def test_map_refuses_an_output_that_is_not_png(tmp_path, capsys):
+    assert main(["map", "--preset", "small", "--out", str(tmp_path / "map.txt")]) == 2
+    assert "ending in .png" in capsys.readouterr().err
+    assert not (tmp_path / "map.txt").exists()

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import re
 
+import numpy as np
 import pytest
 
 import neural_mmo
@@ -138,7 +139,7 @@ def test_wrong_types_raise_config_error_naming_key_and_value(key, value, fragmen
         assert repr(value) in message or str(value) in message
 
 
-@pytest.mark.parametrize("key", ["spawn.bogus", "bogus.size", "size", "map.size.extra", "", "map."])
+@pytest.mark.parametrize("key", ["spawn.bogus", "bogus.size", "sizes", "map.size.extra", "", "map."])
 def test_unknown_keys_raise_config_error(key):
     with pytest.raises(ConfigError) as err:
         Config.preset("small").override({key: 1})
@@ -430,3 +431,28 @@ def test_non_string_override_keys_raise_config_error(key):
         Config.preset("small").override({key: 1})
     with pytest.raises(ConfigError, match=re.escape(repr(key))):
         resolve_key(key)  # type: ignore[arg-type]
+
+
+def test_bare_field_names_and_numpy_scalars_are_accepted():
+    cfg = Config.preset("small").override(
+        {"size": np.int64(16), "food_regrow_prob": np.float32(0.5), "immortal": np.bool_(True)}
+    )
+    assert (cfg.map.size, cfg.resources.food_regrow_prob, cfg.vitals.immortal) == (16, 0.5, True)
+    assert type(cfg.map.size) is int and type(cfg.vitals.immortal) is bool
+
+
+def test_a_near_miss_suggests_the_field():
+    with pytest.raises(ConfigError, match="did you mean 'food_regrow_prob'"):
+        Config.preset("small").override({"food_regrow_pro": 0.1})
+    with pytest.raises(ConfigError, match="did you mean 'food_regrow_prob'"):
+        Config.preset("small").override({"resources.food_regrow_pro": 0.1})
+
+
+@pytest.mark.parametrize("preset", ["small", "large"])
+def test_to_toml_reads_back_to_the_same_config(tmp_path, preset):
+    cfg = Config.preset(preset).override(
+        {"spawn.mode": "concurrent", "vitals.immortal": True, "regen_fraction": 0.3}
+    )
+    path = tmp_path / "cfg.toml"
+    path.write_text(cfg.to_toml())
+    assert Config.from_toml(path) == cfg

@@ -53,6 +53,8 @@ def forage_actions(
         out[i, ActionHead.MOVE] = 0
         if entities[i, 0, E.KIND] == 0:
             continue
+        if entities[i, 0, E.TIME_ALIVE] == 0:  # a new agent in this row: forget the old heading
+            heading[i] = 0
         material = tiles[i, :, :, TileChannel.MATERIAL]
         occupied = tiles[i, :, :, TileChannel.OCCUPANT]
         want_food = entities[i, 0, E.FOOD] / max_food <= entities[i, 0, E.WATER] / max_water

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
+import gymnasium
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv as _ParallelEnv
@@ -94,7 +95,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         grid and the occupant channel (0: nobody, 1 + population), border included.
 
     Arguments:
-        preset: ``small``, ``medium`` or ``large``; ``config``: a full Config instead;
+        preset: ``small``, ``medium`` (default) or ``large``; ``config``: a full Config instead;
         render_mode: None or ``"rgb_array"``; seed: default seed of the first reset;
         reward_fn: ``fn(state, events) -> [slots]``; ``**overrides``: config fields
         (``horizon=256``, ``spawn__mode="concurrent"``).
@@ -104,7 +105,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     def __init__(
         self,
-        preset: str = "medium",
+        preset: str | None = None,
         render_mode: str | None = None,
         *,
         config: Config | None = None,
@@ -130,7 +131,8 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         self._space = self.vec.observation_space
         self._action_space = self.vec.action_space
         self._row = np.zeros(self.vec.n_heads, np.int64)
-        self._names: dict[int, str] = {}
+        self._slot_names = [""] * self.vec.num_slots  # name of the agent each slot last held
+        self._slot_ids = np.full(self.vec.num_slots, -1, np.int64)
         self._slot_of: dict[str, int] = {}
 
     # ------------------------------------------------------------------ spaces
@@ -155,7 +157,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         self.vec.reset(seed=seed)
         self.ignored_actions = 0
         obs = self._observations()
-        return obs, {a: {} for a in self.agents}
+        return obs, {a: {"invalid_actions": 0} for a in self.agents}
 
     def step(self, actions: dict[str, Any]):
         if not isinstance(actions, dict):
@@ -186,12 +188,11 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         truncated = vec.truncations.tolist()
         invalid = vec.invalid_actions.tolist()
         for i in np.flatnonzero(ids >= 0).tolist():
-            name = self._name(int(ids[i]))
+            name = self._name(i, int(ids[i]))
             rewards[name] = reward_list[i]
             terms[name] = terminated[i]
             truncs[name] = truncated[i]
-            bad = invalid[i] + malformed.get(i, 0)
-            infos[name] = {"invalid_actions": bad} if bad else {}
+            infos[name] = {"invalid_actions": invalid[i] + malformed.get(i, 0)}
         if vec.episode_done[0]:
             self.agents = []
             self._slot_of = {}
@@ -208,6 +209,10 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
+            gymnasium.logger.warn(
+                "render() needs render_mode='rgb_array' when the env is made, e.g. "
+                "neural_mmo.parallel_env('small', render_mode='rgb_array'); returning None"
+            )
             return None
         from neural_mmo.render import render_rgb
 
@@ -221,11 +226,12 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     # ------------------------------------------------------------------ internals
 
-    def _name(self, agent_id: int) -> str:
-        name = self._names.get(agent_id)
-        if name is None:
-            name = self._names[agent_id] = f"player_{agent_id}"
-        return name
+    def _name(self, slot: int, agent_id: int) -> str:
+        """``player_<id>``, cached per slot (bounded memory, however many agents come and go)."""
+        if self._slot_ids[slot] != agent_id:
+            self._slot_ids[slot] = agent_id
+            self._slot_names[slot] = f"player_{agent_id}"
+        return self._slot_names[slot]
 
     def _observations(self) -> dict[str, dict[str, np.ndarray]]:
         """Observations of every slot with an agent this tick (living, or died this tick), as views
@@ -235,7 +241,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         slots = np.flatnonzero(ids >= 0)
         snapshot = {k: v[slots] for k, v in vec.observations.items()}
         keys = list(snapshot)
-        names = [self._name(int(ids[i])) for i in slots.tolist()]
+        names = [self._name(i, int(ids[i])) for i in slots.tolist()]
         alive = vec.alive[slots].tolist()
         self.agents = [name for name, a in zip(names, alive) if a]
         self._slot_of = {name: int(i) for name, i, a in zip(names, slots.tolist(), alive) if a}
@@ -271,16 +277,16 @@ def _id_pool_size(config: Config) -> int:
         return 2**31 - 1
     if config.spawn.mode == "concurrent":
         return n
-    return n + config.episode.horizon * (config.spawn.attempts_per_tick + config.spawn.min_alive)
+    return n + config.episode.horizon * min(n, config.spawn.attempts_per_tick + config.spawn.min_alive)
 
 
 def parallel_env(
-    preset: str = "medium", render_mode: str | None = None, **kwargs: Any
+    preset: str | None = None, render_mode: str | None = None, **kwargs: Any
 ) -> NeuralMMOParallelEnv:
     """A PettingZoo ParallelEnv; see :class:`NeuralMMOParallelEnv` for the arguments."""
     return NeuralMMOParallelEnv(preset, render_mode, **kwargs)
 
 
-def env(preset: str = "medium", render_mode: str | None = None, **kwargs: Any):
+def env(preset: str | None = None, render_mode: str | None = None, **kwargs: Any):
     """The same game as a PettingZoo AEC env (``parallel_to_aec`` over :func:`parallel_env`)."""
     return parallel_to_aec(parallel_env(preset, render_mode, **kwargs))

@@ -29,7 +29,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from neural_mmo.config import Config, resolve_key
+from neural_mmo.config import Config, ConfigError, resolve_key
 from neural_mmo.envs.actions import as_action_array, sanitize_actions
 from neural_mmo.observe.encode import Observer
 from neural_mmo.observe.layout import ObsLayout
@@ -42,12 +42,14 @@ from neural_mmo.world.step import step as step_world
 from neural_mmo.world.tables import AgentTable
 
 
-def make_config(preset: str = "medium", config: Config | None = None, **overrides: Any) -> Config:
-    """A validated config from a preset (or ``config``) plus keyword overrides.
-
-    Keywords are bare field names (``horizon=64``) or ``group__field`` (``spawn__n_agents=16``).
-    """
-    base = config if config is not None else Config.preset(preset)
+def make_config(preset: str | None = None, config: Config | None = None, **overrides: Any) -> Config:
+    """A validated config from a preset (default ``medium``) or a full ``config``, plus keyword
+    overrides: bare field names (``horizon=64``) or ``group__field`` (``spawn__n_agents=16``)."""
+    if preset is not None and config is not None:
+        raise ConfigError(f"preset: got preset={preset!r} and a config; give one or the other")
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a neural_mmo.Config, got {type(config).__name__}")
+    base = config if config is not None else Config.preset(preset or "medium")
     return base.override({resolve_key(k): v for k, v in overrides.items()}) if overrides else base
 
 
@@ -73,12 +75,23 @@ def _publish(
     return n
 
 
+def _checked_rewards(value: Any, n: int) -> np.ndarray:
+    """A reward function's result as an array of ``n`` numbers, or a TypeError saying what is wrong."""
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    if array.shape != (n,) or array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"reward_fn must return {n} numbers (an array of shape ({n},), one per agent slot), "
+            f"got {type(value).__name__} with shape {array.shape} and dtype {array.dtype}"
+        )
+    return array
+
+
 class VecEnv:
     """``num_worlds`` worlds with flat buffers. See the module docs for the slot semantics.
 
     Arguments:
         num_worlds: worlds stepped per call.
-        preset: ``small``, ``medium`` or ``large``.
+        preset: ``small``, ``medium`` (the default) or ``large``.
         config: a full :class:`~neural_mmo.config.Config` instead of a preset.
         seed: base seed; world ``w``'s episode ``e`` uses the seed ``(seed, w, e)``.
         reward_fn: ``fn(state, events) -> [slots]`` rewards (default: -1 on death).
@@ -89,7 +102,7 @@ class VecEnv:
     def __init__(
         self,
         num_worlds: int = 1,
-        preset: str = "medium",
+        preset: str | None = None,
         *,
         config: Config | None = None,
         seed: int = 0,
@@ -139,6 +152,8 @@ class VecEnv:
         self.action_space = self.layout.action_space()
         """Space of ONE slot's action (a gymnasium Dict of Discrete heads)."""
         self._episodes = np.zeros(self.num_worlds, np.int64)
+        self._idle = np.zeros(self.num_worlds, np.bool_)
+        self._maps: list[tuple[np.ndarray, np.ndarray | None] | None] = [None] * self.num_worlds
         self._started = False
 
     # ------------------------------------------------------------------ API
@@ -175,12 +190,21 @@ class VecEnv:
         return self.observations, self.rewards, self.terminations, self.truncations, self.infos
 
     def load(self, world: int, material: np.ndarray, placements: np.ndarray | None = None) -> None:
-        """Start a new episode of ``world`` on a given map instead of a generated one.
+        """Play ``world`` on a given map from now on, instead of generated ones.
 
-        ``material`` is a ``uint8 [G, G]`` grid of Material values (G = ``config.grid_side``);
-        ``placements`` (``[k, 2]`` rows ``(r, c)``) puts agents 0..k-1 in slots 0..k-1 there
-        instead of the spawn rules. Used by scenario tests and for hand-made maps.
+        ``material`` is a ``uint8 [G, G]`` grid of Material values (G = ``config.grid_side``,
+        border included); ``placements`` (integer ``[k, 2]`` rows ``(r, c)`` inside the playable
+        area) puts agents 0..k-1 in slots 0..k-1 there instead of following the spawn rules
+        (later spawns follow them). A new episode starts at once (call it between episodes: the
+        agents of an interrupted episode just vanish), and every later episode of this world uses
+        the same map until :meth:`unload`. Used by scenario tests and for hand-made maps.
         """
+        if (
+            isinstance(world, bool)
+            or not isinstance(world, (int, np.integer))
+            or not 0 <= world < self.num_worlds
+        ):
+            raise ValueError(f"world must be an int in 0..{self.num_worlds - 1}, got {world!r}")
         side = self.config.grid_side
         material = np.asarray(material)
         if material.shape != (side, side) or material.dtype.kind not in "iu":
@@ -193,27 +217,32 @@ class VecEnv:
                 f"material values must be in [0, {N_MATERIALS}), got {material.min()}..{material.max()}"
             )
         if placements is not None:
-            placements = np.asarray(placements, np.int64).reshape(-1, 2)
+            placements = np.asarray(placements)
+            if placements.dtype.kind not in "iu" or placements.ndim != 2 or placements.shape[1] != 2:
+                raise ValueError(
+                    f"placements must be integer rows (r, c), got {placements.dtype} {placements.shape}"
+                )
+            placements = placements.astype(np.int64)
             if len(placements) > self.slots_per_world:
                 raise ValueError(f"{len(placements)} placements for {self.slots_per_world} slots")
             lo, hi = self.config.map.border, self.config.map.border + self.config.map.size
             if (placements < lo).any() or (placements >= hi).any():
                 raise ValueError(f"placements must lie in the playable area: rows and columns {lo}..{hi - 1}")
-            r, c = placements[:, 0], placements[:, 1]
-            if not SPAWNABLE[material[r, c]].all():
+            if not SPAWNABLE[material[placements[:, 0], placements[:, 1]]].all():
                 raise ValueError("every placement must be a spawnable tile (not lava, water or stone)")
             if len({(int(a), int(b)) for a, b in placements}) != len(placements):
                 raise ValueError("two placements on one tile")
-        if (
-            isinstance(world, bool)
-            or not isinstance(world, (int, np.integer))
-            or not 0 <= world < self.num_worlds
-        ):
-            raise ValueError(f"world must be an int in 0..{self.num_worlds - 1}, got {world!r}")
         if not self._started:
             self.reset()
-        self._reset_world(int(world), material.astype(np.uint8), placements)
+        else:
+            self._episodes[world] += 1
+        self._maps[world] = (material.astype(np.uint8), placements)
+        self._reset_world(int(world))
         self.episode_done[world] = False
+
+    def unload(self, world: int) -> None:
+        """Go back to generated maps for ``world`` from its next episode on."""
+        self._maps[world] = None
 
     def close(self) -> None:
         """Nothing to release in-process; here for API symmetry."""
@@ -238,7 +267,7 @@ class VecEnv:
                 continue
             step_world(state, self._actions[block])
             self._observers[w].write(state)
-            self.rewards[block] = self.reward_fn(state, state.events)
+            self.rewards[block] = _checked_rewards(self.reward_fn(state, state.events), self.slots_per_world)
             self._finish(w, state, block)
 
     def _finish(self, w: int, state: WorldState, block: slice) -> None:
@@ -254,16 +283,22 @@ class VecEnv:
         self.episode_done[w] = at_horizon or wiped_out
 
     def _publish_idle(self, w: int) -> None:
+        """A finished world without autoreset: empty slots, no events, no stale observations."""
         block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
         for array in (self.rewards, self.terminations, self.truncations, self.spawned, self.alive):
             array[block] = 0
         self.agent_id[block] = -1
+        self.invalid_actions[block] = 0
+        if not self._idle[w]:
+            self._idle[w] = True
+            self.worlds[w].events.clear()
+            self._observers[w].clear()
 
-    def _reset_world(
-        self, w: int, material: np.ndarray | None = None, placements: np.ndarray | None = None
-    ) -> None:
+    def _reset_world(self, w: int) -> None:
         state = self.worlds[w]
+        material, placements = self._maps[w] or (None, None)
         reset_world(state, episode_seed(self.seed, w, int(self._episodes[w])), material, placements)
+        self._idle[w] = False
         self._observers[w].clear()
         self._observers[w].write(state)
         block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)

@@ -51,6 +51,7 @@ def write_observations(
     occupant: np.ndarray,
     tick: int,
     radius: int,
+    border: int,
     offsets: np.ndarray,
     move_offset: int,
     noop_offsets: np.ndarray,
@@ -65,6 +66,8 @@ def write_observations(
     which agent slot entity row ``k`` of slot ``i`` shows (-1 for empty rows), so actions that
     name a row (attack targets) resolve without searching again."""
     n_rows = entities.shape[1]
+    lo = border - 1  # movement never goes past the first ring of the border
+    hi = material.shape[0] - border
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] and agents.death_tick[i] != tick:
             if written[i]:
@@ -108,7 +111,8 @@ def write_observations(
         for d in range(1, N_DIRECTIONS):
             r1 = r0 + DR[d]
             c1 = c0 + DC[d]
-            action_mask[i, move_offset + d] = PASSABLE[material[r1, c1]] and occupant[r1, c1] < 0
+            inside = lo <= r1 <= hi and lo <= c1 <= hi
+            action_mask[i, move_offset + d] = inside and PASSABLE[material[r1, c1]] and occupant[r1, c1] < 0
 
 
 class Observer:
@@ -134,7 +138,8 @@ class Observer:
     def write(self, state: WorldState) -> None:
         b = self.buffers
         write_observations(
-            state.agents, state.material, state.occupant, state.tick, self.layout.radius, self.offsets,
+            state.agents, state.material, state.occupant, state.tick, self.layout.radius,
+            state.config.map.border, self.offsets,
             self.move_offset, self.layout.action_offsets, b["tiles"], b["entities"], b["entity_mask"],
             b["action_mask"], self.written, self.entity_slot,
         )  # fmt: skip

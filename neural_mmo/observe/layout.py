@@ -192,7 +192,10 @@ class ObsLayout:
                 f"| {entities.low[0, col]:g} | {entities.high[0, col]:g} | {ENTITY_DOCS[col]} |"
             )
         lines += ["", "Action heads (`action_mask` holds them concatenated in this order; value 0 of",
-                  "every head is the no-op, always allowed):", "",
+                  "every head is the no-op, always allowed). A move is masked out toward water, stone,",
+                  "a tile occupied when the observation was made, or past the first ring of the lava",
+                  "border; **lava itself is allowed, and kills**: avoiding it is for the agent to learn.",
+                  "",
                   "| column | head | size | values | meaning |", "|---|---|---|---|---|"]  # fmt: skip
         for k, h in enumerate(self.heads):
             lines.append(f"| {k} | `{h.name}` | {h.size} | {', '.join(h.values)} | {h.doc} |")

@@ -19,7 +19,7 @@ class EnvCheckError(AssertionError):
 
 
 def check_env(
-    preset: str = "small",
+    preset: str | None = None,
     *,
     config: Config | None = None,
     ticks: int = 200,
@@ -28,14 +28,17 @@ def check_env(
 ) -> dict[str, Any]:
     """Check a configuration end to end and return a short report (raises on the first failure).
 
-    1. PettingZoo's ``parallel_api_test`` and ``api_test`` on the AEC conversion (skipped in
-       persistent mode, whose name pool is unbounded);
+    1. PettingZoo's ``parallel_api_test`` and ``api_test`` on the AEC conversion, and the usual
+       ``agent_iter`` loop run to the end of the episode (skipped in persistent mode, whose name
+       pool is unbounded);
     2. every observation is inside the observation space;
     3. the world invariants after every tick (health bounds, one agent per tile, nobody on
        impassable tiles, population within cap, consistent occupancy);
     4. determinism: same seed and actions -> same state hash; another seed -> a different one;
     5. malformed actions (wrong types, out of range, unknown agents) are no-ops, never crashes.
     """
+    if preset is None and config is None:
+        preset = "small"
     overrides.setdefault("horizon", ticks)
     kwargs = dict(config=config, **overrides)
     persistent = parallel_env(preset, **kwargs).config.episode.persistent
@@ -44,6 +47,7 @@ def check_env(
             warnings.simplefilter("ignore")
             parallel_api_test(parallel_env(preset, **kwargs), num_cycles=ticks)
             api_test(env(preset, **kwargs), num_cycles=min(ticks, 50))
+            _aec_loop(env(preset, **kwargs), seed, ticks)
 
     first = _rollout(parallel_env(preset, **kwargs), seed, ticks, malformed=True)
     again = _rollout(parallel_env(preset, **kwargs), seed, ticks, malformed=True)
@@ -60,6 +64,21 @@ def check_env(
         "ignored_actions": first["ignored"],
         "final_state_hash": first["hashes"][-1],
     }
+
+
+def _aec_loop(aec: Any, seed: int, ticks: int) -> None:
+    """The canonical AEC loop (``agent_iter`` / ``last`` / ``step``) until the episode ends."""
+    layout = aec.unwrapped.layout
+    policy = RandomPolicy(layout, seed)
+    aec.reset(seed=seed)
+    limit = (ticks + 1) * (layout.config.spawn.n_agents + 1) * 4
+    turns = 0
+    for agent in aec.agent_iter(max_iter=limit):
+        obs, _, terminated, truncated, _ = aec.last()
+        aec.step(None if terminated or truncated else act_dict(policy, {agent: obs})[agent])
+        turns += 1
+    if aec.agents:
+        raise EnvCheckError(f"AEC loop: {len(aec.agents)} agents still active after {turns} turns")
 
 
 def _rollout(env: NeuralMMOParallelEnv, seed: int, ticks: int, malformed: bool) -> dict[str, Any]:

@@ -24,6 +24,16 @@ class EventKind(IntEnum):
     DEATH = 5  # value: DeathCause
 
 
+EVENT_VALUES = {
+    EventKind.SPAWN: "population of the new agent",
+    EventKind.MOVE: "Direction taken (1 north, 2 south, 3 east, 4 west)",
+    EventKind.EAT: "food gained",
+    EventKind.DRINK: "water gained",
+    EventKind.DEATH: "DeathCause",
+}
+"""What the ``value`` column means for each kind of event."""
+
+
 class DeathCause(IntEnum):
     """Why an agent died (stored in ``AgentTable.death_cause`` and DEATH events)."""
 
@@ -48,7 +58,8 @@ class EventLog(NamedTuple):
     """Events of one tick: row ``k < n`` of ``table`` is one event.
 
     One ``int64`` table rather than a column per field, so a kernel appending an event touches
-    two arrays (numba reference-counts every array of a tuple it passes on).
+    two arrays (numba reference-counts every array of a tuple it passes on). The column
+    properties (``kind``, ``slot``, ...) are views of this tick's rows only.
     """
 
     table: np.ndarray  # int64 [E, len(EventColumn)]
@@ -60,27 +71,27 @@ class EventLog(NamedTuple):
 
     @property
     def kind(self) -> np.ndarray:
-        return self.table[:, EventColumn.KIND]
+        return self.table[: self.counts[0], EventColumn.KIND]
 
     @property
     def slot(self) -> np.ndarray:
-        return self.table[:, EventColumn.SLOT]
+        return self.table[: self.counts[0], EventColumn.SLOT]
 
     @property
     def agent_id(self) -> np.ndarray:
-        return self.table[:, EventColumn.AGENT_ID]
+        return self.table[: self.counts[0], EventColumn.AGENT_ID]
 
     @property
     def r(self) -> np.ndarray:
-        return self.table[:, EventColumn.R]
+        return self.table[: self.counts[0], EventColumn.R]
 
     @property
     def c(self) -> np.ndarray:
-        return self.table[:, EventColumn.C]
+        return self.table[: self.counts[0], EventColumn.C]
 
     @property
     def value(self) -> np.ndarray:
-        return self.table[:, EventColumn.VALUE]
+        return self.table[: self.counts[0], EventColumn.VALUE]
 
     @property
     def dropped(self) -> int:
@@ -95,7 +106,7 @@ class EventLog(NamedTuple):
 
     def of_kind(self, kind: EventKind) -> np.ndarray:
         """Row indices of this tick's events of one kind."""
-        return np.flatnonzero(self.kind[: self.n] == kind)
+        return np.flatnonzero(self.kind == kind)
 
     def rows(self) -> list[dict[str, int | str]]:
         """This tick's events as dicts (debugging, tests, small tools; not for hot paths)."""

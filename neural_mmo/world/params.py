@@ -29,6 +29,7 @@ class Params(NamedTuple):
     water_restore: int
     food_regrow_prob: float
     continuous_spawn: bool
+    last_tick: int  # the horizon (no spawns on it: nobody would live a tick); -1 when persistent
     spawn_attempts: int
     min_alive: int
     n_agents: int
@@ -54,6 +55,7 @@ class Params(NamedTuple):
             water_restore=res.water_restore,
             food_regrow_prob=res.food_regrow_prob,
             continuous_spawn=s.mode == "continuous",
+            last_tick=-1 if cfg.episode.persistent else cfg.episode.horizon,
             spawn_attempts=s.attempts_per_tick,
             min_alive=s.min_alive,
             n_agents=s.n_agents,

@@ -63,7 +63,6 @@ class WorldState:
     scratch: np.ndarray  # int32 [N]  per-tick work array (move order)
     streams: np.ndarray  # uint64 [len(Stream), 4]  one random stream per system
     clock: np.ndarray  # int64 [len(Clock)]  tick and next agent id
-    episode: int = 0
 
     @staticmethod
     def allocate(config: Config) -> WorldState:
@@ -103,7 +102,6 @@ class WorldState:
     def state_hash(self) -> str:
         """SHA-256 over every grid and table column plus the counters: equal hashes, equal worlds."""
         h = hashlib.sha256()
-        h.update(np.array([self.episode], np.int64).tobytes())
         for array in (self.clock, self.streams, self.material, self.occupant, *self.agents, *self.regrowth):
             h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()

@@ -8,7 +8,7 @@
 | 4     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
 | 5     | ``remove_dead``        | agents marked dead leave the map, DEATH events with cause          |
 | 6     | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
-| 7     | ``spawn_continuous``   | continuous mode: new agents at the edges                           |
+| 7     | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
 
 The whole tick is one numba function, so Python pays one call per tick whatever the number of
 systems. Observations, masks and rewards are computed afterwards from the state and the event
@@ -60,7 +60,7 @@ def tick(
     update_vitals(agents, p)
     remove_dead(agents, occupant, events, now)
     regrow_resources(regrowth, material, now)
-    if p.continuous_spawn:
+    if p.continuous_spawn and now != p.last_tick:
         spawn_continuous(agents, material, occupant, edge_tiles, events, streams[Stream.SPAWN], clock, p)
 
 

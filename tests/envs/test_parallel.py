@@ -115,11 +115,11 @@ def test_every_name_seen_is_in_possible_agents():
 # ---------------------------------------------------------------------- reset and step
 
 
-def test_reset_returns_observations_and_empty_infos_for_every_agent():
+def test_reset_returns_observations_and_zero_invalid_counts_for_every_agent():
     env = neural_mmo.parallel_env("small", seed=5, spawn__mode="concurrent")
     obs, infos = env.reset()
     assert len(env.agents) == 64 and set(obs) == set(env.agents) == set(infos)
-    assert all(info == {} for info in infos.values())
+    assert all(info == {"invalid_actions": 0} for info in infos.values())
     assert env.agents == [f"player_{k}" for k in range(64)]
 
 
@@ -252,7 +252,8 @@ def test_render_modes():
         neural_mmo.parallel_env("small", render_mode="human")
     env = neural_mmo.parallel_env("small", seed=0)
     env.reset()
-    assert env.render() is None
+    with pytest.warns(UserWarning, match="render_mode='rgb_array'"):
+        assert env.render() is None
     env = neural_mmo.parallel_env("small", render_mode="rgb_array", seed=0)
     env.reset()
     image = env.render()
@@ -401,3 +402,36 @@ def test_an_empty_continuous_world_without_min_alive_keeps_stepping():
             assert env.agents[0] != first and env.agents[0] in obs
             break
     assert respawned
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_canonical_aec_loop_runs_to_the_horizon_with_continuous_spawning(seed):
+    """Agents must not be born on the last tick: PettingZoo's AEC wrapper never saw them act."""
+    aec = neural_mmo.env("small", horizon=60, seed=seed)
+    policy = RandomPolicy(aec.unwrapped.layout, seed)
+    aec.reset(seed=seed)
+    turns = 0
+    for agent in aec.agent_iter(max_iter=100_000):
+        obs, _, terminated, truncated, _ = aec.last()
+        aec.step(None if terminated or truncated else act_dict(policy, {agent: obs})[agent])
+        turns += 1
+    assert aec.agents == [] and turns > 60
+    assert aec.unwrapped.world.tick == 60
+
+
+def test_persistent_names_are_cached_per_slot_not_per_agent():
+    env = neural_mmo.parallel_env("small", persistent=True, seed=1, food_decay=25, water_decay=25)
+    policy = RandomPolicy(env.layout, 1)
+    obs, _ = env.reset()
+    seen = set()
+    for _ in range(300):
+        obs, *_ = env.step(act_dict(policy, {a: obs[a] for a in env.agents}))
+        seen |= set(obs)
+    assert len(seen) > env.vec.num_slots  # many more agents than slots came and went
+    assert len(env._slot_names) == env.vec.num_slots
+    assert set(env.agents) <= set(env._slot_names)
+
+
+def test_id_pool_is_bounded_by_the_slots_per_tick():
+    env = neural_mmo.parallel_env("small", attempts_per_tick=65_536, horizon=100)
+    assert len(env.possible_agents) == 64 + 100 * 64

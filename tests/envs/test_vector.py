@@ -455,3 +455,75 @@ def test_an_empty_continuous_world_without_min_alive_does_not_end():
     vec.step(np.array([[0]]))  # every edge tile is free grass: the one attempt succeeds
     assert vec.worlds[0].tick == 2 and not vec.episode_done[0]
     assert vec.alive.tolist() == vec.spawned.tolist() == [True] and vec.agent_id.tolist() == [1]
+
+
+def test_an_idle_world_publishes_empty_slots_and_no_stale_observations_or_events():
+    vec = VecEnv(2, "small", seed=0, autoreset=False, spawn__mode="concurrent", map__size=16, n_agents=4,
+                 food_decay=100, starvation_damage=100)  # fmt: skip
+    vec.reset()
+    vec.step(np.zeros((8, 1), np.int64))  # everyone starves on tick 1
+    assert vec.episode_done.all() and vec.terminations.all()
+    vec.step(np.ones((8, 1), np.int64))  # idle: nothing happens, nothing is stale
+    assert not vec.alive.any() and (vec.agent_id == -1).all() and not vec.invalid_actions.any()
+    assert not vec.terminations.any() and not vec.rewards.any()
+    assert not vec.observations["entity_mask"].any()
+    assert (vec.observations["action_mask"] == np.array([1, 0, 0, 0, 0], np.int8)).all()
+    assert all(world.events.n == 0 for world in vec.worlds)
+
+
+def test_a_loaded_map_stays_until_unload_and_each_load_is_a_new_episode():
+    vec = VecEnv(1, "small", seed=0, map__size=8, n_agents=2, horizon=3)
+    g, b = vec.config.grid_side, vec.config.map.border
+    grass = np.full((g, g), Material.LAVA, np.uint8)
+    grass[b : b + 8, b : b + 8] = Material.GRASS
+    vec.load(0, grass, [[b, b]])
+    first = vec.worlds[0].streams.copy()
+    vec.load(0, grass, [[b, b]])
+    assert not (vec.worlds[0].streams == first).all()  # a new episode draws new numbers
+    for _ in range(4):  # the horizon, then the autoreset step
+        vec.step(np.zeros((2, 1), np.int64))
+    assert vec.worlds[0].tick == 0 and (vec.worlds[0].material == grass).all()
+    assert (vec.worlds[0].agents.r[0], vec.worlds[0].agents.c[0]) == (b, b)
+    vec.unload(0)
+    for _ in range(4):
+        vec.step(np.zeros((2, 1), np.int64))
+    assert vec.worlds[0].tick == 0 and not (vec.worlds[0].material == grass).all()
+
+
+def test_float_placements_are_rejected():
+    vec = VecEnv(1, "small", seed=0, map__size=8, n_agents=2)
+    g, b = vec.config.grid_side, vec.config.map.border
+    grass = np.full((g, g), Material.GRASS, np.uint8)
+    with pytest.raises(ValueError, match="integer"):
+        vec.load(0, grass, np.array([[b + 0.9, b]]))
+
+
+@pytest.mark.parametrize(
+    "bad, fragment",
+    [
+        (None, "NoneType"),
+        ([0.0, 1.0], "shape (2,)"),
+        ("x", "dtype <U1"),
+        (np.zeros((64, 1)), "shape (64, 1)"),
+    ],
+)
+def test_a_reward_function_returning_the_wrong_thing_gets_a_clear_type_error(bad, fragment):
+    vec = VecEnv(1, "small", seed=0, reward_fn=lambda state, events: bad)
+    vec.reset()
+    with pytest.raises(TypeError, match="reward_fn must return 64 numbers") as err:
+        vec.step(np.zeros((64, 1), np.int64))
+    assert fragment in str(err.value)
+
+
+def test_concurrent_spawning_fills_the_interior_when_the_ring_is_full():
+    vec = VecEnv(1, "small", seed=0, spawn__mode="concurrent", map__size=6, n_agents=30)
+    g, b = vec.config.grid_side, vec.config.map.border
+    grass = np.full((g, g), Material.LAVA, np.uint8)
+    grass[b : b + 6, b : b + 6] = Material.GRASS
+    vec.unload(0)
+    vec.load(0, grass)
+    state = vec.worlds[0]
+    assert state.n_alive == 30  # 20 on the ring, 10 inside, row by row
+    check_invariants(state)
+    inner = [(int(r), int(c)) for r, c in zip(state.agents.r[20:30], state.agents.c[20:30])]
+    assert inner == sorted(inner) and all(b < r < b + 5 and b < c < b + 5 for r, c in inner)

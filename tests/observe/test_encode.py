@@ -30,7 +30,7 @@ def test_nearest_first_order(radius):
     assert offsets[4:8] == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
 
 
-def reference_observation(agents, material, occupant, tick, radius, n_rows, slot):
+def reference_observation(agents, material, occupant, tick, radius, n_rows, slot, border):
     """One agent's observation, computed from the agent table (not the occupant grid) where possible."""
     r0, c0 = int(agents.r[slot]), int(agents.c[slot])
     w = 2 * radius + 1
@@ -77,9 +77,11 @@ def reference_observation(agents, material, occupant, tick, radius, n_rows, slot
         shown[k] = j
     action = np.zeros(5, np.int8)
     action[0] = 1
+    lo, hi = border - 1, material.shape[0] - border  # nobody moves past the first border ring
     for d, (dr, dc) in enumerate(STEPS, start=1):
         r1, c1 = r0 + dr, c0 + dc
-        action[d] = int(material[r1, c1]) not in BLOCKING and (r1, c1) not in where
+        inside = lo <= r1 <= hi and lo <= c1 <= hi
+        action[d] = inside and int(material[r1, c1]) not in BLOCKING and (r1, c1) not in where
     return tiles, entities, mask, action, shown
 
 
@@ -136,6 +138,7 @@ def test_write_observations_matches_the_reference(seed, radius, size, n_slots, n
         occupant,
         tick,
         radius,
+        border,
         nearest_first(radius),
         0,
         np.array([0], np.int64),
@@ -149,7 +152,9 @@ def test_write_observations_matches_the_reference(seed, radius, size, n_slots, n
 
     for i in range(n_slots):
         if status[i]:
-            t, e, m, a, shown = reference_observation(agents, material, occupant, tick, radius, n_rows, i)
+            t, e, m, a, shown = reference_observation(
+                agents, material, occupant, tick, radius, n_rows, i, border
+            )
             assert (tiles[i] == t).all(), i
             assert (entities[i] == e).all(), (i, entities[i], e)
             assert (entity_mask[i] == m).all(), i
@@ -175,8 +180,9 @@ def test_observer_clear_and_write_on_a_live_world():
     layout = vec.layout
     for i in range(16):
         t, e, m, a, _ = reference_observation(
-            state.agents, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i
-        )
+            state.agents, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i,
+            vec.config.map.border,
+        )  # fmt: skip
         assert (obs["tiles"][i] == t).all() and (obs["entities"][i] == e).all()
         assert (obs["entity_mask"][i] == m).all() and (obs["action_mask"][i] == a).all()
     observer = Observer(ObsLayout(vec.config), {k: v.copy() for k, v in obs.items()})
@@ -220,8 +226,9 @@ def test_observer_entity_slot_names_the_agent_of_every_entity_row():
                 assert (shown[i] == -1).all()
                 continue
             *_, ref = reference_observation(
-                a, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i
-            )
+                a, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i,
+                vec.config.map.border,
+            )  # fmt: skip
             assert shown[i].tolist() == ref.tolist(), i
             assert shown[i, 0] == i
             assert ((shown[i] >= 0) == (mask[i] == 1)).all()

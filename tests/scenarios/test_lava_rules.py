@@ -55,18 +55,32 @@ def test_last_view_of_a_dying_agent_is_published():
     assert o["entities"][0][2] - sc.border == 2 and o["entities"][0][3] - sc.border == 3
 
 
-def test_everyone_dead_ends_a_concurrent_episode_and_autoreset_draws_a_new_map():
+def test_everyone_dead_ends_a_concurrent_episode_and_autoreset_replays_the_loaded_map():
     sc = make_scenario(MAP.replace("1", "."))
     scenario_map = sc.state.material.copy()
+    start = sc.pos(0)
     sc.step({0: Direction.EAST})
     assert sc.vec.episode_done[0] and sc.vec.terminations[0]
     sc.step({0: Direction.EAST})  # ignored: this step starts the next episode
     state = sc.state
     assert not sc.vec.episode_done[0] and state.tick == 0
-    assert not (state.material == scenario_map).all()
+    assert (state.material == scenario_map).all()  # a loaded map stays until unload()
+    assert sc.pos(0) == start  # and so do its placements
     assert state.n_alive == sc.config.spawn.n_agents == 1
     assert sc.vec.spawned[0] and sc.vec.alive[0] and not sc.vec.terminations[0]
     assert [e["kind"] for e in state.events.rows()] == ["SPAWN"]
+
+
+def test_after_unload_autoreset_draws_a_new_generated_map():
+    sc = make_scenario(MAP.replace("1", "."))
+    scenario_map = sc.state.material.copy()
+    sc.vec.unload(0)
+    sc.step({0: Direction.EAST})
+    assert sc.vec.episode_done[0]
+    sc.step()
+    state = sc.state
+    assert state.tick == 0 and not (state.material == scenario_map).all()
+    assert state.n_alive == 1 and sc.vec.spawned[0]
 
 
 def test_immortal_agents_survive_lava():

@@ -170,9 +170,11 @@ def test_immortal_agents_reach_the_first_border_ring_but_no_further():
     sc.step({0: Direction.WEST})
     assert sc.pos(0) == (3, -1)
     assert sc.state.agents.alive[0] and sc.state.agents.health[0] >= 1
+    assert sc.obs(0)["action_mask"][Direction.WEST] == 0  # the mask knows the ring is the limit
+    assert sc.obs(0)["action_mask"][Direction.NORTH] == 1
     sc.step({0: Direction.WEST})
     assert sc.pos(0) == (3, -1)
-    assert sc.vec.invalid_actions[0] == 0  # lava is passable, so the move is allowed, but the rule stops it
+    assert sc.vec.invalid_actions[0] == 1  # masked, so rejected and counted
     sc.step({0: Direction.NORTH})
     assert sc.pos(0) == (2, -1)
 

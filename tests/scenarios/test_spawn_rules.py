@@ -186,3 +186,16 @@ def test_concurrent_episode_ends_when_everyone_is_dead_and_restarts_on_a_new_map
     assert vec.worlds[0].tick == 0 and not vec.episode_done[0]
     assert not (vec.worlds[0].material == first_map).all()
     assert vec.spawned.all() and vec.alive.all() and not vec.terminations.any()
+
+
+def test_nobody_spawns_on_the_last_tick_of_an_episode():
+    from neural_mmo.envs.vector import VecEnv
+
+    vec = VecEnv(1, "small", seed=0, horizon=6, attempts_per_tick=5, n_agents=64)
+    vec.reset()
+    spawned_per_tick = []
+    for _ in range(6):
+        vec.step(np.zeros((64, 1), np.int64))
+        spawned_per_tick.append(int(vec.spawned.sum()))
+    assert all(n > 0 for n in spawned_per_tick[:-1])  # room and attempts enough every tick before
+    assert spawned_per_tick[-1] == 0 and vec.truncations.any()

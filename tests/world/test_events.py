@@ -74,10 +74,15 @@ def test_enum_values_are_stable():
     log = EventLog.empty(3)
     assert log.table.dtype == np.int64 and log.table.shape == (3, len(EventColumn))
     assert log.counts.dtype == np.int64 and log.counts.shape == (2,)
+    assert all(getattr(log, name).shape == (0,) for name in ("kind", "slot", "agent_id", "r", "c", "value"))
+    log_event(log, EventKind.EAT, 1, 7, 3, 4, 60)
+    log_event(log, EventKind.DRINK, 2, 8, 5, 6, 40)
     for name in ("kind", "slot", "agent_id", "r", "c", "value"):
         column = getattr(log, name)
-        assert column.dtype == np.int64 and column.shape == (3,)
+        assert column.dtype == np.int64 and column.shape == (2,), name  # this tick's rows only
         assert np.shares_memory(column, log.table), name
+    log.clear()
+    assert log.kind.shape == (0,) and log.table[0, EventColumn.KIND] == EventKind.EAT  # old rows hidden
 
 
 def test_columns_are_read_only_views_of_the_table():

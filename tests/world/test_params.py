@@ -36,6 +36,7 @@ def test_from_config_copies_every_rule_number(mode):
     )
     p = Params.from_config(cfg)
     assert p._asdict() == {
+        "last_tick": cfg.episode.horizon,
         "border": 9,
         "immortal": True,
         "max_health": 90,

@@ -49,7 +49,6 @@ def test_allocate_shapes_and_dtypes():
     assert state.regrowth.due.shape == (g * g,) and state.regrowth.next_tile.shape == (g * g,)
     assert state.regrowth.due.dtype == np.int64 and (state.regrowth.due == -1).all()
     assert event_capacity(cfg) == len(EventKind) * 5 == 25
-    assert state.events.kind.shape == (event_capacity(cfg),)
     assert state.events.table.shape == (25, len(EventColumn)) and state.events.n == 0
     assert state.edge_tiles.shape == (4 * (cfg.map.size - 1), 2)
     assert state.streams.shape == (len(Stream), 4) and state.streams.dtype == np.uint64
@@ -88,7 +87,6 @@ MUTATIONS = {
     "material": lambda s: s.material.__setitem__((10, 10), (s.material[10, 10] + 1) % 6),
     "occupant": lambda s: s.occupant.__setitem__((0, 0), 3),
     "tick": lambda s: s.clock.__setitem__(Clock.TICK, s.tick + 1),
-    "episode": lambda s: setattr(s, "episode", s.episode + 1),
     "next_agent_id": lambda s: s.clock.__setitem__(Clock.NEXT_ID, s.next_agent_id + 1),
     "regrowth.due": lambda s: s.regrowth.due.__setitem__(0, 99),
     "regrowth.head": lambda s: s.regrowth.head.__setitem__(0, 99),

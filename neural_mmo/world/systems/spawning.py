@@ -1,8 +1,9 @@
 """Spawning: where and when agents enter the world.
 
-* continuous: every tick, ``attempts_per_tick`` attempts at uniformly random tiles of the playable
-  area's outer ring; an attempt succeeds on a free, spawnable tile (not lava, water or stone) when
-  a slot is free. Then, while fewer than ``min_alive`` agents live, attempts continue (at most
+* continuous: every tick but the episode's last (an agent born then would never act),
+  ``attempts_per_tick`` attempts at uniformly random tiles of the playable area's outer ring; an
+  attempt succeeds on a free, spawnable tile (not lava, water or stone) when a slot is free.
+  Then, while fewer than ``min_alive`` agents live, attempts continue (at most
   ``4 * ring length`` extra draws, then a scan of the ring) so the world is not left empty. It
   can only end up empty when every slot was emptied on the same tick (a slot is not refilled on
   the tick its agent died) or no ring tile is spawnable; the episode then ends.
@@ -125,7 +126,8 @@ def spawn_concurrent(
     """Place ``p.n_agents`` agents evenly along the ring (see module docs)."""
     n_edge = edge_tiles.shape[0]
     lo = p.border
-    hi = material.shape[0] - p.border
+    size = material.shape[0] - 2 * p.border
+    cursor = 0  # row-major position in the playable area where the fallback scan resumes
     for a in range(p.n_agents):
         slot = _free_slot(agents, clock[Clock.TICK])
         if slot < 0:
@@ -140,12 +142,13 @@ def spawn_concurrent(
                 _place(agents, occupant, events, slot, r, c, clock, p)
                 placed = True
                 break
-        if not placed:
-            for r in range(lo, hi):
-                for c in range(lo, hi):
-                    if not placed and _can_spawn(material, occupant, r, c):
-                        _place(agents, occupant, events, slot, r, c, clock, p)
-                        placed = True
+        while not placed and cursor < size * size:
+            r = lo + cursor // size
+            c = lo + cursor % size
+            cursor += 1
+            if _can_spawn(material, occupant, r, c):
+                _place(agents, occupant, events, slot, r, c, clock, p)
+                placed = True
         if not placed:
             return
 
