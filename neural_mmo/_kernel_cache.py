@@ -39,6 +39,6 @@ def configure_kernel_cache() -> Path | None:
         except OSError:
             continue
         if os.access(folder, os.W_OK):
-            numba.config.CACHE_DIR = str(folder)
+            numba.config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
             return folder
     return None
