@@ -39,14 +39,16 @@ def material_rgb(material: np.ndarray, scale: int = 1) -> np.ndarray:
 
 
 def render_rgb(state: WorldState, scale: int = 4) -> np.ndarray:
-    """The world with agents as population-coloured squares: ``uint8 [G*scale, G*scale, 3]``."""
+    """The world with each agent as a population-coloured tile outlined in black:
+    ``uint8 [G*scale, G*scale, 3]``."""
     image = material_rgb(state.material, scale)
     agents = state.agents
+    edge = 1 if scale >= 3 else 0
     for i in np.flatnonzero(agents.alive):
         r, c = int(agents.r[i]) * scale, int(agents.c[i]) * scale
         colour = POPULATION_COLOURS[int(agents.population[i]) % len(POPULATION_COLOURS)]
-        pad = max(scale // 4, 0)
-        image[r + pad : r + scale - pad, c + pad : c + scale - pad] = colour
+        image[r : r + scale, c : c + scale] = 0
+        image[r + edge : r + scale - edge, c + edge : c + scale - edge] = colour
     return image
 
 

@@ -34,5 +34,6 @@ def test_agents_are_drawn_in_their_population_colour(tmp_path):
     for i in np.flatnonzero(state.agents.alive):
         r, c = int(state.agents.r[i]) * 4, int(state.agents.c[i]) * 4
         assert tuple(image[r + 2, c + 2]) == tuple(POPULATION_COLOURS[state.agents.population[i]])
+        assert tuple(image[r, c]) == (0, 0, 0) and tuple(image[r + 3, c + 3]) == (0, 0, 0)  # outline
     path = save_png(image, tmp_path / "a" / "b.png")
     assert (np.asarray(Image.open(path)) == image).all()
