@@ -29,13 +29,13 @@ def main() -> None:
         "| preset | map | agents | VecEnv agent-steps/s | PettingZoo agent-steps/s | obs bytes/agent "
         "| copy floor agent-steps/s | map generation s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in args.presets:
         r = run_benchmarks(Config.preset(name), ticks=TICKS.get(name, 500), repeats=args.repeats, preset=name)
         print(
             f"| {name} | {r['map_size']} | {r['agents']} | {r['vecenv_agent_steps_per_s']:,} "
             f"| {r['parallel_env_agent_steps_per_s']:,} | {r['obs_bytes_per_agent']} "
-            f"| {r['obs_copy_floor_agent_steps_per_s']:,} | {r['map_generation_s']} |",
+            f"| {r['obs_copy_floor_agent_steps_per_s']:,} | {r['map_generation_s']} | {r['reset_s']} |",
             flush=True,
         )
 

@@ -138,6 +138,18 @@ def bench_map(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
     return {"seconds": statistics.median(times), "runs": times}
 
 
+def bench_reset(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
+    """Seconds for a whole ``VecEnv.reset`` of one world (map, regrowth schedule, spawns)."""
+    vec = VecEnv(1, config=config, seed=seed)
+    vec.reset()
+    times = []
+    for k in range(repeats):
+        start = time.perf_counter()
+        vec.reset(seed=seed + k + 1)
+        times.append(time.perf_counter() - start)
+    return {"seconds": statistics.median(times), "runs": times}
+
+
 def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: str = "") -> dict[str, Any]:
     """All figures of ``neural-mmo bench`` for one configuration."""
     rules = bench_vecenv_forager(config, ticks, repeats)
@@ -146,6 +158,7 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
     par = bench_parallel_env(config, max(ticks // 4, 50), repeats)
     floor = bench_copy_floor(config, ticks, repeats)
     gen = bench_map(config, repeats)
+    reset = bench_reset(config, repeats)
     return {
         "preset": preset,
         "forced_overrides": dict(BENCH_OVERRIDES),
@@ -161,6 +174,7 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
         "obs_copy_floor_agent_steps_per_s": round(floor["agent_steps_per_s"]),
         "vecenv_fraction_of_copy_floor": round(vec["agent_steps_per_s"] / floor["agent_steps_per_s"], 4),
         "map_generation_s": round(gen["seconds"], 4),
+        "reset_s": round(reset["seconds"], 4),
         "obs_bytes_per_agent": ObsLayout(config).bytes_per_agent,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "python": platform.python_version(),

@@ -97,7 +97,8 @@ class PyStream:
         return min(int(self.uniform() * n), n - 1)
 
     def geometric(self, p: float) -> int:
-        return 1 + int(min(math.floor(math.log1p(-self.uniform()) / math.log1p(-p)), 4.0e18))
+        trials = math.log1p(-self.uniform()) / math.log1p(-p)
+        return 4 * 10**18 if trials >= 4.0e18 else 1 + math.floor(trials)
 
     def state(self) -> list[int]:
         return list(self.s)

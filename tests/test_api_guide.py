@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import neural_mmo
+from neural_mmo.agents import ForagerPolicy, act_dict
+from neural_mmo.world.events import EventKind
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
@@ -27,8 +29,19 @@ def test_every_guide_example_runs_in_order():
         exec(compile(block, str(GUIDE), "exec"), namespace)
     assert "report" in namespace and namespace["report"]["ticks"] > 0
     assert namespace["sc"].material_at(1, 3).name == "SCRUB"
-    env = namespace["env"]
-    assert env.agents is not None
+    env = namespace["env"]  # the guide's last env: the one with the `meals` reward function
+    policy = ForagerPolicy(env.layout, seed=0)
+    obs, _ = env.reset(seed=0)
+    rewarded = 0
+    for _ in range(30):
+        obs, rewards, *_ = env.step(act_dict(policy, {a: obs[a] for a in env.agents}))
+        ate = {int(s) for s in env.world.events.slot[env.world.events.of_kind(EventKind.EAT)]}
+        for name, reward in rewards.items():
+            slot = env._slot_of.get(name)
+            if slot is not None:
+                assert reward == pytest.approx(0.1 if slot in ate else 0.0)
+                rewarded += slot in ate
+    assert rewarded > 0
 
 
 def test_package_docstring_quick_start_runs():

@@ -19,12 +19,13 @@ from neural_mmo.world.tables import AgentTable
 
 
 def nearest_first(radius: int) -> np.ndarray:
-    """Offsets ``(dr, dc)`` of the vision square without ``(0, 0)``, nearest first.
+    """Offsets ``(dr, dc)`` of the vision square, nearest first, starting with ``(0, 0)``.
 
     Order: Chebyshev distance, then Euclidean, then row, then column, so ties are broken the
-    same way everywhere.
+    same way everywhere. The agent's own tile is included: in the last view of an agent that
+    died this tick, a newcomer may already stand there, and is listed like any other neighbour.
     """
-    offsets = [(dr, dc) for dr in range(-radius, radius + 1) for dc in range(-radius, radius + 1) if dr or dc]
+    offsets = [(dr, dc) for dr in range(-radius, radius + 1) for dc in range(-radius, radius + 1)]
     offsets.sort(key=lambda o: (max(abs(o[0]), abs(o[1])), o[0] ** 2 + o[1] ** 2, o[0], o[1]))
     return np.array(offsets, np.int16).reshape(-1, 2)
 

@@ -362,6 +362,7 @@ def test_step_buffered_equals_step_with_the_same_actions():
     a.reset()
     b.reset()
     rng = np.random.default_rng(5)
+    happened = False
     for t in range(100):  # past the horizon: autoreset included
         actions = rng.integers(-2, 7, size=(16, 1))
         out_a = a.step(actions)
@@ -375,7 +376,8 @@ def test_step_buffered_equals_step_with_the_same_actions():
             assert (a.observations[key] == b.observations[key]).all(), (t, key)
         for key in a.infos:
             assert (a.infos[key] == b.infos[key]).all(), (t, key)
-    assert a.terminations.any() or a.spawned.any()
+        happened |= bool(a.terminations.any() and a.spawned.any() or a.episode_done.any())
+    assert happened  # deaths, spawns or an episode end: the interesting paths were compared
 
 
 def test_step_buffered_reuses_what_is_left_in_the_buffer_and_checks_it():

@@ -22,12 +22,12 @@ STEPS = [(-1, 0), (1, 0), (0, 1), (0, -1)]  # north, south, east, west
 def test_nearest_first_order(radius):
     offsets = nearest_first(radius).tolist()
     w = 2 * radius + 1
-    assert len(offsets) == w * w - 1 and [0, 0] not in offsets
+    assert len(offsets) == w * w and offsets[0] == [0, 0]
     assert len({tuple(o) for o in offsets}) == len(offsets)
     keys = [(max(abs(r), abs(c)), r * r + c * c, r, c) for r, c in offsets]
     assert keys == sorted(keys)
-    assert offsets[:4] == [[-1, 0], [0, -1], [0, 1], [1, 0]]
-    assert offsets[4:8] == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
+    assert offsets[1:5] == [[-1, 0], [0, -1], [0, 1], [1, 0]]
+    assert offsets[5:9] == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
 
 
 def reference_observation(agents, material, occupant, tick, radius, n_rows, slot, border):
@@ -106,11 +106,15 @@ def test_write_observations_matches_the_reference(seed, radius, size, n_slots, n
     tiles_free = [(r, c) for r in range(lo, lo + spread) for c in range(lo, lo + spread)]
     rng.shuffle(tiles_free)
     status = rng.integers(0, 3, size=n_slots)  # 0 empty, 1 alive, 2 died this tick
+    living_tiles: list[tuple[int, int]] = []
     for i in range(n_slots):
-        if status[i] == 0 or not tiles_free:
+        if status[i] == 2 and living_tiles and rng.random() < 0.5:
+            r, c = living_tiles[int(rng.integers(len(living_tiles)))]  # a newcomer took its tile
+        elif status[i] == 0 or not tiles_free:
             status[i] = 0
             continue
-        r, c = tiles_free.pop()
+        else:
+            r, c = tiles_free.pop()
         agents.r[i], agents.c[i] = r, c
         agents.population[i] = rng.integers(0, n_pop)
         agents.health[i], agents.food[i], agents.water[i] = rng.integers(0, 30000, size=3)
@@ -119,6 +123,7 @@ def test_write_observations_matches_the_reference(seed, radius, size, n_slots, n
         if status[i] == 1:
             agents.alive[i] = True
             occupant[r, c] = i
+            living_tiles.append((r, c))
             if int(material[r, c]) in BLOCKING:
                 material[r, c] = Material.GRASS
         else:
@@ -239,3 +244,33 @@ def test_observer_entity_slot_names_the_agent_of_every_entity_row():
                 assert entities[i, k, E.POPULATION] == a.population[j]
             full_rows += int(mask[i].sum() == layout.n_entities)
     assert full_rows > 0  # crowded enough that some views are cut at n_entities rows
+
+
+def test_the_last_view_of_a_dead_agent_lists_a_newcomer_on_its_tile():
+    radius, border, size = 2, 3, 5
+    g = size + 2 * border
+    material = np.full((g, g), Material.GRASS, np.uint8)
+    agents = AgentTable.empty(2)
+    occupant = np.full((g, g), -1, np.int32)
+    r, c = border, border  # a ring tile: the dead agent's last position, where slot 1 just spawned
+    agents.r[:] = r
+    agents.c[:] = c
+    agents.agent_id[:] = [0, 1]
+    agents.death_tick[0] = 7
+    agents.alive[1] = True
+    agents.spawn_tick[1] = 7
+    occupant[r, c] = 1
+    w = 2 * radius + 1
+    tiles = np.zeros((2, w, w, 2), np.uint8)
+    entities = np.zeros((2, 4, len(E)), np.int16)
+    entity_mask = np.zeros((2, 4), np.uint8)
+    action_mask = np.zeros((2, 5), np.int8)
+    entity_slot = np.full((2, 4), -1, np.int32)
+    write_observations(
+        agents, material, occupant, 7, radius, border, nearest_first(radius), 0, np.array([0], np.int64),
+        tiles, entities, entity_mask, action_mask, np.zeros(2, np.bool_), entity_slot,
+    )  # fmt: skip
+    assert entity_slot[0].tolist() == [0, 1, -1, -1]  # itself, then the newcomer on the same tile
+    assert (entities[0, 1, E.REL_ROW], entities[0, 1, E.REL_COL]) == (0, 0)
+    assert tiles[0, radius, radius, 1] == agents.population[1] + 1  # and the occupant channel agrees
+    assert entity_slot[1].tolist() == [1, -1, -1, -1]  # the newcomer does not see the dead agent

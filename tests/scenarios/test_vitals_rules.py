@@ -150,7 +150,7 @@ def test_no_regeneration_when_water_is_low_even_with_full_food():
     sc = make_scenario(ALONE, food_decay=0, water_decay=1, regen_threshold=0.5)
     v = sc.config.vitals
     sc.state.agents.health[0] = 10
-    sc.state.agents.water[0] = int(v.regen_threshold * v.max_water) + 1  # regenerates once more, then not
+    sc.state.agents.water[0] = int(v.regen_threshold * v.max_water) + 1  # decays to the threshold: no regen
     sc.step()
     assert sc.agent(0)["water"] == int(v.regen_threshold * v.max_water)
     assert sc.agent(0)["health"] == 10  # water is not above the threshold after decay

@@ -230,3 +230,26 @@ def test_place_agents_puts_agent_k_in_slot_k():
     assert [occupant[r, c] for r, c in positions.tolist()] == [0, 1, 2]
     assert (agents.health == 10).all() and (agents.food == 11).all() and (agents.water == 12).all()
     assert [e["kind"] for e in events.rows()] == ["SPAWN"] * 3
+
+
+def test_min_alive_falls_back_to_scanning_the_ring_when_every_random_draw_misses():
+    border, size = 3, 2
+    ring = ring_tiles(border, size)  # 4 tiles
+    g = size + 2 * border
+    material = np.full((g, g), Material.STONE, np.uint8)
+    free = 0  # only the first ring tile is spawnable: the scan must start at the beginning
+    material[ring[free, 0], ring[free, 1]] = Material.GRASS
+    extra = 4 * len(ring)  # random draws allowed before the scan
+    seed = next(s for s in range(100_000) if free not in _draws(stream(s), len(ring), extra))
+    agents = AgentTable.empty(1)
+    occupant = np.full((g, g), -1, np.int32)
+    events = EventLog.empty(8)
+    clock = np.zeros(2, np.int64)
+    p = params(border=border, spawn_attempts=0, min_alive=1, n_agents=1, n_populations=1)
+    spawn_continuous(agents, material, occupant, ring, events, stream(seed), clock, p)
+    assert agents.alive[0] and (agents.r[0], agents.c[0]) == tuple(ring[free])
+
+
+def _draws(state, n, k):
+    s = PyStream(state)
+    return [s.below(n) for _ in range(k)]

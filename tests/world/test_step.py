@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _support import PyStream
 
 from neural_mmo.config import Config
 from neural_mmo.testing import check_invariants
@@ -81,13 +82,17 @@ def test_eating_comes_before_decay_and_regrowth_after_eating():
     material = blank(state)
     material[b, b + 1] = Material.FOREST
     reset(state, episode_seed(0, 0, 0), material, np.array([[b, b]]))
-    state.agents.food[0] = 50
+    v = state.config.vitals
+    restore, decay = state.config.resources.food_restore, v.food_decay
+    state.agents.food[0] = v.max_food - 4  # 4 below the cap: the order of eating and decay shows
     step(state, actions(state, {0: Direction.EAST}))
-    assert state.agents.food[0] == min(state.config.vitals.max_food, 50 + 7) - 3
+    after_meal = min(v.max_food, v.max_food - 4 + restore) - decay  # eat (capped), then decay
+    assert after_meal != min(v.max_food, v.max_food - 4 - decay + restore)  # the other order differs
+    assert state.agents.food[0] == after_meal
     assert state.material[b, b + 1] == Material.SCRUB
     step(state, actions(state))
     assert state.material[b, b + 1] == Material.FOREST
-    assert state.agents.food[0] == 54 - 3  # standing on scrub at the start of the tick: no meal
+    assert state.agents.food[0] == after_meal - decay  # standing on scrub at the start of the tick: no meal
 
 
 def test_an_agent_killed_by_lava_neither_drinks_nor_decays():
@@ -158,6 +163,27 @@ def test_step_is_one_call_of_the_tick_kernel_over_the_state_arrays():
     assert a.next_agent_id > 8  # agents starved and new ones spawned through the clock
 
 
+def test_eating_draws_regrowth_from_the_regrowth_stream_and_moves_from_the_movement_stream():
+    p = 0.3
+    state = world(n_agents=2, **{"resources.food_regrow_prob": p})
+    b = state.config.map.border
+    material = blank(state)
+    material[b, b + 1] = Material.FOREST
+    seq = episode_seed(2, 0, 0)
+    reset(state, seq, material, np.array([[b, b], [b + 4, b + 4]]))
+    fresh = system_streams(seq)
+    assert (state.streams == fresh).all()  # no scrub at reset, nothing placed by the spawn rules
+    step(state, actions(state, {0: Direction.EAST}))
+    movement = PyStream(fresh[Stream.MOVEMENT])
+    movement.below(2)  # the move order of two agents: one draw
+    regrowth = PyStream(fresh[Stream.REGROWTH])
+    wait = regrowth.geometric(p)  # the eaten forest's regrowth wait
+    assert state.streams[Stream.MOVEMENT].tolist() == movement.state()
+    assert state.streams[Stream.REGROWTH].tolist() == regrowth.state()
+    assert state.streams[Stream.SPAWN].tolist() == fresh[Stream.SPAWN].tolist()
+    assert state.regrowth.due[b * state.config.grid_side + b + 1] == 1 + wait
+
+
 def test_each_system_draws_from_its_own_stream():
     state = world(size=16, n_agents=6, **{"spawn.mode": "continuous", "spawn.attempts_per_tick": 3})
     seq = episode_seed(1, 0, 0)
@@ -170,3 +196,21 @@ def test_each_system_draws_from_its_own_stream():
     step(state, actions(state))
     assert (state.streams[Stream.MOVEMENT] != fresh[Stream.MOVEMENT]).any()  # the move order shuffle
     assert (state.streams[Stream.REGROWTH] == fresh[Stream.REGROWTH]).all()  # no forest eaten
+
+
+def test_initial_regrowth_waits_come_from_the_regrowth_stream():
+    p = 0.2
+    state = world(n_agents=2, **{"resources.food_regrow_prob": p})
+    b, side = state.config.map.border, state.config.grid_side
+    material = blank(state)
+    scrub = [(b + 2, b + 3), (b + 5, b + 1)]
+    for r, c in scrub:
+        material[r, c] = Material.SCRUB
+    seq = episode_seed(4, 0, 0)
+    reset(state, seq, material, np.array([[b, b]]))
+    fresh = system_streams(seq)
+    regrowth = PyStream(fresh[Stream.REGROWTH])
+    waits = [regrowth.geometric(p) for _ in scrub]  # row-major scan order of the map
+    assert state.streams[Stream.REGROWTH].tolist() == regrowth.state()
+    assert (state.streams[Stream.SPAWN] == fresh[Stream.SPAWN]).all()
+    assert [state.regrowth.due[r * side + c] for r, c in scrub] == waits
