@@ -15,6 +15,7 @@ from __future__ import annotations
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -127,27 +128,28 @@ def bench_copy_floor(config: Config, ticks: int, repeats: int) -> dict[str, Any]
     return {"agent_steps_per_s": median, "runs": rates}
 
 
-def bench_map(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
-    """Seconds to generate one map (median)."""
-    generate_terrain(config, terrain_generator(episode_seed(seed, 0, 0)))
+def _median_seconds(call: Callable[[int], object], repeats: int) -> dict[str, Any]:
+    """Median wall time of ``call(k)`` for ``k = 1..repeats``, after a warm-up ``call(0)``."""
+    call(0)
     times = []
-    for k in range(repeats):
+    for k in range(1, repeats + 1):
         start = time.perf_counter()
-        generate_terrain(config, terrain_generator(episode_seed(seed, 0, k + 1)))
+        call(k)
         times.append(time.perf_counter() - start)
     return {"seconds": statistics.median(times), "runs": times}
+
+
+def bench_map(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
+    """Seconds to generate one map (median over seeds)."""
+    return _median_seconds(
+        lambda k: generate_terrain(config, terrain_generator(episode_seed(seed, 0, k))), repeats
+    )
 
 
 def bench_reset(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
     """Seconds for a whole ``VecEnv.reset`` of one world (map, regrowth schedule, spawns)."""
     vec = VecEnv(1, config=config, seed=seed)
-    vec.reset()
-    times = []
-    for k in range(repeats):
-        start = time.perf_counter()
-        vec.reset(seed=seed + k + 1)
-        times.append(time.perf_counter() - start)
-    return {"seconds": statistics.median(times), "runs": times}
+    return _median_seconds(lambda k: vec.reset(seed=seed + k), repeats)
 
 
 def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: str = "") -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pettingzoo.test import api_test, parallel_api_test
 from neural_mmo.agents import RandomPolicy, act_dict
 from neural_mmo.config import Config
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv, env, parallel_env
+from neural_mmo.envs.vector import make_config
 from neural_mmo.testing.invariants import InvariantError, check_invariants
 
 
@@ -41,7 +42,7 @@ def check_env(
         preset = "small"
     overrides.setdefault("horizon", ticks)
     kwargs = dict(config=config, **overrides)
-    persistent = parallel_env(preset, **kwargs).config.episode.persistent
+    persistent = make_config(preset, **kwargs).episode.persistent
     if not persistent:  # PettingZoo's tests build set(possible_agents) every cycle: unbounded here
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
