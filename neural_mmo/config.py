@@ -183,6 +183,101 @@ class ObserveConfig:
     )
 
 
+@dataclass(frozen=True)
+class CombatConfig:
+    """Attacks: three styles with ranges, damage, accuracy, and the status they leave behind.
+
+    Style-indexed numbers are given per style (melee, range, mage). Formulas: see
+    ``neural_mmo.world.systems.combat`` and the rules page.
+    """
+
+    melee_range: int = _f(1, "melee reach, in tiles (Chebyshev distance)", min=1, max=32)
+    range_range: int = _f(3, "range (bow) reach, in tiles", min=1, max=32)
+    mage_range: int = _f(4, "mage reach, in tiles", min=1, max=32)
+    melee_damage: float = _f(
+        7.0, "melee damage of a level-0 attacker (the formula's base)", min=0.0, max=10_000.0
+    )
+    range_damage: float = _f(5.0, "range damage base", min=0.0, max=10_000.0)
+    mage_damage: float = _f(3.0, "mage damage base", min=0.0, max=10_000.0)
+    melee_damage_per_99: float = _f(
+        63.0, "melee damage added at offensive level 99 (linear in level)", min=0.0, max=10_000.0
+    )
+    range_damage_per_99: float = _f(55.0, "range damage added at level 99", min=0.0, max=10_000.0)
+    mage_damage_per_99: float = _f(47.0, "mage damage added at level 99", min=0.0, max=10_000.0)
+    defence_reduction: float = _f(
+        0.3, "fraction of damage a level-99 defender absorbs (linear in defence level)", min=0.0, max=1.0
+    )
+    roll_bonus: int = _f(8, "added to attack and defence levels before the accuracy rolls", min=0, max=1000)
+    weakness_multiplier: float = _f(
+        1.5,
+        "damage multiplier of the style triangle (melee beats range, range beats mage, mage beats "
+        "melee; the defender's style is the one it last attacked with); 1 turns it off",
+        min=1.0,
+        max=10.0,
+    )
+    freeze_ticks: int = _f(3, "ticks a mage hit stops the target from moving", min=0, max=1000)
+    spawn_immunity: int = _f(
+        20, "ticks after spawning during which other agents cannot attack an agent", min=0, max=100_000
+    )
+    status_ticks: int = _f(
+        5, "ticks an entity stays 'in combat' after attacking or being attacked", min=0, max=100_000
+    )
+    regen_in_combat: bool = _f(False, "whether health regenerates while in combat")
+
+
+@dataclass(frozen=True)
+class ProgressionConfig:
+    """Skills and experience: a RuneScape-style table, levels 1 to ``max_level``."""
+
+    max_level: int = _f(99, "highest level of every skill", min=1, max=99)
+    xp_scale: float = _f(1.0, "multiplier on every experience gain", min=0.0, max=1e6)
+    xp_per_damage: float = _f(
+        4.0, "experience to the attack style used, per point of damage dealt", min=0.0, max=1e6
+    )
+    constitution_xp_per_damage: float = _f(
+        1.33, "experience to constitution, per point of damage dealt", min=0.0, max=1e6
+    )
+    defence_xp_per_damage: float = _f(
+        2.0, "experience to defence, per point of damage taken", min=0.0, max=1e6
+    )
+    forage_xp: float = _f(
+        10.0,
+        "experience to hunting per meal and to fishing per drink (when something was restored)",
+        min=0.0,
+        max=1e6,
+    )
+    health_per_level: int = _f(2, "max health gained per constitution level above 1", min=0, max=10_000)
+    restore_per_level: float = _f(
+        0.5,
+        "food (water) restored per meal (drink) gained per hunting (fishing) level above 1",
+        min=0.0,
+        max=10_000.0,
+    )
+
+
+@dataclass(frozen=True)
+class NpcConfig:
+    """Scripted mobs. Danger is 0 on the playable area's edge ring and 1 at its centre."""
+
+    n_npcs: int = _f(0, "NPC cap (= NPC slots per world); 0: no NPCs", static=True, min=0, max=65_536)
+    spawn_attempts: int = _f(
+        4, "respawn attempts per tick at random tiles while below the cap", min=0, max=65_536
+    )
+    passive_below: float = _f(0.35, "danger below which a new NPC is passive (wanders)", min=0.0, max=1.0)
+    neutral_below: float = _f(
+        0.7, "danger below which it is neutral (fights back); hostile above (hunts players)", min=0.0, max=1.0
+    )
+    edge_level: int = _f(1, "level of an NPC at danger 0 (the edge)", min=1, max=99)
+    centre_level: int = _f(30, "level of an NPC at danger 1 (the centre; linear in between)", min=1, max=99)
+    sight: int = _f(
+        5, "how far an NPC sees players and searches paths (its search box is 2r+1 square)", min=1, max=16
+    )
+    wander_prob: float = _f(
+        0.5, "probability per tick that an idle NPC takes a random step", min=0.0, max=1.0
+    )
+    leash: int = _f(8, "an idle NPC farther than this from its spawn tile walks back", min=1, max=4096)
+
+
 _GROUPS: dict[str, type] = {
     "map": MapConfig,
     "terrain": TerrainConfig,
@@ -191,6 +286,9 @@ _GROUPS: dict[str, type] = {
     "spawn": SpawnConfig,
     "episode": EpisodeConfig,
     "observe": ObserveConfig,
+    "combat": CombatConfig,
+    "progression": ProgressionConfig,
+    "npc": NpcConfig,
 }
 
 
@@ -205,6 +303,9 @@ class Config:
     spawn: SpawnConfig = field(default_factory=SpawnConfig)
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)
     observe: ObserveConfig = field(default_factory=ObserveConfig)
+    combat: CombatConfig = field(default_factory=CombatConfig)
+    progression: ProgressionConfig = field(default_factory=ProgressionConfig)
+    npc: NpcConfig = field(default_factory=NpcConfig)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -213,7 +314,8 @@ class Config:
 
     @staticmethod
     def preset(name: str = "medium") -> Config:
-        """``small`` (64x64, 64 agents), ``medium`` (128x128, 128) or ``large`` (1024x1024, 1024)."""
+        """``small`` (64x64, 64 agents, 32 NPCs), ``medium`` (128x128, 128, 128) or ``large``
+        (1024x1024, 1024, 1024)."""
         if name not in PRESETS:
             raise ConfigError(f"preset: unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
         return Config().override(PRESETS[name])
@@ -327,6 +429,16 @@ class Config:
                 "spawn.attempts_per_tick: 0 together with spawn.min_alive=0 means nobody ever spawns; "
                 "set one of them above 0"
             )
+        n = self.npc
+        if n.passive_below > n.neutral_below:
+            raise ConfigError(
+                f"npc.neutral_below: {n.neutral_below} is below npc.passive_below={n.passive_below}"
+            )
+        for key in ("edge_level", "centre_level"):
+            if getattr(n, key) > self.progression.max_level:
+                raise ConfigError(
+                    f"npc.{key}: {getattr(n, key)} exceeds progression.max_level={self.progression.max_level}"
+                )
         if self.spawn.min_alive > self.spawn.n_agents:
             raise ConfigError(
                 f"spawn.min_alive: {self.spawn.min_alive} exceeds spawn.n_agents={self.spawn.n_agents}"
@@ -346,9 +458,9 @@ class Config:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "small": {"map.size": 64, "spawn.n_agents": 64},
-    "medium": {"map.size": 128, "spawn.n_agents": 128},
-    "large": {"map.size": 1024, "spawn.n_agents": 1024},
+    "small": {"map.size": 64, "spawn.n_agents": 64, "npc.n_npcs": 32},
+    "medium": {"map.size": 128, "spawn.n_agents": 128, "npc.n_npcs": 128},
+    "large": {"map.size": 1024, "spawn.n_agents": 1024, "npc.n_npcs": 1024},
 }
 """Named starting points; everything not listed keeps the dataclass default."""
 

@@ -1,7 +1,8 @@
 """Action checking shared by both APIs: anything invalid becomes that head's no-op, and is counted.
 
 Invalid means: not an integer, out of the head's range, or masked out by the agent's current
-``action_mask``. The world only ever sees clean ``int32 [N, n_heads]`` rows.
+``action_mask``. Valid actions are decoded into the world's commands (the attack head's row
+becomes the entity that row showed), so the world only ever sees clean command rows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numba
 import numpy as np
 
 from neural_mmo.observe.layout import ObsLayout
+from neural_mmo.world.actions import ActionHead, Command
 
 INVALID = -1
 """Marker for a value that is not an integer at all; always rejected."""
@@ -25,26 +27,35 @@ def sanitize_actions(
     offsets: np.ndarray,
     sizes: np.ndarray,
     alive: np.ndarray,
-    out: np.ndarray,
+    entity_slot: np.ndarray,
+    commands: np.ndarray,
     invalid: np.ndarray,
 ) -> None:
-    """``out[i, h] = raw[i, h]`` where allowed, else 0; ``invalid[i]`` counts rejected heads."""
+    """Decode ``raw`` action rows into ``commands`` (``int32 [n, len(Command)]``); a value that is
+    out of range or masked becomes its head's no-op, and ``invalid[i]`` counts such heads."""
+    n_rows = entity_slot.shape[1]
     for i in range(raw.shape[0]):
         bad = 0
         for h in range(raw.shape[1]):
             v = raw[i, h]
             if v < 0 or v >= sizes[h] or action_mask[i, offsets[h] + v] == 0:
-                out[i, h] = 0
                 bad += v != 0
-            else:
-                out[i, h] = v
+                v = 0
+            if h == ActionHead.MOVE:
+                commands[i, Command.MOVE] = v
+            elif h == ActionHead.ATTACK:
+                if v == 0:
+                    commands[i, Command.STYLE] = 0
+                    commands[i, Command.TARGET] = -1
+                else:
+                    commands[i, Command.STYLE] = 1 + (v - 1) // n_rows
+                    commands[i, Command.TARGET] = entity_slot[i, (v - 1) % n_rows]
         invalid[i] = bad if alive[i] else 0
 
 
 def as_action_array(actions: Any, n_worlds: int, n_slots: int, n_heads: int, out: np.ndarray) -> None:
-    """Copy a batch of actions (``[n_slots, n_heads]``, ``[n_slots]`` while there is one head, or
-    ``[n_worlds, n_slots / n_worlds, n_heads]``) into the int64 ``out``; non-integral floats
-    become INVALID.
+    """Copy a batch of actions (``[n_slots, n_heads]``, or ``[n_worlds, n_slots / n_worlds,
+    n_heads]``) into the int64 ``out``; non-integral floats become INVALID.
 
     Raises TypeError for a non-array or non-numeric input and ValueError for a wrong shape.
     """
@@ -56,7 +67,7 @@ def as_action_array(actions: Any, n_worlds: int, n_slots: int, n_heads: int, out
     if array.dtype.kind not in "iuf":
         raise TypeError(f"actions must be an integer array, got dtype {array.dtype}")
     per_world = (n_worlds, n_slots // n_worlds, n_heads)
-    if array.shape == (n_slots,) and n_heads == 1 or array.shape == per_world:
+    if array.shape == per_world:
         array = array.reshape(n_slots, n_heads)
     if array.shape != (n_slots, n_heads):
         raise ValueError(f"actions must have shape ({n_slots}, {n_heads}), got {array.shape}")

@@ -34,6 +34,7 @@ from neural_mmo.envs.actions import as_action_array, sanitize_actions
 from neural_mmo.observe.encode import Observer
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward
+from neural_mmo.world.actions import Command
 from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
 from neural_mmo.world.rng import check_seed, episode_seed
 from neural_mmo.world.state import WorldState
@@ -141,10 +142,15 @@ class VecEnv:
         }
         self.action_buffer = np.zeros((n, self.n_heads), np.int64)
         """Actions staged for :meth:`step_buffered` (any int64 values; they are checked there)."""
-        self._actions = np.zeros((n, self.n_heads), np.int32)
+        self._commands = np.zeros((n, len(Command)), np.int32)
+        self._entity_slot = np.full((n, self.layout.n_entities), -1, np.int32)
         self.worlds = [WorldState.allocate(self.config) for _ in range(self.num_worlds)]
         self._observers = [
-            Observer(self.layout, {k: v[w * S : (w + 1) * S] for k, v in self.observations.items()})
+            Observer(
+                self.layout,
+                {k: v[w * S : (w + 1) * S] for k, v in self.observations.items()},
+                self._entity_slot[w * S : (w + 1) * S],
+            )
             for w in range(self.num_worlds)
         ]
         self.observation_space = self.layout.observation_space()
@@ -252,7 +258,7 @@ class VecEnv:
     def _advance(self) -> None:
         sanitize_actions(
             self.action_buffer, self.observations["action_mask"], self.layout.action_offsets,
-            self.layout.action_sizes, self.alive, self._actions, self.invalid_actions,
+            self.layout.action_sizes, self.alive, self._entity_slot, self._commands, self.invalid_actions,
         )  # fmt: skip
         S = self.slots_per_world
         for w, state in enumerate(self.worlds):
@@ -265,7 +271,7 @@ class VecEnv:
                 self._reset_world(w)
                 self.episode_done[w] = False
                 continue
-            step_world(state, self._actions[block])
+            step_world(state, self._commands[block])
             self._observers[w].write(state)
             self.rewards[block] = _checked_rewards(self.reward_fn(state, state.events), self.slots_per_world)
             self._finish(w, state, block)

@@ -4,7 +4,7 @@ An observation is a dict of fixed-size arrays:
 
 * ``tiles``        ``uint8 [2R+1, 2R+1, TileChannel]``  the square crop around the agent;
 * ``entities``     ``int16 [n_entities, EntityColumn]``   row 0 is the agent itself, then the
-  nearest other entities in view (nearest first), zero rows after them;
+  nearest other entities in view, agents and NPCs (nearest first), zero rows after them;
 * ``entity_mask``  ``uint8 [n_entities]``                 1 where a row holds an entity;
 * ``action_mask``  ``int8 [sum of head sizes]``           the heads' masks, concatenated in
   head order (``ObsLayout.action_offsets``); 1 = allowed.
@@ -23,6 +23,8 @@ from gymnasium import spaces
 from neural_mmo.config import Config
 from neural_mmo.world.actions import HeadSpec, action_heads
 from neural_mmo.world.materials import N_MATERIALS
+from neural_mmo.world.systems.combat import Style
+from neural_mmo.world.tables import Behaviour
 
 INT16_MAX = np.iinfo(np.int16).max
 
@@ -31,14 +33,17 @@ class TileChannel(IntEnum):
     """Channels of the ``tiles`` crop."""
 
     MATERIAL = 0  # Material of the tile
-    OCCUPANT = 1  # 0: nobody; 1 + population of the agent standing there
+    OCCUPANT = 1  # 0: nobody; 1 + population of an agent; n_populations + Behaviour of an NPC
 
 
 class EntityKind(IntEnum):
-    """Values of the ``kind`` entity column."""
+    """Values of the ``kind`` entity column (an NPC's kind is 1 + its Behaviour)."""
 
     NONE = 0
     PLAYER = 1
+    PASSIVE_NPC = 2
+    NEUTRAL_NPC = 3
+    HOSTILE_NPC = 4
 
 
 class EntityColumn(IntEnum):
@@ -51,27 +56,56 @@ class EntityColumn(IntEnum):
     REL_ROW = 4  # row minus the observer's row
     REL_COL = 5
     HEALTH = 6
-    FOOD = 7
-    WATER = 8
-    TIME_ALIVE = 9  # ticks since spawn (saturates at 32767)
+    MAX_HEALTH = 7
+    FOOD = 8
+    WATER = 9
+    TIME_ALIVE = 10  # ticks since spawn (saturates at 32767)
+    LEVEL = 11  # combat level: the highest of the five combat skills
+    MELEE = 12  # skill levels, in Skill order
+    RANGE = 13
+    MAGE = 14
+    DEFENCE = 15
+    CONSTITUTION = 16
+    HUNTING = 17
+    FISHING = 18
+    STYLE = 19  # Style it last attacked with (an NPC's fixed style)
+    FROZEN = 20  # coming ticks it cannot move
+    IMMUNE = 21  # coming ticks other agents cannot attack it
+    IN_COMBAT = 22  # 1 while in combat
 
+
+SKILL_COLUMNS = tuple(range(EntityColumn.MELEE, EntityColumn.FISHING + 1))
 
 TILE_DOCS = {
     TileChannel.MATERIAL: "Material of the tile (see the rules' material table)",
-    TileChannel.OCCUPANT: "0: nobody; 1 + population of the agent standing there",
+    TileChannel.OCCUPANT: "0: nobody; 1 + population of the agent standing there; n_populations + "
+    "Behaviour (1 passive, 2 neutral, 3 hostile) of an NPC",
 }
 
 ENTITY_DOCS = {
-    EntityColumn.KIND: "EntityKind: 0 empty row, 1 player",
-    EntityColumn.POPULATION: "population (species) index",
+    EntityColumn.KIND: "EntityKind: 0 empty row, 1 player, 2 passive NPC, 3 neutral NPC, 4 hostile NPC",
+    EntityColumn.POPULATION: "population (species) index of an agent; 0 for NPCs",
     EntityColumn.ROW: "absolute row on the stored grid (border included)",
     EntityColumn.COL: "absolute column on the stored grid",
     EntityColumn.REL_ROW: "row relative to the observer (negative: north)",
     EntityColumn.REL_COL: "column relative to the observer (negative: west)",
     EntityColumn.HEALTH: "health",
-    EntityColumn.FOOD: "food",
-    EntityColumn.WATER: "water",
+    EntityColumn.MAX_HEALTH: "max health (grows with constitution)",
+    EntityColumn.FOOD: "food (0 for NPCs)",
+    EntityColumn.WATER: "water (0 for NPCs)",
     EntityColumn.TIME_ALIVE: "ticks since it spawned (saturates at 32767)",
+    EntityColumn.LEVEL: "combat level: highest of melee, range, mage, defence, constitution",
+    EntityColumn.MELEE: "melee level",
+    EntityColumn.RANGE: "range level",
+    EntityColumn.MAGE: "mage level",
+    EntityColumn.DEFENCE: "defence level",
+    EntityColumn.CONSTITUTION: "constitution level",
+    EntityColumn.HUNTING: "hunting level (NPCs: their level)",
+    EntityColumn.FISHING: "fishing level (NPCs: their level)",
+    EntityColumn.STYLE: "Style it last attacked with (0 none, 1 melee, 2 range, 3 mage); an NPC's own",
+    EntityColumn.FROZEN: "coming ticks it cannot move (mage hit)",
+    EntityColumn.IMMUNE: "coming ticks other agents cannot attack it (spawn immunity)",
+    EntityColumn.IN_COMBAT: "1 if it attacked or was attacked in the last status_ticks ticks",
 }
 
 
@@ -119,12 +153,17 @@ class ObsLayout:
         shape = (self.window, self.window, len(TileChannel))
         high = np.empty(shape)
         high[..., TileChannel.MATERIAL] = N_MATERIALS - 1
-        high[..., TileChannel.OCCUPANT] = self.config.spawn.n_populations
+        high[..., TileChannel.OCCUPANT] = self.config.spawn.n_populations + max(Behaviour)
         return ObsField("tiles", np.dtype(np.uint8), shape, np.zeros(shape), high,
                         "square crop centred on the agent; channels: TileChannel")  # fmt: skip
 
     def _entities(self) -> ObsField:
         cfg = self.config
+        top_health = min(
+            INT16_MAX,
+            cfg.vitals.max_health + cfg.progression.health_per_level * (cfg.progression.max_level - 1),
+        )
+        level = (0, cfg.progression.max_level)
         bounds = {
             EntityColumn.KIND: (0, max(EntityKind)),
             EntityColumn.POPULATION: (0, cfg.spawn.n_populations - 1),
@@ -132,10 +171,17 @@ class ObsLayout:
             EntityColumn.COL: (0, cfg.grid_side - 1),
             EntityColumn.REL_ROW: (-self.radius, self.radius),
             EntityColumn.REL_COL: (-self.radius, self.radius),
-            EntityColumn.HEALTH: (0, cfg.vitals.max_health),
+            EntityColumn.HEALTH: (0, top_health),
+            EntityColumn.MAX_HEALTH: (0, top_health),
             EntityColumn.FOOD: (0, cfg.vitals.max_food),
             EntityColumn.WATER: (0, cfg.vitals.max_water),
             EntityColumn.TIME_ALIVE: (0, INT16_MAX),
+            EntityColumn.LEVEL: level,
+            **{EntityColumn(col): level for col in SKILL_COLUMNS},
+            EntityColumn.STYLE: (0, max(Style)),
+            EntityColumn.FROZEN: (0, INT16_MAX),
+            EntityColumn.IMMUNE: (0, INT16_MAX),
+            EntityColumn.IN_COMBAT: (0, 1),
         }
         shape = (self.n_entities, len(EntityColumn))
         low = np.empty(shape)
@@ -194,7 +240,11 @@ class ObsLayout:
         lines += ["", "Action heads (`action_mask` holds them concatenated in this order; value 0 of",
                   "every head is the no-op, always allowed). A move is masked out toward water, stone,",
                   "a tile occupied when the observation was made, or past the first ring of the lava",
-                  "border; **lava itself is allowed, and kills**: avoiding it is for the agent to learn.",
+                  "border, and every move but stay while frozen; **lava itself is allowed, and kills**:",
+                  "avoiding it is for the agent to learn. An attack value is allowed when its row holds",
+                  "another entity within that style's reach that may be attacked (not spawn-immune); the",
+                  "attack part of the mask reshapes to `[1 + 3 x n_entities]` = no-op, then one block of",
+                  "rows per style.",
                   "",
                   "| column | head | size | values | meaning |", "|---|---|---|---|---|"]  # fmt: skip
         for k, h in enumerate(self.heads):

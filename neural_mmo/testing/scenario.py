@@ -4,6 +4,11 @@ Legend (playable area only; the lava border is added around it)::
 
     .  grass      ,  scrub      T  forest      #  stone      ~  water      L  lava
     0-9  agent in that slot, standing on grass
+    p n h  a passive, neutral or hostile NPC on grass (NPC slots in reading order)
+
+NPCs drawn on the map replace the ones the spawn rules would place (the world gets as many NPC
+slots as are drawn unless ``npc__n_npcs`` says more, and no respawns unless
+``npc__spawn_attempts`` says so); they get level ``npc_level`` and style ``npc_style``.
 
 Example::
 
@@ -29,8 +34,12 @@ from typing import Any
 import numpy as np
 
 from neural_mmo.envs.vector import VecEnv, make_config
+from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import WorldState
+from neural_mmo.world.systems.combat import Style
+from neural_mmo.world.systems.npc import put_npc, remove_all_npcs
+from neural_mmo.world.tables import Behaviour
 
 LEGEND = {
     ".": Material.GRASS,
@@ -42,8 +51,12 @@ LEGEND = {
 }
 
 
+NPC_LEGEND = {"p": Behaviour.PASSIVE, "n": Behaviour.NEUTRAL, "h": Behaviour.HOSTILE}
+
+
 def parse_map(text: str) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
-    """``(material [n, n] without border, {slot: (r, c)})`` from an ASCII drawing."""
+    """``(material [n, n] without border, {slot: (r, c)})`` from an ASCII drawing (NPC letters
+    become grass; :func:`parse_npcs` lists them)."""
     lines = [line.strip() for line in textwrap.dedent(text).strip().splitlines() if line.strip()]
     side = len(lines)
     if any(len(line) != side for line in lines):
@@ -59,25 +72,46 @@ def parse_map(text: str) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
                     raise ValueError(f"agent {ch} is drawn twice: at {agents[int(ch)]} and ({r}, {c})")
                 agents[int(ch)] = (r, c)
                 material[r, c] = Material.GRASS
+            elif ch in NPC_LEGEND:
+                material[r, c] = Material.GRASS
             elif ch in LEGEND:
                 material[r, c] = LEGEND[ch]
             else:
-                raise ValueError(f"unknown map character {ch!r} at ({r}, {c}); legend: {''.join(LEGEND)} 0-9")
+                raise ValueError(
+                    f"unknown map character {ch!r} at ({r}, {c}); legend: {''.join(LEGEND)} 0-9 "
+                    f"{''.join(NPC_LEGEND)}"
+                )
     if sorted(agents) != list(range(len(agents))):
         raise ValueError(f"agents must be numbered 0..k-1 without gaps, got {sorted(agents)}")
     return material, agents
 
 
+def parse_npcs(text: str) -> list[tuple[int, int, Behaviour]]:
+    """``[(r, c, Behaviour)]`` of the NPC letters of a drawing, in reading order."""
+    lines = [line.strip() for line in textwrap.dedent(text).strip().splitlines() if line.strip()]
+    return [
+        (r, c, NPC_LEGEND[ch])
+        for r, line in enumerate(lines)
+        for c, ch in enumerate(line)
+        if ch in NPC_LEGEND
+    ]
+
+
 class Scenario:
     """A one-world :class:`VecEnv` on a drawn map. ``**overrides`` are config fields."""
 
-    def __init__(self, drawing: str, seed: int = 0, **overrides: Any):
+    def __init__(
+        self, drawing: str, seed: int = 0, npc_level: int = 1, npc_style: int = Style.MELEE, **overrides: Any
+    ):
         inner, agents = parse_map(drawing)
+        npcs = parse_npcs(drawing)
         defaults: dict[str, Any] = {
             "map__size": inner.shape[0],
             "spawn__n_agents": max(len(agents), 1),
             "spawn__mode": "concurrent",
             "episode__horizon": 100_000,
+            "npc__n_npcs": len(npcs),
+            "npc__spawn_attempts": 0,
         }
         config = make_config("small", **{**defaults, **overrides})
         self.border = config.map.border
@@ -87,6 +121,15 @@ class Scenario:
         placements = np.array([agents[k] for k in range(len(agents))], np.int64).reshape(-1, 2) + b
         self.vec = VecEnv(1, config=config, seed=seed)
         self.vec.load(0, material, placements)
+        if npcs:
+            remove_all_npcs(self.state)
+            for r, c, behaviour in npcs:
+                put_npc(self.state, r + b, c + b, behaviour, npc_level, npc_style)
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Rewrite the observations after the state was edited by hand."""
+        self.vec._observers[0].write(self.state)
 
     @property
     def config(self):
@@ -96,12 +139,50 @@ class Scenario:
     def state(self) -> WorldState:
         return self.vec.worlds[0]
 
-    def step(self, moves: dict[int, int] | None = None, heads: np.ndarray | None = None) -> None:
-        """One tick; ``moves`` maps slot -> Direction (others stay), or give full ``heads`` rows."""
+    def step(
+        self,
+        moves: dict[int, int] | None = None,
+        attacks: dict[int, tuple[int, int]] | None = None,
+        heads: np.ndarray | None = None,
+    ) -> None:
+        """One tick; ``moves`` maps slot -> Direction (others stay); ``attacks`` maps slot ->
+        ``(Style, entity number)`` (the entity must be in that agent's view); or give full
+        ``heads`` rows."""
         actions = np.zeros((self.vec.num_slots, self.vec.n_heads), np.int64) if heads is None else heads
         for slot, direction in (moves or {}).items():
-            actions[slot, 0] = int(direction)
+            actions[slot, ActionHead.MOVE] = int(direction)
+        for slot, (style, entity) in (attacks or {}).items():
+            actions[slot, ActionHead.ATTACK] = self.attack_value(slot, style, entity)
         self.vec.step(actions)
+
+    def row_of(self, slot: int, entity: int) -> int:
+        """The entity-observation row in which agent ``slot`` sees ``entity`` (ValueError if none)."""
+        rows = np.flatnonzero(self.vec._entity_slot[slot] == entity)
+        if rows.size == 0:
+            raise ValueError(f"agent {slot} does not see entity {entity}")
+        return int(rows[0])
+
+    def attack_value(self, slot: int, style: int, entity: int) -> int:
+        """The attack head value for agent ``slot`` attacking ``entity`` with ``style``."""
+        return attack_value(int(style), self.row_of(slot, entity), self.config.observe.n_entities)
+
+    def npc_entity(self, j: int) -> int:
+        """Entity number of NPC slot ``j``."""
+        return self.config.spawn.n_agents + j
+
+    def npc(self, j: int) -> dict[str, Any]:
+        return self.state.npcs.row(j)
+
+    def npc_pos(self, j: int) -> tuple[int, int]:
+        n = self.state.npcs
+        return int(n.r[j]) - self.border, int(n.c[j]) - self.border
+
+    def attack_mask(self, slot: int) -> np.ndarray:
+        """``int8 [3, n_entities]``: the attack part of agent ``slot``'s mask, one row per style."""
+        layout = self.vec.layout
+        o = int(layout.action_offsets[ActionHead.ATTACK])
+        rows = layout.n_entities
+        return self.vec.observations["action_mask"][slot, o + 1 : o + 1 + 3 * rows].reshape(3, rows)
 
     def run(self, ticks: int) -> None:
         for _ in range(ticks):

@@ -1,9 +1,15 @@
-"""The action heads: what an agent can choose each tick.
+"""The action heads (what a policy chooses) and the commands they decode to (what the world runs).
 
-An action is one integer per head (an ``int32 [n_heads]`` row; ``[N, n_heads]`` for a world).
+An *action* is one integer per head (an ``int32 [n_heads]`` row; ``[N, n_heads]`` for a world).
 Value 0 of every head is the no-op, so a zero row is always a valid action and a rejected value
-becomes 0. Later rules add heads (attack style and target, use, give, buy, sell) at the end of
-this table, so existing heads keep their column and meaning.
+becomes 0. Later rules add heads (use, give, buy, sell) at the end of this table, so existing
+heads keep their column and meaning.
+
+The ``attack`` head joins style and target in one choice, so its mask can say exactly which
+target each style reaches: value ``1 + (style - 1) * n_entities + row`` attacks the entity in
+``row`` of the agent's own entity observation with ``style`` (1 melee, 2 range, 3 mage); see
+:func:`attack_value`. The environment decodes the row into the entity it showed, and hands the
+world *commands* (``int32 [N, len(Command)]``): a Direction, a style and an entity number.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from neural_mmo.config import Config
+from neural_mmo.world.systems.combat import N_STYLES, Style
 from neural_mmo.world.systems.movement import Direction
 
 
@@ -19,6 +26,15 @@ class ActionHead(IntEnum):
     """Column of each head in an action row."""
 
     MOVE = 0
+    ATTACK = 1
+
+
+class Command(IntEnum):
+    """Columns of the decoded command rows the world steps with."""
+
+    MOVE = 0  # Direction
+    STYLE = 1  # Style (0: no attack)
+    TARGET = 2  # entity number (agent slot, or n_agents + NPC slot); -1: none
 
 
 @dataclass(frozen=True)
@@ -29,14 +45,35 @@ class HeadSpec:
     values: tuple[str, ...] = ()
 
 
+def attack_value(style: int, row: int, n_entities: int) -> int:
+    """The ``attack`` head value that attacks entity row ``row`` with ``style`` (1..3)."""
+    if not 1 <= style <= N_STYLES or not 0 <= row < n_entities:
+        raise ValueError(f"style must be 1..{N_STYLES} and row 0..{n_entities - 1}, got {style}, {row}")
+    return 1 + (style - 1) * n_entities + row
+
+
+def decode_attack(value: int, n_entities: int) -> tuple[int, int]:
+    """``(style, row)`` of an ``attack`` head value; ``(0, -1)`` for the no-op."""
+    if value <= 0:
+        return 0, -1
+    return 1 + (value - 1) // n_entities, (value - 1) % n_entities
+
+
 def action_heads(config: Config) -> tuple[HeadSpec, ...]:
     """The heads in column order, with their number of choices under ``config``."""
-    del config  # sizes of later heads (targets) depend on it
+    rows = config.observe.n_entities
     return (
         HeadSpec(
             "move",
             len(Direction),
             "step to a neighbouring tile, or stay",
             tuple(d.name.lower() for d in Direction),
+        ),
+        HeadSpec(
+            "attack",
+            1 + N_STYLES * rows,
+            f"0: no attack; 1 + (style - 1) x {rows} + row: attack entity `row` of the observation "
+            "with style 1 melee, 2 range, 3 mage",
+            ("none", *(f"{Style(s).name.lower()}[row]" for s in range(1, N_STYLES + 1))),
         ),
     )

@@ -21,7 +21,11 @@ class EventKind(IntEnum):
     MOVE = 2  # value: Direction taken
     EAT = 3  # value: food restored
     DRINK = 4  # value: water restored
-    DEATH = 5  # value: DeathCause
+    DEATH = 5  # value: DeathCause; other: the killer (combat)
+    ATTACK = 6  # slot attacked other; value: damage (0: missed); detail: Style
+    KILL = 7  # slot killed other; value: other's level; detail: Style of the blow
+    LEVEL_UP = 8  # value: new level; detail: Skill
+    NPC_SPAWN = 9  # slot: the NPC's entity number; value: its Behaviour; detail: level
 
 
 EVENT_VALUES = {
@@ -29,7 +33,11 @@ EVENT_VALUES = {
     EventKind.MOVE: "Direction taken (1 north, 2 south, 3 east, 4 west)",
     EventKind.EAT: "food gained",
     EventKind.DRINK: "water gained",
-    EventKind.DEATH: "DeathCause",
+    EventKind.DEATH: "DeathCause (other: the killer, for combat)",
+    EventKind.ATTACK: "damage dealt, 0 for a miss (other: the target; detail: Style)",
+    EventKind.KILL: "level of the victim (other: the victim; detail: Style of the killing blow)",
+    EventKind.LEVEL_UP: "the new level (detail: Skill)",
+    EventKind.NPC_SPAWN: "Behaviour of the new NPC (detail: its level)",
 }
 """What the ``value`` column means for each kind of event."""
 
@@ -41,17 +49,26 @@ class DeathCause(IntEnum):
     LAVA = 1
     STARVATION = 2
     DEHYDRATION = 3
+    COMBAT = 4
 
 
 class EventColumn(IntEnum):
     """Columns of the event table."""
 
     KIND = 0  # EventKind
-    SLOT = 1  # agent slot, or -1
-    AGENT_ID = 2  # global agent id, or -1
+    SLOT = 1  # entity that acted: agent slot, or n_agents + NPC slot
+    AGENT_ID = 2  # its global id (agent id or NPC id)
     R = 3  # where it happened
     C = 4
-    VALUE = 5  # detail, see EventKind
+    VALUE = 5  # see EventKind
+    OTHER = 6  # the other entity (target, victim, killer), -1 if none
+    OTHER_ID = 7  # its global id, -1 if none
+    DETAIL = 8  # Style or Skill, see EventKind
+
+
+def is_npc(entity: int, n_agents: int) -> bool:
+    """Whether an entity number (event ``slot``/``other``, occupant grid) is an NPC."""
+    return entity >= n_agents
 
 
 class EventLog(NamedTuple):
@@ -94,6 +111,18 @@ class EventLog(NamedTuple):
         return self.table[: self.counts[0], EventColumn.VALUE]
 
     @property
+    def other(self) -> np.ndarray:
+        return self.table[: self.counts[0], EventColumn.OTHER]
+
+    @property
+    def other_id(self) -> np.ndarray:
+        return self.table[: self.counts[0], EventColumn.OTHER_ID]
+
+    @property
+    def detail(self) -> np.ndarray:
+        return self.table[: self.counts[0], EventColumn.DETAIL]
+
+    @property
     def dropped(self) -> int:
         return int(self.counts[1])
 
@@ -118,6 +147,9 @@ class EventLog(NamedTuple):
                 "r": int(self.r[k]),
                 "c": int(self.c[k]),
                 "value": int(self.value[k]),
+                "other": int(self.other[k]),
+                "other_id": int(self.other_id[k]),
+                "detail": int(self.detail[k]),
             }
             for k in range(self.n)
         ]
@@ -125,7 +157,16 @@ class EventLog(NamedTuple):
 
 @numba.njit(cache=True)
 def log_event(events: EventLog, kind: int, slot: int, agent_id: int, r: int, c: int, value: int) -> None:
-    """Append one event (or count it as dropped when the log is full)."""
+    """Append one event about one entity (or count it as dropped when the log is full)."""
+    log_pair(events, kind, slot, agent_id, r, c, value, -1, -1, 0)
+
+
+@numba.njit(cache=True)
+def log_pair(
+    events: EventLog, kind: int, slot: int, agent_id: int, r: int, c: int, value: int,
+    other: int, other_id: int, detail: int,
+) -> None:  # fmt: skip
+    """Append one event with every column (or count it as dropped when the log is full)."""
     k = events.counts[0]
     table = events.table
     if k >= table.shape[0]:
@@ -137,4 +178,7 @@ def log_event(events: EventLog, kind: int, slot: int, agent_id: int, r: int, c: 
     table[k, EventColumn.R] = r
     table[k, EventColumn.C] = c
     table[k, EventColumn.VALUE] = value
+    table[k, EventColumn.OTHER] = other
+    table[k, EventColumn.OTHER_ID] = other_id
+    table[k, EventColumn.DETAIL] = detail
     events.counts[0] = k + 1

@@ -27,6 +27,8 @@ class Stream(IntEnum):
     SPAWN = 0
     MOVEMENT = 1
     REGROWTH = 2
+    COMBAT = 3
+    NPC = 4
 
 
 _U11 = np.uint64(11)

@@ -18,7 +18,8 @@ from neural_mmo.config import Config
 from neural_mmo.world.events import EventKind, EventLog
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.systems.combat import nearest_first
+from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
 
 class Clock(IntEnum):
@@ -26,6 +27,7 @@ class Clock(IntEnum):
 
     TICK = 0  # ticks since the episode began
     NEXT_ID = 1  # id the next spawned agent gets
+    NEXT_NPC_ID = 2  # id the next spawned NPC gets
 
 
 REGROW_RING = 256
@@ -48,8 +50,9 @@ class RegrowthQueue(NamedTuple):
 class WorldState:
     """All mutable state of one world. Systems read and write it in place.
 
-    ``occupant`` holds agent slots ``0 .. n_agents-1``; later entity tables (NPCs) take the
-    numbers after them, so one grid answers "who stands here" for every kind of entity.
+    ``occupant`` holds *entity numbers*: agent slots ``0 .. n_agents-1``, then NPC slot ``j`` as
+    ``n_agents + j``, so one grid answers "who stands here" for every kind of entity. Events use
+    the same numbering.
     """
 
     config: Config
@@ -57,10 +60,13 @@ class WorldState:
     material: np.ndarray  # uint8 [G, G]  Material of each tile
     occupant: np.ndarray  # int32 [G, G]  entity standing on the tile, -1 if none
     agents: AgentTable
+    npcs: NpcTable
     events: EventLog
     regrowth: RegrowthQueue
     edge_tiles: np.ndarray  # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
-    scratch: np.ndarray  # int32 [N]  per-tick work array (move order)
+    scratch: np.ndarray  # int32 [N]  per-tick work array (move and attack order)
+    npc_offsets: np.ndarray  # int16 [(2V+1)^2, 2]  the NPC vision square, nearest first
+    npc_search: np.ndarray  # int32 [2, (2V+1)^2]  path search work arrays (marks, queue)
     streams: np.ndarray  # uint64 [len(Stream), 4]  one random stream per system
     clock: np.ndarray  # int64 [len(Clock)]  tick and next agent id
 
@@ -75,6 +81,7 @@ class WorldState:
             material=np.zeros((side, side), np.uint8),
             occupant=np.full((side, side), -1, np.int32),
             agents=AgentTable.empty(capacity),
+            npcs=NpcTable.empty(config.npc.n_npcs),
             events=EventLog.empty(event_capacity(config)),
             regrowth=RegrowthQueue(
                 head=np.full(REGROW_RING, -1, np.int32),
@@ -83,6 +90,8 @@ class WorldState:
             ),
             edge_tiles=ring_tiles(config.map.border, config.map.size),
             scratch=np.zeros(capacity, np.int32),
+            npc_offsets=nearest_first(config.npc.sight),
+            npc_search=np.zeros((2, (2 * config.npc.sight + 1) ** 2), np.int32),
             streams=np.zeros((len(Stream), 4), np.uint64),
             clock=np.zeros(len(Clock), np.int64),
         )
@@ -102,14 +111,16 @@ class WorldState:
     def state_hash(self) -> str:
         """SHA-256 over every grid and table column plus the counters: equal hashes, equal worlds."""
         h = hashlib.sha256()
-        for array in (self.clock, self.streams, self.material, self.occupant, *self.agents, *self.regrowth):
+        tables = (*self.agents, *self.npcs, *self.regrowth)
+        for array in (self.clock, self.streams, self.material, self.occupant, *tables):
             h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()
 
 
 def event_capacity(config: Config) -> int:
-    """Room for every event one tick can produce: each slot logs each kind at most once a tick."""
-    return len(EventKind) * config.spawn.n_agents
+    """Room for every event one tick can produce: an entity logs each kind at most once a tick,
+    except LEVEL_UP (once per skill) and NPC_SPAWN, counted per entity too."""
+    return (len(EventKind) + N_SKILLS) * (config.spawn.n_agents + config.npc.n_npcs)
 
 
 def ring_tiles(border: int, size: int) -> np.ndarray:

@@ -3,12 +3,18 @@
 | order | system                 | what it does                                                       |
 |-------|------------------------|--------------------------------------------------------------------|
 | 1     | begin tick             | clear the event log, advance the clock                             |
-| 2     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
-| 3     | ``forage``             | eat on forest (it depletes to scrub), drink next to water          |
-| 4     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
-| 5     | ``remove_dead``        | agents marked dead leave the map, DEATH events with cause          |
-| 6     | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
-| 7     | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
+| 2     | ``resolve_attacks``    | attack head: agents attack from where they stand, random order     |
+| 3     | ``act_npcs``           | NPCs regenerate, pick targets, attack or move (path search)        |
+| 4     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
+| 5     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
+| 6     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
+| 7     | ``remove_dead``        | dead agents and NPCs leave the map, DEATH events with cause        |
+| 8     | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
+| 9     | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
+| 10    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
+
+So within one tick an agent attacks before it moves: its target is where the observation showed
+it, and the attack mask is exact.
 
 The whole tick is one numba function, so Python pays one call per tick whatever the number of
 systems. Observations, masks and rewards are computed afterwards from the state and the event
@@ -20,55 +26,75 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.actions import ActionHead
+from neural_mmo.world.actions import Command
 from neural_mmo.world.events import EventLog
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream, system_streams, terrain_generator
 from neural_mmo.world.state import Clock, RegrowthQueue, WorldState
+from neural_mmo.world.systems.combat import resolve_attacks
 from neural_mmo.world.systems.death import remove_dead
 from neural_mmo.world.systems.foraging import forage
 from neural_mmo.world.systems.movement import move_agents
+from neural_mmo.world.systems.npc import act_npcs, remove_dead_npcs, spawn_npcs
 from neural_mmo.world.systems.regrowth import regrow_resources, schedule_initial_regrowth
 from neural_mmo.world.systems.spawning import place_agents, spawn_concurrent, spawn_continuous
 from neural_mmo.world.systems.vitals import update_vitals
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.tables import AgentTable, NpcTable
 from neural_mmo.world.terrain import generate_terrain
 
 
 @numba.njit(cache=True)
 def tick(
     agents: AgentTable,
+    npcs: NpcTable,
     material: np.ndarray,
     occupant: np.ndarray,
     events: EventLog,
     regrowth: RegrowthQueue,
     edge_tiles: np.ndarray,
     scratch: np.ndarray,
+    npc_offsets: np.ndarray,
+    npc_search: np.ndarray,
     streams: np.ndarray,
     clock: np.ndarray,
-    actions: np.ndarray,
+    commands: np.ndarray,
     p: Params,
 ) -> None:
-    """Advance one world by one tick; ``actions`` is a validated ``int32 [N, n_heads]``."""
+    """Advance one world by one tick; ``commands`` is ``int32 [N, len(Command)]``."""
+    n = agents.alive.shape[0]
     events.counts[0] = 0
     clock[Clock.TICK] += 1
     now = clock[Clock.TICK]
-    move_agents(
-        agents, material, occupant, actions[:, ActionHead.MOVE], scratch, events, streams[Stream.MOVEMENT], p
-    )
+    resolve_attacks(agents, npcs, commands[:, Command.STYLE], commands[:, Command.TARGET], scratch, events,
+                    streams[Stream.COMBAT], now, p)  # fmt: skip
+    act_npcs(agents, npcs, material, occupant, npc_offsets, npc_search, events, streams[Stream.NPC], now, p)
+    move_agents(agents, material, occupant, commands[:, Command.MOVE], scratch, events,
+                streams[Stream.MOVEMENT], now, p)  # fmt: skip
     forage(agents, material, regrowth, events, streams[Stream.REGROWTH], now, p)
-    update_vitals(agents, p)
-    remove_dead(agents, occupant, events, now)
+    update_vitals(agents, now, p)
+    remove_dead(agents, npcs, occupant, events, now)
+    remove_dead_npcs(npcs, occupant, n, now)
     regrow_resources(regrowth, material, now)
     if p.continuous_spawn and now != p.last_tick:
         spawn_continuous(agents, material, occupant, edge_tiles, events, streams[Stream.SPAWN], clock, p)
+    spawn_npcs(npcs, material, occupant, events, streams[Stream.NPC], clock, p.npc_spawn_attempts, n, p)
 
 
-def step(state: WorldState, actions: np.ndarray) -> None:
-    """Advance the world by one tick. ``actions`` is a validated ``int32 [N, n_heads]``."""
+def step(state: WorldState, commands: np.ndarray) -> None:
+    """Advance the world by one tick with decoded ``commands`` (``int32 [N, len(Command)]``:
+    Direction, Style, target entity number; see :mod:`neural_mmo.world.actions`)."""
     s = state
-    tick(s.agents, s.material, s.occupant, s.events, s.regrowth, s.edge_tiles, s.scratch, s.streams, s.clock,
-         actions, s.params)  # fmt: skip
+    tick(s.agents, s.npcs, s.material, s.occupant, s.events, s.regrowth, s.edge_tiles, s.scratch,
+         s.npc_offsets, s.npc_search, s.streams, s.clock, commands, s.params)  # fmt: skip
+
+
+def commands_for(state: WorldState, moves: np.ndarray | None = None) -> np.ndarray:
+    """A command array for ``state`` (all no-ops), with the ``moves`` column filled if given."""
+    commands = np.zeros((state.agents.capacity, len(Command)), np.int32)
+    commands[:, Command.TARGET] = -1
+    if moves is not None:
+        commands[:, Command.MOVE] = moves
+    return commands
 
 
 def reset(
@@ -87,6 +113,7 @@ def reset(
     s.material[:] = generate_terrain(s.config, terrain_generator(seed)) if material is None else material
     s.occupant.fill(-1)
     s.agents.clear()
+    s.npcs.clear()
     s.events.counts.fill(0)
     s.regrowth.head.fill(-1)
     s.regrowth.next_tile.fill(-1)
@@ -101,3 +128,6 @@ def reset(
         )
     else:
         spawn_concurrent(s.agents, s.material, s.occupant, s.edge_tiles, s.events, s.clock, p)
+    n_npcs = s.npcs.capacity
+    spawn_npcs(s.npcs, s.material, s.occupant, s.events, s.streams[Stream.NPC], s.clock, 4 * n_npcs,
+               s.agents.capacity, p)  # fmt: skip

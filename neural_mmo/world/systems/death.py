@@ -1,16 +1,29 @@
-"""Death: agents marked dead by any system this tick leave the map and free their slot."""
+"""Death: agents marked dead by any system this tick leave the map and free their slot.
+
+The DEATH event names the cause and, for a combat death, the killer (``other``: its entity
+number, ``other_id``: its id). NPCs killed this tick leave the map too.
+"""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from neural_mmo.world.events import EventKind, EventLog, log_event
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.events import EventKind, EventLog, log_pair
+from neural_mmo.world.tables import AgentTable, NpcTable
 
 
 @numba.njit(cache=True)
-def remove_dead(agents: AgentTable, occupant: np.ndarray, events: EventLog, tick: int) -> int:
+def entity_id(agents: AgentTable, npcs: NpcTable, entity: int) -> int:
+    """The global id of an entity number (agent id or NPC id), -1 for none."""
+    n = agents.alive.shape[0]
+    if entity < 0:
+        return -1
+    return agents.agent_id[entity] if entity < n else npcs.npc_id[entity - n]
+
+
+@numba.njit(cache=True)
+def remove_dead(agents: AgentTable, npcs: NpcTable, occupant: np.ndarray, events: EventLog, tick: int) -> int:
     """Remove every living agent with a death cause set; log its death. Returns deaths."""
     deaths = 0
     for i in range(agents.alive.shape[0]):
@@ -23,6 +36,8 @@ def remove_dead(agents: AgentTable, occupant: np.ndarray, events: EventLog, tick
         agents.alive[i] = False
         agents.health[i] = 0
         agents.death_tick[i] = tick
-        log_event(events, EventKind.DEATH, i, agents.agent_id[i], r, c, agents.death_cause[i])
+        killer = agents.killer[i]
+        log_pair(events, EventKind.DEATH, i, agents.agent_id[i], r, c, agents.death_cause[i],
+                 killer, entity_id(agents, npcs, killer), 0)  # fmt: skip
         deaths += 1
     return deaths

@@ -2,6 +2,9 @@
 
 Drinking needs one of the four orthogonal neighbours to be drinkable; water never runs out.
 A depleted tile is handed to :mod:`neural_mmo.world.systems.regrowth` to come back later.
+A meal restores ``food_restore + floor(restore_per_level (hunting - 1))`` food and a drink
+``water_restore + floor(restore_per_level (fishing - 1))`` water (never above the max); one
+that restored something gives ``forage_xp`` to hunting (fishing).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from neural_mmo.world.events import EventKind, EventLog, log_event
 from neural_mmo.world.materials import DEPLETES_TO, DRINKABLE, FOOD
 from neural_mmo.world.params import Params
 from neural_mmo.world.state import RegrowthQueue
+from neural_mmo.world.systems.progression import Skill, gain_xp
 from neural_mmo.world.systems.regrowth import schedule_regrowth
 from neural_mmo.world.tables import AgentTable
 
@@ -36,17 +40,23 @@ def forage(
         c = agents.c[i]
         m = material[r, c]
         if FOOD[m]:
-            gained = min(p.max_food, agents.food[i] + p.food_restore) - agents.food[i]
+            restore = p.food_restore + int(p.restore_per_level * (agents.level[i, Skill.HUNTING] - 1))
+            gained = min(p.max_food, agents.food[i] + restore) - agents.food[i]
             agents.food[i] += gained
             material[r, c] = DEPLETES_TO[m]
             schedule_regrowth(regrowth, r * side + c, tick, p.food_regrow_prob, rng)
             log_event(events, EventKind.EAT, i, agents.agent_id[i], r, c, gained)
+            if gained > 0:
+                gain_xp(agents, i, Skill.HUNTING, p.forage_xp, 1.0, events, p)
         if (
             DRINKABLE[material[r - 1, c]]
             or DRINKABLE[material[r + 1, c]]
             or DRINKABLE[material[r, c - 1]]
             or DRINKABLE[material[r, c + 1]]
         ):
-            gained = min(p.max_water, agents.water[i] + p.water_restore) - agents.water[i]
+            restore = p.water_restore + int(p.restore_per_level * (agents.level[i, Skill.FISHING] - 1))
+            gained = min(p.max_water, agents.water[i] + restore) - agents.water[i]
             agents.water[i] += gained
             log_event(events, EventKind.DRINK, i, agents.agent_id[i], r, c, gained)
+            if gained > 0:
+                gain_xp(agents, i, Skill.FISHING, p.forage_xp, 1.0, events, p)

@@ -4,7 +4,7 @@ Resolution: each tick the living agents move one at a time, in a random order dr
 world's ``movement`` generator. A move succeeds when the target tile is passable (not water or
 stone) and free *at that moment*; otherwise the agent stays. So when two agents try to enter the
 same tile, the one earlier in this tick's order gets it, and an agent never swaps places with
-another. Stepping onto lava kills (unless ``vitals.immortal``); the death itself is applied by
+another. An agent frozen by a mage hit, or killed earlier this tick, stays. Stepping onto lava kills (unless ``vitals.immortal``); the death itself is applied by
 :mod:`neural_mmo.world.systems.death`. Nobody goes further out than the first ring of the lava
 border (only immortal agents survive there).
 """
@@ -63,6 +63,7 @@ def move_agents(
     order: np.ndarray,
     events: EventLog,
     rng: np.ndarray,
+    now: int,
     p: Params,
 ) -> None:
     """Apply every agent's ``moves[slot]`` (a Direction) in a random order; see module docs."""
@@ -72,7 +73,7 @@ def move_agents(
     for k in range(n):
         i = order[k]
         d = moves[i]
-        if d <= 0 or d >= N_DIRECTIONS:
+        if d <= 0 or d >= N_DIRECTIONS or agents.death_cause[i] != 0 or now <= agents.freeze_until[i]:
             continue
         r0 = agents.r[i]
         c0 = agents.c[i]

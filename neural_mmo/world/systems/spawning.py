@@ -12,7 +12,8 @@
   row by row within the playable area, if the ring is full).
 
 A new agent takes the lowest free slot that did not lose its agent this tick, gets the next
-global id, population ``id % n_populations``, and full health, food and water.
+global id, population ``id % n_populations``, full health, food and water, and every skill at
+level 1.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from neural_mmo.world.materials import SPAWNABLE
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import below
 from neural_mmo.world.state import Clock
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.tables import NEVER, AgentTable
 
 
 @numba.njit(cache=True, inline="always")
@@ -62,8 +63,15 @@ def _place(
     agents.r[slot] = r
     agents.c[slot] = c
     agents.health[slot] = p.max_health
+    agents.max_health[slot] = p.max_health
     agents.food[slot] = p.max_food
     agents.water[slot] = p.max_water
+    agents.level[slot, :] = 1
+    agents.xp[slot, :] = 0
+    agents.style[slot] = 0
+    agents.freeze_until[slot] = NEVER
+    agents.combat_tick[slot] = NEVER
+    agents.killer[slot] = -1
     agents.spawn_tick[slot] = clock[Clock.TICK]
     agents.death_cause[slot] = 0
     occupant[r, c] = slot

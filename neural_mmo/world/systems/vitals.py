@@ -3,8 +3,9 @@
 Per tick, for each living agent, in this order:
 1. food -= food_decay, water -= water_decay (never below 0);
 2. if food == 0: health -= starvation_damage; if water == 0: health -= dehydration_damage;
-3. otherwise, if food > regen_threshold * max_food and water > regen_threshold * max_water:
-   health += regen_amount (never above max_health).
+3. otherwise, if food > regen_threshold * max_food and water > regen_threshold * max_water, and
+   the agent is not in combat (unless ``combat.regen_in_combat``): health += regen_amount (never
+   above the agent's max health, which grows with constitution).
 An agent whose health reaches 0 dies of starvation if the food damage took it there, else of
 dehydration. With ``vitals.immortal`` health never drops below 1.
 """
@@ -19,7 +20,7 @@ from neural_mmo.world.tables import AgentTable
 
 
 @numba.njit(cache=True)
-def update_vitals(agents: AgentTable, p: Params) -> None:
+def update_vitals(agents: AgentTable, now: int, p: Params) -> None:
     """Apply one tick of decay, damage and regeneration to every living agent."""
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] or agents.death_cause[i] != 0:  # dead, or killed earlier this tick
@@ -37,8 +38,12 @@ def update_vitals(agents: AgentTable, p: Params) -> None:
                 health -= p.dehydration_damage
                 if health <= 0 and cause == DeathCause.NONE:
                     cause = DeathCause.DEHYDRATION
-        elif food > p.food_regen_above and water > p.water_regen_above:
-            health = min(p.max_health, health + p.regen_amount)
+        elif (
+            food > p.food_regen_above
+            and water > p.water_regen_above
+            and (p.regen_in_combat or now - agents.combat_tick[i] >= p.status_ticks)
+        ):
+            health = min(int(agents.max_health[i]), health + p.regen_amount)
         if p.immortal:
             health = max(1, health)
         elif health <= 0:

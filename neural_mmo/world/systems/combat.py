@@ -1,0 +1,196 @@
+"""Combat: three attack styles, an accuracy roll and level-scaled damage.
+
+An attack names a style and a target. It happens only if the target is alive, within the
+style's reach (Chebyshev distance: melee 1, range 3, mage 4 by default) and, for an agent
+attacked by another agent, past its ``spawn_immunity`` ticks. Agents attack first, all from
+where they stood at the start of the tick, one at a time in a random order; an agent killed
+earlier in that order still lands its own attack (attacks are simultaneous). NPCs act after
+them (see the NPC rules).
+
+With ``A`` the attacker's level in the style's skill and ``D`` the defender's defence level:
+
+* accuracy: ``a = A + roll_bonus``, ``d = D + roll_bonus``; the hit chance is
+  ``1 - (d + 2) / (2 (a + 1))`` when ``a > d``, else ``a / (2 (d + 1))`` (two uniform integer
+  rolls, attack above defence); one uniform draw decides;
+* damage on a hit: ``max(1, floor((base + per_99 * A / 99) * w * (1 - defence_reduction * D / 99)))``
+  with ``base``, ``per_99`` the style's numbers (melee 7 + 63 A / 99, range 5 + 55 A / 99,
+  mage 3 + 47 A / 99) and ``w = weakness_multiplier`` when the style beats the defender's (melee
+  beats range, range beats mage, mage beats melee; an entity's style is the one it last attacked
+  with, an NPC's is fixed), else 1;
+* a mage hit freezes the target: it cannot move this tick and the next ``freeze_ticks - 1``;
+* attacker and defender are *in combat* for ``status_ticks`` ticks (no health regeneration then,
+  unless ``regen_in_combat``);
+* a defender brought to 0 health is killed (cause COMBAT, killer recorded; immortal agents stay
+  at 1). Attacks on it later in the same tick do nothing.
+
+Every attack logs an ATTACK event (damage, 0 for a miss); a kill logs KILL (killer, victim, the
+style of the blow) and the victim's DEATH (agents) names the killer.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import IntEnum
+
+import numba
+import numpy as np
+
+from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_pair
+from neural_mmo.world.params import Params
+from neural_mmo.world.rng import uniform
+from neural_mmo.world.systems.movement import shuffled_alive
+from neural_mmo.world.systems.progression import Skill, gain_xp
+from neural_mmo.world.tables import AgentTable, Behaviour, NpcTable
+
+
+class Style(IntEnum):
+    """Attack styles (0: no attack)."""
+
+    NONE = 0
+    MELEE = 1
+    RANGE = 2
+    MAGE = 3
+
+
+N_STYLES = 3
+BEATS = np.array([0, Style.RANGE, Style.MAGE, Style.MELEE], np.uint8)
+"""``BEATS[s]``: the style that style ``s`` does extra damage against."""
+STYLE_SKILL = np.array([-1, Skill.MELEE, Skill.RANGE, Skill.MAGE], np.int64)
+"""The skill that levels (and powers) each style."""
+
+
+@numba.njit(cache=True)
+def hit_chance(attack_level: int, defence_level: int, roll_bonus: int) -> float:
+    """Probability that an attack at ``attack_level`` hits a defender at ``defence_level``."""
+    a = attack_level + roll_bonus
+    d = defence_level + roll_bonus
+    if a > d:
+        return 1.0 - (d + 2.0) / (2.0 * (a + 1.0))
+    return a / (2.0 * (d + 1.0))
+
+
+@numba.njit(cache=True)
+def hit_damage(style: int, attack_level: int, defence_level: int, weak: bool, p: Params) -> int:
+    """Damage of a hit (see module docs)."""
+    s = style - 1
+    raw = p.style_damage[s] + p.style_damage_per_99[s] * attack_level / 99.0
+    if weak:
+        raw *= p.weakness_multiplier
+    raw *= 1.0 - p.defence_reduction * defence_level / 99.0
+    return max(1, int(math.floor(raw + 1e-9)))
+
+
+@numba.njit(cache=True)
+def combat_level(level: np.ndarray, i: int) -> int:
+    """The highest of an entity's five combat skills (melee .. constitution)."""
+    best = 0
+    for k in range(Skill.CONSTITUTION + 1):
+        best = max(best, int(level[i, k]))
+    return best
+
+
+@numba.njit(cache=True)
+def distance(r0: int, c0: int, r1: int, c1: int) -> int:
+    """Chebyshev distance: the reach of every style is a square."""
+    return max(abs(r0 - r1), abs(c0 - c1))
+
+
+def nearest_first(radius: int) -> np.ndarray:
+    """Offsets ``(dr, dc)`` of the square of side ``2 radius + 1``, nearest first, from ``(0, 0)``.
+
+    Order: Chebyshev distance, then Euclidean, then row, then column, so ties are broken the
+    same way everywhere (agents' entity rows, NPCs looking for prey).
+    """
+    offsets = [(dr, dc) for dr in range(-radius, radius + 1) for dc in range(-radius, radius + 1)]
+    offsets.sort(key=lambda o: (max(abs(o[0]), abs(o[1])), o[0] ** 2 + o[1] ** 2, o[0], o[1]))
+    return np.array(offsets, np.int16).reshape(-1, 2)
+
+
+@numba.njit(cache=True, inline="always")
+def strike(
+    att, a: int, a_entity: int, a_id: int,
+    dfn, d: int, d_entity: int, d_id: int,
+    style: int, can_die: bool, events: EventLog, rng: np.ndarray, now: int, p: Params,
+) -> int:  # fmt: skip
+    """Entity ``a`` of table ``att`` attacks entity ``d`` of table ``dfn`` (either table kind);
+    apply the roll, damage, freeze, status, kill and events. Returns the damage dealt."""
+    attack_level = int(att.level[a, STYLE_SKILL[style]])
+    defence_level = int(dfn.level[d, Skill.DEFENCE])
+    damage = 0
+    if uniform(rng) < hit_chance(attack_level, defence_level, p.roll_bonus):
+        weak = BEATS[style] == dfn.style[d]
+        keep = 0 if can_die else 1  # immortal agents keep 1 health
+        damage = hit_damage(style, attack_level, defence_level, weak, p)
+        damage = max(0, min(damage, int(dfn.health[d]) - keep))
+        if style == Style.MAGE and p.freeze_ticks > 0:
+            dfn.freeze_until[d] = max(dfn.freeze_until[d], now + p.freeze_ticks - 1)
+    att.style[a] = style
+    att.combat_tick[a] = now
+    dfn.combat_tick[d] = now
+    log_pair(events, EventKind.ATTACK, a_entity, a_id, att.r[a], att.c[a], damage, d_entity, d_id, style)
+    health = int(dfn.health[d]) - damage
+    dfn.health[d] = health
+    if health <= 0:
+        dfn.death_cause[d] = DeathCause.COMBAT
+        dfn.killer[d] = a_entity
+        log_pair(events, EventKind.KILL, a_entity, a_id, att.r[a], att.c[a], combat_level(dfn.level, d),
+                 d_entity, d_id, style)  # fmt: skip
+    return damage
+
+
+@numba.njit(cache=True)
+def attackable(agents: AgentTable, npcs: NpcTable, target: int, now: int, p: Params) -> bool:
+    """Whether agents may attack entity ``target`` at tick ``now`` (alive, unhurt to death this
+    tick, past spawn immunity); range is checked separately."""
+    n = agents.alive.shape[0]
+    if target < 0:
+        return False
+    if target < n:
+        return (
+            agents.alive[target]
+            and agents.health[target] > 0
+            and now - agents.spawn_tick[target] > p.spawn_immunity
+        )
+    j = target - n
+    return j < npcs.alive.shape[0] and npcs.alive[j] and npcs.health[j] > 0
+
+
+@numba.njit(cache=True)
+def resolve_attacks(
+    agents: AgentTable,
+    npcs: NpcTable,
+    styles: np.ndarray,
+    targets: np.ndarray,
+    order: np.ndarray,
+    events: EventLog,
+    rng: np.ndarray,
+    now: int,
+    p: Params,
+) -> None:
+    """Every living agent ``i`` with ``styles[i] > 0`` attacks entity ``targets[i]`` (see module docs)."""
+    n = agents.alive.shape[0]
+    count = shuffled_alive(agents.alive, order, rng)
+    for k in range(count):
+        i = order[k]
+        style = styles[i]
+        target = targets[i]
+        if style <= 0 or style > N_STYLES or target == i or not attackable(agents, npcs, target, now, p):
+            continue
+        reach = p.style_range[style - 1]
+        if target < n:
+            if distance(agents.r[i], agents.c[i], agents.r[target], agents.c[target]) > reach:
+                continue
+            damage = strike(agents, i, i, agents.agent_id[i], agents, target, target, agents.agent_id[target],
+                            style, not p.immortal, events, rng, now, p)  # fmt: skip
+            gain_xp(agents, target, Skill.DEFENCE, p.defence_xp_per_damage, damage, events, p)
+        else:
+            j = target - n
+            if distance(agents.r[i], agents.c[i], npcs.r[j], npcs.c[j]) > reach:
+                continue
+            damage = strike(agents, i, i, agents.agent_id[i], npcs, j, target, npcs.npc_id[j],
+                            style, True, events, rng, now, p)  # fmt: skip
+            if npcs.behaviour[j] != Behaviour.PASSIVE:
+                npcs.target[j] = i
+                npcs.target_id[j] = agents.agent_id[i]
+        gain_xp(agents, i, STYLE_SKILL[style], p.xp_per_damage, damage, events, p)
+        gain_xp(agents, i, Skill.CONSTITUTION, p.constitution_xp_per_damage, damage, events, p)

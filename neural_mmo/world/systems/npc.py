@@ -1,0 +1,314 @@
+"""NPCs: scripted mobs whose danger grows from the map's edge to its centre.
+
+A tile's *danger* is ``1 - (Chebyshev distance to the playable area's centre) / (half its
+side)``: 0 on the edge ring where agents spawn, 1 at the centre. An NPC spawned on a tile of
+danger ``x`` is passive when ``x < passive_below``, neutral when ``x < neutral_below``, hostile
+otherwise; its level (every skill) is ``round(min_level + (max_level - min_level) x)``; its
+style is drawn uniformly from melee, range and mage; its max health follows the constitution
+rule (``max_health + health_per_level (level - 1)``).
+
+Spawning: at reset, and every tick while fewer than ``n_npcs`` live, up to ``spawn_attempts``
+attempts (``4 n_npcs`` at reset) at uniformly random tiles of the playable area; an attempt
+succeeds on a free, spawnable tile. A slot is not refilled on the tick its NPC died.
+
+Each tick, after the agents' attacks, every living NPC in slot order:
+
+1. regenerates ``floor(max_health x regen_fraction)`` health if not in combat;
+2. picks a target: the agent it already fights if that agent still lives within
+   ``vision_radius``; else, if hostile, the nearest living agent within ``vision_radius``;
+   a neutral NPC gets its target only by being attacked (passive NPCs never fight);
+3. with a target within its style's reach, attacks it (the combat rules, against the agent's
+   defence); otherwise, unless frozen, steps toward it along a shortest path found by a
+   breadth-first search confined to the ``(2 vision_radius + 1)`` square around it (never the
+   whole map), ending on any tile within reach;
+4. with no target, unless frozen: farther than ``leash`` from its spawn tile, it steps back
+   toward it; else with probability ``wander_prob`` it tries one random step that keeps it
+   within the leash.
+
+NPCs never step onto lava, water, stone or an occupied tile, and NPCs do not fight each other.
+An NPC killed by an agent leaves the map at the end of the tick.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from neural_mmo.world.events import EventKind, EventLog, log_pair
+from neural_mmo.world.materials import DEADLY, PASSABLE, SPAWNABLE
+from neural_mmo.world.params import Params
+from neural_mmo.world.rng import below, uniform
+from neural_mmo.world.state import Clock
+from neural_mmo.world.systems.combat import N_STYLES, distance, strike
+from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
+from neural_mmo.world.systems.progression import Skill, gain_xp, max_health_at
+from neural_mmo.world.tables import AgentTable, Behaviour, NpcTable
+
+BLOCKED = 9
+"""Search mark of a tile that was looked at and cannot be entered."""
+
+
+@numba.njit(cache=True)
+def danger(r: int, c: int, border: int, size: int) -> float:
+    """0 on the playable area's edge ring, 1 at its centre (see module docs)."""
+    half = (size - 1) / 2.0
+    if half <= 0.0:
+        return 1.0
+    centre = border + half
+    return max(0.0, 1.0 - max(abs(r - centre), abs(c - centre)) / half)
+
+
+@numba.njit(cache=True)
+def _place_npc(npcs: NpcTable, occupant: np.ndarray, events: EventLog, j: int, r: int, c: int,
+               rng: np.ndarray, clock: np.ndarray, n_agents: int, p: Params) -> None:  # fmt: skip
+    x = danger(r, c, p.border, occupant.shape[0] - 2 * p.border)
+    if x < p.npc_passive_below:
+        behaviour = Behaviour.PASSIVE
+    elif x < p.npc_neutral_below:
+        behaviour = Behaviour.NEUTRAL
+    else:
+        behaviour = Behaviour.HOSTILE
+    level = int(round(p.npc_edge_level + (p.npc_centre_level - p.npc_edge_level) * x))
+    npc_id = clock[Clock.NEXT_NPC_ID]
+    clock[Clock.NEXT_NPC_ID] = npc_id + 1
+    npcs.alive[j] = True
+    npcs.npc_id[j] = npc_id
+    npcs.behaviour[j] = behaviour
+    npcs.r[j] = r
+    npcs.c[j] = c
+    npcs.home_r[j] = r
+    npcs.home_c[j] = c
+    npcs.max_health[j] = min(max_health_at(level, p), 32767)
+    npcs.health[j] = npcs.max_health[j]
+    npcs.level[j, :] = level
+    npcs.style[j] = 1 + below(rng, N_STYLES)
+    npcs.freeze_until[j] = -(2**40)
+    npcs.combat_tick[j] = -(2**40)
+    npcs.target[j] = -1
+    npcs.target_id[j] = -1
+    npcs.killer[j] = -1
+    npcs.spawn_tick[j] = clock[Clock.TICK]
+    npcs.death_cause[j] = 0
+    occupant[r, c] = n_agents + j
+    log_pair(events, EventKind.NPC_SPAWN, n_agents + j, npc_id, r, c, behaviour, -1, -1, level)
+
+
+@numba.njit(cache=True)
+def spawn_npcs(npcs: NpcTable, material: np.ndarray, occupant: np.ndarray, events: EventLog,
+               rng: np.ndarray, clock: np.ndarray, attempts: int, n_agents: int, p: Params) -> None:  # fmt: skip
+    """Up to ``attempts`` spawn attempts while below the cap (see module docs)."""
+    tick = clock[Clock.TICK]
+    capacity = npcs.alive.shape[0]
+    size = material.shape[0] - 2 * p.border
+    alive = 0
+    for j in range(capacity):
+        alive += npcs.alive[j]
+    slot = 0
+    for _ in range(attempts):
+        if alive >= capacity:
+            return
+        while npcs.alive[slot] or npcs.death_tick[slot] == tick:
+            slot += 1
+            if slot >= capacity:
+                return
+        r = p.border + below(rng, size)
+        c = p.border + below(rng, size)
+        if SPAWNABLE[material[r, c]] and occupant[r, c] < 0:
+            _place_npc(npcs, occupant, events, slot, r, c, rng, clock, n_agents, p)
+            alive += 1
+
+
+@numba.njit(cache=True)
+def _enterable(material: np.ndarray, occupant: np.ndarray, r: int, c: int) -> bool:
+    m = material[r, c]
+    return PASSABLE[m] and not DEADLY[m] and occupant[r, c] < 0
+
+
+@numba.njit(cache=True)
+def step_toward(material: np.ndarray, occupant: np.ndarray, r0: int, c0: int, tr: int, tc: int,
+                reach: int, radius: int, search: np.ndarray) -> int:  # fmt: skip
+    """First Direction of a shortest path from ``(r0, c0)`` to any enterable tile within ``reach``
+    of ``(tr, tc)``, searching only the square of ``radius`` around the start; 0 if none."""
+    w = 2 * radius + 1
+    side = material.shape[0]
+    first = search[0]
+    queue = search[1]
+    first[: w * w] = -1
+    start = radius * w + radius
+    first[start] = 0
+    queue[0] = start
+    head, tail = 0, 1
+    while head < tail:
+        idx = queue[head]
+        head += 1
+        dr = idx // w - radius
+        dc = idx % w - radius
+        for d in range(1, N_DIRECTIONS):
+            ndr = dr + DR[d]
+            ndc = dc + DC[d]
+            if ndr < -radius or ndr > radius or ndc < -radius or ndc > radius:
+                continue
+            nidx = (ndr + radius) * w + ndc + radius
+            if first[nidx] >= 0:
+                continue
+            r = r0 + ndr
+            c = c0 + ndc
+            if r < 0 or r >= side or c < 0 or c >= side or not _enterable(material, occupant, r, c):
+                first[nidx] = BLOCKED
+                continue
+            step = d if idx == start else first[idx]
+            first[nidx] = step
+            if distance(r, c, tr, tc) <= reach:
+                return step
+            queue[tail] = nidx
+            tail += 1
+    return 0
+
+
+@numba.njit(cache=True)
+def _move_npc(npcs: NpcTable, occupant: np.ndarray, j: int, d: int, n_agents: int) -> None:
+    r0 = npcs.r[j]
+    c0 = npcs.c[j]
+    occupant[r0, c0] = -1
+    npcs.r[j] = r0 + DR[d]
+    npcs.c[j] = c0 + DC[d]
+    occupant[npcs.r[j], npcs.c[j]] = n_agents + j
+
+
+@numba.njit(cache=True)
+def _homeward(material: np.ndarray, occupant: np.ndarray, r: int, c: int, hr: int, hc: int) -> int:
+    """A step that reduces the larger gap to home (else the smaller one), if free; else 0."""
+    vertical = 1 if hr < r else 2
+    horizontal = 4 if hc < c else 3
+    first, second = (vertical, horizontal) if abs(hr - r) >= abs(hc - c) else (horizontal, vertical)
+    for d in (first, second):
+        gap = abs(hr - r) if d <= 2 else abs(hc - c)
+        if gap > 0 and _enterable(material, occupant, r + DR[d], c + DC[d]):
+            return d
+    return 0
+
+
+@numba.njit(cache=True)
+def _find_prey(agents: AgentTable, occupant: np.ndarray, r: int, c: int, offsets: np.ndarray) -> int:
+    """The nearest living agent within the ``offsets`` square, or -1."""
+    n = agents.alive.shape[0]
+    side = occupant.shape[0]
+    for k in range(1, offsets.shape[0]):
+        rr = r + offsets[k, 0]
+        cc = c + offsets[k, 1]
+        if rr < 0 or rr >= side or cc < 0 or cc >= side:
+            continue
+        occ = occupant[rr, cc]
+        if 0 <= occ < n and agents.death_cause[occ] == 0:
+            return occ
+    return -1
+
+
+@numba.njit(cache=True)
+def act_npcs(
+    agents: AgentTable,
+    npcs: NpcTable,
+    material: np.ndarray,
+    occupant: np.ndarray,
+    offsets: np.ndarray,
+    search: np.ndarray,
+    events: EventLog,
+    rng: np.ndarray,
+    now: int,
+    p: Params,
+) -> None:
+    """One tick of every living NPC (see module docs)."""
+    n = agents.alive.shape[0]
+    radius = p.npc_sight
+    for j in range(npcs.alive.shape[0]):
+        if not npcs.alive[j] or npcs.death_cause[j] != 0:
+            continue
+        if now - npcs.combat_tick[j] >= p.status_ticks:
+            npcs.health[j] = min(int(npcs.max_health[j]), int(npcs.health[j]) + p.regen_amount)
+        r = npcs.r[j]
+        c = npcs.c[j]
+        t = npcs.target[j]
+        if t >= 0 and not (
+            agents.alive[t]
+            and agents.agent_id[t] == npcs.target_id[j]
+            and agents.death_cause[t] == 0
+            and distance(r, c, agents.r[t], agents.c[t]) <= radius
+        ):
+            t = -1
+        if t < 0 and npcs.behaviour[j] == Behaviour.HOSTILE:
+            t = _find_prey(agents, occupant, r, c, offsets)
+        npcs.target[j] = t
+        npcs.target_id[j] = agents.agent_id[t] if t >= 0 else -1
+        frozen = now <= npcs.freeze_until[j]
+        if t >= 0:
+            style = npcs.style[j]
+            reach = p.style_range[style - 1]
+            if distance(r, c, agents.r[t], agents.c[t]) <= reach:
+                damage = strike(npcs, j, n + j, npcs.npc_id[j], agents, t, t, agents.agent_id[t],
+                                style, not p.immortal, events, rng, now, p)  # fmt: skip
+                gain_xp(agents, t, Skill.DEFENCE, p.defence_xp_per_damage, damage, events, p)
+            elif not frozen:
+                d = step_toward(material, occupant, r, c, agents.r[t], agents.c[t], reach, radius, search)
+                if d > 0:
+                    _move_npc(npcs, occupant, j, d, n)
+            continue
+        if frozen:
+            continue
+        hr = npcs.home_r[j]
+        hc = npcs.home_c[j]
+        if distance(r, c, hr, hc) > p.npc_leash:
+            d = _homeward(material, occupant, r, c, hr, hc)
+        elif uniform(rng) < p.npc_wander_prob:
+            d = 1 + below(rng, N_DIRECTIONS - 1)
+            r1 = r + DR[d]
+            c1 = c + DC[d]
+            if not _enterable(material, occupant, r1, c1) or distance(r1, c1, hr, hc) > p.npc_leash:
+                d = 0
+        else:
+            d = 0
+        if d > 0:
+            _move_npc(npcs, occupant, j, d, n)
+
+
+def put_npc(state, r: int, c: int, behaviour: int, level: int, style: int) -> int:
+    """Place an NPC by hand (scenarios, tools) in the lowest free slot at grid ``(r, c)``, with the
+    given Behaviour, level and Style; returns its entity number."""
+    npcs, occupant, p = state.npcs, state.occupant, state.params
+    free = np.flatnonzero(~npcs.alive)
+    if free.size == 0:
+        raise ValueError(f"all {npcs.capacity} NPC slots are taken (raise npc.n_npcs)")
+    if occupant[r, c] >= 0 or not SPAWNABLE[state.material[r, c]]:
+        raise ValueError(f"tile ({r}, {c}) is occupied or not spawnable")
+    j = int(free[0])
+    _place_npc(npcs, occupant, state.events, j, r, c, state.streams[0].copy(), state.clock,
+               state.agents.capacity, p)  # fmt: skip
+    npcs.behaviour[j] = behaviour
+    npcs.level[j, :] = level
+    npcs.style[j] = style
+    npcs.max_health[j] = min(max_health_at(level, p), 32767)
+    npcs.health[j] = npcs.max_health[j]
+    return state.agents.capacity + j
+
+
+def remove_all_npcs(state) -> None:
+    """Take every NPC off the map (scenarios start from their own)."""
+    npcs = state.npcs
+    for j in np.flatnonzero(npcs.alive):
+        state.occupant[npcs.r[j], npcs.c[j]] = -1
+    npcs.clear()
+    state.clock[Clock.NEXT_NPC_ID] = 0
+
+
+@numba.njit(cache=True)
+def remove_dead_npcs(npcs: NpcTable, occupant: np.ndarray, n_agents: int, now: int) -> None:
+    """NPCs killed this tick leave the map and free their slot (their KILL was logged)."""
+    for j in range(npcs.alive.shape[0]):
+        if not npcs.alive[j] or npcs.death_cause[j] == 0:
+            continue
+        if occupant[npcs.r[j], npcs.c[j]] == n_agents + j:
+            occupant[npcs.r[j], npcs.c[j]] = -1
+        npcs.alive[j] = False
+        npcs.health[j] = 0
+        npcs.target[j] = -1
+        npcs.target_id[j] = -1
+        npcs.death_tick[j] = now

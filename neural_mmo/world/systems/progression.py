@@ -1,0 +1,93 @@
+"""Progression: seven skills, each with experience (XP) and a level from 1 to ``max_level``.
+
+Levels follow the RuneScape experience table, computed from its public formula: the XP needed
+for level L is ``floor(sum over l = 1 .. L-1 of floor(l + 300 * 2 ** (l / 7)) / 4)`` (level 2 at
+83 XP, level 50 at 101,333, level 99 at 13,034,431). Every agent starts each skill at level 1
+with 0 XP. Gains, each ``round(xp_scale * rate * amount)``:
+
+| skill        | gains XP from                               | its level does                         |
+|--------------|---------------------------------------------|----------------------------------------|
+| melee        | damage dealt with melee (``xp_per_damage``) | accuracy and damage of melee attacks   |
+| range        | damage dealt with range                     | accuracy and damage of range attacks   |
+| mage         | damage dealt with mage                      | accuracy and damage of mage attacks    |
+| defence      | damage taken (``defence_xp_per_damage``)    | dodges attacks, absorbs damage         |
+| constitution | damage dealt (``constitution_xp_per_damage``)| max health +``health_per_level`` each  |
+| hunting      | each meal that restored food (``forage_xp``)| +``restore_per_level`` food per meal   |
+| fishing      | each drink that restored water              | +``restore_per_level`` water per drink |
+
+A gain that crosses one or more level boundaries logs a LEVEL_UP event with the new level.
+A constitution level-up raises max health; current health follows on regeneration.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import IntEnum
+
+import numba
+import numpy as np
+
+from neural_mmo.world.events import EventKind, EventLog, log_pair
+from neural_mmo.world.params import Params
+from neural_mmo.world.tables import N_SKILLS, AgentTable
+
+
+class Skill(IntEnum):
+    """Columns of the ``level`` and ``xp`` tables."""
+
+    MELEE = 0
+    RANGE = 1
+    MAGE = 2
+    DEFENCE = 3
+    CONSTITUTION = 4
+    HUNTING = 5
+    FISHING = 6
+
+
+assert len(Skill) == N_SKILLS
+
+MAX_LEVEL = 99
+
+
+def xp_table(max_level: int = MAX_LEVEL) -> np.ndarray:
+    """``int64 [max_level]``: entry ``L - 1`` is the XP needed for level ``L`` (entry 0 is 0)."""
+    table = np.zeros(max_level, np.int64)
+    points = 0
+    for level in range(1, max_level):
+        points += math.floor(level + 300 * 2 ** (level / 7))
+        table[level] = points // 4
+    return table
+
+
+XP_FOR_LEVEL = xp_table()
+"""The experience table: ``XP_FOR_LEVEL[L - 1]`` XP reach level ``L``."""
+
+
+@numba.njit(cache=True)
+def level_for_xp(xp: int, max_level: int) -> int:
+    """The level ``xp`` experience gives (1 .. max_level)."""
+    return min(int(np.searchsorted(XP_FOR_LEVEL, xp, side="right")), max_level)
+
+
+@numba.njit(cache=True)
+def max_health_at(constitution: int, p: Params) -> int:
+    """Max health of an agent at this constitution level."""
+    return p.max_health + p.health_per_level * (constitution - 1)
+
+
+@numba.njit(cache=True)
+def gain_xp(agents: AgentTable, i: int, skill: int, rate: float, amount: float, events: EventLog,
+            p: Params) -> None:  # fmt: skip
+    """Give agent ``i`` ``round(xp_scale * rate * amount)`` XP in ``skill``; level up if due."""
+    gained = int(round(p.xp_scale * rate * amount))
+    if gained <= 0:
+        return
+    xp = min(int(agents.xp[i, skill]) + gained, 2**31 - 1)
+    agents.xp[i, skill] = xp
+    level = level_for_xp(xp, p.max_level)
+    if level > agents.level[i, skill]:
+        agents.level[i, skill] = level
+        if skill == Skill.CONSTITUTION:
+            agents.max_health[i] = min(max_health_at(level, p), 32767)
+        log_pair(events, EventKind.LEVEL_UP, i, agents.agent_id[i], agents.r[i], agents.c[i], level,
+                 -1, -1, skill)  # fmt: skip
