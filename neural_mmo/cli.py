@@ -109,8 +109,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         table.add_row(key.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else str(value))
     for cause, count in sorted(summary["deaths"].items()):  # type: ignore[union-attr]
         table.add_row(f"deaths: {cause}", str(count))
-    for kind in ("eat", "drink", "move", "spawn"):
+    for kind in ("eat", "drink", "move", "spawn", "attack", "kill", "level_up", "npc_spawn"):
         table.add_row(f"events: {kind}", str(summary["events"].get(kind, 0)))  # type: ignore[union-attr]
+    for key in ("hits", "kills_of_agents", "kills_of_npcs", "top_level"):
+        table.add_row(key.replace("_", " "), str(summary[key]))
     Console().print(table)
     pop = np.array(stats.population)
     if pop.size:
@@ -194,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="simulate with scripted agents and print a summary")
     _common(p)
-    p.add_argument("--agents", default="forager", choices=["forager", "random"], help="scripted policy")
+    p.add_argument(
+        "--agents", default="fighter", choices=["fighter", "forager", "random"], help="scripted policy"
+    )
     p.add_argument("--ticks", type=_count(1), help="ticks to run, across episodes (default: one horizon)")
     p.add_argument("--worlds", type=_count(1), default=1, help="worlds stepped together")
     p.add_argument("--map-png", metavar="FILE", help="also write the starting map as a PNG")

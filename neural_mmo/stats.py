@@ -13,7 +13,8 @@ from neural_mmo.world.state import WorldState
 
 @dataclass
 class RunStats:
-    """Population, lifetimes, deaths by cause and foraging counts of one or more worlds."""
+    """Population, lifetimes, deaths by cause, event counts, hits, kills and levels of one or more
+    worlds."""
 
     population: list[int] = field(default_factory=list)
     lifetimes: list[int] = field(default_factory=list)
@@ -22,6 +23,10 @@ class RunStats:
     agent_steps: int = 0
     ticks: int = 0
     episodes: int = 0
+    hits: int = 0
+    kills_of_agents: int = 0
+    kills_of_npcs: int = 0
+    top_level: int = 1
 
     def record(self, states: list[WorldState], stepped: bool = True) -> None:
         """Add the latest tick of every world: call after each step, and once after the first
@@ -34,6 +39,14 @@ class RunStats:
             alive += state.n_alive
             for kind, count in zip(*np.unique(kinds, return_counts=True)):
                 self.events[EventKind(int(kind)).name.lower()] += int(count)
+            n_agents = state.agents.capacity
+            self.hits += int(np.count_nonzero((kinds == EventKind.ATTACK) & (ev.value > 0)))
+            kills = ev.other[kinds == EventKind.KILL]
+            self.kills_of_agents += int(np.count_nonzero(kills < n_agents))
+            self.kills_of_npcs += int(np.count_nonzero(kills >= n_agents))
+            level_ups = ev.value[kinds == EventKind.LEVEL_UP]
+            if level_ups.size:
+                self.top_level = max(self.top_level, int(level_ups.max()))
             dead = np.flatnonzero(kinds == EventKind.DEATH)
             if dead.size:
                 slots = ev.slot[dead]
@@ -67,6 +80,10 @@ class RunStats:
             "lifetime_mean": float(life.mean()),
             "lifetime_max": int(life.max()),
             "agents_seen": len(self.lifetimes),
+            "hits": self.hits,
+            "kills_of_agents": self.kills_of_agents,
+            "kills_of_npcs": self.kills_of_npcs,
+            "top_level": self.top_level,
             "deaths": dict(self.deaths),
             "events": dict(self.events),
         }

@@ -2,9 +2,10 @@
 to actions ``int32 [n, n_heads]``; :func:`act_dict` adapts them to PettingZoo dicts."""
 
 from neural_mmo.agents.base import Policy, act_dict, make_policy
+from neural_mmo.agents.fighter import FighterPolicy
 from neural_mmo.agents.forager import ForagerPolicy
 from neural_mmo.agents.random import RandomPolicy
 
-POLICIES = {"random": RandomPolicy, "forager": ForagerPolicy}
+POLICIES = {"random": RandomPolicy, "forager": ForagerPolicy, "fighter": FighterPolicy}
 
-__all__ = ["POLICIES", "ForagerPolicy", "Policy", "RandomPolicy", "act_dict", "make_policy"]
+__all__ = ["POLICIES", "FighterPolicy", "ForagerPolicy", "Policy", "RandomPolicy", "act_dict", "make_policy"]

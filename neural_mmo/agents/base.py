@@ -37,7 +37,7 @@ def act_dict(policy: Policy, obs: dict[str, dict[str, np.ndarray]]) -> dict[str,
 
 
 def make_policy(name: str, layout: ObsLayout, seed: int = 0) -> Any:
-    """A scripted policy by name (``random``, ``forager``)."""
+    """A scripted policy by name (``random``, ``forager``, ``fighter``)."""
     from neural_mmo.agents import POLICIES
 
     if name not in POLICIES:

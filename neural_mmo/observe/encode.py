@@ -18,46 +18,80 @@ from neural_mmo.world.systems.combat import N_STYLES, combat_level, nearest_firs
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
-__all__ = ["Observer", "nearest_first", "write_observations"]
+__all__ = ["Observer", "nearest_first", "write_observations", "write_public_rows"]
 
 
-@numba.njit(cache=True, inline="always")
-def _write_entity(
-    out: np.ndarray, row: int, table, j: int, kind: int, population: int, food: int, water: int,
-    immune: int, r0: int, c0: int, tick: int, status_ticks: int,
+@numba.njit(cache=True)
+def write_public_rows(
+    agents: AgentTable, npcs: NpcTable, tick: int, n_populations: int, rules: np.ndarray,
+    public: np.ndarray, tile_code: np.ndarray,
 ) -> None:  # fmt: skip
-    """Entity row ``row`` of ``out`` describes row ``j`` of ``table`` (agents or NPCs) as seen
-    from ``(r0, c0)`` at the end of ``tick``."""
-    out[row, E.KIND] = kind
-    out[row, E.POPULATION] = population
-    out[row, E.ROW] = table.r[j]
-    out[row, E.COL] = table.c[j]
-    out[row, E.REL_ROW] = table.r[j] - r0
-    out[row, E.REL_COL] = table.c[j] - c0
-    out[row, E.HEALTH] = table.health[j]
-    out[row, E.MAX_HEALTH] = table.max_health[j]
-    out[row, E.FOOD] = food
-    out[row, E.WATER] = water
-    out[row, E.TIME_ALIVE] = min(tick - table.spawn_tick[j], 32767)
-    out[row, E.LEVEL] = combat_level(table.level, j)
-    for k in range(N_SKILLS):
-        out[row, E.MELEE + k] = table.level[j, k]
-    out[row, E.STYLE] = table.style[j]
-    out[row, E.FROZEN] = min(max(0, table.freeze_until[j] - tick), 32767)
-    out[row, E.IMMUNE] = immune
-    out[row, E.IN_COMBAT] = tick - table.combat_tick[j] < status_ticks
+    """Row ``e`` of ``public`` describes entity ``e`` (agent slot, or n_agents + NPC slot) as any
+    observer sees it, except the relative columns; ``tile_code[e]`` is its OCCUPANT tile value.
+    Written once per tick, then copied into every observation that shows the entity."""
+    n = agents.alive.shape[0]
+    status_ticks = rules[0]
+    immunity = rules[1]
+    for e in range(n + npcs.alive.shape[0]):
+        out = public[e]
+        if e < n:
+            j = e
+            shown = agents.alive[j] or agents.death_tick[j] == tick  # the dead see their last view
+        else:
+            j = e - n
+            shown = npcs.alive[j]
+        if not shown:
+            continue
+        if e < n:
+            out[E.KIND] = EntityKind.PLAYER
+            out[E.POPULATION] = agents.population[j]
+            out[E.ROW] = agents.r[j]
+            out[E.COL] = agents.c[j]
+            out[E.HEALTH] = agents.health[j]
+            out[E.MAX_HEALTH] = agents.max_health[j]
+            out[E.FOOD] = agents.food[j]
+            out[E.WATER] = agents.water[j]
+            out[E.TIME_ALIVE] = min(tick - agents.spawn_tick[j], 32767)
+            out[E.LEVEL] = combat_level(agents.level, j)
+            for k in range(N_SKILLS):
+                out[E.MELEE + k] = agents.level[j, k]
+            out[E.STYLE] = agents.style[j]
+            out[E.FROZEN] = min(max(0, agents.freeze_until[j] - tick), 32767)
+            out[E.IMMUNE] = min(max(0, agents.spawn_tick[j] + immunity - tick), 32767)
+            out[E.IN_COMBAT] = tick - agents.combat_tick[j] < status_ticks
+            tile_code[e] = agents.population[j] + 1
+        else:
+            out[E.KIND] = 1 + npcs.behaviour[j]
+            out[E.POPULATION] = 0
+            out[E.ROW] = npcs.r[j]
+            out[E.COL] = npcs.c[j]
+            out[E.HEALTH] = npcs.health[j]
+            out[E.MAX_HEALTH] = npcs.max_health[j]
+            out[E.FOOD] = 0
+            out[E.WATER] = 0
+            out[E.TIME_ALIVE] = min(tick - npcs.spawn_tick[j], 32767)
+            out[E.LEVEL] = combat_level(npcs.level, j)
+            for k in range(N_SKILLS):
+                out[E.MELEE + k] = npcs.level[j, k]
+            out[E.STYLE] = npcs.style[j]
+            out[E.FROZEN] = min(max(0, npcs.freeze_until[j] - tick), 32767)
+            out[E.IMMUNE] = 0
+            out[E.IN_COMBAT] = tick - npcs.combat_tick[j] < status_ticks
+            tile_code[e] = n_populations + npcs.behaviour[j]
 
 
 @numba.njit(cache=True)
 def write_observations(
-    agents: AgentTable,
-    npcs: NpcTable,
+    alive: np.ndarray,
+    death_tick: np.ndarray,
+    freeze_until: np.ndarray,
+    public: np.ndarray,
+    tile_code: np.ndarray,
     material: np.ndarray,
     occupant: np.ndarray,
     tick: int,
     radius: int,
     border: int,
-    n_populations: int,
     rules: np.ndarray,
     offsets: np.ndarray,
     head_offsets: np.ndarray,
@@ -68,23 +102,23 @@ def write_observations(
     written: np.ndarray,
     entity_slot: np.ndarray,
 ) -> None:
-    """Fill the observation buffers of every slot (see module docs); ``entity_slot[i, k]`` records
-    which entity (agent slot, or n_agents + NPC slot) entity row ``k`` of slot ``i`` shows (-1
-    for empty rows), so attacks that name a row resolve without searching again.
+    """Fill the observation buffers of every agent slot (see module docs) from the tick's
+    ``public`` rows; ``entity_slot[i, k]`` records which entity (agent slot, or n_agents + NPC
+    slot) entity row ``k`` of slot ``i`` shows (-1 for empty rows), so attacks that name a row
+    resolve without searching again.
 
     ``rules`` holds ``[status_ticks, spawn_immunity, melee reach, range reach, mage reach]``.
     """
-    n = agents.alive.shape[0]
+    n = alive.shape[0]
     n_rows = entities.shape[1]
-    status_ticks = rules[0]
-    immunity = rules[1]
+    n_cols = entities.shape[2]
     move_offset = head_offsets[ActionHead.MOVE]
     attack_offset = head_offsets[ActionHead.ATTACK]
     attack_size = 1 + N_STYLES * n_rows
     lo = border - 1  # movement never goes past the first ring of the border
     hi = material.shape[0] - border
     for i in range(n):
-        if not agents.alive[i] and agents.death_tick[i] != tick:
+        if not alive[i] and death_tick[i] != tick:
             if written[i]:
                 tiles[i] = 0
                 entities[i] = 0
@@ -96,25 +130,20 @@ def write_observations(
                 written[i] = False
             continue
         written[i] = True
-        r0 = agents.r[i]
-        c0 = agents.c[i]
+        r0 = public[i, E.ROW]
+        c0 = public[i, E.COL]
         for dr in range(-radius, radius + 1):
             for dc in range(-radius, radius + 1):
                 tiles[i, dr + radius, dc + radius, TileChannel.MATERIAL] = material[r0 + dr, c0 + dc]
                 occ = occupant[r0 + dr, c0 + dc]
-                if occ < 0:
-                    code = 0
-                elif occ < n:
-                    code = agents.population[occ] + 1
-                else:
-                    code = n_populations + npcs.behaviour[occ - n]
-                tiles[i, dr + radius, dc + radius, TileChannel.OCCUPANT] = code
+                tiles[i, dr + radius, dc + radius, TileChannel.OCCUPANT] = 0 if occ < 0 else tile_code[occ]
         mask = action_mask[i, attack_offset : attack_offset + attack_size]
         mask[:] = 0
         mask[0] = 1
-        _write_entity(entities[i], 0, agents, i, EntityKind.PLAYER, agents.population[i], agents.food[i],
-                      agents.water[i], max(0, agents.spawn_tick[i] + immunity - tick), r0, c0, tick,
-                      status_ticks)  # fmt: skip
+        for col in range(n_cols):
+            entities[i, 0, col] = public[i, col]
+        entities[i, 0, E.REL_ROW] = 0
+        entities[i, 0, E.REL_COL] = 0
         entity_mask[i, 0] = 1
         entity_slot[i, 0] = i
         row = 1
@@ -124,19 +153,13 @@ def write_observations(
             occ = occupant[r0 + offsets[k, 0], c0 + offsets[k, 1]]
             if occ < 0 or occ == i:
                 continue
-            if occ < n:
-                immune = max(0, agents.spawn_tick[occ] + immunity - tick)
-                _write_entity(entities[i], row, agents, occ, EntityKind.PLAYER, agents.population[occ],
-                              agents.food[occ], agents.water[occ], immune, r0, c0, tick,
-                              status_ticks)  # fmt: skip
-            else:
-                j = occ - n
-                immune = 0
-                _write_entity(entities[i], row, npcs, j, 1 + npcs.behaviour[j], 0, 0, 0, 0, r0, c0, tick,
-                              status_ticks)  # fmt: skip
+            for col in range(n_cols):
+                entities[i, row, col] = public[occ, col]
+            entities[i, row, E.REL_ROW] = offsets[k, 0]
+            entities[i, row, E.REL_COL] = offsets[k, 1]
             entity_mask[i, row] = 1
             entity_slot[i, row] = occ
-            if immune == 0 and agents.alive[i]:
+            if public[occ, E.IMMUNE] == 0 and alive[i]:
                 reach = max(abs(offsets[k, 0]), abs(offsets[k, 1]))
                 for s in range(N_STYLES):
                     mask[1 + s * n_rows + row] = reach <= rules[2 + s]
@@ -146,7 +169,7 @@ def write_observations(
             entity_mask[i, k] = 0
             entity_slot[i, k] = -1
         action_mask[i, move_offset] = 1
-        frozen = tick + 1 <= agents.freeze_until[i]
+        frozen = tick + 1 <= freeze_until[i]
         for d in range(1, N_DIRECTIONS):
             r1 = r0 + DR[d]
             c1 = c0 + DC[d]
@@ -179,6 +202,10 @@ class Observer:
         self.rules = np.array(
             [c.status_ticks, c.spawn_immunity, c.melee_range, c.range_range, c.mage_range], np.int64
         )
+        entities = layout.config.spawn.n_agents + layout.config.npc.n_npcs
+        self.public = np.zeros((entities, buffers["entities"].shape[2]), np.int16)
+        """Each entity's row as every observer sees it (relative columns aside), per tick."""
+        self.tile_code = np.zeros(entities, np.uint8)
 
     def clear(self) -> None:
         """Zero every buffer (at reset), leaving only the no-ops allowed."""
@@ -189,10 +216,12 @@ class Observer:
         self.entity_slot.fill(-1)
 
     def write(self, state: WorldState) -> None:
-        b = self.buffers
+        b, a = self.buffers, state.agents
+        write_public_rows(a, state.npcs, state.tick, state.config.spawn.n_populations, self.rules,
+                          self.public, self.tile_code)  # fmt: skip
         write_observations(
-            state.agents, state.npcs, state.material, state.occupant, state.tick, self.layout.radius,
-            state.config.map.border, state.config.spawn.n_populations, self.rules, self.offsets,
-            self.layout.action_offsets, b["tiles"], b["entities"], b["entity_mask"],
+            a.alive, a.death_tick, a.freeze_until, self.public, self.tile_code, state.material,
+            state.occupant, state.tick, self.layout.radius, state.config.map.border, self.rules,
+            self.offsets, self.layout.action_offsets, b["tiles"], b["entities"], b["entity_mask"],
             b["action_mask"], self.written, self.entity_slot,
         )  # fmt: skip

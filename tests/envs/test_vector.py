@@ -22,9 +22,17 @@ def small(num_worlds=1, **overrides):
 
 
 def grass_config(size=8, n_agents=2, **overrides):
+    """A small concurrent world for agents-only rules (no NPCs unless ``npc.n_npcs`` says so)."""
     return Config.preset("small").override(
-        {"map.size": size, "spawn.n_agents": n_agents, "spawn.mode": "concurrent", **overrides}
+        {"map.size": size, "spawn.n_agents": n_agents, "spawn.mode": "concurrent", "npc.n_npcs": 0, **overrides}
     )
+
+
+def moves(*values):
+    """An action batch: one move per slot, no attacks."""
+    out = np.zeros((len(values), 2), np.float64 if any(isinstance(v, float) for v in values) else np.int64)
+    out[:, 0] = values
+    return out
 
 
 # ---------------------------------------------------------------------- construction and buffers
@@ -38,7 +46,7 @@ def test_num_worlds_must_be_a_positive_int(bad):
 
 def test_buffers_are_flat_preallocated_and_reused():
     vec = small(3)
-    assert vec.num_slots == 3 * 8 and vec.slots_per_world == 8 and vec.n_heads == 1
+    assert vec.num_slots == 3 * 8 and vec.slots_per_world == 8 and vec.n_heads == 2
     obs, infos = vec.reset(seed=0)
     assert obs is vec.observations and infos is vec.infos
     for f in vec.layout.fields:
@@ -50,7 +58,7 @@ def test_buffers_are_flat_preallocated_and_reused():
     assert vec.episode_done.shape == (3,)
     assert set(infos) == {"alive", "agent_id", "spawned", "invalid_actions", "episode_done"}
     ids = {k: id(v) for k, v in obs.items()}
-    out = vec.step(np.zeros((24, 1), np.int64))
+    out = vec.step(np.zeros((24, 2), np.int64))
     assert (
         out[0] is obs and out[1] is vec.rewards and out[2] is vec.terminations and out[3] is vec.truncations
     )
@@ -59,7 +67,7 @@ def test_buffers_are_flat_preallocated_and_reused():
 
 def test_step_before_reset_raises():
     with pytest.raises(RuntimeError, match="reset"):
-        small().step(np.zeros((8, 1), np.int64))
+        small().step(np.zeros((8, 2), np.int64))
 
 
 # ---------------------------------------------------------------------- bad input
@@ -75,13 +83,15 @@ def test_wrong_top_level_types_raise_type_error_and_leave_the_world_alone(bad):
     with pytest.raises(TypeError, match="actions must be"):
         vec.step(bad)
     assert [w.state_hash() for w in vec.worlds] == hashes
-    vec.step(np.zeros((16, 1), np.int64))
+    vec.step(np.zeros((16, 2), np.int64))
     assert all(w.tick == 1 for w in vec.worlds)
 
 
 @pytest.mark.parametrize(
-    "shape", [(8, 1), (17, 1), (16, 2), (15,), (2, 8, 2), (), (1, 16, 1), (16, 1, 1), (4, 4, 1), (2, 8)]
-)
+    "shape",
+    [(8, 2), (17, 2), (16, 1), (16, 3), (16,), (32,), (15,), (2, 8, 1), (), (1, 16, 2), (16, 2, 1), (4, 4, 2),
+     (2, 8)],
+)  # fmt: skip
 def test_wrong_overall_shape_raises_value_error(shape):
     vec = small(2)
     vec.reset(seed=1)
@@ -94,11 +104,22 @@ def test_wrong_overall_shape_raises_value_error(shape):
 def test_accepted_action_shapes():
     vec = small(2)
     vec.reset(seed=1)
-    vec.step(np.zeros(16, np.int64))
-    vec.step(np.zeros((2, 8, 1), np.int32))
-    vec.step([[0]] * 16)
-    vec.step(np.zeros((16, 1), np.float32))
-    assert vec.worlds[0].tick == 4
+    vec.step(np.zeros((16, 2), np.int64))
+    vec.step(np.zeros((2, 8, 2), np.int32))
+    vec.step([[0, 0]] * 16)
+    vec.step(np.zeros((16, 2), np.float32))
+    vec.step(np.zeros((16, 2), np.uint8))
+    assert vec.worlds[0].tick == 5 and vec.worlds[1].tick == 5
+    assert not vec.invalid_actions.any()
+
+
+def test_a_flat_batch_of_moves_is_rejected_even_with_one_value_per_slot():
+    vec = small(2)
+    vec.reset(seed=1)
+    before = [w.state_hash() for w in vec.worlds]
+    with pytest.raises(ValueError, match=r"shape \(16, 2\)"):
+        vec.step(np.ones(16, np.int64))
+    assert [w.state_hash() for w in vec.worlds] == before and vec.worlds[0].tick == 0
 
 
 @pytest.mark.parametrize(
@@ -118,14 +139,23 @@ def test_invalid_actions_are_counted_for_living_slots_only():
     inner = np.full((8, 8), Material.GRASS, np.uint8)
     inner[0, 1] = Material.WATER
     vec = load_world(cfg, inner, [[0, 0], [4, 4]])
-    actions = np.array([[Direction.EAST], [9], [3]])  # water (masked), out of range, empty slot
+    actions = moves(Direction.EAST, 9, 3)  # water (masked), out of range, empty slot
     vec.step(actions)
     assert vec.invalid_actions.tolist() == [1, 1, 0]
     assert vec.worlds[0].agents.c[0] == cfg.map.border  # stayed
-    vec.step(np.array([[-5], [Direction.NORTH], [0]]))
+    vec.step(moves(-5, Direction.NORTH, 0))
     assert vec.invalid_actions.tolist() == [1, 0, 0]
-    vec.step(np.array([[np.nan], [2.5], [np.inf]]))
+    vec.step(moves(np.nan, 2.5, np.inf))
     assert vec.invalid_actions.tolist() == [1, 1, 0]
+    # the attack head: row 0 (the agent itself) and rows without an entity are masked
+    n_rows = vec.layout.n_entities
+    attack_size = int(vec.layout.action_sizes[1])
+    vec.step(np.array([[0, 1], [Direction.SOUTH, attack_size], [0, 5]]))
+    assert vec.invalid_actions.tolist() == [1, 1, 0]
+    vec.step(np.array([[-1, 2 + 2 * n_rows], [0, -3], [7, 7]]))
+    assert vec.invalid_actions.tolist() == [2, 1, 0]
+    vec.step(np.array([[np.nan, 2.5], [0.0, np.inf], [1.0, 1.0]]))
+    assert vec.invalid_actions.tolist() == [2, 1, 0]
 
 
 # ---------------------------------------------------------------------- slot semantics
@@ -176,12 +206,12 @@ def test_horizon_truncates_then_autoreset_starts_a_new_episode():
     vec.reset()
     first_map = vec.worlds[0].material.copy()
     for t in range(1, 6):
-        vec.step(np.zeros((8, 1), np.int64))
+        vec.step(np.zeros((8, 2), np.int64))
         assert vec.worlds[0].tick == t
         assert vec.episode_done[0] == (t == 5)
         assert (vec.truncations == (vec.alive if t == 5 else False)).all()
     assert vec.truncations.any()
-    vec.step(np.full((8, 1), 1, np.int64))  # ignored: this step resets the world
+    vec.step(np.full((8, 2), 1, np.int64))  # ignored: this step resets the world
     state = vec.worlds[0]
     assert state.tick == 0 and not vec.episode_done[0]
     assert not vec.truncations.any() and not vec.terminations.any()
@@ -197,11 +227,11 @@ def test_without_autoreset_a_finished_world_idles_until_reset():
     vec = VecEnv(1, "small", seed=3, map__size=16, spawn__n_agents=8, horizon=3, autoreset=False)
     vec.reset()
     for _ in range(3):
-        vec.step(np.zeros((8, 1), np.int64))
+        vec.step(np.zeros((8, 2), np.int64))
     assert vec.episode_done[0]
     tick_hash = vec.worlds[0].state_hash()
     for _ in range(2):
-        vec.step(np.zeros((8, 1), np.int64))
+        vec.step(np.zeros((8, 2), np.int64))
         assert vec.episode_done[0]
         assert not vec.alive.any() and (vec.agent_id == -1).all()
         assert not vec.truncations.any() and not vec.terminations.any() and (vec.rewards == 0).all()
@@ -221,10 +251,10 @@ def test_one_world_resetting_does_not_disturb_the_other():
     material[b : b + 8, b : b + 8] = inner
     vec.load(0, material, np.array([[b, b]]))
     other = vec.worlds[1]
-    vec.step(np.array([[Direction.EAST], [0]]))
+    vec.step(moves(Direction.EAST, 0))
     assert vec.terminations[0] and vec.rewards[0] == -1.0 and vec.episode_done.tolist() == [True, False]
     tick_other = other.tick
-    vec.step(np.array([[0], [0]]))
+    vec.step(moves(0, 0))
     assert vec.worlds[0].tick == 0 and vec.spawned[0]
     assert other.tick == tick_other + 1 and not vec.spawned[1]
 
@@ -347,7 +377,7 @@ def test_load_before_reset_resets_every_world_first():
     assert (int(loaded.agents.r[0]), int(loaded.agents.c[0])) == (b + 2, b + 3)
     assert vec.alive.tolist() == [True, True, True, False]
     assert vec.spawned.tolist() == vec.alive.tolist() and not vec.episode_done.any()
-    vec.step(np.zeros((4, 1), np.int64))  # no "call reset() first" error
+    vec.step(np.zeros((4, 2), np.int64))  # no "call reset() first" error
     assert [w.tick for w in vec.worlds] == [1, 1]
     check_invariants(loaded)
 
@@ -358,13 +388,15 @@ def test_load_before_reset_resets_every_world_first():
 def test_step_buffered_equals_step_with_the_same_actions():
     kwargs = dict(seed=5, map__size=16, spawn__n_agents=8, food_decay=15, attempts_per_tick=2, horizon=40)
     a, b = VecEnv(2, "small", **kwargs), VecEnv(2, "small", **kwargs)
-    assert a.action_buffer.shape == (16, 1) and a.action_buffer.dtype == np.int64
+    assert a.action_buffer.shape == (16, 2) and a.action_buffer.dtype == np.int64
     a.reset()
     b.reset()
     rng = np.random.default_rng(5)
     happened = False
     for t in range(100):  # past the horizon: autoreset included
-        actions = rng.integers(-2, 7, size=(16, 1))
+        actions = np.stack(
+            [rng.integers(-2, 7, size=16), rng.integers(-2, int(a.layout.action_sizes[1]) + 2, size=16)], axis=1
+        )
         out_a = a.step(actions)
         b.action_buffer[:] = actions
         out_b = b.step_buffered()
@@ -386,7 +418,7 @@ def test_step_buffered_reuses_what_is_left_in_the_buffer_and_checks_it():
     inner[0, 1] = Material.WATER
     vec = load_world(cfg, inner, [[0, 0], [4, 4]])
     b = cfg.map.border
-    vec.action_buffer[:] = [[Direction.EAST], [Direction.SOUTH]]  # east is water: masked
+    vec.action_buffer[:] = moves(Direction.EAST, Direction.SOUTH)  # east is water: masked
     vec.step_buffered()
     assert vec.invalid_actions.tolist() == [1, 0]
     assert (int(vec.worlds[0].agents.r[1]), int(vec.worlds[0].agents.c[1])) == (b + 5, b + 4)
@@ -418,14 +450,14 @@ def test_continuous_wipe_out_ends_the_episode_then_autoreset():
     inner = np.full((8, 8), Material.GRASS, np.uint8)
     inner[3, 4] = Material.LAVA
     vec = load_world(cfg, inner, [[3, 3]])
-    vec.step(np.array([[Direction.STAY]]))
+    vec.step(moves(Direction.STAY))
     assert vec.alive.tolist() == [True] and not vec.episode_done[0]
-    vec.step(np.array([[Direction.EAST]]))  # into the lava; the slot freed this tick cannot be refilled
+    vec.step(moves(Direction.EAST))  # into the lava; the slot freed this tick cannot be refilled
     state = vec.worlds[0]
     assert vec.terminations.tolist() == [True] and vec.rewards.tolist() == [-1.0]
     assert not vec.alive.any() and not vec.truncations.any() and vec.agent_id.tolist() == [0]
     assert vec.episode_done.tolist() == [True] and state.tick == 2 < cfg.episode.horizon
-    vec.step(np.array([[Direction.NORTH]]))  # autoreset: a new episode, these actions are ignored
+    vec.step(moves(Direction.NORTH))  # autoreset: a new episode, these actions are ignored
     state = vec.worlds[0]
     assert state.tick == 0 and not vec.episode_done[0]
     assert vec.alive.tolist() == [True] and vec.spawned.tolist() == [True] and vec.agent_id.tolist() == [0]
@@ -439,10 +471,10 @@ def test_continuous_wipe_out_without_autoreset_idles():
     inner = np.full((8, 8), Material.GRASS, np.uint8)
     inner[3, 4] = Material.LAVA
     vec = load_world(cfg, inner, [[3, 3]], autoreset=False)
-    vec.step(np.array([[Direction.EAST]]))
+    vec.step(moves(Direction.EAST))
     assert vec.episode_done[0]
     before = vec.worlds[0].state_hash()
-    vec.step(np.array([[0]]))
+    vec.step(moves(0))
     assert vec.episode_done[0] and vec.worlds[0].state_hash() == before and not vec.alive.any()
 
 
@@ -451,10 +483,10 @@ def test_an_empty_continuous_world_without_min_alive_does_not_end():
     inner = np.full((8, 8), Material.GRASS, np.uint8)
     inner[3, 4] = Material.LAVA
     vec = load_world(cfg, inner, [[3, 3]])
-    vec.step(np.array([[Direction.EAST]]))
+    vec.step(moves(Direction.EAST))
     assert vec.terminations.tolist() == [True] and not vec.alive.any()
     assert not vec.episode_done[0]  # with min_alive = 0 an empty world is a normal state
-    vec.step(np.array([[0]]))  # every edge tile is free grass: the one attempt succeeds
+    vec.step(moves(0))  # every edge tile is free grass: the one attempt succeeds
     assert vec.worlds[0].tick == 2 and not vec.episode_done[0]
     assert vec.alive.tolist() == vec.spawned.tolist() == [True] and vec.agent_id.tolist() == [1]
 
@@ -463,13 +495,17 @@ def test_an_idle_world_publishes_empty_slots_and_no_stale_observations_or_events
     vec = VecEnv(2, "small", seed=0, autoreset=False, spawn__mode="concurrent", map__size=16, n_agents=4,
                  food_decay=100, starvation_damage=100)  # fmt: skip
     vec.reset()
-    vec.step(np.zeros((8, 1), np.int64))  # everyone starves on tick 1
+    vec.step(np.zeros((8, 2), np.int64))  # everyone starves on tick 1
     assert vec.episode_done.all() and vec.terminations.all()
-    vec.step(np.ones((8, 1), np.int64))  # idle: nothing happens, nothing is stale
+    vec.step(np.ones((8, 2), np.int64))  # idle: nothing happens, nothing is stale
     assert not vec.alive.any() and (vec.agent_id == -1).all() and not vec.invalid_actions.any()
     assert not vec.terminations.any() and not vec.rewards.any()
     assert not vec.observations["entity_mask"].any()
-    assert (vec.observations["action_mask"] == np.array([1, 0, 0, 0, 0], np.int8)).all()
+    only_no_ops = np.zeros(vec.layout.n_actions, np.int8)
+    only_no_ops[vec.layout.action_offsets] = 1  # value 0 of each head
+    assert only_no_ops.tolist()[:6] == [1, 0, 0, 0, 0, 1] and only_no_ops.sum() == 2
+    assert (vec.observations["action_mask"] == only_no_ops).all()
+    assert (vec.observations["entities"] == 0).all() and (vec.observations["tiles"] == 0).all()
     assert all(world.events.n == 0 for world in vec.worlds)
 
 
@@ -483,12 +519,12 @@ def test_a_loaded_map_stays_until_unload_and_each_load_is_a_new_episode():
     vec.load(0, grass, [[b, b]])
     assert not (vec.worlds[0].streams == first).all()  # a new episode draws new numbers
     for _ in range(4):  # the horizon, then the autoreset step
-        vec.step(np.zeros((2, 1), np.int64))
+        vec.step(np.zeros((2, 2), np.int64))
     assert vec.worlds[0].tick == 0 and (vec.worlds[0].material == grass).all()
     assert (vec.worlds[0].agents.r[0], vec.worlds[0].agents.c[0]) == (b, b)
     vec.unload(0)
     for _ in range(4):
-        vec.step(np.zeros((2, 1), np.int64))
+        vec.step(np.zeros((2, 2), np.int64))
     assert vec.worlds[0].tick == 0 and not (vec.worlds[0].material == grass).all()
 
 
@@ -513,7 +549,7 @@ def test_a_reward_function_returning_the_wrong_thing_gets_a_clear_type_error(bad
     vec = VecEnv(1, "small", seed=0, reward_fn=lambda state, events: bad)
     vec.reset()
     with pytest.raises(TypeError, match="reward_fn must return 64 numbers") as err:
-        vec.step(np.zeros((64, 1), np.int64))
+        vec.step(np.zeros((64, 2), np.int64))
     assert fragment in str(err.value)
 
 

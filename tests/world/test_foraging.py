@@ -11,6 +11,7 @@ from neural_mmo.world.events import DeathCause, EventLog
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import REGROW_RING, RegrowthQueue
 from neural_mmo.world.systems.foraging import forage
+from neural_mmo.world.systems.progression import XP_FOR_LEVEL, Skill
 from neural_mmo.world.tables import AgentTable
 
 
@@ -30,10 +31,14 @@ def empty_queue(g: int) -> RegrowthQueue:
     water_restore=st.integers(0, 250),
     prob=st.sampled_from([0.0, 0.05, 0.5, 1.0]),
     tick=st.integers(1, 1000),
+    restore_per_level=st.sampled_from([0.0, 0.5, 1.25, 3.0]),
+    forage_xp=st.sampled_from([0.0, 10.0, 83.0, 5000.0]),
+    max_level=st.sampled_from([1, 10, 99]),
 )
 def test_forage_matches_the_reference(
-    seed, g, n, max_food, max_water, food_restore, water_restore, prob, tick
-):
+    seed, g, n, max_food, max_water, food_restore, water_restore, prob, tick, restore_per_level, forage_xp,
+    max_level,
+):  # fmt: skip
     rng = np.random.default_rng(seed)
     material = rng.choice(
         np.array([Material.GRASS, Material.FOREST, Material.WATER, Material.SCRUB, Material.STONE], np.uint8),
@@ -48,26 +53,44 @@ def test_forage_matches_the_reference(
         agents.r[i], agents.c[i] = r, c
         agents.food[i] = rng.integers(0, max_food + 1)
         agents.water[i] = rng.integers(0, max_water + 1)
+        for skill in (Skill.HUNTING, Skill.FISHING):
+            level = int(rng.integers(1, max_level + 1))
+            low = int(XP_FOR_LEVEL[level - 1])
+            high = int(XP_FOR_LEVEL[level]) if level < len(XP_FOR_LEVEL) else low + 1000
+            agents.level[i, skill] = level
+            agents.xp[i, skill] = rng.integers(low, high)  # an XP that gives this level
         if rng.random() < 0.1:
             agents.death_cause[i] = DeathCause.LAVA
 
     ref_material = material.copy()
     ref_food, ref_water = agents.food.astype(int), agents.water.astype(int)
+    ref_level, ref_xp = agents.level.astype(int), agents.xp.astype(int)
     world_rng = stream(seed + 1)
     ref_rng = PyStream(world_rng)
     ref_due = {}
     expected_events = []
+
+    def gain_forage_xp(i: int, skill: Skill, r: int, c: int) -> None:
+        ref_xp[i, skill] += round(forage_xp)
+        level = min(max_level, sum(1 for needed in XP_FOR_LEVEL if needed <= ref_xp[i, skill]))
+        if level > ref_level[i, skill]:
+            ref_level[i, skill] = level
+            expected_events.append(("LEVEL_UP", i, 50 + i, r, c, level, -1, -1, skill))
+
     for i in range(n):
         if not agents.alive[i] or agents.death_cause[i]:
             continue
         r, c = int(agents.r[i]), int(agents.c[i])
         if ref_material[r, c] == Material.FOREST:
-            gained = min(max_food, ref_food[i] + food_restore) - ref_food[i]
+            restore = food_restore + int(restore_per_level * (ref_level[i, Skill.HUNTING] - 1))
+            gained = min(max_food, ref_food[i] + restore) - ref_food[i]
             ref_food[i] += gained
             ref_material[r, c] = Material.SCRUB
             if prob > 0:
                 ref_due[r * g + c] = tick + (1 if prob >= 1 else ref_rng.geometric(prob))
-            expected_events.append(("EAT", i, 50 + i, r, c, gained))
+            expected_events.append(("EAT", i, 50 + i, r, c, gained, -1, -1, 0))
+            if gained > 0:
+                gain_forage_xp(i, Skill.HUNTING, r, c)
         neighbours = [
             ref_material[r - 1, c],
             ref_material[r + 1, c],
@@ -75,9 +98,12 @@ def test_forage_matches_the_reference(
             ref_material[r, c + 1],
         ]
         if Material.WATER in neighbours:
-            gained = min(max_water, ref_water[i] + water_restore) - ref_water[i]
+            restore = water_restore + int(restore_per_level * (ref_level[i, Skill.FISHING] - 1))
+            gained = min(max_water, ref_water[i] + restore) - ref_water[i]
             ref_water[i] += gained
-            expected_events.append(("DRINK", i, 50 + i, r, c, gained))
+            expected_events.append(("DRINK", i, 50 + i, r, c, gained, -1, -1, 0))
+            if gained > 0:
+                gain_forage_xp(i, Skill.FISHING, r, c)
 
     queue = empty_queue(g)
     events = EventLog.empty(5 * n)
@@ -87,13 +113,18 @@ def test_forage_matches_the_reference(
         food_restore=food_restore,
         water_restore=water_restore,
         food_regrow_prob=prob,
+        restore_per_level=restore_per_level,
+        forage_xp=forage_xp,
+        max_level=max_level,
     )
     forage(agents, material, queue, events, world_rng, tick, p)
 
     assert (material == ref_material).all()
     assert agents.food.tolist() == ref_food.tolist()
     assert agents.water.tolist() == ref_water.tolist()
-    got = [(e["kind"], e["slot"], e["agent_id"], e["r"], e["c"], e["value"]) for e in events.rows()]
+    assert agents.level.tolist() == ref_level.tolist()
+    assert agents.xp.tolist() == ref_xp.tolist()
+    got = [tuple(e.values()) for e in events.rows()]
     assert got == expected_events
     scheduled = {int(t): int(queue.due[t]) for t in np.flatnonzero(queue.due >= 0)}
     assert scheduled == ref_due

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from neural_mmo.world.events import DeathCause, EventKind, EventLog
 from neural_mmo.world.materials import Material
 from neural_mmo.world.systems.movement import DC, DR, Direction, move_agents, shuffled_alive
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.tables import NEVER, AgentTable
 
 OFFSETS = {Direction.NORTH: (-1, 0), Direction.SOUTH: (1, 0), Direction.EAST: (0, 1), Direction.WEST: (0, -1)}
 BLOCKING = {int(Material.WATER), int(Material.STONE)}
@@ -61,13 +61,15 @@ def test_shuffled_alive_is_uniform_over_orders():
     assert chi2 < 25.0  # 5 degrees of freedom: p < 1e-4 for a fair shuffle
 
 
-def reference_move(material, occupant, r, c, alive, health, cause, moves, rng, immortal, border):
-    """Agents one at a time in the shuffled order; blocked by water, stone, anyone, or the 2nd border ring."""
+def reference_move(material, occupant, r, c, alive, health, cause, freeze_until, now, moves, rng, immortal,
+                   border):  # fmt: skip
+    """Agents one at a time in the shuffled order; blocked by water, stone, anyone, or the 2nd border ring.
+    Frozen agents (``now <= freeze_until``) and agents killed earlier this tick (a cause set) stay."""
     g = material.shape[0]
     events = []
     for i in reference_shuffle(alive, rng):
         d = int(moves[i])
-        if d not in OFFSETS:
+        if d not in OFFSETS or cause[i] != DeathCause.NONE or now <= freeze_until[i]:
             continue
         dr, dc = OFFSETS[Direction(d)]
         r1, c1 = r[i] + dr, c[i] + dc
@@ -91,8 +93,9 @@ def reference_move(material, occupant, r, c, alive, health, cause, moves, rng, i
     border=st.integers(1, 3),
     n_agents=st.integers(1, 20),
     immortal=st.booleans(),
+    now=st.integers(1, 10**6),
 )
-def test_move_agents_matches_the_reference(seed, size, border, n_agents, immortal):
+def test_move_agents_matches_the_reference(seed, size, border, n_agents, immortal, now):
     rng = np.random.default_rng(seed)
     g = size + 2 * border
     material = rng.integers(0, 6, size=(g, g)).astype(np.uint8)
@@ -110,6 +113,11 @@ def test_move_agents_matches_the_reference(seed, size, border, n_agents, immorta
             agents.agent_id[i] = 100 + i
             agents.r[i], agents.c[i] = r, c
             agents.health[i] = 10
+            # frozen by a mage hit: until an earlier tick (free again), this tick or a later one
+            agents.freeze_until[i] = rng.choice([NEVER, now - 1, now, now + 2])
+            if rng.random() < 0.15:  # killed in combat earlier this tick: still on its tile
+                agents.health[i] = 0
+                agents.death_cause[i] = DeathCause.COMBAT
             occupant[r, c] = i
     moves = rng.integers(-2, 7, size=n_agents).astype(np.int32)
 
@@ -118,12 +126,13 @@ def test_move_agents_matches_the_reference(seed, size, border, n_agents, immorta
     world_rng = stream(seed + 1)
     ref_rng = PyStream(world_rng)
     expected = reference_move(
-        material, ref_occ, ref_r, ref_c, agents.alive, ref_health, ref_cause, moves, ref_rng, immortal, border
-    )
+        material, ref_occ, ref_r, ref_c, agents.alive, ref_health, ref_cause, agents.freeze_until.tolist(), now,
+        moves, ref_rng, immortal, border,
+    )  # fmt: skip
 
     events = EventLog.empty(5 * n_agents)
     p = params(immortal=immortal, border=border)
-    move_agents(agents, material, occupant, moves, np.zeros(n_agents, np.int32), events, world_rng, p)
+    move_agents(agents, material, occupant, moves, np.zeros(n_agents, np.int32), events, world_rng, now, p)
 
     assert (occupant == ref_occ).all()
     assert agents.r.tolist() == ref_r.tolist() and agents.c.tolist() == ref_c.tolist()
@@ -152,8 +161,29 @@ def test_dead_agents_do_not_move_and_are_not_shuffled():
         np.zeros(2, np.int32),
         events,
         stream(0),
+        1,
         params(immortal=False, border=1),
     )
     assert (agents.r[0], agents.c[0]) == (3, 2)
     assert (agents.r[1], agents.c[1]) == (3, 2)
     assert [e["kind"] for e in events.rows()] == [EventKind.MOVE.name]
+
+
+def test_frozen_and_freshly_killed_agents_stay():
+    material = np.full((7, 7), Material.GRASS, np.uint8)
+    agents = AgentTable.empty(4)
+    occupant = np.full((7, 7), -1, np.int32)
+    agents.alive[:] = True
+    agents.r[:] = [2, 2, 4, 4]
+    agents.c[:] = [2, 4, 2, 4]
+    occupant[agents.r, agents.c] = np.arange(4)
+    now = 10
+    agents.freeze_until[:] = [now, now - 1, NEVER, now + 1]  # frozen this tick, thawed, never, frozen
+    agents.death_cause[2] = DeathCause.COMBAT  # killed by an attack earlier this tick
+    events = EventLog.empty(10)
+    moves = np.full(4, Direction.NORTH, np.int32)
+    move_agents(agents, material, occupant, moves, np.zeros(4, np.int32), events, stream(0), now,
+                params(immortal=False, border=1))  # fmt: skip
+    assert agents.r.tolist() == [2, 1, 4, 4] and agents.c.tolist() == [2, 4, 2, 4]
+    assert [(e["kind"], e["slot"]) for e in events.rows()] == [("MOVE", 1)]
+    assert occupant[1, 4] == 1 and occupant[2, 4] == -1 and occupant[4, 2] == 2

@@ -61,7 +61,13 @@ def test_episode_seeds_are_distinct_per_seed_world_and_episode():
 def test_system_streams_are_reproducible_independent_and_non_zero():
     a = system_streams(episode_seed(5, 0, 0))
     b = system_streams(episode_seed(5, 0, 0))
-    assert [(s.name, s.value) for s in Stream] == [("SPAWN", 0), ("MOVEMENT", 1), ("REGROWTH", 2)]
+    assert [(s.name, s.value) for s in Stream] == [
+        ("SPAWN", 0),
+        ("MOVEMENT", 1),
+        ("REGROWTH", 2),
+        ("COMBAT", 3),
+        ("NPC", 4),
+    ]
     assert a.dtype == np.uint64 and a.shape == (len(Stream), 4)
     for stream_row in Stream:
         assert a[stream_row].any()

@@ -11,7 +11,7 @@ from neural_mmo.world.events import EventLog
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import Clock, ring_tiles
 from neural_mmo.world.systems.spawning import place_agents, spawn_concurrent, spawn_continuous
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.tables import NEVER, AgentTable
 
 SPAWNABLE = {int(Material.GRASS), int(Material.SCRUB), int(Material.FOREST)}
 
@@ -223,8 +223,19 @@ def test_place_agents_puts_agent_k_in_slot_k():
     positions = np.array([[2, 2], [3, 4], [1, 1]], np.int64)
     clock = np.zeros(len(Clock), np.int64)
     p = params(n_populations=2, max_health=10, max_food=11, max_water=12)
+    # what a previous holder of each slot left behind must not leak into the new agent
+    agents.max_health[:] = 300
+    agents.level[:] = 40
+    agents.xp[:] = 123456
+    agents.style[:] = 3
+    agents.freeze_until[:] = 9
+    agents.combat_tick[:] = 9
+    agents.killer[:] = 2
     assert place_agents(agents, occupant, events, positions, clock, p) is None
-    assert clock.tolist() == [0, 3]  # tick unchanged, next id after the three placed
+    assert clock.tolist() == [0, 3, 0]  # tick unchanged, next id after the three placed, no NPC ids
+    assert (agents.max_health == 10).all() and (agents.level == 1).all() and (agents.xp == 0).all()
+    assert (agents.style == 0).all() and (agents.killer == -1).all()
+    assert (agents.freeze_until == NEVER).all() and (agents.combat_tick == NEVER).all()
     assert agents.alive.all() and agents.agent_id.tolist() == [0, 1, 2]
     assert agents.population.tolist() == [0, 1, 0]
     assert [occupant[r, c] for r, c in positions.tolist()] == [0, 1, 2]
@@ -244,7 +255,7 @@ def test_min_alive_falls_back_to_scanning_the_ring_when_every_random_draw_misses
     agents = AgentTable.empty(1)
     occupant = np.full((g, g), -1, np.int32)
     events = EventLog.empty(8)
-    clock = np.zeros(2, np.int64)
+    clock = np.zeros(len(Clock), np.int64)
     p = params(border=border, spawn_attempts=0, min_alive=1, n_agents=1, n_populations=1)
     spawn_continuous(agents, material, occupant, ring, events, stream(seed), clock, p)
     assert agents.alive[0] and (agents.r[0], agents.c[0]) == tuple(ring[free])

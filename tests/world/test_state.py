@@ -11,6 +11,8 @@ from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream, episode_seed
 from neural_mmo.world.state import REGROW_RING, Clock, WorldState, event_capacity, ring_tiles
 from neural_mmo.world.step import reset
+from neural_mmo.world.systems.combat import nearest_first
+from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
 
 @pytest.mark.parametrize("border,size", [(1, 2), (8, 8), (3, 5), (2, 17)])
@@ -48,8 +50,14 @@ def test_allocate_shapes_and_dtypes():
     assert state.regrowth.head.shape == (REGROW_RING,) and (state.regrowth.head == -1).all()
     assert state.regrowth.due.shape == (g * g,) and state.regrowth.next_tile.shape == (g * g,)
     assert state.regrowth.due.dtype == np.int64 and (state.regrowth.due == -1).all()
-    assert event_capacity(cfg) == len(EventKind) * 5 == 25
-    assert state.events.table.shape == (25, len(EventColumn)) and state.events.n == 0
+    assert state.npcs.capacity == cfg.npc.n_npcs == 32 and not state.npcs.alive.any()
+    side = 2 * cfg.npc.sight + 1
+    assert state.npc_offsets.shape == (side * side, 2) and state.npc_offsets.dtype == np.int16
+    assert (state.npc_offsets == nearest_first(cfg.npc.sight)).all()
+    assert state.npc_search.shape == (2, side * side) and state.npc_search.dtype == np.int32
+    # every kind once per entity and tick, plus a LEVEL_UP per skill, for agents and NPCs alike
+    assert event_capacity(cfg) == (len(EventKind) + N_SKILLS) * (5 + 32) == 592
+    assert state.events.table.shape == (592, len(EventColumn)) and state.events.n == 0
     assert state.edge_tiles.shape == (4 * (cfg.map.size - 1), 2)
     assert state.streams.shape == (len(Stream), 4) and state.streams.dtype == np.uint64
     assert state.clock.shape == (len(Clock),) and state.clock.dtype == np.int64 and (state.clock == 0).all()
@@ -59,8 +67,9 @@ def test_allocate_shapes_and_dtypes():
 
 def test_tick_and_next_agent_id_are_read_only_views_of_the_clock():
     state = _reset_state(0)
-    assert [(c.name, c.value) for c in Clock] == [("TICK", 0), ("NEXT_ID", 1)]
+    assert [(c.name, c.value) for c in Clock] == [("TICK", 0), ("NEXT_ID", 1), ("NEXT_NPC_ID", 2)]
     assert state.tick == 0 and state.next_agent_id == state.n_alive == 6
+    assert state.clock[Clock.NEXT_NPC_ID] == np.count_nonzero(state.npcs.alive) > 0
     state.clock[Clock.TICK] = 12
     state.clock[Clock.NEXT_ID] = 40
     assert state.tick == 12 and state.next_agent_id == 40
@@ -88,6 +97,7 @@ MUTATIONS = {
     "occupant": lambda s: s.occupant.__setitem__((0, 0), 3),
     "tick": lambda s: s.clock.__setitem__(Clock.TICK, s.tick + 1),
     "next_agent_id": lambda s: s.clock.__setitem__(Clock.NEXT_ID, s.next_agent_id + 1),
+    "next_npc_id": lambda s: s.clock.__setitem__(Clock.NEXT_NPC_ID, s.clock[Clock.NEXT_NPC_ID] + 1),
     "regrowth.due": lambda s: s.regrowth.due.__setitem__(0, 99),
     "regrowth.head": lambda s: s.regrowth.head.__setitem__(0, 99),
     "regrowth.next_tile": lambda s: s.regrowth.next_tile.__setitem__(0, 99),
@@ -101,21 +111,24 @@ MUTATIONS = {
         f"agents.{name}": (
             lambda s, name=name: getattr(s.agents, name).__setitem__(0, getattr(s.agents, name)[0] + 1)
         )
-        for name in (
-            "agent_id",
-            "population",
-            "r",
-            "c",
-            "health",
-            "food",
-            "water",
-            "spawn_tick",
-            "death_tick",
-            "death_cause",
-        )
+        for name in AgentTable._fields
+        if name != "alive"
     },
     "agents.alive": lambda s: s.agents.alive.__setitem__(0, not s.agents.alive[0]),
+    **{
+        f"npcs.{name}": (
+            lambda s, name=name: getattr(s.npcs, name).__setitem__(0, getattr(s.npcs, name)[0] + 1)
+        )
+        for name in NpcTable._fields
+        if name != "alive"
+    },
+    "npcs.alive": lambda s: s.npcs.alive.__setitem__(0, not s.npcs.alive[0]),
 }
+
+
+def test_mutations_cover_every_column():
+    assert {k for k in MUTATIONS if k.startswith("agents.")} == {f"agents.{n}" for n in AgentTable._fields}
+    assert {k for k in MUTATIONS if k.startswith("npcs.")} == {f"npcs.{n}" for n in NpcTable._fields}
 
 
 @pytest.mark.parametrize("what", list(MUTATIONS))

@@ -8,18 +8,20 @@ from _support import PyStream
 
 from neural_mmo.config import Config
 from neural_mmo.testing import check_invariants
+from neural_mmo.world.actions import Command
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.materials import Material
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream, episode_seed, system_streams, terrain_generator
 from neural_mmo.world.state import Clock, WorldState
-from neural_mmo.world.step import reset, step, tick
+from neural_mmo.world.step import commands_for, reset, step, tick
 from neural_mmo.world.systems.movement import Direction
 from neural_mmo.world.terrain import generate_terrain
 
 
-def world(size=8, n_agents=4, **overrides):
-    base = {"map.size": size, "spawn.n_agents": n_agents, "spawn.mode": "concurrent"}
+def world(size=8, n_agents=4, n_npcs=0, **overrides):
+    """A small world; without NPCs unless ``n_npcs`` says (most rules here are about agents alone)."""
+    base = {"map.size": size, "spawn.n_agents": n_agents, "spawn.mode": "concurrent", "npc.n_npcs": n_npcs}
     cfg = Config.preset("small").override({**base, **overrides})
     return WorldState.allocate(cfg)
 
@@ -33,25 +35,40 @@ def blank(state, inner=Material.GRASS):
 
 
 def actions(state, moves=None):
-    a = np.zeros((state.config.spawn.n_agents, 1), np.int32)
+    """No-op commands, with ``moves`` ({slot: Direction}) in the move column."""
+    a = commands_for(state)
     for slot, d in (moves or {}).items():
-        a[slot, 0] = d
+        a[slot, Command.MOVE] = d
+    return a
+
+
+def random_commands(state, rng):
+    """Random moves and random attacks (any style, any entity number or none)."""
+    n = state.agents.capacity
+    a = commands_for(state, rng.integers(0, 5, size=n))
+    a[:, Command.STYLE] = rng.integers(0, 4, size=n)
+    a[:, Command.TARGET] = rng.integers(-1, n + state.npcs.capacity, size=n)
     return a
 
 
 def test_reset_generates_the_terrain_of_the_seed_and_clears_the_previous_episode():
-    state = world(size=16, n_agents=6, **{"spawn.mode": "concurrent"})
+    state = world(size=16, n_agents=6, n_npcs=5, **{"spawn.mode": "concurrent"})
     seq = episode_seed(3, 0, 0)
     reset(state, seq)
     assert (state.material == generate_terrain(state.config, terrain_generator(seq))).all()
     assert state.tick == 0 and state.n_alive == 6 and state.next_agent_id == 6
-    assert [e["kind"] for e in state.events.rows()] == ["SPAWN"] * 6
+    n_npcs = int(np.count_nonzero(state.npcs.alive))
+    assert n_npcs == 5 and state.clock[Clock.NEXT_NPC_ID] == 5  # 4 n_npcs attempts on a 16x16 map
+    assert [e["kind"] for e in state.events.rows()] == ["SPAWN"] * 6 + ["NPC_SPAWN"] * 5  # agents first
+    rng = np.random.default_rng(0)
     for _ in range(5):
-        step(state, actions(state, {i: Direction.NORTH for i in range(6)}))
+        step(state, random_commands(state, rng))
     reset(state, episode_seed(4, 0, 0))
     assert state.tick == 0 and state.next_agent_id == 6 and state.n_alive == 6
-    assert (state.agents.death_tick == -1).all()
-    assert np.count_nonzero(state.occupant >= 0) == 6
+    assert state.clock[Clock.NEXT_NPC_ID] == np.count_nonzero(state.npcs.alive) == 5
+    assert (state.agents.death_tick == -1).all() and (state.npcs.death_tick == -1).all()
+    assert np.count_nonzero(state.occupant >= 0) == 6 + 5
+    assert sorted(state.occupant[state.occupant >= 0].tolist()) == list(range(6 + 5))
     check_invariants(state)
 
 
@@ -131,12 +148,12 @@ def test_a_slot_freed_this_tick_is_not_refilled_this_tick():
 @pytest.mark.parametrize("mode", ["continuous", "concurrent"])
 def test_same_seed_and_actions_give_the_same_world(mode):
     def run(seed):
-        state = world(size=16, n_agents=12, **{"spawn.mode": mode})
+        state = world(size=16, n_agents=12, n_npcs=8, **{"spawn.mode": mode, "combat.spawn_immunity": 0})
         reset(state, episode_seed(seed, 0, 0))
         rng = np.random.default_rng(0)
         hashes = []
         for _ in range(60):
-            step(state, rng.integers(0, 5, size=(12, 1)).astype(np.int32))
+            step(state, random_commands(state, rng))
             check_invariants(state)
             hashes.append(state.state_hash())
         return hashes
@@ -146,20 +163,24 @@ def test_same_seed_and_actions_give_the_same_world(mode):
 
 
 def test_step_is_one_call_of_the_tick_kernel_over_the_state_arrays():
-    a = world(size=16, n_agents=8, **{"spawn.mode": "continuous", "vitals.food_decay": 30})
-    b = world(size=16, n_agents=8, **{"spawn.mode": "continuous", "vitals.food_decay": 30})
+    overrides = {"spawn.mode": "continuous", "vitals.food_decay": 30, "combat.spawn_immunity": 0}
+    a = world(size=16, n_agents=8, n_npcs=6, **overrides)
+    b = world(size=16, n_agents=8, n_npcs=6, **overrides)
     reset(a, episode_seed(2, 0, 0))
     reset(b, episode_seed(2, 0, 0))
     assert a.params == b.params == Params.from_config(a.config)
     rng = np.random.default_rng(2)
+    kinds = set()
     for t in range(1, 41):
-        moves = rng.integers(0, 5, size=(8, 1)).astype(np.int32)
-        step(a, moves)
-        tick(b.agents, b.material, b.occupant, b.events, b.regrowth, b.edge_tiles, b.scratch, b.streams,
-             b.clock, moves, b.params)  # fmt: skip
+        commands = random_commands(a, rng)
+        step(a, commands)
+        tick(b.agents, b.npcs, b.material, b.occupant, b.events, b.regrowth, b.edge_tiles, b.scratch,
+             b.npc_offsets, b.npc_search, b.streams, b.clock, commands, b.params)  # fmt: skip
         assert a.state_hash() == b.state_hash()
         assert a.events.rows() == b.events.rows()
         assert a.clock[Clock.TICK] == a.tick == t
+        kinds |= {e["kind"] for e in a.events.rows()}
+    assert {"ATTACK", "MOVE", "DEATH", "SPAWN"} <= kinds  # the commands were fought and walked
     assert a.next_agent_id > 8  # agents starved and new ones spawned through the clock
 
 
@@ -174,8 +195,12 @@ def test_eating_draws_regrowth_from_the_regrowth_stream_and_moves_from_the_movem
     fresh = system_streams(seq)
     assert (state.streams == fresh).all()  # no scrub at reset, nothing placed by the spawn rules
     step(state, actions(state, {0: Direction.EAST}))
+    combat = PyStream(fresh[Stream.COMBAT])
+    combat.below(2)  # the attack order of two agents (nobody attacks: no hit roll)
     movement = PyStream(fresh[Stream.MOVEMENT])
     movement.below(2)  # the move order of two agents: one draw
+    assert state.streams[Stream.COMBAT].tolist() == combat.state()
+    assert state.streams[Stream.NPC].tolist() == fresh[Stream.NPC].tolist()  # no NPCs in this world
     regrowth = PyStream(fresh[Stream.REGROWTH])
     wait = regrowth.geometric(p)  # the eaten forest's regrowth wait
     assert state.streams[Stream.MOVEMENT].tolist() == movement.state()
@@ -185,16 +210,19 @@ def test_eating_draws_regrowth_from_the_regrowth_stream_and_moves_from_the_movem
 
 
 def test_each_system_draws_from_its_own_stream():
-    state = world(size=16, n_agents=6, **{"spawn.mode": "continuous", "spawn.attempts_per_tick": 3})
+    state = world(size=16, n_agents=6, n_npcs=4, **{"spawn.mode": "continuous", "spawn.attempts_per_tick": 3})
     seq = episode_seed(1, 0, 0)
     reset(state, seq, blank(state))  # all grass: nothing to regrow
     fresh = system_streams(seq)
-    assert state.n_alive >= 2
+    assert state.n_alive >= 2 and state.npcs.alive.any()
     assert (state.streams[Stream.SPAWN] != fresh[Stream.SPAWN]).any()  # the first spawns drew
+    assert (state.streams[Stream.NPC] != fresh[Stream.NPC]).any()  # so did the NPC spawns
     assert (state.streams[Stream.MOVEMENT] == fresh[Stream.MOVEMENT]).all()  # nobody moved yet
+    assert (state.streams[Stream.COMBAT] == fresh[Stream.COMBAT]).all()  # nobody fought yet
     assert (state.streams[Stream.REGROWTH] == fresh[Stream.REGROWTH]).all()
     step(state, actions(state))
     assert (state.streams[Stream.MOVEMENT] != fresh[Stream.MOVEMENT]).any()  # the move order shuffle
+    assert (state.streams[Stream.COMBAT] != fresh[Stream.COMBAT]).any()  # the attack order shuffle
     assert (state.streams[Stream.REGROWTH] == fresh[Stream.REGROWTH]).all()  # no forest eaten
 
 

@@ -106,53 +106,49 @@ def nearest_first(radius: int) -> np.ndarray:
     return np.array(offsets, np.int16).reshape(-1, 2)
 
 
-@numba.njit(cache=True, inline="always")
-def strike(
-    att, a: int, a_entity: int, a_id: int,
-    dfn, d: int, d_entity: int, d_id: int,
-    style: int, can_die: bool, events: EventLog, rng: np.ndarray, now: int, p: Params,
+@numba.njit(cache=True)
+def roll_damage(
+    style: int, attack_level: int, defence_level: int, defender_style: int, health: int, can_die: bool,
+    rng: np.ndarray, p: Params,
 ) -> int:  # fmt: skip
-    """Entity ``a`` of table ``att`` attacks entity ``d`` of table ``dfn`` (either table kind);
-    apply the roll, damage, freeze, status, kill and events. Returns the damage dealt."""
-    attack_level = int(att.level[a, STYLE_SKILL[style]])
-    defence_level = int(dfn.level[d, Skill.DEFENCE])
-    damage = 0
-    if uniform(rng) < hit_chance(attack_level, defence_level, p.roll_bonus):
-        weak = BEATS[style] == dfn.style[d]
-        keep = 0 if can_die else 1  # immortal agents keep 1 health
-        damage = hit_damage(style, attack_level, defence_level, weak, p)
-        damage = max(0, min(damage, int(dfn.health[d]) - keep))
-        if style == Style.MAGE and p.freeze_ticks > 0:
-            dfn.freeze_until[d] = max(dfn.freeze_until[d], now + p.freeze_ticks - 1)
-    att.style[a] = style
-    att.combat_tick[a] = now
-    dfn.combat_tick[d] = now
-    log_pair(events, EventKind.ATTACK, a_entity, a_id, att.r[a], att.c[a], damage, d_entity, d_id, style)
-    health = int(dfn.health[d]) - damage
-    dfn.health[d] = health
-    if health <= 0:
-        dfn.death_cause[d] = DeathCause.COMBAT
-        dfn.killer[d] = a_entity
-        log_pair(events, EventKind.KILL, a_entity, a_id, att.r[a], att.c[a], combat_level(dfn.level, d),
-                 d_entity, d_id, style)  # fmt: skip
-    return damage
+    """The damage one attack deals: 0 on a miss, else the formula, capped by ``health`` (minus
+    one when the defender cannot die)."""
+    if uniform(rng) >= hit_chance(attack_level, defence_level, p.roll_bonus):
+        return 0
+    damage = hit_damage(style, attack_level, defence_level, BEATS[style] == defender_style, p)
+    return max(0, min(damage, health - (0 if can_die else 1)))
 
 
 @numba.njit(cache=True)
-def attackable(agents: AgentTable, npcs: NpcTable, target: int, now: int, p: Params) -> bool:
-    """Whether agents may attack entity ``target`` at tick ``now`` (alive, unhurt to death this
-    tick, past spawn immunity); range is checked separately."""
-    n = agents.alive.shape[0]
-    if target < 0:
+def take_hit(
+    health: np.ndarray, freeze_until: np.ndarray, combat_tick: np.ndarray, death_cause: np.ndarray,
+    killer: np.ndarray, d: int, damage: int, style: int, attacker: int, now: int, p: Params,
+) -> bool:  # fmt: skip
+    """Row ``d`` of a table (the columns of either kind) takes an attack; True if it was killed.
+
+    Columns, not tables, are passed: numba reference-counts every array of a table handed to a
+    function, which on this per-attack path would cost more than the rule.
+    """
+    combat_tick[d] = now
+    if damage > 0 and style == Style.MAGE and p.freeze_ticks > 0:
+        freeze_until[d] = max(freeze_until[d], now + p.freeze_ticks - 1)
+    health[d] -= damage
+    if health[d] > 0:
         return False
-    if target < n:
-        return (
-            agents.alive[target]
-            and agents.health[target] > 0
-            and now - agents.spawn_tick[target] > p.spawn_immunity
-        )
-    j = target - n
-    return j < npcs.alive.shape[0] and npcs.alive[j] and npcs.health[j] > 0
+    death_cause[d] = DeathCause.COMBAT
+    killer[d] = attacker
+    return True
+
+
+@numba.njit(cache=True)
+def log_attack(
+    events: EventLog, attacker: int, attacker_id: int, r: int, c: int, damage: int, defender: int,
+    defender_id: int, style: int, killed: bool, victim_level: int,
+) -> None:  # fmt: skip
+    """The ATTACK event, and the KILL event when the attack killed."""
+    log_pair(events, EventKind.ATTACK, attacker, attacker_id, r, c, damage, defender, defender_id, style)
+    if killed:
+        log_pair(events, EventKind.KILL, attacker, attacker_id, r, c, victim_level, defender, defender_id, style)
 
 
 @numba.njit(cache=True)
@@ -169,28 +165,52 @@ def resolve_attacks(
 ) -> None:
     """Every living agent ``i`` with ``styles[i] > 0`` attacks entity ``targets[i]`` (see module docs)."""
     n = agents.alive.shape[0]
+    m = npcs.alive.shape[0]
     count = shuffled_alive(agents.alive, order, rng)
     for k in range(count):
         i = order[k]
         style = styles[i]
         target = targets[i]
-        if style <= 0 or style > N_STYLES or target == i or not attackable(agents, npcs, target, now, p):
+        if style <= 0 or style > N_STYLES or target < 0 or target == i or target >= n + m:
             continue
         reach = p.style_range[style - 1]
+        attack_level = agents.level[i, STYLE_SKILL[style]]
+        r = agents.r[i]
+        c = agents.c[i]
         if target < n:
-            if distance(agents.r[i], agents.c[i], agents.r[target], agents.c[target]) > reach:
+            t = target
+            if (
+                not agents.alive[t]
+                or agents.health[t] <= 0
+                or now - agents.spawn_tick[t] <= p.spawn_immunity
+                or distance(r, c, agents.r[t], agents.c[t]) > reach
+            ):
                 continue
-            damage = strike(agents, i, i, agents.agent_id[i], agents, target, target, agents.agent_id[target],
-                            style, not p.immortal, events, rng, now, p)  # fmt: skip
-            gain_xp(agents, target, Skill.DEFENCE, p.defence_xp_per_damage, damage, events, p)
+            damage = roll_damage(style, attack_level, agents.level[t, Skill.DEFENCE], agents.style[t],
+                                 agents.health[t], not p.immortal, rng, p)  # fmt: skip
+            killed = take_hit(agents.health, agents.freeze_until, agents.combat_tick, agents.death_cause,
+                              agents.killer, t, damage, style, i, now, p)  # fmt: skip
+            log_attack(events, i, agents.agent_id[i], r, c, damage, t, agents.agent_id[t], style, killed,
+                       combat_level(agents.level, t))  # fmt: skip
+            gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE, p.defence_xp_per_damage,
+                    damage, agents.agent_id[t], agents.r[t], agents.c[t], events, p)  # fmt: skip
         else:
             j = target - n
-            if distance(agents.r[i], agents.c[i], npcs.r[j], npcs.c[j]) > reach:
+            if not npcs.alive[j] or npcs.health[j] <= 0 or distance(r, c, npcs.r[j], npcs.c[j]) > reach:
                 continue
-            damage = strike(agents, i, i, agents.agent_id[i], npcs, j, target, npcs.npc_id[j],
-                            style, True, events, rng, now, p)  # fmt: skip
+            damage = roll_damage(style, attack_level, npcs.level[j, Skill.DEFENCE], npcs.style[j],
+                                 npcs.health[j], True, rng, p)  # fmt: skip
+            killed = take_hit(npcs.health, npcs.freeze_until, npcs.combat_tick, npcs.death_cause,
+                              npcs.killer, j, damage, style, i, now, p)  # fmt: skip
+            log_attack(events, i, agents.agent_id[i], r, c, damage, target, npcs.npc_id[j], style, killed,
+                       combat_level(npcs.level, j))  # fmt: skip
             if npcs.behaviour[j] != Behaviour.PASSIVE:
                 npcs.target[j] = i
                 npcs.target_id[j] = agents.agent_id[i]
-        gain_xp(agents, i, STYLE_SKILL[style], p.xp_per_damage, damage, events, p)
-        gain_xp(agents, i, Skill.CONSTITUTION, p.constitution_xp_per_damage, damage, events, p)
+        agents.style[i] = style
+        agents.combat_tick[i] = now
+        aid = agents.agent_id[i]
+        gain_xp(agents.xp, agents.level, agents.max_health, i, STYLE_SKILL[style], p.xp_per_damage, damage,
+                aid, r, c, events, p)  # fmt: skip
+        gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.CONSTITUTION,
+                p.constitution_xp_per_damage, damage, aid, r, c, events, p)  # fmt: skip

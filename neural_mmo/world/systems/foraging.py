@@ -47,7 +47,8 @@ def forage(
             schedule_regrowth(regrowth, r * side + c, tick, p.food_regrow_prob, rng)
             log_event(events, EventKind.EAT, i, agents.agent_id[i], r, c, gained)
             if gained > 0:
-                gain_xp(agents, i, Skill.HUNTING, p.forage_xp, 1.0, events, p)
+                gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.HUNTING, p.forage_xp, 1.0,
+                        agents.agent_id[i], r, c, events, p)  # fmt: skip
         if (
             DRINKABLE[material[r - 1, c]]
             or DRINKABLE[material[r + 1, c]]
@@ -59,4 +60,5 @@ def forage(
             agents.water[i] += gained
             log_event(events, EventKind.DRINK, i, agents.agent_id[i], r, c, gained)
             if gained > 0:
-                gain_xp(agents, i, Skill.FISHING, p.forage_xp, 1.0, events, p)
+                gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.FISHING, p.forage_xp, 1.0,
+                        agents.agent_id[i], r, c, events, p)  # fmt: skip

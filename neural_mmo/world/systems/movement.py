@@ -4,7 +4,8 @@ Resolution: each tick the living agents move one at a time, in a random order dr
 world's ``movement`` generator. A move succeeds when the target tile is passable (not water or
 stone) and free *at that moment*; otherwise the agent stays. So when two agents try to enter the
 same tile, the one earlier in this tick's order gets it, and an agent never swaps places with
-another. An agent frozen by a mage hit, or killed earlier this tick, stays. Stepping onto lava kills (unless ``vitals.immortal``); the death itself is applied by
+another. An agent frozen by a mage hit, or killed earlier this tick, stays. Stepping onto lava
+kills (unless ``vitals.immortal``); the death itself is applied by
 :mod:`neural_mmo.world.systems.death`. Nobody goes further out than the first ring of the lava
 border (only immortal agents survive there).
 """

@@ -3,7 +3,7 @@
 A tile's *danger* is ``1 - (Chebyshev distance to the playable area's centre) / (half its
 side)``: 0 on the edge ring where agents spawn, 1 at the centre. An NPC spawned on a tile of
 danger ``x`` is passive when ``x < passive_below``, neutral when ``x < neutral_below``, hostile
-otherwise; its level (every skill) is ``round(min_level + (max_level - min_level) x)``; its
+otherwise; its level (every skill) is ``round(edge_level + (centre_level - edge_level) x)``; its
 style is drawn uniformly from melee, range and mage; its max health follows the constitution
 rule (``max_health + health_per_level (level - 1)``).
 
@@ -13,13 +13,14 @@ succeeds on a free, spawnable tile. A slot is not refilled on the tick its NPC d
 
 Each tick, after the agents' attacks, every living NPC in slot order:
 
-1. regenerates ``floor(max_health x regen_fraction)`` health if not in combat;
-2. picks a target: the agent it already fights if that agent still lives within
-   ``vision_radius``; else, if hostile, the nearest living agent within ``vision_radius``;
+1. regenerates as much health as a fed agent does (``floor(vitals.max_health x regen_fraction)``,
+   never above its max) if not in combat;
+2. picks a target: the agent it already fights if that agent still lives within ``sight``
+   (Chebyshev distance); else, if hostile, the nearest living agent within ``sight``;
    a neutral NPC gets its target only by being attacked (passive NPCs never fight);
 3. with a target within its style's reach, attacks it (the combat rules, against the agent's
    defence); otherwise, unless frozen, steps toward it along a shortest path found by a
-   breadth-first search confined to the ``(2 vision_radius + 1)`` square around it (never the
+   breadth-first search confined to the ``(2 sight + 1)`` square around it (never the
    whole map), ending on any tile within reach;
 4. with no target, unless frozen: farther than ``leash`` from its spawn tile, it steps back
    toward it; else with probability ``wander_prob`` it tries one random step that keeps it
@@ -39,7 +40,15 @@ from neural_mmo.world.materials import DEADLY, PASSABLE, SPAWNABLE
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import below, uniform
 from neural_mmo.world.state import Clock
-from neural_mmo.world.systems.combat import N_STYLES, distance, strike
+from neural_mmo.world.systems.combat import (
+    N_STYLES,
+    STYLE_SKILL,
+    combat_level,
+    distance,
+    log_attack,
+    roll_damage,
+    take_hit,
+)
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.systems.progression import Skill, gain_xp, max_health_at
 from neural_mmo.world.tables import AgentTable, Behaviour, NpcTable
@@ -166,13 +175,13 @@ def step_toward(material: np.ndarray, occupant: np.ndarray, r0: int, c0: int, tr
 
 
 @numba.njit(cache=True)
-def _move_npc(npcs: NpcTable, occupant: np.ndarray, j: int, d: int, n_agents: int) -> None:
-    r0 = npcs.r[j]
-    c0 = npcs.c[j]
+def _move_npc(rows: np.ndarray, cols: np.ndarray, occupant: np.ndarray, j: int, d: int, n_agents: int) -> None:
+    r0 = rows[j]
+    c0 = cols[j]
     occupant[r0, c0] = -1
-    npcs.r[j] = r0 + DR[d]
-    npcs.c[j] = c0 + DC[d]
-    occupant[npcs.r[j], npcs.c[j]] = n_agents + j
+    rows[j] = r0 + DR[d]
+    cols[j] = c0 + DC[d]
+    occupant[rows[j], cols[j]] = n_agents + j
 
 
 @numba.njit(cache=True)
@@ -189,9 +198,9 @@ def _homeward(material: np.ndarray, occupant: np.ndarray, r: int, c: int, hr: in
 
 
 @numba.njit(cache=True)
-def _find_prey(agents: AgentTable, occupant: np.ndarray, r: int, c: int, offsets: np.ndarray) -> int:
-    """The nearest living agent within the ``offsets`` square, or -1."""
-    n = agents.alive.shape[0]
+def _find_prey(death_cause: np.ndarray, occupant: np.ndarray, r: int, c: int, offsets: np.ndarray) -> int:
+    """The nearest living agent (not killed earlier this tick) within the ``offsets`` square, or -1."""
+    n = death_cause.shape[0]
     side = occupant.shape[0]
     for k in range(1, offsets.shape[0]):
         rr = r + offsets[k, 0]
@@ -199,7 +208,7 @@ def _find_prey(agents: AgentTable, occupant: np.ndarray, r: int, c: int, offsets
         if rr < 0 or rr >= side or cc < 0 or cc >= side:
             continue
         occ = occupant[rr, cc]
-        if 0 <= occ < n and agents.death_cause[occ] == 0:
+        if 0 <= occ < n and death_cause[occ] == 0:
             return occ
     return -1
 
@@ -236,7 +245,7 @@ def act_npcs(
         ):
             t = -1
         if t < 0 and npcs.behaviour[j] == Behaviour.HOSTILE:
-            t = _find_prey(agents, occupant, r, c, offsets)
+            t = _find_prey(agents.death_cause, occupant, r, c, offsets)
         npcs.target[j] = t
         npcs.target_id[j] = agents.agent_id[t] if t >= 0 else -1
         frozen = now <= npcs.freeze_until[j]
@@ -244,13 +253,19 @@ def act_npcs(
             style = npcs.style[j]
             reach = p.style_range[style - 1]
             if distance(r, c, agents.r[t], agents.c[t]) <= reach:
-                damage = strike(npcs, j, n + j, npcs.npc_id[j], agents, t, t, agents.agent_id[t],
-                                style, not p.immortal, events, rng, now, p)  # fmt: skip
-                gain_xp(agents, t, Skill.DEFENCE, p.defence_xp_per_damage, damage, events, p)
+                damage = roll_damage(style, npcs.level[j, STYLE_SKILL[style]], agents.level[t, Skill.DEFENCE],
+                                     agents.style[t], agents.health[t], not p.immortal, rng, p)  # fmt: skip
+                killed = take_hit(agents.health, agents.freeze_until, agents.combat_tick, agents.death_cause,
+                                  agents.killer, t, damage, style, n + j, now, p)  # fmt: skip
+                npcs.combat_tick[j] = now
+                log_attack(events, n + j, npcs.npc_id[j], r, c, damage, t, agents.agent_id[t], style, killed,
+                           combat_level(agents.level, t))  # fmt: skip
+                gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE, p.defence_xp_per_damage,
+                        damage, agents.agent_id[t], agents.r[t], agents.c[t], events, p)  # fmt: skip
             elif not frozen:
                 d = step_toward(material, occupant, r, c, agents.r[t], agents.c[t], reach, radius, search)
                 if d > 0:
-                    _move_npc(npcs, occupant, j, d, n)
+                    _move_npc(npcs.r, npcs.c, occupant, j, d, n)
             continue
         if frozen:
             continue
@@ -267,7 +282,7 @@ def act_npcs(
         else:
             d = 0
         if d > 0:
-            _move_npc(npcs, occupant, j, d, n)
+            _move_npc(npcs.r, npcs.c, occupant, j, d, n)
 
 
 def put_npc(state, r: int, c: int, behaviour: int, level: int, style: int) -> int:

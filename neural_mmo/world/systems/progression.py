@@ -29,7 +29,7 @@ import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_pair
 from neural_mmo.world.params import Params
-from neural_mmo.world.tables import N_SKILLS, AgentTable
+from neural_mmo.world.tables import N_SKILLS
 
 
 class Skill(IntEnum):
@@ -76,18 +76,24 @@ def max_health_at(constitution: int, p: Params) -> int:
 
 
 @numba.njit(cache=True)
-def gain_xp(agents: AgentTable, i: int, skill: int, rate: float, amount: float, events: EventLog,
-            p: Params) -> None:  # fmt: skip
-    """Give agent ``i`` ``round(xp_scale * rate * amount)`` XP in ``skill``; level up if due."""
+def gain_xp(
+    xp: np.ndarray, level: np.ndarray, max_health: np.ndarray, i: int, skill: int, rate: float,
+    amount: float, agent_id: int, r: int, c: int, events: EventLog, p: Params,
+) -> None:  # fmt: skip
+    """Give agent ``i`` ``round(xp_scale * rate * amount)`` XP in ``skill``; level up if due.
+
+    Takes the agent table's ``xp``, ``level`` and ``max_health`` columns rather than the table:
+    numba reference-counts every array of a table handed to a function, which would cost more
+    than the rule itself on this per-event path.
+    """
     gained = int(round(p.xp_scale * rate * amount))
     if gained <= 0:
         return
-    xp = min(int(agents.xp[i, skill]) + gained, 2**31 - 1)
-    agents.xp[i, skill] = xp
-    level = level_for_xp(xp, p.max_level)
-    if level > agents.level[i, skill]:
-        agents.level[i, skill] = level
+    total = min(int(xp[i, skill]) + gained, 2**31 - 1)
+    xp[i, skill] = total
+    new_level = level_for_xp(total, p.max_level)
+    if new_level > level[i, skill]:
+        level[i, skill] = new_level
         if skill == Skill.CONSTITUTION:
-            agents.max_health[i] = min(max_health_at(level, p), 32767)
-        log_pair(events, EventKind.LEVEL_UP, i, agents.agent_id[i], agents.r[i], agents.c[i], level,
-                 -1, -1, skill)  # fmt: skip
+            max_health[i] = min(max_health_at(new_level, p), 32767)
+        log_pair(events, EventKind.LEVEL_UP, i, agent_id, r, c, new_level, -1, -1, skill)

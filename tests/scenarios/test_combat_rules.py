@@ -1,0 +1,638 @@
+"""Combat rules on drawn maps: reach, accuracy and damage, freeze, spawn immunity, death, status.
+
+Hits and misses are predicted, not observed after the fact: a plain-Python copy of the combat
+stream (``PyStream``) replays the tick's draws (the shuffle of the living agents, then one
+uniform per attack that passes the checks), and the damage comes from the documented formula.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from _support import PyStream, binomial_tolerance, draw, grass, make_scenario
+
+from neural_mmo.agents import RandomPolicy
+from neural_mmo.config import Config
+from neural_mmo.envs.vector import VecEnv
+from neural_mmo.observe.layout import EntityColumn
+from neural_mmo.world.actions import Command
+from neural_mmo.world.events import DeathCause, EventKind
+from neural_mmo.world.rng import Stream
+from neural_mmo.world.step import commands_for
+from neural_mmo.world.step import step as step_world
+from neural_mmo.world.systems.combat import Style
+from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.systems.progression import XP_FOR_LEVEL, Skill
+
+STYLES = (Style.MELEE, Style.RANGE, Style.MAGE)
+SKILL_OF = {Style.MELEE: Skill.MELEE, Style.RANGE: Skill.RANGE, Style.MAGE: Skill.MAGE}
+BEATEN_BY = {Style.MELEE: Style.RANGE, Style.RANGE: Style.MAGE, Style.MAGE: Style.MELEE}
+"""The style each style does extra damage against (the documented triangle)."""
+TOUGH = 30_000
+"""Health of a defender that must survive a long fight."""
+
+
+def reach_of(cfg: Config, style: int) -> int:
+    return {Style.MELEE: cfg.combat.melee_range, Style.RANGE: cfg.combat.range_range,
+            Style.MAGE: cfg.combat.mage_range}[Style(style)]  # fmt: skip
+
+
+def damage_formula(cfg: Config, style: int, attack: int, defence: int, weak: bool) -> int:
+    cb = cfg.combat
+    base, per_99 = {
+        Style.MELEE: (cb.melee_damage, cb.melee_damage_per_99),
+        Style.RANGE: (cb.range_damage, cb.range_damage_per_99),
+        Style.MAGE: (cb.mage_damage, cb.mage_damage_per_99),
+    }[Style(style)]
+    w = Fraction(str(cb.weakness_multiplier)) if weak else 1
+    raw = (Fraction(str(base)) + Fraction(str(per_99)) * attack / 99) * w
+    raw *= 1 - Fraction(str(cb.defence_reduction)) * defence / 99
+    return max(1, math.floor(raw))
+
+
+def chance_formula(cfg: Config, attack: int, defence: int) -> float:
+    a = attack + cfg.combat.roll_bonus
+    d = defence + cfg.combat.roll_bonus
+    return 1 - (d + 2) / (2 * (a + 1)) if a > d else a / (2 * (d + 1))
+
+
+def predict(sc, attacks: dict[int, tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """The ATTACK events ``(attacker, target, damage, style)`` the next tick's agent attacks will
+    log, in order, from the documented rules and a copy of the combat stream. (XP gained during
+    the tick is not modelled: use it with one attack per target, or ``xp_scale=0``.)"""
+    state, cfg = sc.state, sc.config
+    agents, npcs = state.agents, state.npcs
+    n = agents.capacity
+    rng = PyStream(state.streams[Stream.COMBAT])
+    order = [i for i in range(n) if agents.alive[i]]
+    for k in range(len(order) - 1, 0, -1):
+        j = rng.below(k + 1)
+        order[k], order[j] = order[j], order[k]
+    now = state.tick + 1
+
+    def table(entity):
+        return (agents, entity) if entity < n else (npcs, entity - n)
+
+    health = {e: int(table(e)[0].health[table(e)[1]]) for e in range(n + npcs.capacity)}
+    style = {e: int(table(e)[0].style[table(e)[1]]) for e in range(n + npcs.capacity)}
+    out = []
+    for i in order:
+        if i not in attacks:
+            continue
+        s, t = attacks[i]
+        tab, row = table(t)
+        if t == i or not tab.alive[row] or health[t] <= 0:
+            continue
+        if t < n and now - agents.spawn_tick[t] <= cfg.combat.spawn_immunity:
+            continue
+        if max(abs(int(agents.r[i]) - int(tab.r[row])), abs(int(agents.c[i]) - int(tab.c[row]))) > reach_of(
+            cfg, s
+        ):
+            continue
+        attack = int(agents.level[i, SKILL_OF[Style(s)]])
+        defence = int(tab.level[row, Skill.DEFENCE])
+        damage = 0
+        if rng.uniform() < chance_formula(cfg, attack, defence):
+            damage = damage_formula(cfg, s, attack, defence, BEATEN_BY[Style(s)] == style[t])
+            keep = 1 if (t < n and cfg.vitals.immortal) else 0
+            damage = max(0, min(damage, health[t] - keep))
+        style[i] = s
+        health[t] -= damage
+        out.append((i, t, damage, int(s)))
+    return out
+
+
+def attack_events(sc) -> list[tuple[int, int, int, int]]:
+    return [(e["slot"], e["other"], e["value"], e["detail"]) for e in sc.events(EventKind.ATTACK)]
+
+
+def set_level(sc, slot: int, skill: int, level: int) -> None:
+    """Level and XP written together, as the progression rules would have left them."""
+    sc.state.agents.level[slot, skill] = level
+    sc.state.agents.xp[slot, skill] = XP_FOR_LEVEL[level - 1]
+
+
+def make_tough(sc, slot: int) -> None:
+    sc.state.agents.max_health[slot] = TOUGH
+    sc.state.agents.health[slot] = TOUGH
+
+
+def two_agents(offset: tuple[int, int], size: int = 11, **overrides):
+    """Agent 0 in the middle of an open map, agent 1 at ``offset`` from it."""
+    grid = grass(size)
+    mid = size // 2
+    grid[mid][mid] = "0"
+    grid[mid + offset[0]][mid + offset[1]] = "1"
+    return make_scenario(draw(grid), **{"spawn_immunity": 0, "food_decay": 0, "water_decay": 0, **overrides})
+
+
+def until_hit(sc, attacks, limit=200, **step_kwargs):
+    """Step with ``attacks`` (checking every tick against the prediction) until one lands."""
+    for _ in range(limit):
+        expected = predict(sc, attacks)
+        sc.step(attacks=attacks, **step_kwargs)
+        assert attack_events(sc) == expected
+        if any(damage > 0 for *_, damage, _s in expected):
+            return expected
+    raise AssertionError("no hit")
+
+
+# -------------------------------------------------------------------------------------------- reach
+
+RANGE_CONFIGS = [{}, {"melee_range": 2, "range_range": 4, "mage_range": 2}]
+
+
+@pytest.mark.parametrize("overrides", RANGE_CONFIGS)
+def test_the_mask_allows_each_style_exactly_within_its_reach(overrides):
+    cfg = Config().override({f"combat.{k}": v for k, v in overrides.items()})
+    for offset in [(0, 1), (1, 1), (-2, 0), (2, -2), (0, 3), (-3, 3), (4, 0), (4, 4), (0, 5), (-5, 2)]:
+        sc = two_agents(offset, **overrides)
+        dist = max(abs(offset[0]), abs(offset[1]))
+        row = sc.row_of(0, 1)
+        allowed = sc.attack_mask(0)[:, row].tolist()
+        assert allowed == [int(dist <= reach_of(cfg, s)) for s in STYLES], (offset, allowed)
+
+
+@pytest.mark.parametrize("overrides", RANGE_CONFIGS)
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_in_reach_the_attack_happens(style, overrides, diagonal):
+    cfg = Config().override({f"combat.{k}": v for k, v in overrides.items()})
+    reach = reach_of(cfg, style)
+    sc = two_agents((reach if diagonal else 0, reach), **overrides)
+    assert sc.attack_mask(0)[style - 1, sc.row_of(0, 1)] == 1
+    expected = predict(sc, {0: (style, 1)})
+    sc.step(attacks={0: (style, 1)})
+    assert sc.vec.invalid_actions[0] == 0
+    assert len(expected) == 1 and attack_events(sc) == expected
+    assert expected[0][:2] == (0, 1) and expected[0][3] == style
+
+
+@pytest.mark.parametrize("overrides", RANGE_CONFIGS)
+@pytest.mark.parametrize("style", STYLES)
+def test_out_of_reach_the_attack_is_masked_and_a_counted_no_op(style, overrides):
+    cfg = Config().override({f"combat.{k}": v for k, v in overrides.items()})
+    reach = reach_of(cfg, style)
+    sc = two_agents((1, reach + 1), **overrides)
+    assert sc.attack_mask(0)[style - 1, sc.row_of(0, 1)] == 0
+    stream = sc.state.streams[Stream.COMBAT].copy()
+    sc.step(attacks={0: (style, 1)})  # sent anyway: rejected by the mask
+    assert sc.vec.invalid_actions[0] == 1
+    assert attack_events(sc) == []
+    assert sc.agent(1)["health"] == sc.config.vitals.max_health
+    assert sc.agent(0)["style"] == 0  # it never attacked
+    # the shuffle of the living agents is the only draw of the tick: no accuracy roll
+    replay = PyStream(stream)
+    replay.below(2)
+    assert sc.state.streams[Stream.COMBAT].tolist() == replay.state()
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_out_of_reach_raw_world_commands_do_nothing(style):
+    """The world checks reach itself: commands that skip the environment's mask are no-ops too."""
+    reach = reach_of(Config(), style)
+    sc = two_agents((0, reach + 1))
+    commands = commands_for(sc.state)
+    commands[0, Command.STYLE] = style
+    commands[0, Command.TARGET] = 1
+    step_world(sc.state, commands)
+    assert attack_events(sc) == []
+    assert sc.state.agents.combat_tick[0] < 0 and sc.state.agents.combat_tick[1] < 0
+
+
+def test_raw_commands_against_nobody_or_oneself_do_nothing():
+    sc = two_agents((0, 1))
+    for style, target in [(Style.MELEE, 0), (Style.MELEE, -1), (Style.MELEE, 5), (0, 1), (4, 1)]:
+        commands = commands_for(sc.state)
+        commands[0, Command.STYLE] = style
+        commands[0, Command.TARGET] = target
+        step_world(sc.state, commands)
+        assert attack_events(sc) == [], (style, target)
+
+
+# ------------------------------------------------------------------------------ accuracy and damage
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize(
+    "attack,defence,defender_style",
+    [
+        (1, 1, 0),
+        (2, 1, Style.MELEE),
+        (50, 1, Style.RANGE),
+        (99, 1, Style.MAGE),
+        (50, 50, 0),
+        (99, 99, Style.MELEE),
+        (98, 30, Style.RANGE),
+        (10, 99, Style.MAGE),
+    ],
+)
+def test_hits_and_damage_follow_the_formulas(style, attack, defence, defender_style):
+    sc = two_agents((0, 1), xp_scale=0.0)  # levels stay put during the fight
+    set_level(sc, 0, SKILL_OF[style], attack)
+    set_level(sc, 1, Skill.DEFENCE, defence)
+    sc.state.agents.style[1] = defender_style
+    make_tough(sc, 1)
+    sc.refresh()
+    cfg = sc.config
+    weak = BEATEN_BY[style] == defender_style
+    hit_damage = damage_formula(cfg, style, attack, defence, weak)
+    hits = 0
+    health = TOUGH
+    for _ in range(30):
+        expected = predict(sc, {0: (style, 1)})
+        sc.step(attacks={0: (style, 1)})
+        assert attack_events(sc) == expected
+        damage = expected[0][2]
+        assert damage in (0, hit_damage)
+        hits += damage > 0
+        health -= damage
+        assert sc.agent(1)["health"] == health
+    if chance_formula(cfg, attack, defence) > 0.25:
+        assert hits > 0  # the fight exercised the damage formula
+
+
+def test_the_hit_frequency_matches_the_hit_chance():
+    """Independent of how the draws are ordered: count hits over many seeded ticks."""
+    sc = two_agents((0, 1), xp_scale=0.0)
+    set_level(sc, 0, Skill.RANGE, 30)
+    set_level(sc, 1, Skill.DEFENCE, 60)
+    make_tough(sc, 1)
+    sc.refresh()
+    trials = 400
+    hits = 0
+    for _ in range(trials):
+        sc.step(attacks={0: (Style.RANGE, 1)})
+        (event,) = sc.events(EventKind.ATTACK)
+        hits += event["value"] > 0
+    p = chance_formula(sc.config, 30, 60)
+    assert abs(hits - trials * p) <= binomial_tolerance(trials, p)
+
+
+def test_higher_defence_takes_less_damage():
+    damage = []
+    for defence in (1, 33, 66, 99):
+        sc = two_agents((0, 1), xp_scale=0.0)
+        set_level(sc, 0, Skill.MELEE, 99)
+        set_level(sc, 1, Skill.DEFENCE, defence)
+        make_tough(sc, 1)
+        sc.refresh()
+        ((_, _, dealt, _),) = until_hit(sc, {0: (Style.MELEE, 1)})
+        assert dealt == damage_formula(sc.config, Style.MELEE, 99, defence, False)
+        damage.append(dealt)
+    assert damage == sorted(damage, reverse=True) and damage[0] > damage[-1]
+
+
+@pytest.mark.parametrize("defender_style,weak", [(Style.RANGE, True), (Style.MAGE, False), (Style.MELEE, False)])
+def test_the_style_the_defender_last_attacked_with_decides_the_weakness(defender_style, weak):
+    sc = two_agents((0, 1), xp_scale=0.0)
+    set_level(sc, 0, Skill.MELEE, 60)
+    make_tough(sc, 0)
+    make_tough(sc, 1)
+    sc.refresh()
+    assert sc.obs(0)["entities"][sc.row_of(0, 1), EntityColumn.STYLE] == 0
+    sc.step(attacks={1: (defender_style, 0)})  # agent 1 fights with this style
+    assert sc.agent(1)["style"] == defender_style
+    assert sc.obs(0)["entities"][sc.row_of(0, 1), EntityColumn.STYLE] == defender_style
+    ((_, _, dealt, _),) = until_hit(sc, {0: (Style.MELEE, 1)})
+    assert dealt == damage_formula(sc.config, Style.MELEE, 60, 1, weak)
+    assert weak == (dealt > damage_formula(sc.config, Style.MELEE, 60, 1, False))
+
+
+# --------------------------------------------------------------------------------------- mage freeze
+
+
+@pytest.mark.parametrize("freeze_ticks", [3, 1, 5])
+def test_a_mage_hit_freezes_the_target(freeze_ticks):
+    sc = two_agents((0, 2), freeze_ticks=freeze_ticks, xp_scale=0.0)
+    set_level(sc, 0, Skill.MAGE, 99)
+    make_tough(sc, 1)
+    sc.refresh()
+    mage = {0: (Style.MAGE, 1)}
+    while not any(d > 0 for *_, d, _s in predict(sc, mage)):
+        sc.step(attacks=mage)  # misses: the target stays put (it is not told to move)
+    start = sc.pos(1)
+    sc.step(moves={1: Direction.EAST}, attacks=mage)  # hit: frozen already on this tick
+    assert attack_events(sc)[0][2] > 0
+    frozen = [sc.pos(1) == start]
+    seen = []
+    for _ in range(freeze_ticks + 1):
+        self_row = sc.obs(1)["entities"][0]
+        seen.append(int(self_row[EntityColumn.FROZEN]))
+        assert sc.obs(0)["entities"][sc.row_of(0, 1), EntityColumn.FROZEN] == seen[-1]
+        move_mask = sc.obs(1)["action_mask"][: len(Direction)].tolist()
+        assert move_mask == ([1, 0, 0, 0, 0] if seen[-1] > 0 else [1, 1, 1, 1, 1])
+        before = sc.pos(1)
+        sc.step(moves={1: Direction.EAST})  # no more attacks; the move is sent even when masked
+        frozen.append(sc.pos(1) == before)
+        assert sc.vec.invalid_actions[1] == (1 if seen[-1] > 0 else 0)
+    assert seen == list(range(freeze_ticks - 1, -1, -1)) + [0]
+    assert frozen == [True] * freeze_ticks + [False, False]
+
+
+def test_a_frozen_agent_cannot_move_even_with_raw_commands():
+    sc = two_agents((0, 2), freeze_ticks=4, xp_scale=0.0)
+    set_level(sc, 0, Skill.MAGE, 99)
+    make_tough(sc, 1)
+    sc.refresh()
+    until_hit(sc, {0: (Style.MAGE, 1)})
+    hit_tick = sc.state.tick
+    start = sc.pos(1)
+    while sc.state.tick < hit_tick + 3:  # the rest of the freeze
+        step_world(sc.state, commands_for(sc.state, np.array([0, Direction.EAST])))
+        assert sc.pos(1) == start
+    step_world(sc.state, commands_for(sc.state, np.array([0, Direction.EAST])))
+    assert sc.pos(1) == (start[0], start[1] + 1)
+
+
+def test_melee_and_range_hits_do_not_freeze():
+    for style in (Style.MELEE, Style.RANGE):
+        sc = two_agents((0, 1), xp_scale=0.0)
+        set_level(sc, 0, SKILL_OF[style], 99)
+        make_tough(sc, 1)
+        sc.refresh()
+        until_hit(sc, {0: (style, 1)})
+        assert sc.obs(1)["entities"][0, EntityColumn.FROZEN] == 0
+        sc.step(moves={1: Direction.SOUTH})
+        assert sc.vec.invalid_actions[1] == 0 and sc.events(EventKind.MOVE) != []
+
+
+# ---------------------------------------------------------------------------------- spawn immunity
+
+
+@pytest.mark.parametrize("immunity", [20, 3])
+def test_spawn_immunity_masks_and_blocks_attacks_on_agents(immunity):
+    sc = two_agents((0, 1), spawn_immunity=immunity)
+    row = sc.row_of(0, 1)
+    for tick in range(1, immunity + 1):
+        # IMMUNE counts the ticks other agents still cannot attack it
+        left = immunity - (tick - 1)
+        assert sc.obs(0)["entities"][row, EntityColumn.IMMUNE] == left
+        assert sc.obs(1)["entities"][0, EntityColumn.IMMUNE] == left
+        assert sc.attack_mask(0)[:, row].tolist() == [0, 0, 0]
+        sc.step(attacks={0: (Style.MELEE, 1)})  # sent anyway
+        assert sc.vec.invalid_actions[0] == 1
+        assert attack_events(sc) == []
+        assert sc.state.tick == tick
+    # the world refuses it too, not only the mask: one more immune tick through raw commands
+    assert sc.obs(0)["entities"][row, EntityColumn.IMMUNE] == 0
+    assert sc.attack_mask(0)[:, row].tolist() == [1, 1, 1]
+    expected = predict(sc, {0: (Style.MELEE, 1)})
+    sc.step(attacks={0: (Style.MELEE, 1)})
+    assert sc.vec.invalid_actions[0] == 0
+    assert attack_events(sc) == expected and len(expected) == 1
+    assert sc.state.tick == immunity + 1
+
+
+def test_raw_commands_cannot_attack_an_immune_agent():
+    sc = two_agents((0, 1), spawn_immunity=5)
+    for _ in range(5):
+        commands = commands_for(sc.state)
+        commands[0, Command.STYLE] = Style.MELEE
+        commands[0, Command.TARGET] = 1
+        step_world(sc.state, commands)
+        assert attack_events(sc) == []
+    commands = commands_for(sc.state)
+    commands[0, Command.STYLE] = Style.MELEE
+    commands[0, Command.TARGET] = 1
+    step_world(sc.state, commands)
+    assert [e[:2] for e in attack_events(sc)] == [(0, 1)]
+
+
+def test_npcs_attack_immune_agents_and_immune_agents_attack_npcs():
+    sc = make_scenario(
+        """
+        .....
+        .....
+        .0h..
+        .....
+        .....
+        """,
+        spawn_immunity=50,
+    )
+    npc = sc.npc_entity(0)
+    assert sc.obs(0)["entities"][0, EntityColumn.IMMUNE] == 50
+    row = sc.row_of(0, npc)
+    assert sc.obs(0)["entities"][row, EntityColumn.IMMUNE] == 0
+    assert sc.attack_mask(0)[:, row].tolist() == [1, 1, 1]
+    sc.step(attacks={0: (Style.MAGE, npc)})
+    attacks = attack_events(sc)
+    assert (0, npc) in [a[:2] for a in attacks]  # the immune agent attacked the NPC
+    assert (npc, 0) in [a[:2] for a in attacks]  # and the hostile NPC attacked the immune agent
+    assert sc.vec.invalid_actions[0] == 0
+
+
+# ------------------------------------------------------------------------------------------- death
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_death_by_combat_logs_attack_kill_and_death(style):
+    sc = two_agents((0, 1), immortal=False)
+    set_level(sc, 0, SKILL_OF[style], 99)
+    set_level(sc, 1, Skill.MAGE, 37)  # the victim's combat level
+    sc.state.agents.health[1] = 3
+    sc.refresh()
+    victim_tile = (int(sc.state.agents.r[1]), int(sc.state.agents.c[1]))
+    victim_id = int(sc.state.agents.agent_id[1])
+    killer_id = int(sc.state.agents.agent_id[0])
+    until_hit(sc, {0: (style, 1)})
+    assert attack_events(sc) == [(0, 1, 3, style)]  # a blow never does more than the health left
+    kills = sc.events(EventKind.KILL)
+    assert [(e["slot"], e["other"], e["other_id"], e["detail"], e["value"]) for e in kills] == [
+        (0, 1, victim_id, style, 37)
+    ]
+    deaths = sc.events(EventKind.DEATH)
+    assert [(e["slot"], e["agent_id"], e["value"], e["other"], e["other_id"]) for e in deaths] == [
+        (1, victim_id, DeathCause.COMBAT, 0, killer_id)
+    ]
+    assert not sc.state.agents.alive[1]
+    assert sc.state.occupant[victim_tile] == -1  # the tile is free
+    assert sc.agent(1)["killer"] == 0
+    assert sc.vec.terminations.tolist() == [False, True]
+    assert sc.vec.rewards[1] == -1.0
+    assert sc.vec.alive.tolist() == [True, False]
+    assert sc.state.agents.alive[0]
+
+
+def test_an_immortal_agent_keeps_one_health():
+    sc = two_agents((0, 1), immortal=True, xp_scale=0.0)
+    set_level(sc, 0, Skill.MELEE, 99)
+    sc.state.agents.health[1] = 2
+    sc.refresh()
+    until_hit(sc, {0: (Style.MELEE, 1)})
+    assert attack_events(sc)[0][2] == 1
+    assert sc.agent(1)["health"] == 1 and sc.agent(1)["alive"]
+    for _ in range(5):
+        sc.step(attacks={0: (Style.MELEE, 1)})
+        assert sc.agent(1)["health"] == 1
+        assert sc.events(EventKind.KILL) == [] and sc.events(EventKind.DEATH) == []
+
+
+def test_attacks_are_simultaneous_a_victim_still_lands_its_blow():
+    """Agents 0 and 1 kill each other on one tick whatever the order."""
+    for seed in range(100):
+        sc = two_agents((0, 1), immortal=False, seed=seed)
+        for slot in (0, 1):
+            set_level(sc, slot, Skill.MELEE, 99)
+            sc.state.agents.health[slot] = 1
+        sc.refresh()
+        attacks = {0: (Style.MELEE, 1), 1: (Style.MELEE, 0)}
+        expected = predict(sc, attacks)
+        if [d for *_, d, _s in expected] == [1, 1]:
+            break
+    else:
+        raise AssertionError("no seed gives two hits on the first tick")
+    sc.step(attacks=attacks)
+    assert attack_events(sc) == expected
+    assert sorted((e["slot"], e["other"]) for e in sc.events(EventKind.KILL)) == [(0, 1), (1, 0)]
+    assert sorted((e["slot"], e["other"]) for e in sc.events(EventKind.DEATH)) == [(0, 1), (1, 0)]
+    assert sc.vec.terminations.tolist() == [True, True]
+
+
+def test_attacks_on_an_agent_killed_earlier_in_the_tick_do_nothing():
+    grid = grass(7)
+    grid[3][2], grid[3][3], grid[3][4] = "0", "1", "2"
+    for seed in range(100):
+        sc = make_scenario(draw(grid), seed=seed, spawn_immunity=0, immortal=False)
+        for slot in (0, 2):
+            set_level(sc, slot, Skill.MELEE, 99)
+        sc.state.agents.health[1] = 1
+        sc.refresh()
+        attacks = {0: (Style.MELEE, 1), 2: (Style.MELEE, 1)}
+        expected = predict(sc, attacks)
+        if len(expected) == 1:  # the first attacker killed it
+            break
+    else:
+        raise AssertionError("no seed where the first blow kills")
+    sc.step(attacks=attacks)
+    assert attack_events(sc) == expected
+    killer = expected[0][0]
+    assert [(e["slot"], e["other"]) for e in sc.events(EventKind.KILL)] == [(killer, 1)]
+    assert sc.agent(1)["killer"] == killer
+
+
+# ---------------------------------------------------------------------------------------- XP gains
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("xp_scale", [1.0, 2.5])
+def test_a_hit_gives_style_constitution_and_defence_xp(style, xp_scale):
+    sc = two_agents((0, 1), xp_scale=xp_scale)
+    set_level(sc, 0, SKILL_OF[style], 40)
+    make_tough(sc, 1)
+    sc.refresh()
+    before = sc.agent(0)["xp"][SKILL_OF[style]]
+    ((_, _, damage, _),) = until_hit(sc, {0: (style, 1)})
+    pr = sc.config.progression
+    attacker, defender = sc.agent(0)["xp"], sc.agent(1)["xp"]
+    assert attacker[SKILL_OF[style]] - before == round(pr.xp_scale * pr.xp_per_damage * damage)
+    assert attacker[Skill.CONSTITUTION] == round(pr.xp_scale * pr.constitution_xp_per_damage * damage)
+    assert defender[Skill.DEFENCE] == round(pr.xp_scale * pr.defence_xp_per_damage * damage)
+    others = [s for s in Skill if s not in (SKILL_OF[style], Skill.CONSTITUTION)]
+    assert [attacker[s] for s in others] == [0] * len(others)
+    assert [defender[s] for s in Skill if s != Skill.DEFENCE] == [0] * (len(Skill) - 1)
+
+
+def test_a_miss_gives_no_xp():
+    sc = two_agents((0, 1))
+    set_level(sc, 1, Skill.DEFENCE, 99)  # most attacks miss
+    sc.refresh()
+    attacks = {0: (Style.MELEE, 1)}
+    for _ in range(200):
+        if predict(sc, attacks)[0][2] == 0:
+            break
+        sc.step(attacks=attacks)
+    xp0, xp1 = list(sc.agent(0)["xp"]), list(sc.agent(1)["xp"])
+    sc.step(attacks=attacks)
+    assert attack_events(sc)[0][2] == 0
+    assert sc.agent(0)["xp"] == xp0 and sc.agent(1)["xp"] == xp1
+
+
+def test_combat_xp_levels_up_with_events_and_constitution_raises_max_health():
+    sc = two_agents((0, 1))
+    a = sc.state.agents
+    a.xp[0, Skill.MELEE] = XP_FOR_LEVEL[1] - 1  # one XP short of level 2
+    a.xp[0, Skill.CONSTITUTION] = XP_FOR_LEVEL[1] - 1
+    a.xp[1, Skill.DEFENCE] = XP_FOR_LEVEL[1] - 1
+    make_tough(sc, 1)
+    sc.refresh()
+    until_hit(sc, {0: (Style.MELEE, 1)})
+    ups = sorted((e["slot"], e["detail"], e["value"]) for e in sc.events(EventKind.LEVEL_UP))
+    assert ups == [(0, Skill.MELEE, 2), (0, Skill.CONSTITUTION, 2), (1, Skill.DEFENCE, 2)]
+    pr, v = sc.config.progression, sc.config.vitals
+    assert sc.agent(0)["max_health"] == v.max_health + pr.health_per_level * (2 - 1)
+    assert sc.agent(0)["health"] == v.max_health  # follows on regeneration, not at once
+    assert sc.obs(0)["entities"][0, EntityColumn.MAX_HEALTH] == sc.agent(0)["max_health"]
+    assert sc.obs(0)["entities"][0, EntityColumn.MELEE] == 2
+    assert sc.obs(0)["entities"][0, EntityColumn.CONSTITUTION] == 2
+    sc.step()  # out of combat? no: still in combat, so no regeneration yet
+    assert sc.agent(0)["health"] == v.max_health
+    sc.run(sc.config.combat.status_ticks)
+    assert sc.agent(0)["health"] == sc.agent(0)["max_health"]
+
+
+# ----------------------------------------------------------------------------- in combat, regen
+
+
+@pytest.mark.parametrize("regen_in_combat", [False, True])
+def test_no_regeneration_while_in_combat_unless_configured(regen_in_combat):
+    sc = two_agents((0, 3), regen_in_combat=regen_in_combat)
+    sc.state.agents.health[0] = 50  # the attacker: in combat, but nobody hurts it
+    sc.refresh()
+    status, regen = sc.config.combat.status_ticks, sc.config.regen_amount
+    assert sc.obs(0)["entities"][0, EntityColumn.IN_COMBAT] == 0
+    sc.step(attacks={0: (Style.RANGE, 1)})  # tick 1: hit or miss, both are now in combat
+    assert len(attack_events(sc)) == 1
+    health = [sc.agent(0)["health"]]
+    in_combat = [int(sc.obs(0)["entities"][0, EntityColumn.IN_COMBAT])]
+    seen_by_1 = [int(sc.obs(1)["entities"][sc.row_of(1, 0), EntityColumn.IN_COMBAT])]
+    defender = [int(sc.obs(1)["entities"][0, EntityColumn.IN_COMBAT])]
+    for _ in range(status + 1):
+        sc.step()
+        health.append(sc.agent(0)["health"])
+        in_combat.append(int(sc.obs(0)["entities"][0, EntityColumn.IN_COMBAT]))
+        seen_by_1.append(int(sc.obs(1)["entities"][sc.row_of(1, 0), EntityColumn.IN_COMBAT]))
+        defender.append(int(sc.obs(1)["entities"][0, EntityColumn.IN_COMBAT]))
+    # after tick t (t = 1 .. status + 2) the attacker is in combat while t - 1 < status_ticks
+    expected_status = [int(t - 1 < status) for t in range(1, status + 3)]
+    assert in_combat == seen_by_1 == defender == expected_status
+    top = sc.config.vitals.max_health
+    if regen_in_combat:
+        expected_health = [min(top, 50 + regen * t) for t in range(1, status + 3)]
+    else:
+        expected_health = [50] * status + [min(top, 50 + regen), min(top, 50 + 2 * regen)]
+    assert health == expected_health
+
+
+# ----------------------------------------------------------------------------------- determinism
+
+
+def combat_run(seed: int, ticks: int = 200) -> tuple[list[str], list]:
+    vec = VecEnv(
+        1, "small", seed=seed, map__size=32, spawn__n_agents=32, npc__n_npcs=24, spawn_immunity=0,
+        horizon=10_000,
+    )  # fmt: skip
+    obs, _ = vec.reset()
+    policy = RandomPolicy(vec.layout, seed=7)
+    hashes, trace = [], []
+    for _ in range(ticks):
+        obs, rewards, terms, _, _ = vec.step(policy.act(obs))
+        state = vec.worlds[0]
+        hashes.append(state.state_hash())
+        trace.append((obs["entities"].tobytes(), rewards.tobytes(), terms.tobytes(), state.events.rows()))
+    return hashes, trace
+
+
+def test_combat_with_npcs_is_deterministic():
+    first_hashes, first = combat_run(5)
+    second_hashes, second = combat_run(5)
+    assert first_hashes == second_hashes
+    assert first == second
+    kinds = {e["kind"] for step in first for e in step[3]}
+    assert {"ATTACK", "NPC_SPAWN", "KILL", "DEATH"} <= kinds  # combat really happened
+    other_hashes, _ = combat_run(6)
+    assert other_hashes[0] != first_hashes[0]
+    assert other_hashes[-1] != first_hashes[-1]
