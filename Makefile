@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The forager demo on the medium preset: writes out/map_medium.png and prints a run summary.
+## The fighter demo on the medium preset (128 agents, 128 NPCs): writes out/map_medium.png and
+## prints a run summary (deaths by cause, kills, levels).
 demo: $(STAMP)
 	$(BIN)/neural-mmo map --preset medium --seed 0 --out out/map_medium.png
-	$(BIN)/neural-mmo run --preset medium --agents forager --ticks 1024 --seed 0
+	$(BIN)/neural-mmo run --preset medium --agents fighter --ticks 1024 --seed 0
 
 ## The whole test suite (two workers: this machine has two cores).
 test: $(STAMP)

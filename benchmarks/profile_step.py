@@ -49,7 +49,8 @@ def main() -> None:
     whole = spent["whole step"]
     rest = whole - spent["tick"] - spent["observations"]
     attacks = int((vec._commands[:, 1] > 0).sum())
-    print(f"preset {args.preset}, {int(vec.alive.sum())} agents, {args.ticks} ticks, {attacks} attacks last tick")
+    print(f"preset {args.preset}, {int(vec.alive.sum())} agents, {args.ticks} ticks")
+    print(f"{attacks} attacks on the last tick")
     for name, seconds in (*spent.items(), ("rest (actions, rewards, flags, glue)", rest)):
         print(f"{name:40s} {seconds / args.ticks * 1e6:8.1f} us/step  {seconds / whole:6.1%}")
 

@@ -39,7 +39,9 @@ def _median_rate(run: Any, repeats: int) -> tuple[float, list[float]]:
     return statistics.median(rates), rates
 
 
-def _timed_steps(step: Callable[[Any], Any], act: Callable[[], Any], ticks: int, count: Callable[[], int]) -> float:
+def _timed_steps(
+    step: Callable[[Any], Any], act: Callable[[], Any], ticks: int, count: Callable[[], int]
+) -> float:
     """Agent-steps/s over ``ticks`` calls of ``step(act())``, timing ``step`` only."""
     agents, spent = 0, 0.0
     for _ in range(ticks):

@@ -1,4 +1,4 @@
-"""Pictures of a world: one RGB colour per material, agents drawn on top (maps, rgb_array)."""
+"""Pictures of a world: one RGB colour per material, agents and NPCs drawn on top (maps, rgb_array)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import WorldState
+from neural_mmo.world.tables import Behaviour
 
 PALETTE = {
     Material.LAVA: (207, 74, 35),
@@ -25,6 +26,13 @@ POPULATION_COLOURS = np.array(
 )
 """Agent colours, cycled over populations."""
 
+NPC_COLOURS = {
+    Behaviour.PASSIVE: (200, 235, 200),
+    Behaviour.NEUTRAL: (130, 90, 50),
+    Behaviour.HOSTILE: (150, 0, 0),
+}
+"""NPC colours by behaviour (drawn as a diamond-ish inner square without outline)."""
+
 _LUT = np.zeros((256, 3), np.uint8)
 for _m, _rgb in PALETTE.items():
     _LUT[_m] = _rgb
@@ -39,11 +47,18 @@ def material_rgb(material: np.ndarray, scale: int = 1) -> np.ndarray:
 
 
 def render_rgb(state: WorldState, scale: int = 4) -> np.ndarray:
-    """The world with each agent as a population-coloured tile outlined in black:
-    ``uint8 [G*scale, G*scale, 3]``."""
+    """The world with each agent as a population-coloured tile outlined in black, and each NPC as
+    a behaviour-coloured tile outlined in white: ``uint8 [G*scale, G*scale, 3]``."""
     image = material_rgb(state.material, scale)
-    agents = state.agents
+    npcs = state.npcs
     edge = 1 if scale >= 3 else 0
+    for j in np.flatnonzero(npcs.alive):
+        r, c = int(npcs.r[j]) * scale, int(npcs.c[j]) * scale
+        image[r : r + scale, c : c + scale] = 255
+        image[r + edge : r + scale - edge, c + edge : c + scale - edge] = NPC_COLOURS[
+            Behaviour(int(npcs.behaviour[j]))
+        ]
+    agents = state.agents
     for i in np.flatnonzero(agents.alive):
         r, c = int(agents.r[i]) * scale, int(agents.c[i]) * scale
         colour = POPULATION_COLOURS[int(agents.population[i]) % len(POPULATION_COLOURS)]

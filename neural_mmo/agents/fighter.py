@@ -73,7 +73,10 @@ def fight_actions(
                     best_style = s
             out[i, ActionHead.ATTACK] = 1 + best_style * n_rows + best_row
             continue
-        fed = entities[i, 0, E.FOOD] > hunt_above * max_food and entities[i, 0, E.WATER] > hunt_above * max_water
+        fed = (
+            entities[i, 0, E.FOOD] > hunt_above * max_food
+            and entities[i, 0, E.WATER] > hunt_above * max_water
+        )
         if not fed:
             continue
         prey = -1

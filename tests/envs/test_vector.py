@@ -425,9 +425,12 @@ def test_step_buffered_reuses_what_is_left_in_the_buffer_and_checks_it():
     vec.step_buffered()  # the staged actions stay until overwritten
     assert vec.invalid_actions.tolist() == [1, 0]
     assert (int(vec.worlds[0].agents.r[1]), int(vec.worlds[0].agents.c[1])) == (b + 6, b + 4)
-    vec.action_buffer[:] = 2**40
+    vec.action_buffer[:] = 2**40  # both heads of both slots
     vec.step_buffered()
-    assert vec.invalid_actions.tolist() == [1, 1] and vec.worlds[0].agents.r[1] == b + 6
+    assert vec.invalid_actions.tolist() == [2, 2] and vec.worlds[0].agents.r[1] == b + 6
+    vec.action_buffer[:, 1] = 0
+    vec.step_buffered()
+    assert vec.invalid_actions.tolist() == [1, 1]
 
 
 def test_step_buffered_before_reset_raises():
@@ -565,3 +568,43 @@ def test_concurrent_spawning_fills_the_interior_when_the_ring_is_full():
     check_invariants(state)
     inner = [(int(r), int(c)) for r, c in zip(state.agents.r[20:30], state.agents.c[20:30])]
     assert inner == sorted(inner) and all(b < r < b + 5 and b < c < b + 5 for r, c in inner)
+
+
+# ---------------------------------------------------------------------- the attack head
+
+
+def test_attack_rows_decode_to_the_entities_of_each_world():
+    """Each world's slots decode attack rows against their own entity rows: the same action in
+    two worlds whose entity 1 stands at a different place hits exactly where the mask allowed."""
+    from neural_mmo.world.actions import ActionHead, attack_value
+    from neural_mmo.world.systems.combat import Style
+
+    cfg = grass_config(n_agents=2, **{"combat.spawn_immunity": 0})
+    vec = VecEnv(2, config=cfg, seed=0)
+    b = cfg.map.border
+    material = np.full((cfg.grid_side, cfg.grid_side), Material.LAVA, np.uint8)
+    material[b : b + 8, b : b + 8] = Material.GRASS
+    vec.load(0, material, np.array([[b + 3, b + 3], [b + 3, b + 4]]))  # adjacent: melee reaches
+    vec.load(1, material, np.array([[b + 3, b + 3], [b + 3, b + 6]]))  # 3 apart: range, not melee
+    n_rows = vec.layout.n_entities
+    o = int(vec.layout.action_offsets[ActionHead.ATTACK])
+    mask = vec.observations["action_mask"]
+    melee_row1 = attack_value(Style.MELEE, 1, n_rows)
+    range_row1 = attack_value(Style.RANGE, 1, n_rows)
+    assert vec._entity_slot[[0, 2], 1].tolist() == [1, 1]  # row 1 of slot 0 is agent 1 in both worlds
+    assert mask[0, o + melee_row1] == 1 and mask[2, o + melee_row1] == 0
+    assert mask[0, o + range_row1] == 1 and mask[2, o + range_row1] == 1
+    actions = np.zeros((4, 2), np.int64)
+    actions[[0, 2], ActionHead.ATTACK] = melee_row1
+    vec.step(actions)
+    assert vec.invalid_actions.tolist() == [0, 0, 1, 0]  # masked in world 1: a counted no-op
+    attacks = [w.events.rows() for w in vec.worlds]
+    attacks = [[e for e in rows if e["kind"] == "ATTACK"] for rows in attacks]
+    assert [(e["slot"], e["other"], e["detail"]) for e in attacks[0]] == [(0, 1, Style.MELEE)]
+    assert attacks[1] == []
+    actions[2, ActionHead.ATTACK] = range_row1
+    actions[0, ActionHead.ATTACK] = 0
+    vec.step(actions)
+    attacks = [[e for e in w.events.rows() if e["kind"] == "ATTACK"] for w in vec.worlds]
+    assert attacks[0] == [] and vec.invalid_actions.tolist() == [0, 0, 0, 0]
+    assert [(e["slot"], e["other"], e["detail"]) for e in attacks[1]] == [(0, 1, Style.RANGE)]

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
+from neural_mmo.observe.layout import EntityColumn
 from neural_mmo.testing import check_invariants
+from neural_mmo.world.actions import ActionHead
 
 
 @st.composite
@@ -20,6 +22,8 @@ def small_configs(draw):
     attempts = draw(st.integers(0, 4))
     # Valid configs only: persistent worlds spawn continuously, and continuous spawning spawns someone.
     never_spawns = mode == "continuous" and attempts == 0
+    max_level = draw(st.integers(1, 99))
+    danger = sorted(draw(st.lists(st.floats(0.0, 1.0), min_size=2, max_size=2)))
     overrides = {
         "map.size": draw(st.integers(1, 14)),
         "map.border": radius + draw(st.integers(1, 2)),
@@ -45,6 +49,27 @@ def small_configs(draw):
         "resources.food_regrow_prob": draw(st.sampled_from([0.0, 0.01, 0.3, 1.0])),
         "episode.horizon": draw(st.integers(5, 60)),
         "episode.persistent": mode == "continuous" and draw(st.booleans()),
+        "combat.melee_range": draw(st.integers(1, 3)),
+        "combat.mage_range": draw(st.integers(1, 5)),
+        "combat.roll_bonus": draw(st.integers(0, 20)),
+        "combat.freeze_ticks": draw(st.integers(0, 4)),
+        "combat.spawn_immunity": draw(st.integers(0, 5)),
+        "combat.status_ticks": draw(st.integers(0, 6)),
+        "combat.regen_in_combat": draw(st.booleans()),
+        "combat.melee_damage": draw(st.sampled_from([0.0, 7.0, 500.0])),
+        "progression.max_level": max_level,
+        "progression.xp_scale": draw(st.sampled_from([0.0, 1.0, 1e4])),
+        "progression.health_per_level": draw(st.integers(0, 500)),
+        "progression.restore_per_level": draw(st.sampled_from([0.0, 0.5, 40.0])),
+        "npc.n_npcs": draw(st.integers(0, 8)),
+        "npc.spawn_attempts": draw(st.integers(0, 4)),
+        "npc.passive_below": danger[0],
+        "npc.neutral_below": danger[1],
+        "npc.edge_level": draw(st.integers(1, max_level)),
+        "npc.centre_level": draw(st.integers(1, max_level)),
+        "npc.sight": draw(st.integers(1, 4)),
+        "npc.wander_prob": draw(st.sampled_from([0.0, 0.5, 1.0])),
+        "npc.leash": draw(st.integers(1, 5)),
         **dict(
             zip(
                 [
@@ -75,7 +100,24 @@ def check_outputs(vec: VecEnv, cfg: Config) -> None:
         assert space.contains(obs), i
     for i in np.flatnonzero(vec.alive):
         own = vec.observations["entities"][i, 0]
-        assert own[6] == state.agents.health[i] > 0
+        assert own[EntityColumn.HEALTH] == state.agents.health[i] > 0
+        assert own[EntityColumn.MAX_HEALTH] == state.agents.max_health[i] >= state.agents.health[i]
+
+
+def random_actions(vec: VecEnv, rng: np.random.Generator) -> np.ndarray:
+    """Random rows for every head: out of range half the time, else in range with most attacks
+    taken from the attack mask (so fights happen)."""
+    sizes = vec.layout.action_sizes
+    if rng.random() < 0.5:
+        return rng.integers(-3, sizes + 3, size=(vec.num_slots, len(sizes)))
+    actions = rng.integers(0, sizes, size=(vec.num_slots, len(sizes)))
+    start = vec.layout.action_offsets[ActionHead.ATTACK]
+    masks = vec.observations["action_mask"][:, start : start + sizes[ActionHead.ATTACK]]
+    for i in range(vec.num_slots):
+        allowed = np.flatnonzero(masks[i])
+        if allowed.size and rng.random() < 0.8:
+            actions[i, ActionHead.ATTACK] = rng.choice(allowed)
+    return actions
 
 
 @given(cfg=small_configs(), seed=st.integers(0, 2**31 - 1), ticks=st.integers(1, 80))
@@ -86,10 +128,7 @@ def test_invariants_hold_under_random_actions(cfg, seed, ticks):
     check_outputs(vec, cfg)
     rng = np.random.default_rng(seed)
     for _ in range(ticks):
-        if rng.random() < 0.5:
-            actions = rng.integers(-3, 8, size=(vec.num_slots, 1))
-        else:
-            actions = rng.integers(0, 5, size=(vec.num_slots, 1))
+        actions = random_actions(vec, rng)
         reset_step = bool(vec.episode_done[0])
         _, _, _, _, infos = vec.step(actions)
         if reset_step:

@@ -148,7 +148,9 @@ def log_attack(
     """The ATTACK event, and the KILL event when the attack killed."""
     log_pair(events, EventKind.ATTACK, attacker, attacker_id, r, c, damage, defender, defender_id, style)
     if killed:
-        log_pair(events, EventKind.KILL, attacker, attacker_id, r, c, victim_level, defender, defender_id, style)
+        log_pair(
+            events, EventKind.KILL, attacker, attacker_id, r, c, victim_level, defender, defender_id, style
+        )
 
 
 @numba.njit(cache=True)

@@ -103,8 +103,10 @@ def _place_npc(npcs: NpcTable, occupant: np.ndarray, events: EventLog, j: int, r
 
 
 @numba.njit(cache=True)
-def spawn_npcs(npcs: NpcTable, material: np.ndarray, occupant: np.ndarray, events: EventLog,
-               rng: np.ndarray, clock: np.ndarray, attempts: int, n_agents: int, p: Params) -> None:  # fmt: skip
+def spawn_npcs(
+    npcs: NpcTable, material: np.ndarray, occupant: np.ndarray, events: EventLog, rng: np.ndarray,
+    clock: np.ndarray, attempts: int, n_agents: int, p: Params,
+) -> None:  # fmt: skip
     """Up to ``attempts`` spawn attempts while below the cap (see module docs)."""
     tick = clock[Clock.TICK]
     capacity = npcs.alive.shape[0]
@@ -175,7 +177,9 @@ def step_toward(material: np.ndarray, occupant: np.ndarray, r0: int, c0: int, tr
 
 
 @numba.njit(cache=True)
-def _move_npc(rows: np.ndarray, cols: np.ndarray, occupant: np.ndarray, j: int, d: int, n_agents: int) -> None:
+def _move_npc(
+    rows: np.ndarray, cols: np.ndarray, occupant: np.ndarray, j: int, d: int, n_agents: int
+) -> None:
     r0 = rows[j]
     c0 = cols[j]
     occupant[r0, c0] = -1
