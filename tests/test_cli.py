@@ -37,6 +37,8 @@ def test_config_prints_the_resolved_values(capsys, tmp_path):
     assert lines["resources.food_regrow_prob"] == "0.05"
     assert lines["episode.horizon"] == "77"
     assert lines["spawn.mode"] == '"continuous"'
+    assert lines["npc.n_npcs"] == "32"  # the small preset's NPCs
+    assert lines["combat.melee_range"] == "1" and lines["progression.max_level"] == "99"
 
 
 @pytest.mark.parametrize(
@@ -74,7 +76,7 @@ def test_map_writes_a_png_of_the_grid(tmp_path, capsys):
     assert len(shares) == 6 and abs(sum(shares) - 100.0) < 0.5
 
 
-@pytest.mark.parametrize("agents", ["random", "forager"])
+@pytest.mark.parametrize("agents", ["random", "forager", "fighter"])
 def test_run_prints_a_json_summary(capsys, agents):
     argv = [
         "run",
@@ -100,6 +102,30 @@ def test_run_prints_a_json_summary(capsys, agents):
     assert summary["agent_steps"] == pytest.approx(summary["population_mean"] * 15)
     assert summary["agents_seen"] >= summary["population_final"]
     assert summary["agents_seen"] == sum(summary["deaths"].values()) + summary["population_final"]
+    kills = summary["kills_of_agents"] + summary["kills_of_npcs"]
+    assert summary["events"].get("kill", 0) == kills
+    assert summary["deaths"].get("combat", 0) == summary["kills_of_agents"]  # every agent killed died of it
+    assert summary["hits"] <= summary["events"].get("attack", 0)
+    assert summary["events"]["npc_spawn"] >= 32 and summary["top_level"] >= 1
+
+
+def test_fighter_is_the_default_policy_and_fights(capsys):
+    assert build_parser().parse_args(["run"]).agents == "fighter"
+    argv = ["run", "--preset", "small", "--set", "map.size=16", "--set", "spawn.n_agents=8",
+            "--ticks", "40", "--json", "--quiet", "--seed", "1"]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["events"].get("attack", 0) > 0 and summary["hits"] > 0
+
+
+def test_run_prints_a_table_with_the_combat_rows(capsys):
+    argv = ["run", "--preset", "small", "--set", "map.size=16", "--set", "spawn.n_agents=8",
+            "--ticks", "5", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for row in ("events: attack", "events: kill", "events: level_up", "events: npc_spawn", "hits",
+                "kills of agents", "kills of npcs", "top level"):  # fmt: skip
+        assert row in out, row
 
 
 def test_docs_command_writes_the_generated_pages(tmp_path, capsys):

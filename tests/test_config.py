@@ -47,7 +47,16 @@ def test_preset_sizes_match_the_docs():
     assert (Config.preset("small").map.size, Config.preset("small").spawn.n_agents) == (64, 64)
     assert (Config.preset("medium").map.size, Config.preset("medium").spawn.n_agents) == (128, 128)
     assert (Config.preset("large").map.size, Config.preset("large").spawn.n_agents) == (1024, 1024)
+    assert [Config.preset(name).npc.n_npcs for name in ("small", "medium", "large")] == [32, 128, 1024]
+    assert Config().npc.n_npcs == 0  # the bare dataclass default has no NPCs
     assert Config.preset() == Config.preset("medium")
+
+
+def test_groups_in_order():
+    assert list(Config().to_dict()) == [
+        "map", "terrain", "vitals", "resources", "spawn", "episode", "observe",
+        "combat", "progression", "npc",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", ["tiny", "SMALL", "", "medium "])
@@ -188,6 +197,9 @@ def test_border_one_more_than_radius_is_fine():
         ({"terrain.min_wavelength": 100.0, "terrain.max_wavelength": 50.0}, "terrain.min_wavelength"),
         ({"spawn.n_agents": 4, "spawn.n_populations": 5}, "spawn.n_populations"),
         ({"spawn.n_agents": 4, "spawn.min_alive": 5}, "spawn.min_alive"),
+        ({"npc.passive_below": 0.8, "npc.neutral_below": 0.7}, "npc.neutral_below"),
+        ({"progression.max_level": 20, "npc.edge_level": 21, "npc.centre_level": 5}, "npc.edge_level"),
+        ({"progression.max_level": 20}, "npc.centre_level"),  # the default centre level is 30
     ],
 )
 def test_inconsistent_values_raise_naming_the_key(overrides, key):
@@ -239,6 +251,10 @@ def test_the_smallest_map_is_one_tile():
 def test_equal_thresholds_are_allowed():
     cfg = Config.preset("small").override({"terrain.grass_below": 0.6, "terrain.scrub_below": 0.6})
     assert cfg.terrain.grass_below == cfg.terrain.scrub_below == 0.6
+    cfg = Config.preset("small").override({"npc.passive_below": 0.5, "npc.neutral_below": 0.5})
+    assert cfg.npc.passive_below == cfg.npc.neutral_below == 0.5
+    cfg = Config.preset("small").override({"progression.max_level": 30, "npc.centre_level": 30})
+    assert cfg.npc.centre_level == cfg.progression.max_level == 30
 
 
 def test_building_a_config_validates_it():
@@ -296,6 +312,10 @@ def test_resolve_key_forms():
     assert resolve_key("food_regrow_prob") == "resources.food_regrow_prob"
     assert resolve_key("spawn__mode") == "spawn.mode"
     assert resolve_key("spawn.mode") == "spawn.mode"
+    assert resolve_key("melee_range") == "combat.melee_range"
+    assert resolve_key("forage_xp") == "progression.forage_xp"
+    assert resolve_key("n_npcs") == "npc.n_npcs"
+    assert resolve_key("npc__leash") == "npc.leash"
     with pytest.raises(ConfigError, match="bogus"):
         resolve_key("bogus")
 
@@ -326,6 +346,21 @@ def test_from_toml_reads_preset_and_tables(tmp_path):
     assert cfg.resources.food_regrow_prob == 0.05
     assert cfg.spawn.mode == "concurrent" and cfg.spawn.n_agents == 12
     assert cfg.vitals.regen_fraction == 1.0 and cfg.vitals.immortal is True
+
+
+def test_from_toml_reads_the_combat_progression_and_npc_tables(tmp_path):
+    path = tmp_path / "fight.toml"
+    path.write_text(
+        'preset = "small"\n'
+        "[combat]\nmage_range = 6\nregen_in_combat = true\n"
+        "[progression]\nxp_scale = 2\nmax_level = 50\n"
+        "[npc]\nn_npcs = 0\nleash = 3\n"
+    )
+    cfg = Config.from_toml(path)
+    assert (cfg.combat.mage_range, cfg.combat.regen_in_combat) == (6, True)
+    assert (cfg.progression.xp_scale, cfg.progression.max_level) == (2.0, 50)
+    assert type(cfg.progression.xp_scale) is float
+    assert (cfg.npc.n_npcs, cfg.npc.leash) == (0, 3)
 
 
 def test_from_toml_preset_argument(tmp_path):

@@ -62,5 +62,8 @@ def test_an_edited_callee_takes_effect_in_the_tick(tmp_path):
 
     assert run().stdout.strip() == "(0, 1)"
     movement = copy / "world" / "systems" / "movement.py"
-    movement.write_text(movement.read_text().replace("if d <= 0 or d >= N_DIRECTIONS:", "if True:"))
+    rule = "if d <= 0 or d >= N_DIRECTIONS"  # the test that skips a no-op move
+    source = movement.read_text()
+    assert source.count(rule) == 1, "the movement kernel's skip test moved; update this test"
+    movement.write_text(source.replace(rule, "if True or " + rule[3:]))
     assert run().stdout.strip() == "(0, 0)"  # the edit is honoured: nobody moves any more

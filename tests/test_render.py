@@ -6,8 +6,10 @@ import numpy as np
 from PIL import Image
 
 from neural_mmo.envs.vector import VecEnv
-from neural_mmo.render import PALETTE, POPULATION_COLOURS, material_rgb, render_rgb, save_png
+from neural_mmo.render import NPC_COLOURS, PALETTE, POPULATION_COLOURS, material_rgb, render_rgb, save_png
+from neural_mmo.testing import Scenario
 from neural_mmo.world.materials import Material
+from neural_mmo.world.tables import Behaviour
 
 
 def test_material_colours_and_scale():
@@ -37,3 +39,19 @@ def test_agents_are_drawn_in_their_population_colour(tmp_path):
         assert tuple(image[r, c]) == (0, 0, 0) and tuple(image[r + 3, c + 3]) == (0, 0, 0)  # outline
     path = save_png(image, tmp_path / "a" / "b.png")
     assert (np.asarray(Image.open(path)) == image).all()
+
+
+def test_npcs_are_drawn_in_their_behaviour_colour_with_a_white_outline():
+    sc = Scenario("0.p\n...\nn.h")
+    image = render_rgb(sc.state, scale=4)
+    assert len(set(NPC_COLOURS.values())) == len(Behaviour)
+    npcs = sc.state.npcs
+    assert np.count_nonzero(npcs.alive) == 3
+    for j in np.flatnonzero(npcs.alive):
+        r, c = int(npcs.r[j]) * 4, int(npcs.c[j]) * 4
+        assert tuple(image[r + 2, c + 2]) == NPC_COLOURS[Behaviour(int(npcs.behaviour[j]))]
+        assert tuple(image[r, c]) == (255, 255, 255) and tuple(image[r + 3, c + 3]) == (255, 255, 255)
+    r, c = int(sc.state.agents.r[0]) * 4, int(sc.state.agents.c[0]) * 4
+    assert tuple(image[r + 2, c + 2]) == tuple(POPULATION_COLOURS[0])
+    free = (sc.border + 1) * 4 + 2  # playable (1, 1): grass, nobody there
+    assert tuple(image[free, free]) == PALETTE[Material.GRASS]

@@ -71,12 +71,14 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     Observation:
         A dict of fixed-size arrays (see ``docs/observation.md``): ``tiles`` (the crop around the
-        agent), ``entities`` (itself, then the nearest agents in view), ``entity_mask`` and
-        ``action_mask``. The same space object for every agent.
+        agent), ``entities`` (itself, then the nearest agents and NPCs in view, with levels and
+        combat status), ``entity_mask`` and ``action_mask``. The same space object for every agent.
 
     Action:
-        A dict ``{"move": 0..4}`` (stay, north, south, east, west); also accepted: a plain int
-        (the move), a sequence of one int per head, or None. Invalid, masked or malformed actions
+        A dict ``{"move": 0..4, "attack": a}``: move is stay, north, south, east or west; attack
+        is 0 (none) or ``1 + (style - 1) * n_entities + row``, striking the entity in that row of
+        the agent's own ``entities`` with style 1 melee, 2 range or 3 mage. Also accepted: a plain
+        int (the move), a sequence of one int per head, or None. Invalid, masked or malformed actions
         become no-ops and are counted in ``infos[agent]["invalid_actions"]``; actions for unknown
         or dead agents are ignored and counted in ``self.ignored_actions``.
 
@@ -92,7 +94,8 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     State:
         ``state()`` is the global view for centralised critics: ``uint8 [G, G, 2]``, the material
-        grid and the occupant channel (0: nobody, 1 + population), border included.
+        grid and the occupant channel (0: nobody, 1 + population of an agent, n_populations +
+        Behaviour of an NPC), border included.
 
     Arguments:
         preset: ``small``, ``medium`` (default) or ``large``; ``config``: a full Config instead;
@@ -199,12 +202,17 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         return obs, rewards, terms, truncs, infos
 
     def state(self) -> np.ndarray:
-        """Global view: ``uint8 [G, G, 2]`` (material, occupant population + 1)."""
+        """Global view: ``uint8 [G, G, 2]``: material, and the occupant code of the observation's
+        OCCUPANT tile channel (0 nobody, 1 + population of an agent, n_populations + Behaviour of
+        an NPC)."""
         w = self.world
+        codes = np.concatenate(
+            [w.agents.population.astype(np.int64) + 1, self.config.spawn.n_populations + w.npcs.behaviour.astype(np.int64)]
+        )
         out = np.zeros(self.state_space.shape, np.uint8)
         out[..., 0] = w.material
         occupied = w.occupant >= 0
-        out[..., 1][occupied] = w.agents.population[w.occupant[occupied]] + 1
+        out[..., 1][occupied] = codes[w.occupant[occupied]]
         return out
 
     def render(self) -> np.ndarray | None:

@@ -148,7 +148,10 @@ class Scenario:
         """One tick; ``moves`` maps slot -> Direction (others stay); ``attacks`` maps slot ->
         ``(Style, entity number)`` (the entity must be in that agent's view); or give full
         ``heads`` rows."""
-        actions = np.zeros((self.vec.num_slots, self.vec.n_heads), np.int64) if heads is None else heads
+        if heads is None:
+            actions = np.zeros((self.vec.num_slots, self.vec.n_heads), np.int64)
+        else:
+            actions = np.array(heads)  # a copy: the caller's array is left alone
         for slot, direction in (moves or {}).items():
             actions[slot, ActionHead.MOVE] = int(direction)
         for slot, (style, entity) in (attacks or {}).items():

@@ -84,6 +84,12 @@ def step(state: WorldState, commands: np.ndarray) -> None:
     """Advance the world by one tick with decoded ``commands`` (``int32 [N, len(Command)]``:
     Direction, Style, target entity number; see :mod:`neural_mmo.world.actions`)."""
     s = state
+    expected = (s.agents.capacity, len(Command))
+    if not isinstance(commands, np.ndarray) or commands.shape != expected or commands.dtype != np.int32:
+        raise ValueError(
+            f"commands must be an int32 array of shape {expected} (Direction, Style, target entity), got "
+            f"{type(commands).__name__} {getattr(commands, 'dtype', '')} {getattr(commands, 'shape', '')}"
+        )
     tick(s.agents, s.npcs, s.material, s.occupant, s.events, s.regrowth, s.edge_tiles, s.scratch,
          s.npc_offsets, s.npc_search, s.streams, s.clock, commands, s.params)  # fmt: skip
 

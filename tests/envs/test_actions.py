@@ -20,9 +20,7 @@ def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot):
     """Plain-Python decoding: a bad value (out of range or masked) is its head's no-op and is
     counted unless it was 0 or the slot is empty; a valid attack names the entity of its row."""
     n_rows = entity_slot.shape[1]
-    decode = {
-        attack_value(style, row, n_rows): (style, row) for style in (1, 2, 3) for row in range(n_rows)
-    }
+    decode = {attack_value(style, row, n_rows): (style, row) for style in (1, 2, 3) for row in range(n_rows)}
     commands = np.zeros((raw.shape[0], len(Command)), np.int32)
     invalid = np.zeros(raw.shape[0], np.int32)
     for i in range(raw.shape[0]):
@@ -56,9 +54,7 @@ def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows):
     offsets = np.array([0, move_size], np.int64)
     mask = (rng.random((n, int(sizes.sum()))) < 0.6).astype(np.int8)
     extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, -1, 2**31, 2**40], np.int64)
-    raw = np.stack(
-        [rng.integers(-3, s + 3, size=n) for s in sizes.tolist()], axis=1
-    ).astype(np.int64)
+    raw = np.stack([rng.integers(-3, s + 3, size=n) for s in sizes.tolist()], axis=1).astype(np.int64)
     pick = rng.random(raw.shape) < 0.1
     raw[pick] = rng.choice(extremes, size=int(pick.sum()))
     alive = rng.random(n) < 0.8
@@ -282,6 +278,14 @@ def test_agent_action_row_huge_ints_are_invalid_not_errors(action, values):
 
 @pytest.mark.parametrize("action", [np.array(2.5), np.array(-1), np.array(2**40), np.array("x")], ids=str)
 def test_agent_action_row_zero_dim_invalid_arrays_are_counted_no_ops(action):
+    out = np.full(N_HEADS, 9, np.int64)
+    assert agent_action_row(action, LAYOUT, out) == 0
+    assert out.tolist() == [INVALID, 0]
+
+
+@pytest.mark.parametrize("action", [[1, [2]], [[1], [2, 3]], ([1, 2], 3), (np.array([1]), 2, 3)], ids=str)
+def test_agent_action_row_ragged_sequences_are_invalid_not_errors(action):
+    """A malformed PettingZoo action is a counted no-op, never an exception (DESIGN section 7)."""
     out = np.full(N_HEADS, 9, np.int64)
     assert agent_action_row(action, LAYOUT, out) == 0
     assert out.tolist() == [INVALID, 0]

@@ -10,6 +10,7 @@ import numpy as np
 import neural_mmo
 from neural_mmo.agents import RandomPolicy, act_dict
 from neural_mmo.envs.vector import VecEnv
+from neural_mmo.world.events import DeathCause
 
 TICKS = 500
 
@@ -55,7 +56,9 @@ def test_pettingzoo_same_seed_same_run():
         assert a[7] == b[7], f"agents differ at tick {t}"
     events = [e for step in first for e in step[5]]
     kinds = {e["kind"] for e in events}
-    assert {"SPAWN", "MOVE", "DEATH", "EAT", "DRINK"} <= kinds  # the run exercised every rule
+    assert {"SPAWN", "MOVE", "DEATH", "EAT", "DRINK", "ATTACK", "KILL", "LEVEL_UP", "NPC_SPAWN"} <= kinds
+    deaths = {e["value"] for e in events if e["kind"] == "DEATH"}
+    assert DeathCause.COMBAT in deaths  # the run exercised every rule, combat included
     other = pettingzoo_run(4)
     assert other[0][6] != first[0][6]
     assert other[-1][6] != first[-1][6]
@@ -107,6 +110,7 @@ def test_pettingzoo_and_vecenv_agree_on_the_same_actions():
     obs, _ = vec.reset()
     pz_obs, _ = env.reset()
     policy = RandomPolicy(vec.layout, seed=5)
+    attacks = 0
     for _ in range(200):
         assert env.state_hash() == vec.worlds[0].state_hash()
         for name, o in pz_obs.items():
@@ -115,8 +119,11 @@ def test_pettingzoo_and_vecenv_agree_on_the_same_actions():
                 assert (value == obs[key][slot]).all()
         actions = policy.act(obs)
         by_name = {
-            f"player_{vec.agent_id[i]}": {"move": int(actions[i, 0])} for i in np.flatnonzero(vec.alive)
+            f"player_{vec.agent_id[i]}": {"move": int(actions[i, 0]), "attack": int(actions[i, 1])}
+            for i in np.flatnonzero(vec.alive)
         }
+        attacks += int((actions[vec.alive, 1] != 0).sum())
         obs, *_ = vec.step(actions)
         pz_obs, *_ = env.step(by_name)
     assert env.state_hash() == vec.worlds[0].state_hash()
+    assert attacks > 50  # the attack head was replayed too, not only moves

@@ -16,6 +16,9 @@ from pettingzoo.utils.conversions import parallel_to_aec
 import neural_mmo
 from neural_mmo.agents import RandomPolicy, act_dict
 from neural_mmo.envs.parallel import AgentNames, agent_number
+from neural_mmo.observe.layout import EntityColumn as E
+from neural_mmo.world.actions import attack_value
+from neural_mmo.world.systems.combat import Style
 from neural_mmo.world.systems.movement import Direction
 
 CONTRACT_CASES = [
@@ -212,6 +215,47 @@ def test_death_is_reported_once_with_reward_minus_one_then_the_agent_is_gone():
     assert set(obs) == set(rewards) == set(terms) == {"player_1"}
 
 
+def test_attacks_through_pettingzoo_decode_rows_and_count_bad_values():
+    sc = make_scenario(
+        """
+        ........
+        ........
+        ...01...
+        ........
+        ........
+        ........
+        ........
+        ........
+    """,
+        spawn_immunity=0,
+    )
+    env = neural_mmo.parallel_env(config=sc.config)
+    env.reset()
+    b = sc.border
+    env.vec.load(0, sc.state.material.copy(), np.array([[b + 2, b + 3], [b + 2, b + 4]]))
+    obs = env._observations()
+    n_rows = env.layout.n_entities
+    assert obs["player_0"]["entities"][1][2:4].tolist() == [b + 2, b + 4]  # row 1: player_1, east
+    melee = attack_value(Style.MELEE, 1, n_rows)
+
+    def attacks():
+        return [
+            (e["slot"], e["other"], e["detail"]) for e in env.world.events.rows() if e["kind"] == "ATTACK"
+        ]
+
+    _, _, _, _, infos = env.step({"player_0": {"attack": melee}, "player_1": [0, 0]})
+    assert attacks() == [(0, 1, Style.MELEE)]
+    assert infos == {"player_0": {"invalid_actions": 0}, "player_1": {"invalid_actions": 0}}
+    mage = attack_value(Style.MAGE, 1, n_rows)
+    empty_row = attack_value(Style.MELEE, 5, n_rows)
+    _, _, _, _, infos = env.step({"player_0": (Direction.WEST, mage), "player_1": {"attack": empty_row}})
+    assert attacks() == [(0, 1, Style.MAGE)] and env.world.agents.c[0] == b + 2  # attacked, then moved
+    assert infos["player_0"]["invalid_actions"] == 0 and infos["player_1"]["invalid_actions"] == 1
+    _, _, _, _, infos = env.step({"player_0": {"move": 9, "attack": 10**6}, "player_1": {"attack": 1.5}})
+    assert attacks() == []
+    assert infos["player_0"]["invalid_actions"] == 2 and infos["player_1"]["invalid_actions"] == 1
+
+
 def test_horizon_truncates_everyone_and_empties_agents():
     horizon = 7
     env = neural_mmo.parallel_env("small", seed=1, horizon=horizon, immortal=True)
@@ -309,13 +353,17 @@ def test_pettingzoo_state_method_is_not_shadowed():
     assert parallel.world is parallel.vec.worlds[0]
 
 
-def test_state_is_the_material_and_occupant_populations_of_the_whole_grid():
-    env = neural_mmo.parallel_env("small", seed=3, n_populations=3, attempts_per_tick=4)
+def test_state_is_the_material_and_occupant_codes_of_the_whole_grid():
+    """The occupant channel codes agents by population and NPCs by behaviour, like the
+    observation's OCCUPANT tile channel (each agent's crop is a window of it)."""
+    n_pop = 3
+    env = neural_mmo.parallel_env("small", seed=3, n_populations=n_pop, attempts_per_tick=4)
     policy = RandomPolicy(env.layout, seed=3)
     obs, _ = env.reset()
     g = env.config.grid_side
+    radius = env.layout.radius
     assert env.state_space.shape == (g, g, 2) and env.state_space.dtype == np.uint8
-    seen_populations = set()
+    seen_codes = set()
     for _ in range(20):
         state = env.state()
         assert state.shape == (g, g, 2) and state.dtype == np.uint8
@@ -323,16 +371,36 @@ def test_state_is_the_material_and_occupant_populations_of_the_whole_grid():
         world = env.world
         assert (state[..., 0] == world.material).all()
         expected = np.zeros((g, g), np.uint8)
-        a = world.agents
+        a, npcs = world.agents, world.npcs
         for i in np.flatnonzero(a.alive):
             expected[a.r[i], a.c[i]] = a.population[i] + 1
+        for j in np.flatnonzero(npcs.alive):
+            expected[npcs.r[j], npcs.c[j]] = n_pop + npcs.behaviour[j]
         assert (state[..., 1] == expected).all()
-        assert np.count_nonzero(state[..., 1]) == len(env.agents) == world.n_alive
-        seen_populations |= set(np.unique(state[..., 1]).tolist())
+        n_npcs = int(npcs.alive.sum())
+        assert n_npcs > 0
+        assert np.count_nonzero(state[..., 1]) == len(env.agents) + n_npcs == world.n_alive + n_npcs
+        for name in env.agents:
+            r, c = obs[name]["entities"][0][[E.ROW, E.COL]]
+            window = state[r - radius : r + radius + 1, c - radius : c + radius + 1, 1]
+            assert (obs[name]["tiles"][..., 1] == window).all(), name
+        seen_codes |= set(np.unique(state[..., 1]).tolist())
         state[...] = 0  # a fresh array: writing to it leaves the world alone
         assert (env.state()[..., 0] == world.material).all()
         obs, *_ = env.step(act_dict(policy, obs))
-    assert seen_populations == {0, 1, 2, 3}
+    assert {0, 1, 2, 3} <= seen_codes  # nobody, and the three populations
+    assert seen_codes - {0, 1, 2, 3} and seen_codes <= {0, 1, 2, 3, 4, 5, 6}  # NPCs: 3 + Behaviour
+
+
+def test_state_without_npcs_holds_only_agent_populations():
+    env = neural_mmo.parallel_env("small", seed=3, n_populations=3, npc__n_npcs=0, spawn__mode="concurrent")
+    env.reset()
+    state = env.state()
+    a = env.world.agents
+    expected = np.zeros(state.shape[:2], np.uint8)
+    expected[a.r[a.alive], a.c[a.alive]] = a.population[a.alive] + 1
+    assert (state[..., 1] == expected).all() and np.count_nonzero(expected) == len(env.agents) == 64
+    assert set(np.unique(state[..., 1]).tolist()) == {0, 1, 2, 3}
 
 
 def test_the_env_subpackage_can_be_imported_with_import_as():

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 import neural_mmo
 from neural_mmo.testing import check_invariants
 
-ACTIONS = [None, 0, 1, 2, 3, 4, -1, 7, 2.0, "x", {"move": 3}, {"bogus": 1}, [2], [1, 2], True]
+ACTIONS = [None, 0, 1, 2, 3, 4, -1, 7, 2.0, "x", {"move": 3}, {"bogus": 1}, [2], [1, 2], True,
+           {"attack": 1}, {"attack": 5, "move": 2}, (0, 10**9), [3, -2], {"attack": 2.5}]  # fmt: skip
+
+
+def allowed_attack(rng: np.random.Generator, mask: np.ndarray, offset: int) -> int:
+    """A uniformly chosen attack value the mask allows (0 when none but the no-op is)."""
+    allowed = np.flatnonzero(mask[offset:])
+    return int(rng.choice(allowed))
 
 
 @given(
@@ -20,11 +27,13 @@ ACTIONS = [None, 0, 1, 2, 3, 4, -1, 7, 2.0, "x", {"move": 3}, {"bogus": 1}, [2],
     horizon=st.integers(1, 40),
     food_decay=st.integers(0, 50),
     attempts=st.integers(0, 3),
+    n_npcs=st.integers(0, 8),
+    immunity=st.integers(0, 5),
     seed=st.integers(0, 2**31 - 1),
 )
 @settings(max_examples=150)
 def test_parallel_env_contract_holds_on_random_configs(
-    size, n_agents, mode, persistent, horizon, food_decay, attempts, seed
+    size, n_agents, mode, persistent, horizon, food_decay, attempts, n_npcs, immunity, seed
 ):
     persistent = persistent and mode == "continuous"  # a persistent concurrent world is a ConfigError
     env = neural_mmo.parallel_env(
@@ -40,7 +49,10 @@ def test_parallel_env_contract_holds_on_random_configs(
         min_alive=min(1, n_agents),
         vision_radius=2,
         border=3,
+        npc__n_npcs=n_npcs,
+        spawn_immunity=immunity,
     )
+    offset = int(env.layout.action_offsets[1])
     obs, infos = env.reset()
     rng = np.random.default_rng(seed)
     space = env.observation_space("player_0")
@@ -49,7 +61,12 @@ def test_parallel_env_contract_holds_on_random_configs(
     for _ in range(60):
         if not env.agents:
             break
-        actions = {a: ACTIONS[int(rng.integers(len(ACTIONS)))] for a in env.agents}
+        actions = {
+            a: ACTIONS[int(rng.integers(len(ACTIONS)))]
+            if rng.random() < 0.6
+            else {"move": int(rng.integers(5)), "attack": allowed_attack(rng, obs[a]["action_mask"], offset)}
+            for a in env.agents
+        }
         before = set(env.agents)
         obs, rewards, terms, truncs, infos = env.step(actions)
         check_invariants(env.world)

@@ -10,8 +10,10 @@ from neural_mmo.agents import RandomPolicy
 from neural_mmo.config import Config, ConfigError
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import check_invariants
+from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
+from neural_mmo.world.systems.combat import Style
 from neural_mmo.world.systems.movement import Direction
 
 
@@ -24,7 +26,13 @@ def small(num_worlds=1, **overrides):
 def grass_config(size=8, n_agents=2, **overrides):
     """A small concurrent world for agents-only rules (no NPCs unless ``npc.n_npcs`` says so)."""
     return Config.preset("small").override(
-        {"map.size": size, "spawn.n_agents": n_agents, "spawn.mode": "concurrent", "npc.n_npcs": 0, **overrides}
+        {
+            "map.size": size,
+            "spawn.n_agents": n_agents,
+            "spawn.mode": "concurrent",
+            "npc.n_npcs": 0,
+            **overrides,
+        }
     )
 
 
@@ -395,7 +403,8 @@ def test_step_buffered_equals_step_with_the_same_actions():
     happened = False
     for t in range(100):  # past the horizon: autoreset included
         actions = np.stack(
-            [rng.integers(-2, 7, size=16), rng.integers(-2, int(a.layout.action_sizes[1]) + 2, size=16)], axis=1
+            [rng.integers(-2, 7, size=16), rng.integers(-2, int(a.layout.action_sizes[1]) + 2, size=16)],
+            axis=1,
         )
         out_a = a.step(actions)
         b.action_buffer[:] = actions
@@ -576,9 +585,6 @@ def test_concurrent_spawning_fills_the_interior_when_the_ring_is_full():
 def test_attack_rows_decode_to_the_entities_of_each_world():
     """Each world's slots decode attack rows against their own entity rows: the same action in
     two worlds whose entity 1 stands at a different place hits exactly where the mask allowed."""
-    from neural_mmo.world.actions import ActionHead, attack_value
-    from neural_mmo.world.systems.combat import Style
-
     cfg = grass_config(n_agents=2, **{"combat.spawn_immunity": 0})
     vec = VecEnv(2, config=cfg, seed=0)
     b = cfg.map.border

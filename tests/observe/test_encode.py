@@ -1,4 +1,4 @@
-"""write_observations against a slow Python re-implementation of the layout's rules."""
+"""The observation encoder against a slow Python re-implementation of the layout's rules."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
-from neural_mmo.observe.encode import Observer, nearest_first, write_observations
+from neural_mmo.observe.encode import Observer, nearest_first
 from neural_mmo.observe.layout import EntityColumn as E
-from neural_mmo.observe.layout import ObsLayout
+from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
+from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.materials import Material
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.state import Clock, WorldState
+from neural_mmo.world.tables import N_SKILLS, NEVER, Behaviour
 
 BLOCKING = {int(Material.WATER), int(Material.STONE)}
 STEPS = [(-1, 0), (1, 0), (0, 1), (0, -1)]  # north, south, east, west
+N_COMBAT_SKILLS = 5  # melee, range, mage, defence, constitution: the combat level is their max
 
 
 @pytest.mark.parametrize("radius", [1, 2, 3, 7])
@@ -30,59 +34,183 @@ def test_nearest_first_order(radius):
     assert offsets[5:9] == [[-1, -1], [-1, 1], [1, -1], [1, 1]]
 
 
-def reference_observation(agents, material, occupant, tick, radius, n_rows, slot, border):
-    """One agent's observation, computed from the agent table (not the occupant grid) where possible."""
-    r0, c0 = int(agents.r[slot]), int(agents.c[slot])
+# ---------------------------------------------------------------------- the reference
+
+
+def _entity_row(state, e, r0, c0):
+    """Entity ``e`` (agent slot, or n_agents + NPC slot) as seen from ``(r0, c0)``, from the tables."""
+    cfg = state.config
+    n = cfg.spawn.n_agents
+    tick = state.tick
+    is_agent = e < n
+    t = state.agents if is_agent else state.npcs
+    j = e if is_agent else e - n
+    r, c = int(t.r[j]), int(t.c[j])
+    row = [0] * len(E)
+    row[E.KIND] = EntityKind.PLAYER if is_agent else 1 + int(t.behaviour[j])
+    row[E.POPULATION] = int(t.population[j]) if is_agent else 0
+    row[E.ROW], row[E.COL] = r, c
+    row[E.REL_ROW], row[E.REL_COL] = r - r0, c - c0
+    row[E.HEALTH] = int(t.health[j])
+    row[E.MAX_HEALTH] = int(t.max_health[j])
+    row[E.FOOD] = int(t.food[j]) if is_agent else 0
+    row[E.WATER] = int(t.water[j]) if is_agent else 0
+    row[E.TIME_ALIVE] = min(tick - int(t.spawn_tick[j]), 32767)
+    row[E.LEVEL] = int(t.level[j, :N_COMBAT_SKILLS].max())
+    for k in range(N_SKILLS):
+        row[E.MELEE + k] = int(t.level[j, k])
+    row[E.STYLE] = int(t.style[j])
+    row[E.FROZEN] = min(max(0, int(t.freeze_until[j]) - tick), 32767)
+    immune = int(t.spawn_tick[j]) + cfg.combat.spawn_immunity - tick if is_agent else 0
+    row[E.IMMUNE] = min(max(0, immune), 32767)
+    row[E.IN_COMBAT] = int(tick - int(t.combat_tick[j]) < cfg.combat.status_ticks)
+    return row
+
+
+def reference_observation(state, slot):
+    """One agent's observation, computed from the tables (not the occupant grid)."""
+    cfg = state.config
+    radius, n_rows = cfg.observe.vision_radius, cfg.observe.n_entities
+    n, n_pop = cfg.spawn.n_agents, cfg.spawn.n_populations
+    a, npcs = state.agents, state.npcs
+    material = state.material
+    r0, c0 = int(a.r[slot]), int(a.c[slot])
+    living = [i for i in range(n) if a.alive[i]] + [n + j for j in range(npcs.capacity) if npcs.alive[j]]
+
+    def pos(e):
+        t, j = (a, e) if e < n else (npcs, e - n)
+        return int(t.r[j]), int(t.c[j])
+
+    def code(e):
+        return int(a.population[e]) + 1 if e < n else n_pop + int(npcs.behaviour[e - n])
+
+    where = {pos(e): e for e in living}
     w = 2 * radius + 1
     tiles = np.zeros((w, w, 2), np.uint8)
-    living = [j for j in range(agents.capacity) if agents.alive[j]]
-    where = {(int(agents.r[j]), int(agents.c[j])): j for j in living}
     for dr in range(-radius, radius + 1):
         for dc in range(-radius, radius + 1):
-            tiles[dr + radius, dc + radius, 0] = material[r0 + dr, c0 + dc]
-            j = where.get((r0 + dr, c0 + dc))
-            tiles[dr + radius, dc + radius, 1] = 0 if j is None else agents.population[j] + 1
+            tiles[dr + radius, dc + radius, TileChannel.MATERIAL] = material[r0 + dr, c0 + dc]
+            e = where.get((r0 + dr, c0 + dc))
+            tiles[dr + radius, dc + radius, TileChannel.OCCUPANT] = 0 if e is None else code(e)
 
-    def row(j):
-        return [
-            1,
-            agents.population[j],
-            agents.r[j],
-            agents.c[j],
-            agents.r[j] - r0,
-            agents.c[j] - c0,
-            agents.health[j],
-            agents.food[j],
-            agents.water[j],
-            min(tick - int(agents.spawn_tick[j]), 32767),
-        ]
-
-    seen = [
-        j
-        for j in living
-        if j != slot and abs(int(agents.r[j]) - r0) <= radius and abs(int(agents.c[j]) - c0) <= radius
-    ]
-
-    def key(j):
-        dr, dc = int(agents.r[j]) - r0, int(agents.c[j]) - c0
+    def key(e):
+        dr, dc = pos(e)[0] - r0, pos(e)[1] - c0
         return (max(abs(dr), abs(dc)), dr * dr + dc * dc, dr, dc)
 
-    seen.sort(key=key)
-    entities = np.zeros((n_rows, 10), np.int16)
+    seen = sorted(
+        (e for e in living if e != slot and max(abs(pos(e)[0] - r0), abs(pos(e)[1] - c0)) <= radius), key=key
+    )
+    entities = np.zeros((n_rows, len(E)), np.int16)
     mask = np.zeros(n_rows, np.uint8)
     shown = np.full(n_rows, -1, np.int32)
-    for k, j in enumerate([slot, *seen][:n_rows]):
-        entities[k] = row(j)
+    attack = np.zeros(1 + 3 * n_rows, np.int8)
+    attack[0] = 1
+    reaches = (cfg.combat.melee_range, cfg.combat.range_range, cfg.combat.mage_range)
+    for k, e in enumerate([slot, *seen][:n_rows]):
+        entities[k] = _entity_row(state, e, r0, c0)
         mask[k] = 1
-        shown[k] = j
-    action = np.zeros(5, np.int8)
-    action[0] = 1
+        shown[k] = e
+        if k > 0 and a.alive[slot] and entities[k, E.IMMUNE] == 0:
+            for s, reach in enumerate(reaches):
+                attack[1 + s * n_rows + k] = key(e)[0] <= reach
+    move = np.zeros(5, np.int8)
+    move[0] = 1
+    frozen = state.tick + 1 <= int(a.freeze_until[slot])
+    border = cfg.map.border
     lo, hi = border - 1, material.shape[0] - border  # nobody moves past the first border ring
     for d, (dr, dc) in enumerate(STEPS, start=1):
         r1, c1 = r0 + dr, c0 + dc
         inside = lo <= r1 <= hi and lo <= c1 <= hi
-        action[d] = inside and int(material[r1, c1]) not in BLOCKING and (r1, c1) not in where
-    return tiles, entities, mask, action, shown
+        move[d] = not frozen and inside and int(material[r1, c1]) not in BLOCKING and (r1, c1) not in where
+    return tiles, entities, mask, np.concatenate([move, attack]), shown
+
+
+def only_no_ops(layout):
+    out = np.zeros(layout.n_actions, np.int8)
+    out[layout.action_offsets] = 1
+    return out
+
+
+# ---------------------------------------------------------------------- random worlds
+
+
+def synthetic_state(rng, *, radius, size, n_slots, n_npcs, n_rows, n_pop, tick, ranges, immunity, status):
+    """A world with agents (empty, alive, or died this tick) and NPCs put by hand into the tables,
+    with random levels, styles and combat timers around ``tick``."""
+    config = Config().override(
+        {
+            "map.size": size,
+            "map.border": radius + 1,
+            "observe.vision_radius": radius,
+            "observe.n_entities": n_rows,
+            "spawn.n_agents": n_slots,
+            "spawn.n_populations": min(n_pop, n_slots),
+            "npc.n_npcs": n_npcs,
+            "combat.melee_range": ranges[0],
+            "combat.range_range": ranges[1],
+            "combat.mage_range": ranges[2],
+            "combat.spawn_immunity": immunity,
+            "combat.status_ticks": status,
+        }
+    )
+    state = WorldState.allocate(config)
+    g = config.grid_side
+    border = config.map.border
+    state.material[:] = rng.integers(0, 6, size=(g, g))
+    state.clock[Clock.TICK] = tick
+    lo, hi = border - 1, g - border  # agents may stand on the first ring of the border
+    spread = int(rng.integers(1, hi - lo + 2))  # crowd entities into a corner sometimes
+    free = [(r, c) for r in range(lo, lo + spread) for c in range(lo, lo + spread)]
+    rng.shuffle(free)
+
+    def timers(t, i):
+        t.level[i] = rng.integers(1, 100, size=N_SKILLS)
+        t.style[i] = rng.integers(0, 4)
+        t.health[i], t.max_health[i] = rng.integers(1, 30000, size=2)
+        t.spawn_tick[i] = (
+            rng.integers(max(0, tick - 40), tick + 1) if rng.random() < 0.5 else rng.integers(0, tick + 1)
+        )
+        t.freeze_until[i] = NEVER if rng.random() < 0.3 else tick + rng.integers(-3, 5)
+        t.combat_tick[i] = NEVER if rng.random() < 0.3 else tick - rng.integers(0, status + 3)
+
+    a = state.agents
+    status_of = rng.integers(0, 3, size=n_slots)  # 0 empty, 1 alive, 2 died this tick
+    living_tiles: list[tuple[int, int]] = []
+    for i in range(n_slots):
+        if status_of[i] == 2 and living_tiles and rng.random() < 0.5:
+            r, c = living_tiles[int(rng.integers(len(living_tiles)))]  # a newcomer took its tile
+        elif status_of[i] == 0 or not free:
+            status_of[i] = 0
+            continue
+        else:
+            r, c = free.pop()
+        a.r[i], a.c[i] = r, c
+        a.population[i] = rng.integers(0, config.spawn.n_populations)
+        a.food[i], a.water[i] = rng.integers(0, 30000, size=2)
+        a.agent_id[i] = i
+        timers(a, i)
+        if status_of[i] == 1:
+            a.alive[i] = True
+            state.occupant[r, c] = i
+            living_tiles.append((r, c))
+            if int(state.material[r, c]) in BLOCKING:
+                state.material[r, c] = Material.GRASS
+        else:
+            a.death_tick[i] = tick
+    npcs = state.npcs
+    for j in range(n_npcs):
+        if not free or rng.random() < 0.25:
+            continue
+        r, c = free.pop()
+        npcs.alive[j] = True
+        npcs.npc_id[j] = j
+        npcs.r[j], npcs.c[j] = r, c
+        npcs.behaviour[j] = rng.integers(1, 4)
+        timers(npcs, j)
+        state.occupant[r, c] = n_slots + j
+        if int(state.material[r, c]) in BLOCKING:
+            state.material[r, c] = Material.GRASS
+    return state, status_of
 
 
 @given(
@@ -90,91 +218,58 @@ def reference_observation(agents, material, occupant, tick, radius, n_rows, slot
     radius=st.integers(1, 4),
     size=st.integers(3, 12),
     n_slots=st.integers(1, 40),
+    n_npcs=st.integers(0, 12),
     n_rows=st.integers(1, 8),
     n_pop=st.integers(1, 4),
     tick=st.integers(0, 40000),
+    ranges=st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5)),
+    immunity=st.integers(0, 50),
+    status=st.integers(0, 8),
 )
-def test_write_observations_matches_the_reference(seed, radius, size, n_slots, n_rows, n_pop, tick):
+def test_observer_matches_the_reference(
+    seed, radius, size, n_slots, n_npcs, n_rows, n_pop, tick, ranges, immunity, status
+):
     rng = np.random.default_rng(seed)
-    border = radius + 1
-    g = size + 2 * border
-    material = rng.integers(0, 6, size=(g, g)).astype(np.uint8)
-    agents = AgentTable.empty(n_slots)
-    occupant = np.full((g, g), -1, np.int32)
-    lo, hi = border - 1, g - border  # agents may stand on the first ring of the border
-    spread = int(rng.integers(1, hi - lo + 2))  # crowd agents into a corner sometimes
-    tiles_free = [(r, c) for r in range(lo, lo + spread) for c in range(lo, lo + spread)]
-    rng.shuffle(tiles_free)
-    status = rng.integers(0, 3, size=n_slots)  # 0 empty, 1 alive, 2 died this tick
-    living_tiles: list[tuple[int, int]] = []
-    for i in range(n_slots):
-        if status[i] == 2 and living_tiles and rng.random() < 0.5:
-            r, c = living_tiles[int(rng.integers(len(living_tiles)))]  # a newcomer took its tile
-        elif status[i] == 0 or not tiles_free:
-            status[i] = 0
-            continue
-        else:
-            r, c = tiles_free.pop()
-        agents.r[i], agents.c[i] = r, c
-        agents.population[i] = rng.integers(0, n_pop)
-        agents.health[i], agents.food[i], agents.water[i] = rng.integers(0, 30000, size=3)
-        agents.spawn_tick[i] = rng.integers(0, tick + 1)
-        agents.agent_id[i] = i
-        if status[i] == 1:
-            agents.alive[i] = True
-            occupant[r, c] = i
-            living_tiles.append((r, c))
-            if int(material[r, c]) in BLOCKING:
-                material[r, c] = Material.GRASS
-        else:
-            agents.death_tick[i] = tick
-    written = rng.random(n_slots) < 0.5
-    written_before = written.copy()
-    tiles = rng.integers(0, 255, size=(n_slots, 2 * radius + 1, 2 * radius + 1, 2)).astype(np.uint8)
-    entities = rng.integers(-99, 99, size=(n_slots, n_rows, 10)).astype(np.int16)
-    entity_mask = rng.integers(0, 2, size=(n_slots, n_rows)).astype(np.uint8)
-    action_mask = rng.integers(0, 2, size=(n_slots, 5)).astype(np.int8)
-    entity_slot = rng.integers(-5, 50, size=(n_slots, n_rows)).astype(np.int32)
-    garbage = [a.copy() for a in (tiles, entities, entity_mask, action_mask, entity_slot)]
+    state, status_of = synthetic_state(
+        rng, radius=radius, size=size, n_slots=n_slots, n_npcs=n_npcs, n_rows=n_rows, n_pop=n_pop,
+        tick=tick, ranges=ranges, immunity=immunity, status=status,
+    )  # fmt: skip
+    layout = ObsLayout(state.config)
+    buffers = {
+        f.key: rng.integers(0, 100, size=(n_slots, *f.shape)).astype(f.dtype) for f in layout.fields
+    }  # garbage: every byte that matters must be written
+    observer = Observer(layout, buffers)
+    observer.entity_slot[:] = rng.integers(-5, 50, size=observer.entity_slot.shape)
+    written_before = rng.random(n_slots) < 0.5
+    observer.written[:] = written_before
+    garbage = {k: v.copy() for k, v in buffers.items()}
+    garbage_slots = observer.entity_slot.copy()
 
-    write_observations(
-        agents,
-        material,
-        occupant,
-        tick,
-        radius,
-        border,
-        nearest_first(radius),
-        0,
-        np.array([0], np.int64),
-        tiles,
-        entities,
-        entity_mask,
-        action_mask,
-        written,
-        entity_slot,
-    )
+    observer.write(state)
 
     for i in range(n_slots):
-        if status[i]:
-            t, e, m, a, shown = reference_observation(
-                agents, material, occupant, tick, radius, n_rows, i, border
-            )
-            assert (tiles[i] == t).all(), i
-            assert (entities[i] == e).all(), (i, entities[i], e)
-            assert (entity_mask[i] == m).all(), i
-            assert (action_mask[i] == a).all(), i
-            assert entity_slot[i].tolist() == shown.tolist(), i
-            assert written[i]
+        if status_of[i]:
+            t, e, m, act, shown = reference_observation(state, i)
+            assert (buffers["tiles"][i] == t).all(), i
+            assert (buffers["entities"][i] == e).all(), (i, buffers["entities"][i], e)
+            assert (buffers["entity_mask"][i] == m).all(), i
+            assert (buffers["action_mask"][i] == act).all(), (i, buffers["action_mask"][i], act)
+            assert observer.entity_slot[i].tolist() == shown.tolist(), i
+            assert observer.written[i]
         elif written_before[i]:
-            assert not tiles[i].any() and not entities[i].any() and not entity_mask[i].any()
-            assert action_mask[i].tolist() == [1, 0, 0, 0, 0]
-            assert (entity_slot[i] == -1).all()
-            assert not written[i]
+            assert not buffers["tiles"][i].any() and not buffers["entities"][i].any()
+            assert not buffers["entity_mask"][i].any()
+            assert (buffers["action_mask"][i] == only_no_ops(layout)).all()
+            assert (observer.entity_slot[i] == -1).all()
+            assert not observer.written[i]
         else:
-            for buf, old in zip((tiles, entities, entity_mask, action_mask, entity_slot), garbage):
-                assert (buf[i] == old[i]).all()
-            assert not written[i]
+            for k in buffers:
+                assert (buffers[k][i] == garbage[k][i]).all(), (i, k)
+            assert (observer.entity_slot[i] == garbage_slots[i]).all()
+            assert not observer.written[i]
+
+
+# ---------------------------------------------------------------------- live worlds
 
 
 def test_observer_clear_and_write_on_a_live_world():
@@ -183,20 +278,22 @@ def test_observer_clear_and_write_on_a_live_world():
     obs = vec.observations
     state = vec.worlds[0]
     layout = vec.layout
+    assert state.npcs.alive.sum() > 0  # NPCs are part of this world's observations
+    npc_rows = 0
     for i in range(16):
-        t, e, m, a, _ = reference_observation(
-            state.agents, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i,
-            vec.config.map.border,
-        )  # fmt: skip
+        t, e, m, a, shown = reference_observation(state, i)
         assert (obs["tiles"][i] == t).all() and (obs["entities"][i] == e).all()
         assert (obs["entity_mask"][i] == m).all() and (obs["action_mask"][i] == a).all()
+        assert (vec._entity_slot[i] == shown).all()
+        npc_rows += int((shown >= 16).sum())
+    assert npc_rows > 0
     observer = Observer(ObsLayout(vec.config), {k: v.copy() for k, v in obs.items()})
     assert observer.entity_slot.shape == (16, layout.n_entities) and observer.entity_slot.dtype == np.int32
     assert (observer.entity_slot == -1).all()
     observer.entity_slot.fill(7)
     observer.clear()
-    assert not observer.buffers["tiles"].any()
-    assert (observer.buffers["action_mask"] == np.array([1, 0, 0, 0, 0], np.int8)).all()
+    assert not observer.buffers["tiles"].any() and not observer.buffers["entities"].any()
+    assert (observer.buffers["action_mask"] == only_no_ops(layout)).all()
     assert not observer.written.any()
     assert (observer.entity_slot == -1).all()
     observer.write(state)
@@ -204,19 +301,37 @@ def test_observer_clear_and_write_on_a_live_world():
         assert (observer.buffers[k] == obs[k]).all()
 
 
-def test_observer_entity_slot_names_the_agent_of_every_entity_row():
+def test_observer_writes_into_a_given_entity_slot_view():
+    vec = VecEnv(1, "small", seed=4, spawn__n_agents=8, map__size=12)
+    vec.reset()
+    big = np.full((3, 8, vec.layout.n_entities), -9, np.int32)
+    observer = Observer(vec.layout, {k: np.empty_like(v) for k, v in vec.observations.items()}, big[1])
+    assert observer.entity_slot.base is big or np.shares_memory(observer.entity_slot, big)
+    observer.clear()
+    observer.write(vec.worlds[0])
+    assert (big[1] == vec._entity_slot).all() and (big[1][vec.alive, 0] == np.flatnonzero(vec.alive)).all()
+    assert (big[0] == -9).all() and (big[2] == -9).all()
+
+
+def test_observer_entity_slot_names_the_entity_of_every_entity_row():
     vec = VecEnv(
-        1, "small", seed=5, map__size=12, spawn__n_agents=24, n_entities=6, vision_radius=3, food_decay=30
-    )
+        1, "small", seed=5, map__size=12, spawn__n_agents=24, n_entities=6, vision_radius=3, food_decay=30,
+        npc__n_npcs=16, spawn_immunity=0,
+    )  # fmt: skip
     vec.reset()
     layout = vec.layout
     state = vec.worlds[0]
+    n = vec.slots_per_world
     rng = np.random.default_rng(5)
     observer = Observer(layout, {k: np.empty_like(v) for k, v in vec.observations.items()})
     observer.clear()
-    full_rows = 0
+    full_rows = npc_rows = attacks = 0
     for _ in range(60):
-        vec.step(rng.integers(0, 5, size=(24, 1)))
+        actions = np.zeros((n, 2), np.int64)
+        actions[:, ActionHead.MOVE] = rng.integers(0, 5, size=n)
+        actions[:, ActionHead.ATTACK] = rng.integers(0, layout.action_sizes[ActionHead.ATTACK], size=n)
+        vec.step(actions)
+        attacks += sum(1 for e in state.events.rows() if e["kind"] == "ATTACK")
         observer.write(state)
         for k in vec.observations:  # the same as the env's own observer
             assert (observer.buffers[k] == vec.observations[k]).all()
@@ -225,52 +340,93 @@ def test_observer_entity_slot_names_the_agent_of_every_entity_row():
             observer.buffers["entity_mask"],
             observer.entity_slot,
         )
-        a = state.agents
-        for i in range(24):
+        a, npcs = state.agents, state.npcs
+        for i in range(n):
             if not (vec.alive[i] or vec.terminations[i]):
                 assert (shown[i] == -1).all()
                 continue
-            *_, ref = reference_observation(
-                a, state.material, state.occupant, state.tick, layout.radius, layout.n_entities, i,
-                vec.config.map.border,
-            )  # fmt: skip
+            *_, ref = reference_observation(state, i)
             assert shown[i].tolist() == ref.tolist(), i
             assert shown[i, 0] == i
             assert ((shown[i] >= 0) == (mask[i] == 1)).all()
             for k in np.flatnonzero(shown[i] >= 0):
-                j = shown[i, k]
-                assert (entities[i, k, E.ROW], entities[i, k, E.COL]) == (a.r[j], a.c[j])
-                assert entities[i, k, E.HEALTH] == a.health[j]
-                assert entities[i, k, E.POPULATION] == a.population[j]
+                e = shown[i, k]
+                t, j = (a, e) if e < n else (npcs, e - n)
+                assert (entities[i, k, E.ROW], entities[i, k, E.COL]) == (t.r[j], t.c[j])
+                assert entities[i, k, E.HEALTH] == t.health[j]
+                if e < n:
+                    assert entities[i, k, E.KIND] == EntityKind.PLAYER
+                    assert entities[i, k, E.POPULATION] == a.population[j]
+                else:
+                    assert entities[i, k, E.KIND] == 1 + npcs.behaviour[j]
+                    npc_rows += 1
             full_rows += int(mask[i].sum() == layout.n_entities)
     assert full_rows > 0  # crowded enough that some views are cut at n_entities rows
+    assert npc_rows > 0 and attacks > 0
 
 
 def test_the_last_view_of_a_dead_agent_lists_a_newcomer_on_its_tile():
-    radius, border, size = 2, 3, 5
-    g = size + 2 * border
-    material = np.full((g, g), Material.GRASS, np.uint8)
-    agents = AgentTable.empty(2)
-    occupant = np.full((g, g), -1, np.int32)
-    r, c = border, border  # a ring tile: the dead agent's last position, where slot 1 just spawned
-    agents.r[:] = r
-    agents.c[:] = c
-    agents.agent_id[:] = [0, 1]
-    agents.death_tick[0] = 7
-    agents.alive[1] = True
-    agents.spawn_tick[1] = 7
-    occupant[r, c] = 1
-    w = 2 * radius + 1
-    tiles = np.zeros((2, w, w, 2), np.uint8)
-    entities = np.zeros((2, 4, len(E)), np.int16)
-    entity_mask = np.zeros((2, 4), np.uint8)
-    action_mask = np.zeros((2, 5), np.int8)
-    entity_slot = np.full((2, 4), -1, np.int32)
-    write_observations(
-        agents, material, occupant, 7, radius, border, nearest_first(radius), 0, np.array([0], np.int64),
-        tiles, entities, entity_mask, action_mask, np.zeros(2, np.bool_), entity_slot,
+    config = Config().override(
+        {"map.size": 5, "map.border": 3, "observe.vision_radius": 2, "observe.n_entities": 4,
+         "spawn.n_agents": 2, "npc.n_npcs": 1}
     )  # fmt: skip
-    assert entity_slot[0].tolist() == [0, 1, -1, -1]  # itself, then the newcomer on the same tile
-    assert (entities[0, 1, E.REL_ROW], entities[0, 1, E.REL_COL]) == (0, 0)
-    assert tiles[0, radius, radius, 1] == agents.population[1] + 1  # and the occupant channel agrees
-    assert entity_slot[1].tolist() == [1, -1, -1, -1]  # the newcomer does not see the dead agent
+    state = WorldState.allocate(config)
+    state.material[:] = Material.GRASS
+    state.clock[Clock.TICK] = 7
+    a = state.agents
+    r, c = 3, 3  # a ring tile: the dead agent's last position, where slot 1 just spawned
+    a.r[:] = r
+    a.c[:] = c
+    a.agent_id[:] = [0, 1]
+    a.level[:] = 1
+    a.death_tick[0] = 7
+    a.alive[1] = True
+    a.spawn_tick[1] = 7
+    state.occupant[r, c] = 1
+    npcs = state.npcs  # a neutral NPC next to them
+    npcs.alive[0] = True
+    npcs.r[0], npcs.c[0] = r, c + 1
+    npcs.behaviour[0] = Behaviour.NEUTRAL
+    npcs.level[0] = 4
+    state.occupant[r, c + 1] = 2
+    layout = ObsLayout(config)
+    observer = Observer(layout, layout.allocate(2))
+    observer.write(state)
+    b = observer.buffers
+    assert observer.entity_slot[0].tolist() == [0, 1, 2, -1]  # itself, the newcomer, the NPC
+    assert (b["entities"][0, 1, E.REL_ROW], b["entities"][0, 1, E.REL_COL]) == (0, 0)
+    assert b["tiles"][0, 2, 2, TileChannel.OCCUPANT] == a.population[1] + 1  # the occupant channel agrees
+    assert b["tiles"][0, 2, 3, TileChannel.OCCUPANT] == config.spawn.n_populations + Behaviour.NEUTRAL
+    assert b["entities"][0, 2, E.KIND] == EntityKind.NEUTRAL_NPC and b["entities"][0, 2, E.LEVEL] == 4
+    attack = b["action_mask"][0, layout.action_offsets[ActionHead.ATTACK] :]
+    assert attack.tolist() == [1] + [0] * 12  # the dead attack nobody
+    assert observer.entity_slot[1].tolist() == [1, 2, -1, -1]  # the newcomer does not see the dead agent
+    attack = b["action_mask"][1, layout.action_offsets[ActionHead.ATTACK] :].tolist()
+    assert attack[1 : 1 + 4] == [0, 1, 0, 0]  # it may strike the NPC in melee reach (row 1) ...
+    assert attack[1 + 4 : 1 + 8] == [0, 1, 0, 0] and attack[1 + 8 :] == [
+        0,
+        1,
+        0,
+        0,
+    ]  # ... and with the others
+
+
+def test_frozen_agents_may_only_stay():
+    config = Config().override(
+        {"map.size": 5, "map.border": 3, "observe.vision_radius": 2, "spawn.n_agents": 1}
+    )
+    state = WorldState.allocate(config)
+    state.material[:] = Material.GRASS
+    state.clock[Clock.TICK] = 10
+    a = state.agents
+    a.alive[0], a.r[0], a.c[0], a.level[0] = True, 5, 5, 1
+    layout = ObsLayout(config)
+    moves = []
+    for freeze_until in (NEVER, 10, 11, 12):
+        a.freeze_until[0] = freeze_until
+        observer = Observer(layout, layout.allocate(1))
+        observer.write(state)
+        moves.append(observer.buffers["action_mask"][0, :5].tolist())
+        frozen = observer.buffers["entities"][0, 0, E.FROZEN]
+        assert frozen == max(0, freeze_until - 10)
+    assert moves == [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0]]

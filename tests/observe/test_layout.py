@@ -8,8 +8,11 @@ from gymnasium import spaces
 
 from neural_mmo.config import PRESETS, Config
 from neural_mmo.observe.layout import EntityColumn, EntityKind, ObsLayout, TileChannel
+from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.materials import N_MATERIALS
+from neural_mmo.world.systems.combat import Style
 from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.tables import Behaviour
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -17,7 +20,7 @@ def test_bytes_per_agent_within_budget(name):
     layout = ObsLayout(Config.preset(name))
     w = 2 * layout.radius + 1
     expected = w * w * len(TileChannel) + layout.n_entities * len(EntityColumn) * 2 + layout.n_entities
-    expected += len(Direction)
+    expected += len(Direction) + 1 + 3 * layout.n_entities  # action mask: move, then attack
     assert layout.bytes_per_agent == expected
     assert layout.bytes_per_agent <= 4096
 
@@ -41,19 +44,52 @@ def test_fields_follow_the_config(radius, n_entities, n_pop):
         fields["entities"].shape == (n_entities, len(EntityColumn)) and fields["entities"].dtype == np.int16
     )
     assert fields["entity_mask"].shape == (n_entities,) and fields["entity_mask"].dtype == np.uint8
-    assert fields["action_mask"].shape == (5,) and fields["action_mask"].dtype == np.int8
+    n_actions = 5 + 1 + 3 * n_entities
+    assert fields["action_mask"].shape == (n_actions,) and fields["action_mask"].dtype == np.int8
     assert (fields["tiles"].high[..., TileChannel.MATERIAL] == N_MATERIALS - 1).all()
-    assert (fields["tiles"].high[..., TileChannel.OCCUPANT] == n_pop).all()
+    assert (fields["tiles"].high[..., TileChannel.OCCUPANT] == n_pop + max(Behaviour)).all()
     ent = fields["entities"]
     assert (ent.low[:, EntityColumn.REL_ROW] == -radius).all() and (
         ent.high[:, EntityColumn.REL_COL] == radius
     ).all()
     assert (ent.high[:, EntityColumn.POPULATION] == n_pop - 1).all()
     assert (ent.high[:, EntityColumn.ROW] == cfg.grid_side - 1).all()
-    assert (ent.high[:, EntityColumn.HEALTH] == cfg.vitals.max_health).all()
-    assert (ent.high[:, EntityColumn.KIND] == max(EntityKind)).all()
-    assert layout.action_offsets.tolist() == [0] and layout.action_sizes.tolist() == [5]
-    assert layout.n_actions == 5
+    p = cfg.progression
+    top_health = cfg.vitals.max_health + p.health_per_level * (p.max_level - 1)  # max constitution
+    assert (ent.high[:, EntityColumn.HEALTH] == top_health).all()
+    assert (ent.high[:, EntityColumn.MAX_HEALTH] == top_health).all()
+    assert max(EntityKind) == EntityKind.HOSTILE_NPC
+    assert (ent.high[:, EntityColumn.KIND] == EntityKind.HOSTILE_NPC).all()
+    assert (ent.high[:, EntityColumn.FOOD] == cfg.vitals.max_food).all()
+    for col in (EntityColumn.LEVEL, *range(EntityColumn.MELEE, EntityColumn.FISHING + 1)):
+        assert (ent.high[:, col] == p.max_level).all() and (ent.low[:, col] == 0).all()
+    assert (ent.high[:, EntityColumn.STYLE] == Style.MAGE).all()
+    assert (ent.high[:, EntityColumn.IN_COMBAT] == 1).all()
+    assert layout.action_offsets.tolist() == [0, 5]
+    assert layout.action_sizes.tolist() == [5, 1 + 3 * n_entities]
+    assert layout.n_actions == n_actions
+    assert [h.name for h in layout.heads] == ["move", "attack"]
+
+
+def test_the_entity_columns_are_the_documented_23():
+    assert len(EntityColumn) == 23
+    names = [c.name for c in EntityColumn]
+    assert names[:12] == ["KIND", "POPULATION", "ROW", "COL", "REL_ROW", "REL_COL", "HEALTH", "MAX_HEALTH",
+                          "FOOD", "WATER", "TIME_ALIVE", "LEVEL"]  # fmt: skip
+    assert names[12:] == ["MELEE", "RANGE", "MAGE", "DEFENCE", "CONSTITUTION", "HUNTING", "FISHING", "STYLE",
+                          "FROZEN", "IMMUNE", "IN_COMBAT"]  # fmt: skip
+    assert [int(k) for k in EntityKind] == [0, 1, 2, 3, 4]
+    assert [EntityKind(1 + b) for b in Behaviour] == [
+        EntityKind.PASSIVE_NPC, EntityKind.NEUTRAL_NPC, EntityKind.HOSTILE_NPC,
+    ]  # fmt: skip
+
+
+def test_entity_health_bound_saturates_at_int16():
+    cfg = Config.preset("small").override(
+        {"vitals.max_health": 10_000, "progression.health_per_level": 10_000}
+    )
+    ent = {f.key: f for f in ObsLayout(cfg).fields}["entities"]
+    assert (ent.high[:, EntityColumn.HEALTH] == np.iinfo(np.int16).max).all()
 
 
 def test_spaces_and_buffers_agree():
@@ -75,12 +111,21 @@ def test_spaces_and_buffers_agree():
 def test_action_space_sample_respects_the_flat_mask():
     layout = ObsLayout(Config.preset("small"))
     space = layout.action_space()
-    assert set(space.spaces) == {"move"} and space["move"].n == 5
+    n_rows = layout.n_entities
+    assert set(space.spaces) == {"move", "attack"}  # gymnasium sorts a Dict's keys; heads keep their order
+    assert space["move"].n == 5 and space["attack"].n == 1 + 3 * n_rows
     space.seed(0)
-    mask = np.array([1, 0, 0, 1, 0], np.int8)
-    seen = {int(space.sample(mask)["move"]) for _ in range(200)}
-    assert seen == {0, 3}
-    assert {int(space.sample()["move"]) for _ in range(300)} == set(range(5))
+    mask = np.zeros(layout.n_actions, np.int8)
+    mask[[0, 3]] = 1  # stay, east
+    o = int(layout.action_offsets[ActionHead.ATTACK])
+    allowed_attacks = {0, attack_value(Style.MELEE, 1, n_rows), attack_value(Style.MAGE, 4, n_rows)}
+    mask[[o + v for v in allowed_attacks]] = 1
+    samples = [space.sample(mask) for _ in range(300)]
+    assert {int(s["move"]) for s in samples} == {0, 3}
+    assert {int(s["attack"]) for s in samples} == allowed_attacks
+    free = [space.sample() for _ in range(2000)]
+    assert {int(s["move"]) for s in free} == set(range(5))
+    assert len({int(s["attack"]) for s in free}) > 3 * n_rows * 0.8
 
 
 def test_markdown_lists_every_field_and_the_byte_count():
@@ -91,4 +136,5 @@ def test_markdown_lists_every_field_and_the_byte_count():
     for col in EntityColumn:
         assert f"`{col.name.lower()}`" in text
     assert f"**{layout.bytes_per_agent}**" in text
-    assert "`move`" in text
+    assert "`move`" in text and "`attack`" in text
+    assert f"| 1 | `attack` | {1 + 3 * layout.n_entities} |" in text

@@ -286,7 +286,9 @@ def test_higher_defence_takes_less_damage():
     assert damage == sorted(damage, reverse=True) and damage[0] > damage[-1]
 
 
-@pytest.mark.parametrize("defender_style,weak", [(Style.RANGE, True), (Style.MAGE, False), (Style.MELEE, False)])
+@pytest.mark.parametrize(
+    "defender_style,weak", [(Style.RANGE, True), (Style.MAGE, False), (Style.MELEE, False)]
+)
 def test_the_style_the_defender_last_attacked_with_decides_the_weakness(defender_style, weak):
     sc = two_agents((0, 1), xp_scale=0.0)
     set_level(sc, 0, Skill.MELEE, 60)

@@ -7,6 +7,7 @@ import pytest
 from _support import binomial_tolerance, load_world, make_scenario
 
 from neural_mmo.config import Config
+from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
 from neural_mmo.world.systems.movement import Direction
@@ -44,7 +45,10 @@ def test_eating_is_in_the_observation_the_same_tick():
     sc.state.agents.food[0] = 20
     sc.step({0: Direction.EAST})
     o = sc.obs(0)
-    assert o["entities"][0][7] == sc.agent(0)["food"]
+    v = sc.config.vitals
+    assert o["entities"][0][E.FOOD] == sc.agent(0)["food"]
+    assert sc.agent(0)["food"] == min(v.max_food, 20 + sc.config.resources.food_restore) - v.food_decay
+    assert o["entities"][0][E.WATER] == sc.agent(0)["water"]
     r = c = sc.config.observe.vision_radius
     assert o["tiles"][r, c, 0] == Material.SCRUB
 
@@ -117,11 +121,11 @@ def test_regrowth_after_eating_in_one_tick_matches_p(prob):
     inner = np.full((side, side), Material.FOREST, np.uint8)
     placements = [[r, c] for r in range(side) for c in range(side)]
     vec = load_world(cfg, inner, placements, seed=3)
-    vec.step(np.zeros((side * side, 1), np.int64))
+    vec.step(np.zeros((side * side, 2), np.int64))
     state = vec.worlds[0]
     assert len(state.events.of_kind(EventKind.EAT)) == side * side
     assert int((state.material == Material.FOREST).sum()) == 0
-    vec.step(np.zeros((side * side, 1), np.int64))
+    vec.step(np.zeros((side * side, 2), np.int64))
     regrown = int((state.material == Material.FOREST).sum())
     p = cfg.resources.food_regrow_prob
     assert abs(regrown - side * side * p) <= binomial_tolerance(side * side, p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from _support import make_scenario
 
+from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.materials import Material
 from neural_mmo.world.systems.movement import Direction
@@ -44,15 +45,19 @@ def test_lava_kills_frees_the_slot_and_terminates():
     assert sc.vec.terminations.tolist() == [False, False]
     assert sc.vec.agent_id.tolist() == [-1, 1]
     assert sc.vec.rewards.tolist() == [0.0, 0.0]
-    assert not sc.obs(0)["entity_mask"].any() and sc.obs(0)["action_mask"].tolist() == [1, 0, 0, 0, 0]
+    no_ops = np.zeros(sc.vec.layout.n_actions, np.int8)
+    no_ops[sc.vec.layout.action_offsets] = 1  # value 0 of each head
+    assert not sc.obs(0)["entity_mask"].any() and (sc.obs(0)["action_mask"] == no_ops).all()
+    assert no_ops.sum() == 2 and no_ops[0] == 1 and no_ops[len(Direction)] == 1
 
 
 def test_last_view_of_a_dying_agent_is_published():
     sc = make_scenario(MAP)
     sc.step({0: Direction.EAST})
     o = sc.obs(0)
-    assert o["entity_mask"][0] == 1 and o["entities"][0][6] == 0  # its own row, health 0
-    assert o["entities"][0][2] - sc.border == 2 and o["entities"][0][3] - sc.border == 3
+    assert o["entity_mask"][0] == 1 and o["entities"][0][E.HEALTH] == 0  # its own row, health 0
+    assert o["entities"][0][E.ROW] - sc.border == 2 and o["entities"][0][E.COL] - sc.border == 3
+    assert not sc.attack_mask(0).any()  # the dead attack nobody
 
 
 def test_everyone_dead_ends_a_concurrent_episode_and_autoreset_replays_the_loaded_map():

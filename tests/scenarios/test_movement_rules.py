@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from _support import make_scenario
 
+from neural_mmo.world.actions import Command
 from neural_mmo.world.events import DeathCause, EventKind
+from neural_mmo.world.step import commands_for
 from neural_mmo.world.step import step as step_world
 from neural_mmo.world.systems.movement import Direction
 
@@ -24,10 +26,12 @@ OPEN = """
 
 def raw_step(sc, moves):
     """Step the world directly, bypassing the action mask, to test the movement rule itself."""
-    actions = np.zeros((sc.vec.num_slots, 1), np.int32)
+    directions = np.zeros(sc.vec.num_slots, np.int32)
     for slot, d in moves.items():
-        actions[slot, 0] = d
-    step_world(sc.state, actions)
+        directions[slot] = d
+    commands = commands_for(sc.state, directions)
+    assert (commands[:, Command.STYLE] == 0).all() and (commands[:, Command.TARGET] == -1).all()
+    step_world(sc.state, commands)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ from neural_mmo.world.state import ring_tiles
 
 
 def config(**overrides):
-    base = {"map.size": 16, "spawn.n_agents": 24, "spawn.mode": "continuous"}
+    """Agents-only spawn rules: no NPCs to take tiles or fight."""
+    base = {"map.size": 16, "spawn.n_agents": 24, "spawn.mode": "continuous", "npc.n_npcs": 0}
     return Config.preset("small").override({**base, **overrides})
 
 
@@ -66,7 +67,7 @@ def test_population_cap_is_respected_and_reached():
     vec.load(0, grass_map(cfg))
     history = [vec.worlds[0].n_alive]
     for _ in range(60):
-        vec.step(np.zeros((10, 1), np.int64))
+        vec.step(np.zeros((10, 2), np.int64))
         new = spawns(vec.worlds[0])
         assert len(new) <= cfg.spawn.attempts_per_tick
         if history[-1] == cfg.spawn.n_agents:
@@ -142,7 +143,8 @@ def test_concurrent_spawns_everyone_at_tick_zero_evenly_on_the_ring(n_agents, n_
         assert [e["r"], e["c"]] == ring[a * len(ring) // n_agents].tolist()
     rng = np.random.default_rng(0)
     for _ in range(60):
-        vec.step(rng.integers(0, 5, size=(n_agents, 1)))
+        moves = rng.integers(0, 5, size=n_agents)
+        vec.step(np.stack([moves, np.zeros_like(moves)], axis=1))
         assert spawns(vec.worlds[0]) == []
         assert not vec.spawned.any()
         assert vec.worlds[0].n_alive == n_agents
@@ -180,9 +182,9 @@ def test_concurrent_episode_ends_when_everyone_is_dead_and_restarts_on_a_new_map
     vec = VecEnv(1, config=cfg, seed=8)
     vec.reset()
     first_map = vec.worlds[0].material.copy()
-    vec.step(np.zeros((6, 1), np.int64))  # everyone starves on tick 1
+    vec.step(np.zeros((6, 2), np.int64))  # everyone starves on tick 1
     assert vec.terminations.all() and vec.episode_done[0] and (vec.rewards == -1).all()
-    vec.step(np.zeros((6, 1), np.int64))
+    vec.step(np.zeros((6, 2), np.int64))
     assert vec.worlds[0].tick == 0 and not vec.episode_done[0]
     assert not (vec.worlds[0].material == first_map).all()
     assert vec.spawned.all() and vec.alive.all() and not vec.terminations.any()
@@ -195,7 +197,7 @@ def test_nobody_spawns_on_the_last_tick_of_an_episode():
     vec.reset()
     spawned_per_tick = []
     for _ in range(6):
-        vec.step(np.zeros((64, 1), np.int64))
+        vec.step(np.zeros((64, 2), np.int64))
         spawned_per_tick.append(int(vec.spawned.sum()))
     assert all(n > 0 for n in spawned_per_tick[:-1])  # room and attempts enough every tick before
     assert spawned_per_tick[-1] == 0 and vec.truncations.any()

@@ -9,7 +9,8 @@ import neural_mmo
 from neural_mmo.agents import ForagerPolicy, act_dict
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.tasks import SurvivalReward
-from neural_mmo.world.events import EventKind
+from neural_mmo.world.events import DeathCause, EventKind
+from neural_mmo.world.systems.combat import Style
 from neural_mmo.world.systems.movement import Direction
 
 
@@ -32,6 +33,34 @@ def test_survival_reward_is_minus_one_on_death_only():
     assert sc.vec.rewards.tolist() == [0.0, 0.0]
 
 
+def test_survival_reward_counts_combat_deaths_and_not_kills():
+    sc = make_scenario(
+        """
+        ........
+        ...01...
+        ........
+        ........
+        ........
+        ........
+        ........
+        ........
+    """,
+        spawn_immunity=0,
+    )
+    sc.state.agents.health[1] = 1  # any hit kills
+    for _ in range(100):
+        sc.step(attacks={0: (Style.MELEE, 1)})
+        if sc.events(EventKind.KILL):
+            break
+    assert [(e["slot"], e["other"]) for e in sc.events(EventKind.KILL)] == [(0, 1)]
+    deaths = sc.events(EventKind.DEATH)
+    assert [(e["slot"], e["value"], e["other"]) for e in deaths] == [(1, DeathCause.COMBAT, 0)]
+    assert sc.vec.rewards.tolist() == [0.0, -1.0]  # the killer gets nothing from the default reward
+    assert sc.vec.terminations.tolist() == [False, True]
+    sc.step()
+    assert sc.vec.rewards.tolist() == [0.0, 0.0]
+
+
 def test_custom_death_penalty():
     reward = SurvivalReward(death_penalty=-5)
     vec = VecEnv(
@@ -46,7 +75,7 @@ def test_custom_death_penalty():
         spawn__mode="concurrent",
     )
     vec.reset()
-    vec.step(np.zeros((4, 1), np.int64))
+    vec.step(np.zeros((4, 2), np.int64))
     assert (vec.rewards == -5.0).all() and vec.terminations.all()
 
 

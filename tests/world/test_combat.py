@@ -170,7 +170,9 @@ def test_higher_attack_level_means_more_damage():
 def test_melee_hits_hardest_and_mage_softest_at_equal_levels():
     p = params()
     for attack in (1, 50, 99):
-        melee, rng, mage = (hit_damage(int(s), attack, 1, False, p) for s in (Style.MELEE, Style.RANGE, Style.MAGE))
+        melee, rng, mage = (
+            hit_damage(int(s), attack, 1, False, p) for s in (Style.MELEE, Style.RANGE, Style.MAGE)
+        )
         assert melee > rng > mage
 
 

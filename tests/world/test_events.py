@@ -76,7 +76,11 @@ def test_log_pair_writes_every_column_and_log_event_leaves_no_other():
         "kind": "KILL", "slot": 2, "agent_id": 20, "r": 4, "c": 5, "value": 11, "other": 7, "other_id": 70,
         "detail": 3,
     }  # fmt: skip
-    assert (log.other.tolist(), log.other_id.tolist(), log.detail.tolist()) == ([7, 7, -1], [70, 70, -1], [3, 3, 0])
+    assert (log.other.tolist(), log.other_id.tolist(), log.detail.tolist()) == (
+        [7, 7, -1],
+        [70, 70, -1],
+        [3, 3, 0],
+    )
     log_pair(log, EventKind.ATTACK, 0, 0, 0, 0, 0, 1, 1, 1)
     assert log.n == 3 and log.dropped == 1  # a full log drops pairs too
 

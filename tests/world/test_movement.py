@@ -126,8 +126,8 @@ def test_move_agents_matches_the_reference(seed, size, border, n_agents, immorta
     world_rng = stream(seed + 1)
     ref_rng = PyStream(world_rng)
     expected = reference_move(
-        material, ref_occ, ref_r, ref_c, agents.alive, ref_health, ref_cause, agents.freeze_until.tolist(), now,
-        moves, ref_rng, immortal, border,
+        material, ref_occ, ref_r, ref_c, agents.alive, ref_health, ref_cause,
+        agents.freeze_until.tolist(), now, moves, ref_rng, immortal, border,
     )  # fmt: skip
 
     events = EventLog.empty(5 * n_agents)

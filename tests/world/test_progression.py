@@ -111,6 +111,12 @@ def fresh_agents(n: int = 2) -> AgentTable:
     return agents
 
 
+def gain(agents: AgentTable, i: int, skill: int, rate: float, amount: float, events: EventLog, p) -> None:
+    """``gain_xp`` on agent ``i`` of a table (the kernel takes the table's columns)."""
+    gain_xp(agents.xp, agents.level, agents.max_health, i, skill, rate, amount, int(agents.agent_id[i]),
+            int(agents.r[i]), int(agents.c[i]), events, p)  # fmt: skip
+
+
 def level_ups(events: EventLog) -> list[tuple[int, int, int]]:
     """``(slot, new level, skill)`` of each LEVEL_UP event."""
     return [(e["slot"], e["value"], e["detail"]) for e in events.rows() if e["kind"] == "LEVEL_UP"]
@@ -124,7 +130,7 @@ def test_a_gain_is_round_of_scale_times_rate_times_amount(xp_scale, rate, amount
     p = params(xp_scale=xp_scale)
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.xp[1, Skill.RANGE] = 5
-    gain_xp(agents, 1, Skill.RANGE, rate, amount, events, p)
+    gain(agents, 1, Skill.RANGE, rate, amount, events, p)
     assert agents.xp[1, Skill.RANGE] == 5 + round(xp_scale * rate * amount)
     assert agents.xp[0].sum() == 0  # only the named agent
     assert agents.xp[1].sum() == agents.xp[1, Skill.RANGE]  # and only the named skill
@@ -133,9 +139,9 @@ def test_a_gain_is_round_of_scale_times_rate_times_amount(xp_scale, rate, amount
 def test_a_gain_that_rounds_to_zero_changes_nothing():
     p = params(xp_scale=0.1)
     agents, events = fresh_agents(), EventLog.empty(32)
-    gain_xp(agents, 0, Skill.MELEE, 1.0, 4, events, p)  # round(0.4) = 0
+    gain(agents, 0, Skill.MELEE, 1.0, 4, events, p)  # round(0.4) = 0
     assert agents.xp[0, Skill.MELEE] == 0 and events.n == 0
-    gain_xp(agents, 0, Skill.MELEE, 4.0, 0, events, params())  # no damage, no XP
+    gain(agents, 0, Skill.MELEE, 4.0, 0, events, params())  # no damage, no XP
     assert agents.xp[0, Skill.MELEE] == 0 and events.n == 0
 
 
@@ -143,17 +149,20 @@ def test_crossing_a_boundary_logs_one_level_up_with_the_new_level():
     p = params()
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.xp[0, Skill.MAGE] = REFERENCE[2] - 4
-    gain_xp(agents, 0, Skill.MAGE, 1.0, 3, events, p)  # one short of level 2
+    gain(agents, 0, Skill.MAGE, 1.0, 3, events, p)  # one short of level 2
     assert agents.level[0, Skill.MAGE] == 1 and events.n == 0
-    gain_xp(agents, 0, Skill.MAGE, 1.0, 1, events, p)  # exactly the boundary
+    agents.r[0], agents.c[0] = 12, 17
+    gain(agents, 0, Skill.MAGE, 1.0, 1, events, p)  # exactly the boundary
     assert agents.level[0, Skill.MAGE] == 2
     assert level_ups(events) == [(0, 2, Skill.MAGE)]
+    (event,) = events.rows()
+    assert (event["agent_id"], event["r"], event["c"], event["other"]) == (agents.agent_id[0], 12, 17, -1)
 
 
 def test_a_gain_across_several_boundaries_logs_the_final_level_once():
     p = params()
     agents, events = fresh_agents(), EventLog.empty(32)
-    gain_xp(agents, 1, Skill.DEFENCE, 1.0, REFERENCE[50] + 1, events, p)
+    gain(agents, 1, Skill.DEFENCE, 1.0, REFERENCE[50] + 1, events, p)
     assert agents.level[1, Skill.DEFENCE] == 50
     assert level_ups(events) == [(1, 50, Skill.DEFENCE)]
 
@@ -163,10 +172,10 @@ def test_level_98_to_99():
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.xp[0, Skill.HUNTING] = REFERENCE[99] - 1
     agents.level[0, Skill.HUNTING] = 98
-    gain_xp(agents, 0, Skill.HUNTING, 1.0, 1, events, p)
+    gain(agents, 0, Skill.HUNTING, 1.0, 1, events, p)
     assert agents.level[0, Skill.HUNTING] == 99
     assert level_ups(events) == [(0, 99, Skill.HUNTING)]
-    gain_xp(agents, 0, Skill.HUNTING, 1.0, 10**6, events, p)  # no level 100
+    gain(agents, 0, Skill.HUNTING, 1.0, 10**6, events, p)  # no level 100
     assert agents.level[0, Skill.HUNTING] == 99
     assert len(level_ups(events)) == 1
 
@@ -176,7 +185,7 @@ def test_xp_saturates_at_the_int32_limit():
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.xp[0, Skill.MELEE] = 2**31 - 10
     agents.level[0, Skill.MELEE] = 99
-    gain_xp(agents, 0, Skill.MELEE, 1000.0, 1000, events, p)
+    gain(agents, 0, Skill.MELEE, 1000.0, 1000, events, p)
     assert agents.xp[0, Skill.MELEE] == 2**31 - 1
 
 
@@ -185,7 +194,7 @@ def test_constitution_raises_max_health_but_not_health(health_per_level):
     p = params(health_per_level=health_per_level)
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.health[0] = 40
-    gain_xp(agents, 0, Skill.CONSTITUTION, 1.0, REFERENCE[10], events, p)
+    gain(agents, 0, Skill.CONSTITUTION, 1.0, REFERENCE[10], events, p)
     assert agents.level[0, Skill.CONSTITUTION] == 10
     assert agents.max_health[0] == p.max_health + health_per_level * (10 - 1)
     assert agents.health[0] == 40
@@ -196,7 +205,7 @@ def test_other_skills_leave_max_health_alone():
     p = params()
     agents, events = fresh_agents(), EventLog.empty(32)
     for skill in (Skill.MELEE, Skill.RANGE, Skill.MAGE, Skill.DEFENCE, Skill.HUNTING, Skill.FISHING):
-        gain_xp(agents, 0, skill, 1.0, REFERENCE[30], events, p)
+        gain(agents, 0, skill, 1.0, REFERENCE[30], events, p)
         assert agents.level[0, skill] == 30
     assert agents.max_health[0] == p.max_health
 

@@ -242,3 +242,15 @@ def test_initial_regrowth_waits_come_from_the_regrowth_stream():
     assert state.streams[Stream.REGROWTH].tolist() == regrowth.state()
     assert (state.streams[Stream.SPAWN] == fresh[Stream.SPAWN]).all()
     assert [state.regrowth.due[r * side + c] for r, c in scrub] == waits
+
+
+def test_commands_for_builds_no_op_rows():
+    state = world(n_agents=3)
+    commands = commands_for(state)
+    assert commands.dtype == np.int32 and commands.shape == (3, len(Command))
+    assert (commands[:, [Command.MOVE, Command.STYLE]] == 0).all()
+    assert commands[:, Command.TARGET].tolist() == [-1, -1, -1]  # entity 0 is an agent: -1 is "nobody"
+    moved = commands_for(state, np.array([Direction.EAST, 0, Direction.WEST]))
+    assert moved[:, Command.MOVE].tolist() == [Direction.EAST, 0, Direction.WEST]
+    assert moved[:, Command.TARGET].tolist() == [-1, -1, -1]
+    assert [(c.name, c.value) for c in Command] == [("MOVE", 0), ("STYLE", 1), ("TARGET", 2)]

@@ -149,7 +149,9 @@ def test_remove_dead_frees_slots_and_logs_causes():
     assert agents.health.tolist() == [5, 0, 0, 5]
     assert agents.death_tick.tolist() == [-1, 17, 17, -1]
     assert occupant[2].tolist()[1:5] == [0, -1, -1, -1]
-    assert [(e["kind"], e["slot"], e["agent_id"], e["value"], e["other"], e["other_id"]) for e in events.rows()] == [
+    assert [
+        (e["kind"], e["slot"], e["agent_id"], e["value"], e["other"], e["other_id"]) for e in events.rows()
+    ] == [
         ("DEATH", 1, 11, DeathCause.STARVATION, -1, -1),
         ("DEATH", 2, 12, DeathCause.LAVA, -1, -1),
     ]

@@ -14,7 +14,7 @@ succeeds on a free, spawnable tile. A slot is not refilled on the tick its NPC d
 Each tick, after the agents' attacks, every living NPC in slot order:
 
 1. regenerates as much health as a fed agent does (``floor(vitals.max_health x regen_fraction)``,
-   never above its max) if not in combat;
+   never above its max) if not in combat (or always, with ``regen_in_combat``);
 2. picks a target: the agent it already fights if that agent still lives within ``sight``
    (Chebyshev distance); else, if hostile, the nearest living agent within ``sight``;
    a neutral NPC gets its target only by being attacked (passive NPCs never fight);
@@ -236,7 +236,7 @@ def act_npcs(
     for j in range(npcs.alive.shape[0]):
         if not npcs.alive[j] or npcs.death_cause[j] != 0:
             continue
-        if now - npcs.combat_tick[j] >= p.status_ticks:
+        if p.regen_in_combat or now - npcs.combat_tick[j] >= p.status_ticks:
             npcs.health[j] = min(int(npcs.max_health[j]), int(npcs.health[j]) + p.regen_amount)
         r = npcs.r[j]
         c = npcs.c[j]
