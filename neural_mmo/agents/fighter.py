@@ -4,7 +4,7 @@ Per agent, per tick:
 
 * **attack**: among the entities the attack mask allows, it picks the one with the least health
   (ties: the nearest row), skipping entities whose combat level exceeds its own by more than
-  ``level_margin`` unless they are already fighting (in combat) next to it; it uses the allowed
+  ``level_margin`` unless both it and they are in combat (then it fights back); it uses the allowed
   style in which it has the highest level (ties: melee, then range, then mage, the order of
   their damage).
 * **move**: while food and water are both above ``hunt_above`` of their max and a weaker,

@@ -106,6 +106,8 @@ def forage_actions(
                             found = d
                             break
                         pick -= 1
+        if action_mask[i, move_offset + found] == 0:  # e.g. frozen: only staying is allowed
+            found = 0
         heading[i] = found
         out[i, ActionHead.MOVE] = found
 

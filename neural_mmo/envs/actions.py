@@ -111,12 +111,9 @@ def agent_action_row(action: Any, layout: ObsLayout, out: np.ndarray) -> int:
     if value != INVALID:
         out[0] = value
         return 0
-    if (
-        isinstance(action, (list, tuple, np.ndarray))
-        and np.ndim(action) == 1
-        and len(action) == len(layout.heads)
-    ):
-        out[:] = [_as_int(v) for v in action]
+    sequence = isinstance(action, (list, tuple)) or isinstance(action, np.ndarray) and action.ndim == 1
+    if sequence and len(action) == len(layout.heads):
+        out[:] = [_as_int(v) for v in action]  # a nested part is not an int: INVALID, that head only
         return 0
     out[0] = INVALID
     return 0

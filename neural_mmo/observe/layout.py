@@ -256,7 +256,8 @@ class ActionSpace(spaces.Dict):
     """``Dict({head: Discrete(size)})`` whose ``sample(mask)`` also takes the flat ``action_mask``."""
 
     def __init__(self, layout: ObsLayout):
-        super().__init__({h.name: spaces.Discrete(h.size) for h in layout.heads})
+        # a list of pairs keeps the heads in column order (a plain dict would be sorted by name)
+        super().__init__([(h.name, spaces.Discrete(h.size)) for h in layout.heads])
         self._split = [(h.name, int(o), h.size) for h, o in zip(layout.heads, layout.action_offsets)]
 
     def sample(self, mask=None, probability=None):  # type: ignore[override]

@@ -283,9 +283,20 @@ def test_agent_action_row_zero_dim_invalid_arrays_are_counted_no_ops(action):
     assert out.tolist() == [INVALID, 0]
 
 
-@pytest.mark.parametrize("action", [[1, [2]], [[1], [2, 3]], ([1, 2], 3), (np.array([1]), 2, 3)], ids=str)
-def test_agent_action_row_ragged_sequences_are_invalid_not_errors(action):
-    """A malformed PettingZoo action is a counted no-op, never an exception (DESIGN section 7)."""
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ([1, [2]], [1, INVALID]),
+        ([[1], [2, 3]], [INVALID, INVALID]),
+        (([1, 2], 3), [INVALID, 3]),
+        ((np.array([1]), 2, 3), [INVALID, 0]),
+    ],
+    ids=str,
+)
+def test_agent_action_row_ragged_sequences_are_invalid_not_errors(action, expected):
+    """A malformed PettingZoo action is a counted no-op, never an exception (DESIGN section 7):
+    in a sequence of one value per head, a part that is not an int makes that head invalid; a
+    sequence of the wrong length makes the whole action invalid."""
     out = np.full(N_HEADS, 9, np.int64)
     assert agent_action_row(action, LAYOUT, out) == 0
-    assert out.tolist() == [INVALID, 0]
+    assert out.tolist() == expected
