@@ -10,7 +10,9 @@ the values its action mask allows: every agent attacks most ticks when something
 and the preset's NPCs (128 on ``medium``) fight, chase, die and respawn. So the agent count is
 the preset's cap and combat is timed at full load. ``vecenv_fighter_default_rules_agent_steps_per_s``
 runs the preset's own rules (continuous spawning, deaths) with Fighter agents, so spawning and
-dying are timed too.
+dying are timed too. ``vecenv_without_combat_agent_steps_per_s`` is the reference measured in the
+same run without any fighting (no NPCs, Forager agents that never attack): the headline over it
+is what combat costs.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
     rules = bench_vecenv(config, ticks, repeats, policy="fighter")
     config = config.override(BENCH_OVERRIDES)
     vec = bench_vecenv(config, ticks, repeats)
+    peaceful = bench_vecenv(config.override({"npc.n_npcs": 0}), ticks, repeats, policy="forager")
     par = bench_parallel_env(config, max(ticks // 4, 50), repeats)
     floor = bench_copy_floor(config, ticks, repeats)
     gen = bench_map(config, repeats)
@@ -164,6 +167,7 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
         "parallel_env_runs": [round(x) for x in par["runs"]],
         "npcs": config.npc.n_npcs,
         "vecenv_fighter_default_rules_agent_steps_per_s": round(rules["agent_steps_per_s"]),
+        "vecenv_without_combat_agent_steps_per_s": round(peaceful["agent_steps_per_s"]),
         "obs_copy_floor_agent_steps_per_s": round(floor["agent_steps_per_s"]),
         "vecenv_fraction_of_copy_floor": round(vec["agent_steps_per_s"] / floor["agent_steps_per_s"], 4),
         "map_generation_s": round(gen["seconds"], 4),

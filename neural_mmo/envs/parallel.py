@@ -206,9 +206,9 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         OCCUPANT tile channel (0 nobody, 1 + population of an agent, n_populations + Behaviour of
         an NPC)."""
         w = self.world
-        codes = np.concatenate(
-            [w.agents.population.astype(np.int64) + 1, self.config.spawn.n_populations + w.npcs.behaviour.astype(np.int64)]
-        )
+        agent_codes = w.agents.population.astype(np.int64) + 1
+        npc_codes = self.config.spawn.n_populations + w.npcs.behaviour.astype(np.int64)
+        codes = np.concatenate([agent_codes, npc_codes])
         out = np.zeros(self.state_space.shape, np.uint8)
         out[..., 0] = w.material
         occupied = w.occupant >= 0

@@ -68,16 +68,11 @@ def danger(r: int, c: int, border: int, size: int) -> float:
 
 
 @numba.njit(cache=True)
-def _place_npc(npcs: NpcTable, occupant: np.ndarray, events: EventLog, j: int, r: int, c: int,
-               rng: np.ndarray, clock: np.ndarray, n_agents: int, p: Params) -> None:  # fmt: skip
-    x = danger(r, c, p.border, occupant.shape[0] - 2 * p.border)
-    if x < p.npc_passive_below:
-        behaviour = Behaviour.PASSIVE
-    elif x < p.npc_neutral_below:
-        behaviour = Behaviour.NEUTRAL
-    else:
-        behaviour = Behaviour.HOSTILE
-    level = int(round(p.npc_edge_level + (p.npc_centre_level - p.npc_edge_level) * x))
+def _place_npc(
+    npcs: NpcTable, occupant: np.ndarray, events: EventLog, j: int, r: int, c: int, behaviour: int,
+    level: int, style: int, clock: np.ndarray, n_agents: int, p: Params,
+) -> None:  # fmt: skip
+    """Put a new NPC in slot ``j`` at ``(r, c)`` with full health; log NPC_SPAWN."""
     npc_id = clock[Clock.NEXT_NPC_ID]
     clock[Clock.NEXT_NPC_ID] = npc_id + 1
     npcs.alive[j] = True
@@ -90,7 +85,7 @@ def _place_npc(npcs: NpcTable, occupant: np.ndarray, events: EventLog, j: int, r
     npcs.max_health[j] = min(max_health_at(level, p), 32767)
     npcs.health[j] = npcs.max_health[j]
     npcs.level[j, :] = level
-    npcs.style[j] = 1 + below(rng, N_STYLES)
+    npcs.style[j] = style
     npcs.freeze_until[j] = -(2**40)
     npcs.combat_tick[j] = -(2**40)
     npcs.target[j] = -1
@@ -125,7 +120,16 @@ def spawn_npcs(
         r = p.border + below(rng, size)
         c = p.border + below(rng, size)
         if SPAWNABLE[material[r, c]] and occupant[r, c] < 0:
-            _place_npc(npcs, occupant, events, slot, r, c, rng, clock, n_agents, p)
+            x = danger(r, c, p.border, size)
+            if x < p.npc_passive_below:
+                behaviour = Behaviour.PASSIVE
+            elif x < p.npc_neutral_below:
+                behaviour = Behaviour.NEUTRAL
+            else:
+                behaviour = Behaviour.HOSTILE
+            level = int(round(p.npc_edge_level + (p.npc_centre_level - p.npc_edge_level) * x))
+            style = 1 + below(rng, N_STYLES)
+            _place_npc(npcs, occupant, events, slot, r, c, behaviour, level, style, clock, n_agents, p)
             alive += 1
 
 
@@ -299,22 +303,22 @@ def put_npc(state, r: int, c: int, behaviour: int, level: int, style: int) -> in
     if occupant[r, c] >= 0 or not SPAWNABLE[state.material[r, c]]:
         raise ValueError(f"tile ({r}, {c}) is occupied or not spawnable")
     j = int(free[0])
-    _place_npc(npcs, occupant, state.events, j, r, c, state.streams[0].copy(), state.clock,
+    _place_npc(npcs, occupant, state.events, j, r, c, behaviour, level, style, state.clock,
                state.agents.capacity, p)  # fmt: skip
-    npcs.behaviour[j] = behaviour
-    npcs.level[j, :] = level
-    npcs.style[j] = style
-    npcs.max_health[j] = min(max_health_at(level, p), 32767)
-    npcs.health[j] = npcs.max_health[j]
     return state.agents.capacity + j
 
 
 def remove_all_npcs(state) -> None:
-    """Take every NPC off the map (scenarios start from their own)."""
+    """Take every NPC off the map, as if none had spawned this tick (scenarios start from their
+    own): their NPC_SPAWN events are dropped and NPC ids start again at 0."""
     npcs = state.npcs
     for j in np.flatnonzero(npcs.alive):
         state.occupant[npcs.r[j], npcs.c[j]] = -1
     npcs.clear()
+    events = state.events
+    keep = events.table[: events.n][events.kind != EventKind.NPC_SPAWN]
+    events.table[: len(keep)] = keep
+    events.counts[0] = len(keep)
     state.clock[Clock.NEXT_NPC_ID] = 0
 
 
