@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,19 @@ def load_world(
 def ring_set(config: Config) -> set[tuple[int, int]]:
     """Grid coordinates of the playable area's outer ring."""
     return {(int(r), int(c)) for r, c in ring_tiles(config.map.border, config.map.size)}
+
+
+def damage_reference(cfg: Config, style: int, attack: int, defence: int, weak: bool) -> int:
+    """The documented damage of a hit, in exact arithmetic:
+    ``max(1, floor((base + per_99 A / 99) w (1 - defence_reduction D / 99)))``."""
+    cb = cfg.combat
+    name = {1: "melee", 2: "range", 3: "mage"}[int(style)]
+    base = Fraction(str(getattr(cb, f"{name}_damage")))
+    per_99 = Fraction(str(getattr(cb, f"{name}_damage_per_99")))
+    w = Fraction(str(cb.weakness_multiplier)) if weak else Fraction(1)
+    reduction = Fraction(str(cb.defence_reduction))
+    raw = (base + per_99 * attack / 99) * w * (1 - reduction * defence / 99)
+    return max(1, math.floor(raw))
 
 
 def binomial_tolerance(n: int, p: float, sigmas: float = 5.0) -> float:

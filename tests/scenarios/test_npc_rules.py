@@ -8,13 +8,11 @@ An NPC's draws come from the world's NPC stream (``Stream.NPC``), used by nothin
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from fractions import Fraction
 
 import numpy as np
 import pytest
-from _support import PyStream, draw, grass, make_scenario
+from _support import PyStream, damage_reference, draw, grass, make_scenario
 
 from neural_mmo.config import Config
 from neural_mmo.observe.layout import EntityColumn, EntityKind
@@ -42,19 +40,6 @@ def chance(cfg: Config, attack: int, defence: int) -> float:
     a = attack + cfg.combat.roll_bonus
     d = defence + cfg.combat.roll_bonus
     return 1 - (d + 2) / (2 * (a + 1)) if a > d else a / (2 * (d + 1))
-
-
-def damage(cfg: Config, style: int, attack: int, defence: int, weak: bool) -> int:
-    cb = cfg.combat
-    base, per_99 = {
-        Style.MELEE: (cb.melee_damage, cb.melee_damage_per_99),
-        Style.RANGE: (cb.range_damage, cb.range_damage_per_99),
-        Style.MAGE: (cb.mage_damage, cb.mage_damage_per_99),
-    }[Style(style)]
-    w = Fraction(str(cb.weakness_multiplier)) if weak else 1
-    raw = (Fraction(str(base)) + Fraction(str(per_99)) * attack / 99) * w
-    raw *= 1 - Fraction(str(cb.defence_reduction)) * defence / 99
-    return max(1, math.floor(raw))
 
 
 def enterable(state, r: int, c: int) -> bool:
@@ -197,7 +182,7 @@ def test_a_neutral_npc_ignores_agents_until_attacked_then_fights_its_attacker():
         # the agent last attacked with range; the NPC fights with melee, which beats range
         expected = 0
         if rng.uniform() < chance(cfg, 10, defence):
-            expected = damage(cfg, Style.MELEE, 10, defence, weak=True)
+            expected = damage_reference(cfg, Style.MELEE, 10, defence, weak=True)
         health -= expected
         sc.step()
         assert npc_attacks(sc) == [(npc, 0, expected)]
@@ -286,7 +271,7 @@ def test_a_hostile_npc_attack_follows_the_combat_formulas():
         rng = PyStream(sc.state.streams[Stream.NPC])
         expected = 0
         if rng.uniform() < chance(cfg, 40, defence):
-            expected = damage(cfg, Style.MAGE, 40, defence, weak=True)
+            expected = damage_reference(cfg, Style.MAGE, 40, defence, weak=True)
         xp = sc.agent(0)["xp"][Skill.DEFENCE]
         sc.step()
         assert npc_attacks(sc) == [(sc.npc_entity(0), 0, expected)]

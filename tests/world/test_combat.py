@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from _support import params
+from _support import damage_reference, params
 
 from neural_mmo.config import Config
 from neural_mmo.world.systems.combat import (
@@ -43,18 +43,6 @@ def chance_by_counting(attack_level: int, defence_level: int, roll_bonus: int) -
     d = defence_level + roll_bonus
     wins = sum(min(x, d + 1) for x in range(a + 1))  # defence rolls strictly below x
     return Fraction(wins, (a + 1) * (d + 1))
-
-
-def damage_reference(style: int, attack: int, defence: int, weak: bool, cfg: Config) -> int:
-    """``max(1, floor((base + per_99 A / 99) w (1 - reduction D / 99)))`` in exact arithmetic."""
-    cb = cfg.combat
-    base_key, per_key = STYLE_NUMBERS[Style(style)]
-    base = Fraction(str(getattr(cb, base_key)))
-    per_99 = Fraction(str(getattr(cb, per_key)))
-    w = Fraction(str(cb.weakness_multiplier)) if weak else Fraction(1)
-    reduction = Fraction(str(cb.defence_reduction))
-    raw = (base + per_99 * attack / 99) * w * (1 - reduction * defence / 99)
-    return max(1, math.floor(raw))
 
 
 # ---------------------------------------------------------------------------------------- accuracy
@@ -110,7 +98,7 @@ def test_hit_damage_matches_the_formula_at_many_levels(style, weak):
     p = params()
     for attack in LEVELS:
         for defence in LEVELS:
-            expected = damage_reference(style, attack, defence, weak, cfg)
+            expected = damage_reference(cfg, style, attack, defence, weak)
             assert hit_damage(int(style), attack, defence, weak, p) == expected, (attack, defence)
 
 
@@ -139,7 +127,7 @@ def test_hit_damage_follows_the_configured_reduction_and_multiplier(fields):
         for attack in LEVELS:
             for defence in LEVELS:
                 for weak in (False, True):
-                    expected = damage_reference(style, attack, defence, weak, cfg)
+                    expected = damage_reference(cfg, style, attack, defence, weak)
                     assert hit_damage(int(style), attack, defence, weak, p) == expected
 
 
@@ -197,7 +185,7 @@ def test_weakness_multiplies_the_damage_before_flooring():
             plain = hit_damage(int(style), attack, 1, False, p)
             weak = hit_damage(int(style), attack, 1, True, p)
             assert weak > plain
-            assert weak == damage_reference(style, attack, 1, True, Config())
+            assert weak == damage_reference(Config(), style, attack, 1, True)
             assert weak <= math.floor((plain + 1) * w)
 
 
