@@ -152,7 +152,13 @@ class SpawnConfig:
         choices=("continuous", "concurrent"),
     )
     n_agents: int = _f(128, "population cap (= agent slots per world)", static=True, min=1, max=65_536)
-    n_populations: int = _f(1, "number of populations (species) agents are split into", min=1, max=255)
+    n_populations: int = _f(
+        1,
+        "number of populations (species) agents are split into (at most 252: the uint8 tile channel "
+        "also codes the three NPC behaviours)",
+        min=1,
+        max=252,
+    )
     attempts_per_tick: int = _f(
         3, "continuous mode: spawn attempts per tick at random edge tiles", min=0, max=65_536
     )
@@ -195,7 +201,7 @@ class CombatConfig:
     range_range: int = _f(3, "range (bow) reach, in tiles", min=1, max=32)
     mage_range: int = _f(4, "mage reach, in tiles", min=1, max=32)
     melee_damage: float = _f(
-        7.0, "melee damage of a level-0 attacker (the formula's base)", min=0.0, max=10_000.0
+        7.0, "melee damage base: damage = base + per_99 x level / 99, before defence", min=0.0, max=10_000.0
     )
     range_damage: float = _f(5.0, "range damage base", min=0.0, max=10_000.0)
     mage_damage: float = _f(3.0, "mage damage base", min=0.0, max=10_000.0)
@@ -430,6 +436,12 @@ class Config:
                 "set one of them above 0"
             )
         n = self.npc
+        reach = max(self.combat.melee_range, self.combat.range_range, self.combat.mage_range)
+        if n.n_npcs > 0 and n.sight < reach:
+            raise ConfigError(
+                f"npc.sight: {n.sight} is below the longest reach {reach} (combat.*_range); an NPC "
+                "attacked from beyond its sight could neither see nor answer its attacker"
+            )
         if n.passive_below > n.neutral_below:
             raise ConfigError(
                 f"npc.neutral_below: {n.neutral_below} is below npc.passive_below={n.passive_below}"

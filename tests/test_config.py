@@ -8,6 +8,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import neural_mmo
 from neural_mmo.config import (
@@ -23,7 +25,9 @@ from neural_mmo.config import (
     resolve_key,
 )
 from neural_mmo.envs.vector import VecEnv, make_config
+from neural_mmo.observe.layout import ObsLayout, TileChannel
 from neural_mmo.world.state import WorldState
+from neural_mmo.world.tables import Behaviour
 
 NUMERIC_FIELDS = [
     (key, f) for key, f in field_docs() if "min" in f.metadata and not isinstance(f.default, bool)
@@ -200,6 +204,7 @@ def test_border_one_more_than_radius_is_fine():
         ({"npc.passive_below": 0.8, "npc.neutral_below": 0.7}, "npc.neutral_below"),
         ({"progression.max_level": 20, "npc.edge_level": 21, "npc.centre_level": 5}, "npc.edge_level"),
         ({"progression.max_level": 20}, "npc.centre_level"),  # the default centre level is 30
+        ({"npc.n_npcs": 1, "npc.sight": 3, "combat.mage_range": 4}, "npc.sight"),
     ],
 )
 def test_inconsistent_values_raise_naming_the_key(overrides, key):
@@ -239,6 +244,44 @@ def test_continuous_spawning_must_be_able_to_spawn_someone(mode, attempts, min_a
         Config.preset("small").override(overrides)
     with pytest.raises(ConfigError, match=r"^spawn\.attempts_per_tick"):
         Config(spawn=SpawnConfig(attempts_per_tick=0, min_alive=0))
+
+
+def test_at_most_252_populations_so_the_occupant_channel_fits_in_a_byte():
+    cfg = Config.preset("small").override({"spawn.n_agents": 300, "spawn.n_populations": 252})
+    assert cfg.spawn.n_populations == 252
+    occupant_top = cfg.spawn.n_populations + max(Behaviour)  # agents 1..P, then the NPC behaviours
+    assert occupant_top == np.iinfo(np.uint8).max
+    tiles = {f.key: f for f in ObsLayout(cfg).fields}["tiles"]
+    assert (tiles.high[..., TileChannel.OCCUPANT] == occupant_top).all() and tiles.dtype == np.uint8
+    with pytest.raises(ConfigError, match=r"^spawn\.n_populations: 253 is out of range"):
+        Config.preset("small").override({"spawn.n_agents": 300, "spawn.n_populations": 253})
+
+
+REACHES = ("combat.melee_range", "combat.range_range", "combat.mage_range")
+
+
+@pytest.mark.parametrize("longest", REACHES)
+def test_npcs_must_see_as_far_as_the_longest_reach(longest):
+    reach = {key: 2 for key in REACHES} | {longest: 6}
+    with pytest.raises(ConfigError, match=r"^npc\.sight: 5 is below the longest reach 6"):
+        Config.preset("small").override({**reach, "npc.n_npcs": 4, "npc.sight": 5})
+    assert Config.preset("small").override({**reach, "npc.n_npcs": 4, "npc.sight": 6}).npc.sight == 6
+    cfg = Config.preset("small").override({**reach, "npc.n_npcs": 0, "npc.sight": 5})  # no NPCs: no rule
+    assert (cfg.npc.n_npcs, cfg.npc.sight) == (0, 5)
+
+
+@given(
+    reach=st.tuples(st.integers(1, 32), st.integers(1, 32), st.integers(1, 32)),
+    sight=st.integers(1, 16),
+    n_npcs=st.integers(0, 3),
+)
+def test_a_config_with_npcs_is_valid_exactly_when_their_sight_covers_every_reach(reach, sight, n_npcs):
+    overrides = {**dict(zip(REACHES, reach)), "npc.sight": sight, "npc.n_npcs": n_npcs}
+    if n_npcs == 0 or sight >= max(reach):
+        assert Config.preset("small").override(overrides).npc.sight == sight
+    else:
+        with pytest.raises(ConfigError, match=r"^npc\.sight"):
+            Config.preset("small").override(overrides)
 
 
 def test_the_smallest_map_is_one_tile():

@@ -7,9 +7,9 @@ Per agent, per tick:
   ``level_margin`` unless both it and they are in combat (then it fights back); it uses the allowed
   style in which it has the highest level (ties: melee, then range, then mage, the order of
   their damage).
-* **move**: while food and water are both above ``hunt_above`` of their max and a weaker,
-  attackable entity is in view but out of reach, it steps toward it (never onto lava); otherwise
-  it moves as the Forager does.
+* **move**: while food and water are both above ``hunt_above`` of their max and an attackable
+  entity of no higher combat level is in view but out of reach, it steps toward it (never onto
+  lava); otherwise it moves as the Forager does.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from neural_mmo.agents.forager import ForagerPolicy
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, TileChannel
-from neural_mmo.world.actions import ActionHead
+from neural_mmo.world.actions import ActionHead, attack_value_of
 from neural_mmo.world.materials import DEADLY
 from neural_mmo.world.systems.combat import N_STYLES
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
@@ -55,7 +55,9 @@ def fight_actions(
                 continue
             reachable = False
             for s in range(N_STYLES):
-                reachable = reachable or action_mask[i, attack_offset + 1 + s * n_rows + k] != 0
+                reachable = (
+                    reachable or action_mask[i, attack_offset + attack_value_of(s + 1, k, n_rows)] != 0
+                )
             if not reachable:
                 continue
             too_strong = entities[i, k, E.LEVEL] > own_level + level_margin
@@ -67,11 +69,11 @@ def fight_actions(
         if best_row >= 0:
             best_style = -1
             for s in range(N_STYLES):
-                if action_mask[i, attack_offset + 1 + s * n_rows + best_row] == 0:
+                if action_mask[i, attack_offset + attack_value_of(s + 1, best_row, n_rows)] == 0:
                     continue
                 if best_style < 0 or entities[i, 0, E.MELEE + s] > entities[i, 0, E.MELEE + best_style]:
                     best_style = s
-            out[i, ActionHead.ATTACK] = 1 + best_style * n_rows + best_row
+            out[i, ActionHead.ATTACK] = attack_value_of(best_style + 1, best_row, n_rows)
             continue
         fed = (
             entities[i, 0, E.FOOD] > hunt_above * max_food

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from neural_mmo.observe.layout import ObsLayout
-from neural_mmo.world.actions import ActionHead, Command
+from neural_mmo.world.actions import ActionHead, Command, decode_attack_of
 
 INVALID = -1
 """Marker for a value that is not an integer at all; always rejected."""
@@ -48,8 +48,9 @@ def sanitize_actions(
                     commands[i, Command.STYLE] = 0
                     commands[i, Command.TARGET] = -1
                 else:
-                    commands[i, Command.STYLE] = 1 + (v - 1) // n_rows
-                    commands[i, Command.TARGET] = entity_slot[i, (v - 1) % n_rows]
+                    style, row = decode_attack_of(v, n_rows)
+                    commands[i, Command.STYLE] = style
+                    commands[i, Command.TARGET] = entity_slot[i, row]
         invalid[i] = bad if alive[i] else 0
 
 

@@ -6,19 +6,32 @@ that becomes empty is zeroed once (its action mask then allows only the no-ops).
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numba
 import numpy as np
 
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
-from neural_mmo.world.actions import ActionHead
+from neural_mmo.world.actions import ActionHead, attack_value_of
+from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.state import WorldState
-from neural_mmo.world.systems.combat import N_STYLES, combat_level, nearest_first
+from neural_mmo.world.systems.combat import N_STYLES, combat_level
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
-__all__ = ["Observer", "nearest_first", "write_observations", "write_public_rows"]
+__all__ = ["Observer", "Rule", "nearest_first", "write_observations", "write_public_rows"]
+
+
+class Rule(IntEnum):
+    """Entries of the ``rules`` array the encoder kernels take (the combat numbers masks need)."""
+
+    STATUS_TICKS = 0
+    SPAWN_IMMUNITY = 1
+    MELEE_RANGE = 2  # then range, then mage: MELEE_RANGE + style - 1
+    RANGE_RANGE = 3
+    MAGE_RANGE = 4
 
 
 @numba.njit(cache=True)
@@ -30,8 +43,8 @@ def write_public_rows(
     observer sees it, except the relative columns; ``tile_code[e]`` is its OCCUPANT tile value.
     Written once per tick, then copied into every observation that shows the entity."""
     n = agents.alive.shape[0]
-    status_ticks = rules[0]
-    immunity = rules[1]
+    status_ticks = rules[Rule.STATUS_TICKS]
+    immunity = rules[Rule.SPAWN_IMMUNITY]
     for e in range(n + npcs.alive.shape[0]):
         out = public[e]
         if e < n:
@@ -58,7 +71,7 @@ def write_public_rows(
             out[E.STYLE] = agents.style[j]
             out[E.FROZEN] = min(max(0, agents.freeze_until[j] - tick), 32767)
             out[E.IMMUNE] = min(max(0, agents.spawn_tick[j] + immunity - tick), 32767)
-            out[E.IN_COMBAT] = tick - agents.combat_tick[j] < status_ticks
+            out[E.IN_COMBAT] = min(max(0, agents.combat_tick[j] + status_ticks - 1 - tick), 32767)
             tile_code[e] = agents.population[j] + 1
         else:
             out[E.KIND] = 1 + npcs.behaviour[j]
@@ -76,7 +89,7 @@ def write_public_rows(
             out[E.STYLE] = npcs.style[j]
             out[E.FROZEN] = min(max(0, npcs.freeze_until[j] - tick), 32767)
             out[E.IMMUNE] = 0
-            out[E.IN_COMBAT] = tick - npcs.combat_tick[j] < status_ticks
+            out[E.IN_COMBAT] = min(max(0, npcs.combat_tick[j] + status_ticks - 1 - tick), 32767)
             tile_code[e] = n_populations + npcs.behaviour[j]
 
 
@@ -107,7 +120,7 @@ def write_observations(
     slot) entity row ``k`` of slot ``i`` shows (-1 for empty rows), so attacks that name a row
     resolve without searching again.
 
-    ``rules`` holds ``[status_ticks, spawn_immunity, melee reach, range reach, mage reach]``.
+    ``rules`` holds the combat numbers the masks need, indexed by :class:`Rule`.
     """
     n = alive.shape[0]
     n_rows = entities.shape[1]
@@ -161,21 +174,21 @@ def write_observations(
             entity_slot[i, row] = occ
             if public[occ, E.IMMUNE] == 0 and alive[i]:
                 reach = max(abs(offsets[k, 0]), abs(offsets[k, 1]))
-                for s in range(N_STYLES):
-                    mask[1 + s * n_rows + row] = reach <= rules[2 + s]
+                for s in range(1, N_STYLES + 1):
+                    mask[attack_value_of(s, row, n_rows)] = reach <= rules[Rule.MELEE_RANGE + s - 1]
             row += 1
         for k in range(row, n_rows):
             entities[i, k] = 0
             entity_mask[i, k] = 0
             entity_slot[i, k] = -1
         action_mask[i, move_offset] = 1
-        frozen = tick + 1 <= freeze_until[i]
+        stuck = tick + 1 <= freeze_until[i] or not alive[i]  # frozen; or a dead agent's last view
         for d in range(1, N_DIRECTIONS):
             r1 = r0 + DR[d]
             c1 = c0 + DC[d]
             inside = lo <= r1 <= hi and lo <= c1 <= hi
             action_mask[i, move_offset + d] = (
-                not frozen and inside and PASSABLE[material[r1, c1]] and occupant[r1, c1] < 0
+                not stuck and inside and PASSABLE[material[r1, c1]] and occupant[r1, c1] < 0
             )
 
 
@@ -199,9 +212,11 @@ class Observer:
         )
         """Entity shown by each entity row (-1: empty row); not part of the observation."""
         c = layout.config.combat
-        self.rules = np.array(
-            [c.status_ticks, c.spawn_immunity, c.melee_range, c.range_range, c.mage_range], np.int64
-        )
+        self.rules = np.zeros(len(Rule), np.int64)
+        for rule, value in ((Rule.STATUS_TICKS, c.status_ticks), (Rule.SPAWN_IMMUNITY, c.spawn_immunity),
+                            (Rule.MELEE_RANGE, c.melee_range), (Rule.RANGE_RANGE, c.range_range),
+                            (Rule.MAGE_RANGE, c.mage_range)):  # fmt: skip
+            self.rules[rule] = value
         entities = layout.config.spawn.n_agents + layout.config.npc.n_npcs
         self.public = np.zeros((entities, buffers["entities"].shape[2]), np.int16)
         """Each entity's row as every observer sees it (relative columns aside), per tick."""

@@ -71,7 +71,7 @@ class EntityColumn(IntEnum):
     STYLE = 19  # Style it last attacked with (an NPC's fixed style)
     FROZEN = 20  # coming ticks it cannot move
     IMMUNE = 21  # coming ticks other agents cannot attack it
-    IN_COMBAT = 22  # 1 while in combat
+    IN_COMBAT = 22  # coming ticks it stays in combat
 
 
 SKILL_COLUMNS = tuple(range(EntityColumn.MELEE, EntityColumn.FISHING + 1))
@@ -105,7 +105,8 @@ ENTITY_DOCS = {
     EntityColumn.STYLE: "Style it last attacked with (0 none, 1 melee, 2 range, 3 mage); an NPC's own",
     EntityColumn.FROZEN: "coming ticks it cannot move (mage hit)",
     EntityColumn.IMMUNE: "coming ticks other agents cannot attack it (spawn immunity)",
-    EntityColumn.IN_COMBAT: "1 if it attacked or was attacked in the last status_ticks ticks",
+    EntityColumn.IN_COMBAT: "coming ticks it stays in combat (no health regeneration): it attacked or "
+    "was attacked within the last status_ticks ticks",
 }
 
 
@@ -181,7 +182,7 @@ class ObsLayout:
             EntityColumn.STYLE: (0, max(Style)),
             EntityColumn.FROZEN: (0, INT16_MAX),
             EntityColumn.IMMUNE: (0, INT16_MAX),
-            EntityColumn.IN_COMBAT: (0, 1),
+            EntityColumn.IN_COMBAT: (0, min(INT16_MAX, max(0, cfg.combat.status_ticks - 1))),
         }
         shape = (self.n_entities, len(EntityColumn))
         low = np.empty(shape)

@@ -10,6 +10,9 @@ Example, a bonus for every meal::
         reward = np.zeros(state.agents.capacity, np.float32)
         reward[events.slot[events.of_kind(EventKind.EAT)]] = 0.1
         return reward
+
+Events of combat (ATTACK, KILL) name NPCs too, with entity numbers ``n_agents + j``: keep only
+``events.slot < state.agents.capacity`` before indexing a per-agent array.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ Legend (playable area only; the lava border is added around it)::
 
 NPCs drawn on the map replace the ones the spawn rules would place (the world gets as many NPC
 slots as are drawn unless ``npc__n_npcs`` says more, and no respawns unless
-``npc__spawn_attempts`` says so); they get level ``npc_level`` and style ``npc_style``.
+``npc__spawn_attempts`` says so); they get level ``npc_level`` and style ``npc_style``. A
+scenario is one episode: a reset would place NPCs by the spawn rules again.
 
 Example::
 
@@ -35,10 +36,11 @@ import numpy as np
 
 from neural_mmo.envs.vector import VecEnv, make_config
 from neural_mmo.world.actions import ActionHead, attack_value
+from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
-from neural_mmo.world.state import WorldState
+from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.npc import put_npc, remove_all_npcs
+from neural_mmo.world.systems.npc import put_npc
 from neural_mmo.world.tables import Behaviour
 
 LEGEND = {
@@ -95,6 +97,20 @@ def parse_npcs(text: str) -> list[tuple[int, int, Behaviour]]:
         for c, ch in enumerate(line)
         if ch in NPC_LEGEND
     ]
+
+
+def remove_all_npcs(state: WorldState) -> None:
+    """Take every NPC off the map as if none had spawned this tick (a scenario places its own):
+    their NPC_SPAWN events are dropped and NPC ids start again at 0."""
+    npcs = state.npcs
+    for j in np.flatnonzero(npcs.alive):
+        state.occupant[npcs.r[j], npcs.c[j]] = -1
+    npcs.clear()
+    state.clock[Clock.NEXT_NPC_ID] = 0
+    events = state.events
+    keep = events.table[: events.n][events.kind != EventKind.NPC_SPAWN]
+    events.table[: len(keep)] = keep
+    events.counts[0] = len(keep)
 
 
 class Scenario:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+import numba
+
 from neural_mmo.config import Config
 from neural_mmo.world.systems.combat import N_STYLES, Style
 from neural_mmo.world.systems.movement import Direction
@@ -45,18 +47,34 @@ class HeadSpec:
     values: tuple[str, ...] = ()
 
 
+@numba.njit(cache=True)
+def attack_value_of(style: int, row: int, n_entities: int) -> int:
+    """The ``attack`` head value for ``(style, row)``, unchecked (kernels: encoder, policies)."""
+    return 1 + (style - 1) * n_entities + row
+
+
+@numba.njit(cache=True)
+def decode_attack_of(value: int, n_entities: int) -> tuple[int, int]:
+    """``(style, row)`` of a valid nonzero ``attack`` head value, unchecked (kernels)."""
+    return 1 + (value - 1) // n_entities, (value - 1) % n_entities
+
+
 def attack_value(style: int, row: int, n_entities: int) -> int:
     """The ``attack`` head value that attacks entity row ``row`` with ``style`` (1..3)."""
     if not 1 <= style <= N_STYLES or not 0 <= row < n_entities:
         raise ValueError(f"style must be 1..{N_STYLES} and row 0..{n_entities - 1}, got {style}, {row}")
-    return 1 + (style - 1) * n_entities + row
+    return int(attack_value_of(style, row, n_entities))
 
 
 def decode_attack(value: int, n_entities: int) -> tuple[int, int]:
-    """``(style, row)`` of an ``attack`` head value; ``(0, -1)`` for the no-op."""
-    if value <= 0:
+    """``(style, row)`` of an ``attack`` head value; ``(0, -1)`` for the no-op. Raises ValueError
+    outside ``0 .. N_STYLES * n_entities``."""
+    if not 0 <= value <= N_STYLES * n_entities:
+        raise ValueError(f"attack values are 0..{N_STYLES * n_entities}, got {value}")
+    if value == 0:
         return 0, -1
-    return 1 + (value - 1) // n_entities, (value - 1) % n_entities
+    style, row = decode_attack_of(value, n_entities)
+    return int(style), int(row)
 
 
 def action_heads(config: Config) -> tuple[HeadSpec, ...]:

@@ -16,9 +16,9 @@ import numpy as np
 
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventKind, EventLog
+from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream
-from neural_mmo.world.systems.combat import nearest_first
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
 
@@ -64,7 +64,7 @@ class WorldState:
     events: EventLog
     regrowth: RegrowthQueue
     edge_tiles: np.ndarray  # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
-    scratch: np.ndarray  # int32 [N]  per-tick work array (move and attack order)
+    scratch: np.ndarray  # int32 [2, N]  per-tick work arrays (move and attack order; damage dealt)
     npc_offsets: np.ndarray  # int16 [(2V+1)^2, 2]  the NPC vision square, nearest first
     npc_search: np.ndarray  # int32 [2, (2V+1)^2]  path search work arrays (marks, queue)
     streams: np.ndarray  # uint64 [len(Stream), 4]  one random stream per system
@@ -89,7 +89,7 @@ class WorldState:
                 due=np.full(side * side, -1, np.int64),
             ),
             edge_tiles=ring_tiles(config.map.border, config.map.size),
-            scratch=np.zeros(capacity, np.int32),
+            scratch=np.zeros((2, capacity), np.int32),
             npc_offsets=nearest_first(config.npc.sight),
             npc_search=np.zeros((2, (2 * config.npc.sight + 1) ** 2), np.int32),
             streams=np.zeros((len(Stream), 4), np.uint64),
@@ -118,8 +118,10 @@ class WorldState:
 
 
 def event_capacity(config: Config) -> int:
-    """Room for every event one tick can produce: an entity logs each kind at most once a tick,
-    except LEVEL_UP (once per skill) and NPC_SPAWN, counted per entity too."""
+    """Room for every event one tick can produce. With n agents and m NPCs a tick logs at most n
+    MOVE, EAT, DRINK, SPAWN and DEATH each, n + m ATTACK and KILL each, m NPC_SPAWN, and one
+    LEVEL_UP per experience gain: 2 per attacker, 1 per hit on an agent (at most n + m), 2 per
+    forager: 12 n + 4 m in all, below the room given here."""
     return (len(EventKind) + N_SKILLS) * (config.spawn.n_agents + config.npc.n_npcs)
 
 

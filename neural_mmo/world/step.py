@@ -8,13 +8,15 @@
 | 4     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
 | 5     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
 | 6     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
-| 7     | ``remove_dead``        | dead agents and NPCs leave the map, DEATH events with cause        |
-| 8     | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
-| 9     | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
-| 10    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
+| 7     | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
+| 8     | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
+| 9     | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
+| 10    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
+| 11    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
 
 So within one tick an agent attacks before it moves: its target is where the observation showed
-it, and the attack mask is exact.
+it. (A masked-in attack can still find its target killed earlier in the tick, and a masked-in
+move its tile taken by an NPC or another agent, or its agent frozen; those become no-ops.)
 
 The whole tick is one numba function, so Python pays one call per tick whatever the number of
 systems. Observations, masks and rewards are computed afterwards from the state and the event
@@ -68,7 +70,7 @@ def tick(
     resolve_attacks(agents, npcs, commands[:, Command.STYLE], commands[:, Command.TARGET], scratch, events,
                     streams[Stream.COMBAT], now, p)  # fmt: skip
     act_npcs(agents, npcs, material, occupant, npc_offsets, npc_search, events, streams[Stream.NPC], now, p)
-    move_agents(agents, material, occupant, commands[:, Command.MOVE], scratch, events,
+    move_agents(agents, material, occupant, commands[:, Command.MOVE], scratch[0], events,
                 streams[Stream.MOVEMENT], now, p)  # fmt: skip
     forage(agents, material, regrowth, events, streams[Stream.REGROWTH], now, p)
     update_vitals(agents, now, p)

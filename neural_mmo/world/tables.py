@@ -13,8 +13,20 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-N_SKILLS = 7
-"""Columns of the ``level`` and ``xp`` tables (see ``neural_mmo.world.systems.progression.Skill``)."""
+
+class Skill(IntEnum):
+    """Columns of the ``level`` and ``xp`` tables (the rules: ``world.systems.progression``)."""
+
+    MELEE = 0
+    RANGE = 1
+    MAGE = 2
+    DEFENCE = 3
+    CONSTITUTION = 4
+    HUNTING = 5
+    FISHING = 6
+
+
+N_SKILLS = len(Skill)
 
 NEVER = -(2**40)
 """A tick long before any episode: the value of tick columns for 'not yet'."""
@@ -114,7 +126,7 @@ class NpcTable(NamedTuple):
     killer: np.ndarray  # int32 [M]  entity that killed it, -1 if none
     spawn_tick: np.ndarray  # int64 [M]
     death_tick: np.ndarray  # int64 [M]  tick the last holder died; -1 if never
-    death_cause: np.ndarray  # uint8 [M]  nonzero once killed this tick
+    death_cause: np.ndarray  # uint8 [M]  DeathCause of the last holder; 0 while alive
 
     @staticmethod
     def empty(capacity: int) -> NpcTable:

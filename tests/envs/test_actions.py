@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from neural_mmo.config import Config
 from neural_mmo.envs.actions import INVALID, agent_action_row, as_action_array, sanitize_actions
 from neural_mmo.observe.layout import ObsLayout
-from neural_mmo.world.actions import ActionHead, Command, attack_value, decode_attack
+from neural_mmo.world.actions import (
+    ActionHead,
+    Command,
+    attack_value,
+    attack_value_of,
+    decode_attack,
+    decode_attack_of,
+)
 
 LAYOUT = ObsLayout(Config.preset("small"))
 N_HEADS = len(LAYOUT.heads)
@@ -85,15 +92,38 @@ def test_sanitize_actions_decodes_each_style_and_row_into_the_entity_shown():
     assert invalid.tolist() == [0] * n
 
 
-def test_attack_value_and_decode_attack_are_inverse():
-    n = 7
-    values = [attack_value(s, r, n) for s in (1, 2, 3) for r in range(n)]
-    assert values == list(range(1, 1 + 3 * n))
-    assert [decode_attack(v, n) for v in values] == [(s, r) for s in (1, 2, 3) for r in range(n)]
+# ---------------------------------------------------------------------- the attack head's encoding
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 32])
+def test_attack_value_and_decode_attack_are_inverse(n):
+    """Value ``1 + (style - 1) n + row``; 0 is the no-op."""
+    pairs = [(s, r) for s in (1, 2, 3) for r in range(n)]
+    values = [attack_value(s, r, n) for s, r in pairs]
+    assert values == [1 + (s - 1) * n + r for s, r in pairs]
+    assert values == list(range(1, 1 + 3 * n))  # every nonzero value names one pair
+    assert [decode_attack(v, n) for v in values] == pairs
     assert decode_attack(0, n) == (0, -1)
-    for style, row in ((0, 0), (4, 0), (1, -1), (1, n)):
-        with pytest.raises(ValueError):
-            attack_value(style, row, n)
+    for (s, r), v in zip(pairs, values):  # the unchecked kernel helpers agree
+        assert attack_value_of(s, r, n) == v and decode_attack_of(v, n) == (s, r)
+        assert all(type(x) is int for x in (v, *decode_attack(v, n)))
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_decode_attack_rejects_values_outside_the_head(n):
+    top = 3 * n
+    assert decode_attack(top, n) == (3, n - 1)  # the largest value is fine
+    for bad in (-1, -top, top + 1, top + 100):
+        with pytest.raises(ValueError, match=f"0..{top}, got {bad}"):
+            decode_attack(bad, n)
+    n_rows = LAYOUT.n_entities
+    assert LAYOUT.action_sizes[ActionHead.ATTACK] == 1 + attack_value(3, n_rows - 1, n_rows)
+
+
+@pytest.mark.parametrize("style,row", [(0, 0), (4, 0), (-1, 0), (1, -1), (1, 7), (3, 8)])
+def test_attack_value_rejects_a_bad_style_or_row(style, row):
+    with pytest.raises(ValueError, match=f"got {style}, {row}"):
+        attack_value(style, row, 7)
 
 
 def test_zero_is_never_counted_even_when_masked():

@@ -16,7 +16,9 @@ from neural_mmo.world.systems.movement import DC, DR
 from neural_mmo.world.tables import Behaviour
 
 
-@pytest.mark.parametrize("overrides", [{}, {"spawn__mode": "concurrent", "n_populations": 4}])
+@pytest.mark.parametrize(
+    "overrides", [{}, {"spawn__mode": "concurrent", "n_populations": 4, "combat__spawn_immunity": 0}]
+)
 def test_every_observation_is_in_the_space_and_describes_its_agent(overrides):
     env = neural_mmo.parallel_env("small", seed=6, horizon=150, **overrides)
     obs, _ = env.reset()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
-from neural_mmo.observe.encode import Observer, nearest_first
+from neural_mmo.observe.encode import Observer, Rule, nearest_first
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
 from neural_mmo.world.actions import ActionHead
@@ -63,7 +63,9 @@ def _entity_row(state, e, r0, c0):
     row[E.FROZEN] = min(max(0, int(t.freeze_until[j]) - tick), 32767)
     immune = int(t.spawn_tick[j]) + cfg.combat.spawn_immunity - tick if is_agent else 0
     row[E.IMMUNE] = min(max(0, immune), 32767)
-    row[E.IN_COMBAT] = int(tick - int(t.combat_tick[j]) < cfg.combat.status_ticks)
+    # the coming ticks t' it is still in combat: t' - combat_tick < status_ticks
+    status, fought = cfg.combat.status_ticks, int(t.combat_tick[j])
+    row[E.IN_COMBAT] = sum(1 for later in range(tick + 1, tick + status + 1) if later - fought < status)
     return row
 
 
@@ -115,7 +117,7 @@ def reference_observation(state, slot):
                 attack[1 + s * n_rows + k] = key(e)[0] <= reach
     move = np.zeros(5, np.int8)
     move[0] = 1
-    frozen = state.tick + 1 <= int(a.freeze_until[slot])
+    frozen = state.tick + 1 <= int(a.freeze_until[slot]) or not a.alive[slot]  # the dead may only stay
     border = cfg.map.border
     lo, hi = border - 1, material.shape[0] - border  # nobody moves past the first border ring
     for d, (dr, dc) in enumerate(STEPS, start=1):
@@ -400,6 +402,8 @@ def test_the_last_view_of_a_dead_agent_lists_a_newcomer_on_its_tile():
     assert b["entities"][0, 2, E.KIND] == EntityKind.NEUTRAL_NPC and b["entities"][0, 2, E.LEVEL] == 4
     attack = b["action_mask"][0, layout.action_offsets[ActionHead.ATTACK] :]
     assert attack.tolist() == [1] + [0] * 12  # the dead attack nobody
+    assert b["action_mask"][0, :5].tolist() == [1, 0, 0, 0, 0]  # and go nowhere
+    assert b["action_mask"][1, :5].tolist() == [1, 1, 1, 0, 1]  # the newcomer there moves (not onto the NPC)
     assert observer.entity_slot[1].tolist() == [1, 2, -1, -1]  # the newcomer does not see the dead agent
     attack = b["action_mask"][1, layout.action_offsets[ActionHead.ATTACK] :].tolist()
     assert attack[1 : 1 + 4] == [0, 1, 0, 0]  # it may strike the NPC in melee reach (row 1) ...
@@ -409,6 +413,50 @@ def test_the_last_view_of_a_dead_agent_lists_a_newcomer_on_its_tile():
         0,
         0,
     ]  # ... and with the others
+
+
+def test_the_observer_rules_are_indexed_by_rule():
+    config = Config().override(
+        {"combat.status_ticks": 6, "combat.spawn_immunity": 11, "combat.melee_range": 2,
+         "combat.range_range": 3, "combat.mage_range": 4, "npc.sight": 5}
+    )  # fmt: skip
+    observer = Observer(ObsLayout(config), ObsLayout(config).allocate(config.spawn.n_agents))
+    assert len(observer.rules) == len(Rule)
+    assert [(r.name, int(observer.rules[r])) for r in Rule] == [
+        ("STATUS_TICKS", 6), ("SPAWN_IMMUNITY", 11),
+        ("MELEE_RANGE", 2), ("RANGE_RANGE", 3), ("MAGE_RANGE", 4),
+    ]  # fmt: skip
+    for style in (1, 2, 3):  # the reach of a style is at MELEE_RANGE + style - 1
+        assert observer.rules[Rule.MELEE_RANGE + style - 1] == 1 + style
+
+
+@pytest.mark.parametrize("status", [0, 1, 4])
+def test_in_combat_counts_the_coming_ticks_in_combat(status):
+    """After tick ``tick``, an entity that last fought at ``fought`` shows how many of the ticks
+    tick + 1, tick + 2, ... it is still in combat (t' - fought < status_ticks)."""
+    config = Config().override(
+        {"map.size": 5, "map.border": 3, "observe.vision_radius": 2, "spawn.n_agents": 1, "npc.n_npcs": 0,
+         "combat.status_ticks": status}
+    )  # fmt: skip
+    state = WorldState.allocate(config)
+    state.material[:] = Material.GRASS
+    a = state.agents
+    a.alive[0], a.r[0], a.c[0], a.level[0] = True, 5, 5, 1
+    layout = ObsLayout(config)
+    observer = Observer(layout, layout.allocate(1))
+    fought = 20
+    a.combat_tick[0] = fought
+    seen = []
+    for tick in range(fought, fought + status + 2):
+        state.clock[Clock.TICK] = tick
+        observer.write(state)
+        seen.append(int(observer.buffers["entities"][0, 0, E.IN_COMBAT]))
+    assert seen == [max(0, status - 1 - k) for k in range(status + 2)]
+    high = {f.key: f for f in layout.fields}["entities"].high
+    assert max(seen) == high[0, E.IN_COMBAT]  # the bound of the space is reached
+    a.combat_tick[0] = NEVER
+    observer.write(state)
+    assert observer.buffers["entities"][0, 0, E.IN_COMBAT] == 0
 
 
 def test_frozen_agents_may_only_stay():

@@ -64,7 +64,9 @@ def test_fields_follow_the_config(radius, n_entities, n_pop):
     for col in (EntityColumn.LEVEL, *range(EntityColumn.MELEE, EntityColumn.FISHING + 1)):
         assert (ent.high[:, col] == p.max_level).all() and (ent.low[:, col] == 0).all()
     assert (ent.high[:, EntityColumn.STYLE] == Style.MAGE).all()
-    assert (ent.high[:, EntityColumn.IN_COMBAT] == 1).all()
+    assert cfg.combat.status_ticks == 5  # the preset's; the countdown shows at most 4 coming ticks
+    assert (ent.high[:, EntityColumn.IN_COMBAT] == 4).all()
+    assert (ent.low[:, EntityColumn.IN_COMBAT] == 0).all()
     assert layout.action_offsets.tolist() == [0, 5]
     assert layout.action_sizes.tolist() == [5, 1 + 3 * n_entities]
     assert layout.n_actions == n_actions
@@ -90,6 +92,16 @@ def test_entity_health_bound_saturates_at_int16():
     )
     ent = {f.key: f for f in ObsLayout(cfg).fields}["entities"]
     assert (ent.high[:, EntityColumn.HEALTH] == np.iinfo(np.int16).max).all()
+
+
+@pytest.mark.parametrize("status,top", [(0, 0), (1, 0), (2, 1), (9, 8), (40_000, 32767)])
+def test_the_in_combat_countdown_bound_follows_status_ticks(status, top):
+    """IN_COMBAT counts the coming ticks in combat: at most status_ticks - 1 (the tick of the
+    fight itself is past when it is observed), saturating at the int16 top."""
+    cfg = Config.preset("small").override({"combat.status_ticks": status})
+    ent = {f.key: f for f in ObsLayout(cfg).fields}["entities"]
+    assert (ent.high[:, EntityColumn.IN_COMBAT] == top).all()
+    assert (ent.low[:, EntityColumn.IN_COMBAT] == 0).all()
 
 
 def test_spaces_and_buffers_agree():

@@ -45,8 +45,9 @@ def chance_formula(cfg: Config, attack: int, defence: int) -> float:
 
 def predict(sc, attacks: dict[int, tuple[int, int]]) -> list[tuple[int, int, int, int]]:
     """The ATTACK events ``(attacker, target, damage, style)`` the next tick's agent attacks will
-    log, in order, from the documented rules and a copy of the combat stream. (XP gained during
-    the tick is not modelled: use it with one attack per target, or ``xp_scale=0``.)"""
+    log, in order, from the documented rules and a copy of the combat stream. Attacks are
+    simultaneous: every roll uses the levels and styles of the start of the tick (styles and XP
+    are applied after all attacks), only health changes from one attack to the next."""
     state, cfg = sc.state, sc.config
     agents, npcs = state.agents, state.npcs
     n = agents.capacity
@@ -61,7 +62,7 @@ def predict(sc, attacks: dict[int, tuple[int, int]]) -> list[tuple[int, int, int
         return (agents, entity) if entity < n else (npcs, entity - n)
 
     health = {e: int(table(e)[0].health[table(e)[1]]) for e in range(n + npcs.capacity)}
-    style = {e: int(table(e)[0].style[table(e)[1]]) for e in range(n + npcs.capacity)}
+    style = {e: int(table(e)[0].style[table(e)[1]]) for e in range(n + npcs.capacity)}  # never updated
     out = []
     for i in order:
         if i not in attacks:
@@ -83,7 +84,6 @@ def predict(sc, attacks: dict[int, tuple[int, int]]) -> list[tuple[int, int, int
             damage = damage_reference(cfg, s, attack, defence, BEATEN_BY[Style(s)] == style[t])
             keep = 1 if (t < n and cfg.vitals.immortal) else 0
             damage = max(0, min(damage, health[t] - keep))
-        style[i] = s
         health[t] -= damage
         out.append((i, t, damage, int(s)))
     return out
@@ -438,6 +438,10 @@ def test_death_by_combat_logs_attack_kill_and_death(style):
     assert sc.state.occupant[victim_tile] == -1  # the tile is free
     assert sc.agent(1)["killer"] == 0
     assert sc.vec.terminations.tolist() == [False, True]
+    last_view = sc.obs(1)["action_mask"]
+    assert last_view[: len(Direction)].tolist() == [1, 0, 0, 0, 0]  # the dead may only stay ...
+    assert last_view[len(Direction) :].tolist() == [1] + [0] * (3 * sc.config.observe.n_entities)
+    assert sc.obs(0)["action_mask"][: len(Direction)].tolist() == [1, 1, 1, 1, 1]  # ... the living move
     assert sc.vec.rewards[1] == -1.0
     assert sc.vec.alive.tolist() == [True, False]
     assert sc.state.agents.alive[0]
@@ -498,6 +502,142 @@ def test_attacks_on_an_agent_killed_earlier_in_the_tick_do_nothing():
     killer = expected[0][0]
     assert [(e["slot"], e["other"]) for e in sc.events(EventKind.KILL)] == [(killer, 1)]
     assert sc.agent(1)["killer"] == killer
+
+
+# The two cases below each have one attack whose style beats the defender's new style (the one it
+# attacks with this tick) but not its old one, and one attack the other way round.
+STYLE_CASES = [
+    # (A's old style, A's attack, B's old style, B's attack)
+    (Style.MAGE, Style.MELEE, Style.MAGE, Style.RANGE),
+    (Style.MAGE, Style.MELEE, Style.RANGE, Style.MAGE),
+]
+
+
+@pytest.mark.parametrize("old_a,new_a,old_b,new_b", STYLE_CASES)
+def test_simultaneous_attacks_use_the_styles_of_the_start_of_the_tick(old_a, new_a, old_b, new_b):
+    """Agents 0 and 1 strike each other every tick, each starting the tick with its old style: the
+    weakness of every hit follows the defender's old style, whichever attack is resolved first."""
+    sc = two_agents((0, 1), xp_scale=0.0)
+    cfg = sc.config
+    set_level(sc, 0, SKILL_OF[new_a], 99)
+    set_level(sc, 1, SKILL_OF[new_b], 99)
+    attacks = {0: (new_a, 1), 1: (new_b, 0)}
+    old = {0: old_a, 1: old_b}
+    new = {0: new_a, 1: new_b}
+    weak = {}  # attacker -> the weakness of its hit, from the defender's old style
+    for attacker, defender in ((0, 1), (1, 0)):
+        weak[attacker] = BEATEN_BY[new[attacker]] == old[defender]
+        assert weak[attacker] != (BEATEN_BY[new[attacker]] == new[defender])  # the styles disagree
+    assert sorted(weak.values()) == [False, True]
+    damage = {i: damage_reference(cfg, new[i], 99, 1, weak[i]) for i in (0, 1)}
+    for i in (0, 1):  # the other style would give another damage, so the test can tell them apart
+        assert damage[i] != damage_reference(cfg, new[i], 99, 1, not weak[i])
+    dealt: dict[int, dict[int, set[int]]] = {0: {0: set(), 1: set()}, 1: {0: set(), 1: set()}}
+    for _ in range(60):
+        for slot in (0, 1):
+            sc.state.agents.style[slot] = old[slot]
+            make_tough(sc, slot)
+        expected = predict(sc, attacks)
+        sc.step(attacks=attacks)
+        events = attack_events(sc)
+        assert events == expected and len(events) == 2
+        first = events[0][0]  # ATTACK events are logged in the order the attacks were resolved
+        for attacker, target, d, style in events:
+            assert (target, style) == (1 - attacker, new[attacker])
+            assert d in (0, damage[attacker])
+            if d > 0:
+                dealt[first][attacker].add(d)
+        assert (sc.agent(0)["style"], sc.agent(1)["style"]) == (new_a, new_b)  # applied after the attacks
+    for first in (0, 1):  # both orders happened, and in each both agents landed a blow
+        assert dealt[first] == {0: {damage[0]}, 1: {damage[1]}}, first
+
+
+def test_defence_xp_gained_in_a_tick_does_not_change_later_attacks_of_that_tick():
+    """Two attackers hit one defender whose defence is one XP short of the next level: both blows
+    use the defence level of the start of the tick, and the level rises only afterwards."""
+    grid = grass(7)
+    grid[3][2], grid[3][3], grid[3][4] = "0", "1", "2"
+    sc = make_scenario(draw(grid), spawn_immunity=0, food_decay=0, water_decay=0)
+    cfg, pr = sc.config, sc.config.progression
+    attack = 99
+    level = next(d for d in range(40, 99)
+                 if damage_reference(cfg, Style.MELEE, attack, d, False)
+                 != damage_reference(cfg, Style.MELEE, attack, d + 1, False))  # fmt: skip
+    old_damage = damage_reference(cfg, Style.MELEE, attack, level, False)
+    gained = 2 * round(pr.xp_scale * pr.defence_xp_per_damage * old_damage)
+    assert XP_FOR_LEVEL[level] - 1 + gained < XP_FOR_LEVEL[level + 1]  # two hits: exactly one level
+    attacks = {0: (Style.MELEE, 1), 2: (Style.MELEE, 1)}
+    for slot in (0, 2):
+        set_level(sc, slot, Skill.MELEE, attack)
+    a = sc.state.agents
+    for _ in range(100):
+        a.level[1, Skill.DEFENCE] = level
+        a.xp[1, Skill.DEFENCE] = XP_FOR_LEVEL[level] - 1  # one XP short of level + 1
+        make_tough(sc, 1)
+        expected = predict(sc, attacks)
+        sc.step(attacks=attacks)
+        assert attack_events(sc) == expected
+        if [d > 0 for *_, d, _s in expected] == [True, True]:
+            break
+    else:
+        raise AssertionError("no tick with two hits")
+    assert [d for *_, d, _s in expected] == [old_damage, old_damage]
+    assert old_damage != damage_reference(cfg, Style.MELEE, attack, level + 1, False)
+    assert a.xp[1, Skill.DEFENCE] == XP_FOR_LEVEL[level] - 1 + gained
+    assert a.level[1, Skill.DEFENCE] == level + 1  # the XP did count, after the attacks
+    ups = [(e["slot"], e["detail"], e["value"]) for e in sc.events(EventKind.LEVEL_UP) if e["slot"] == 1]
+    assert ups == [(1, Skill.DEFENCE, level + 1)]
+
+
+@pytest.mark.parametrize("both_die", [False, True])
+def test_an_agent_killed_this_tick_gains_no_xp(both_die):
+    """Agents 0 and 1 hit each other on one tick and agent 1 (with agent 0 too, if ``both_die``)
+    dies of it: the dead gain nothing, as attacker or defender, whatever the order of the attacks;
+    a survivor gains for the blow it dealt and the one it took. Every XP column starts one short
+    of a level, so any gain shows as a LEVEL_UP."""
+    attack = 60
+    attacks = {0: (Style.MELEE, 1), 1: (Style.MELEE, 0)}
+    orders = set()
+    for seed in range(100):
+        sc = two_agents((0, 1), immortal=False, seed=seed)
+        a = sc.state.agents
+        for slot in (0, 1):
+            set_level(sc, slot, Skill.MELEE, attack)
+            a.xp[slot, Skill.MELEE] = XP_FOR_LEVEL[attack] - 1
+            a.xp[slot, Skill.CONSTITUTION] = XP_FOR_LEVEL[1] - 1
+            a.xp[slot, Skill.DEFENCE] = XP_FOR_LEVEL[1] - 1
+        a.health[1] = 1
+        if both_die:
+            a.health[0] = 1
+        sc.refresh()
+        expected = predict(sc, attacks)
+        if [d > 0 for *_, d, _s in expected] != [True, True] or expected[0][0] in orders:
+            continue
+        orders.add(expected[0][0])
+        xp_before = a.xp.copy()
+        sc.step(attacks=attacks)
+        assert attack_events(sc) == expected
+        dealt = {attacker: d for attacker, _t, d, _s in expected}
+        dead = [0, 1] if both_die else [1]
+        assert sorted(e["slot"] for e in sc.events(EventKind.DEATH)) == dead
+        ups = sorted((e["slot"], e["detail"], e["value"]) for e in sc.events(EventKind.LEVEL_UP))
+        pr = sc.config.progression
+        if both_die:
+            assert ups == []
+        else:
+            assert ups == [(0, Skill.MELEE, attack + 1), (0, Skill.DEFENCE, 2), (0, Skill.CONSTITUTION, 2)]
+            assert a.xp[0, Skill.MELEE] - xp_before[0, Skill.MELEE] == round(
+                pr.xp_scale * pr.xp_per_damage * dealt[0]
+            )
+            assert a.xp[0, Skill.DEFENCE] - xp_before[0, Skill.DEFENCE] == round(
+                pr.xp_scale * pr.defence_xp_per_damage * dealt[1]
+            )
+        for slot in dead:
+            assert a.xp[slot].tolist() == xp_before[slot].tolist()
+            assert a.level[slot].tolist() == [attack, 1, 1, 1, 1, 1, 1]
+        if orders == {0, 1}:
+            break
+    assert orders == {0, 1}  # the dead attacker was resolved first once, and last once
 
 
 # ---------------------------------------------------------------------------------------- XP gains
@@ -563,34 +703,61 @@ def test_combat_xp_levels_up_with_events_and_constitution_raises_max_health():
 # ----------------------------------------------------------------------------- in combat, regen
 
 
+def in_combat_column(sc, slot: int) -> int:
+    return int(sc.obs(slot)["entities"][0, EntityColumn.IN_COMBAT])
+
+
+@pytest.mark.parametrize("status", [5, 2, 1, 0])
 @pytest.mark.parametrize("regen_in_combat", [False, True])
-def test_no_regeneration_while_in_combat_unless_configured(regen_in_combat):
-    sc = two_agents((0, 3), regen_in_combat=regen_in_combat)
+def test_no_regeneration_while_in_combat_unless_configured(regen_in_combat, status):
+    """IN_COMBAT counts the coming ticks in combat: in combat at t' iff t' - combat_tick <
+    status_ticks, so after tick t it shows max(0, combat_tick + status_ticks - 1 - t)."""
+    sc = two_agents((0, 3), regen_in_combat=regen_in_combat, status_ticks=status)
     sc.state.agents.health[0] = 50  # the attacker: in combat, but nobody hurts it
     sc.refresh()
-    status, regen = sc.config.combat.status_ticks, sc.config.regen_amount
-    assert sc.obs(0)["entities"][0, EntityColumn.IN_COMBAT] == 0
+    regen = sc.config.regen_amount
+    assert regen > 0
+    assert in_combat_column(sc, 0) == in_combat_column(sc, 1) == 0
     sc.step(attacks={0: (Style.RANGE, 1)})  # tick 1: hit or miss, both are now in combat
     assert len(attack_events(sc)) == 1
+    assert sc.agent(0)["combat_tick"] == sc.agent(1)["combat_tick"] == 1
     health = [sc.agent(0)["health"]]
-    in_combat = [int(sc.obs(0)["entities"][0, EntityColumn.IN_COMBAT])]
+    in_combat = [in_combat_column(sc, 0)]
     seen_by_1 = [int(sc.obs(1)["entities"][sc.row_of(1, 0), EntityColumn.IN_COMBAT])]
-    defender = [int(sc.obs(1)["entities"][0, EntityColumn.IN_COMBAT])]
+    defender = [in_combat_column(sc, 1)]
     for _ in range(status + 1):
         sc.step()
         health.append(sc.agent(0)["health"])
-        in_combat.append(int(sc.obs(0)["entities"][0, EntityColumn.IN_COMBAT]))
+        in_combat.append(in_combat_column(sc, 0))
         seen_by_1.append(int(sc.obs(1)["entities"][sc.row_of(1, 0), EntityColumn.IN_COMBAT]))
-        defender.append(int(sc.obs(1)["entities"][0, EntityColumn.IN_COMBAT]))
-    # after tick t (t = 1 .. status + 2) the attacker is in combat while t - 1 < status_ticks
-    expected_status = [int(t - 1 < status) for t in range(1, status + 3)]
+        defender.append(in_combat_column(sc, 1))
+    ticks = range(1, status + 3)
+    # after tick t: the ticks t' in t+1 .. t+status with t' - 1 < status
+    expected_status = [sum(1 for u in range(t + 1, t + status + 1) if u - 1 < status) for t in ticks]
+    assert expected_status == [max(0, status - t) for t in ticks]
     assert in_combat == seen_by_1 == defender == expected_status
     top = sc.config.vitals.max_health
+    assert top >= 50 + 2 * regen  # out of combat, regeneration is never hidden by the cap here
     if regen_in_combat:
-        expected_health = [min(top, 50 + regen * t) for t in range(1, status + 3)]
+        expected_health = [min(top, 50 + regen * t) for t in ticks]
     else:
-        expected_health = [50] * status + [min(top, 50 + regen), min(top, 50 + 2 * regen)]
+        expected_health = [50 + regen * max(0, t - status) for t in ticks]
+        # regeneration resumes on the first tick after the countdown showed 0, not before
+        for k in range(len(ticks) - 1):
+            assert (health[k + 1] > health[k]) == (in_combat[k] == 0), k
     assert health == expected_health
+
+
+def test_a_new_attack_restarts_the_in_combat_countdown():
+    sc = two_agents((0, 1))
+    status = sc.config.combat.status_ticks
+    assert status >= 4
+    seen = []
+    for tick in range(1, 8):
+        sc.step(attacks={0: (Style.MELEE, 1)} if tick in (1, 3) else None)
+        seen.append((in_combat_column(sc, 0), in_combat_column(sc, 1)))
+    last_fight = [1, 1, 3, 3, 3, 3, 3]
+    assert seen == [(max(0, f + status - 1 - t),) * 2 for t, f in zip(range(1, 8), last_fight)]
 
 
 # ----------------------------------------------------------------------------------- determinism

@@ -20,8 +20,8 @@ from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import DEADLY, PASSABLE, Material
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.npc import danger, step_toward
-from neural_mmo.world.systems.progression import Skill
+from neural_mmo.world.systems.npc import danger, put_npc, step_toward
+from neural_mmo.world.systems.progression import XP_FOR_LEVEL, Skill
 from neural_mmo.world.tables import Behaviour
 
 STEP = {1: (-1, 0), 2: (1, 0), 3: (0, 1), 4: (0, -1)}  # Direction -> (dr, dc)
@@ -285,8 +285,52 @@ def test_a_hostile_npc_attack_follows_the_combat_formulas():
     assert hits > 0
 
 
+@pytest.mark.parametrize("health", [1, 30_000])
+def test_an_npc_blow_gives_defence_xp_unless_it_kills(health):
+    """The agent's defence XP is one short of level 2: a hit it survives levels it up, a killing
+    blow gives nothing."""
+    sc = make_scenario(
+        """
+        .....
+        .....
+        .0h..
+        .....
+        .....
+        """,
+        npc_level=40, food_decay=0, water_decay=0,
+    )  # fmt: skip
+    cfg = sc.config
+    a = sc.state.agents
+    a.max_health[0] = max(health, cfg.vitals.max_health)
+    a.health[0] = health
+    short = XP_FOR_LEVEL[1] - 1  # one XP short of defence level 2
+    a.xp[0, Skill.DEFENCE] = short
+    for _ in range(100):
+        rng = PyStream(sc.state.streams[Stream.NPC])
+        if rng.uniform() < chance(cfg, 40, 1):
+            break
+        sc.step()  # a miss: no XP, and no regeneration (in combat)
+        assert npc_attacks(sc) == [(sc.npc_entity(0), 0, 0)] and a.xp[0, Skill.DEFENCE] == short
+    else:
+        raise AssertionError("the NPC never hits")
+    damage = min(damage_reference(cfg, Style.MELEE, 40, 1, weak=False), health)
+    sc.step()
+    assert npc_attacks(sc) == [(sc.npc_entity(0), 0, damage)]
+    ups = [(e["slot"], e["detail"], e["value"]) for e in sc.events(EventKind.LEVEL_UP)]
+    if health == 1:
+        assert [e["slot"] for e in sc.events(EventKind.DEATH)] == [0]
+        assert ups == [] and a.xp[0, Skill.DEFENCE] == short and a.level[0, Skill.DEFENCE] == 1
+    else:
+        pr = cfg.progression
+        assert sc.events(EventKind.DEATH) == [] and a.alive[0]
+        assert a.xp[0, Skill.DEFENCE] == short + round(pr.xp_scale * pr.defence_xp_per_damage * damage)
+        assert ups == [(0, Skill.DEFENCE, 2)]
+
+
 def test_a_hostile_npc_only_searches_its_sight_square():
-    """The only way round the wall leaves the NPC's search square: it finds no step and waits."""
+    """The only way round the wall leaves the NPC's search square: it finds no path, drops its
+    target and acts idle (here: it never wanders, so it stays put); with the gap inside the
+    square it hunts."""
 
     def walled(gap_row: int) -> str:
         grid = grass(15)
@@ -299,17 +343,96 @@ def test_a_hostile_npc_only_searches_its_sight_square():
 
     sight = Config().npc.sight
     far = 7 + sight + 2  # the gap lies outside the square of side 2 sight + 1 around the NPC
-    sc = make_scenario(walled(far), food_decay=0, water_decay=0)
+    sc = make_scenario(walled(far), npc__wander_prob=0.0, food_decay=0, water_decay=0)
     assert cheb(sc.pos(0), sc.npc_pos(0)) <= sight  # it sees its prey
     for _ in range(10):
         sc.step()
         assert sc.npc_pos(0) == (7, 6)
-        assert sc.npc(0)["target"] == 0
+        assert sc.npc(0)["target"] == -1 and sc.npc(0)["target_id"] == -1  # it gave up
         assert npc_attacks(sc) == []
     near = 7 + sight  # the gap on the square's edge: a path inside the square exists
-    sc = make_scenario(walled(near), food_decay=0, water_decay=0)
+    sc = make_scenario(walled(near), npc__wander_prob=0.0, food_decay=0, water_decay=0)
     sc.step()
     assert sc.npc_pos(0) != (7, 6)
+    assert sc.npc(0)["target"] == 0 and sc.npc(0)["target_id"] == sc.agent(0)["agent_id"]
+
+
+MOAT_MAP = """
+...........
+...........
+...........
+...~~~~~...
+...~...~...
+...~.0.~...
+...~...~...
+...~~~~~...
+...........
+...........
+.h.........
+"""
+
+
+def test_a_hostile_npc_with_an_unreachable_prey_gives_up_and_wanders():
+    """The agent sits inside a moat, in the NPC's sight but out of its melee reach and beyond any
+    path: every tick the NPC picks it, finds no path, drops it and wanders as an idle NPC does."""
+    sc = make_scenario(MOAT_MAP, npc_style=Style.MELEE, npc__leash=2, food_decay=0, water_decay=0)
+    cfg = sc.config
+    assert cfg.npc.wander_prob > 0
+    agent = grid_pos(sc, sc.pos(0))
+    visited = set()
+    for _ in range(60):
+        pos = (int(sc.state.npcs.r[0]), int(sc.state.npcs.c[0]))
+        assert reach_of(cfg, Style.MELEE) < cheb(pos, agent) <= cfg.npc.sight  # seen, out of reach
+        visited.add(pos)
+        expected = predict_idle(sc, 0, PyStream(sc.state.streams[Stream.NPC]))
+        sc.step()
+        assert (int(sc.state.npcs.r[0]), int(sc.state.npcs.c[0])) == expected
+        assert sc.npc(0)["target"] == -1 and sc.npc(0)["target_id"] == -1
+        assert npc_attacks(sc) == []
+    assert len(visited) >= 3  # it did not stand still in front of its prey
+    assert sc.agent(0)["health"] == cfg.vitals.max_health
+
+
+def test_a_hostile_npc_with_an_unreachable_prey_walks_home_when_beyond_its_leash():
+    sc = make_scenario(MOAT_MAP, npc__leash=1, food_decay=0, water_decay=0)
+    leash = sc.config.npc.leash
+    b = sc.border
+    sc.state.npcs.home_r[0] = 10 + b  # as if it had chased its prey up from the bottom-right corner
+    sc.state.npcs.home_c[0] = 10 + b
+    home = (10, 10)
+    assert cheb(sc.npc_pos(0), sc.pos(0)) <= sc.config.npc.sight
+    manhattan = abs(10 - 10) + abs(1 - 10)
+    while cheb(sc.npc_pos(0), home) > leash:
+        sc.step()
+        assert sc.npc(0)["target"] == -1
+        gap = abs(sc.npc_pos(0)[0] - home[0]) + abs(sc.npc_pos(0)[1] - home[1])
+        assert gap == manhattan - 1  # straight home, one step a tick
+        manhattan = gap
+    assert sc.state.tick == (10 - 1) - leash
+    assert npc_attacks(sc) == []
+
+
+def test_a_neutral_npc_attacked_across_water_drops_its_attacker():
+    sc = make_scenario(
+        """
+        ..~....
+        ..~....
+        ..~....
+        .0~n...
+        ..~....
+        ..~....
+        ..~....
+        """,
+        npc__wander_prob=0.0, food_decay=0, water_decay=0, spawn_immunity=0,
+    )  # fmt: skip
+    npc = sc.npc_entity(0)
+    for _ in range(3):
+        sc.step(attacks={0: (Style.RANGE, npc)})  # within range reach, beyond its melee reach
+        assert [(e["slot"], e["other"]) for e in sc.events(EventKind.ATTACK)] == [(0, npc)]
+        assert sc.npc(0)["target"] == -1 and sc.npc(0)["target_id"] == -1  # no path: dropped
+        assert sc.npc_pos(0) == (3, 3)
+    sc.step()
+    assert sc.npc(0)["target"] == -1 and sc.events(EventKind.ATTACK) == []
 
 
 def test_step_toward_searches_only_the_square_around_the_start():
@@ -360,19 +483,26 @@ def test_an_npc_regenerates_when_out_of_combat():
     npc = sc.npc_entity(0)
     cfg = sc.config
     regen, status = cfg.regen_amount, cfg.combat.status_ticks
+    assert status >= 2 and 20 + 2 * regen <= sc.npc(0)["max_health"]
     sc.state.npcs.health[0] = 20
-    sc.step(attacks={0: (Style.RANGE, npc)})  # in combat from this tick
+    sc.step(attacks={0: (Style.RANGE, npc)})  # in combat from this tick (tick 1)
     health = sc.npc(0)["health"]
     assert health <= 20
-    for _ in range(status - 1):
+
+    def countdown() -> int:
+        return int(sc.obs(0)["entities"][sc.row_of(0, npc), EntityColumn.IN_COMBAT])
+
+    assert countdown() == status - 1  # ticks 2 .. status are still in combat
+    for tick in range(2, status + 1):
         sc.step()
         assert sc.npc(0)["health"] == health  # in combat: no regeneration
-    assert sc.obs(0)["entities"][sc.row_of(0, npc), EntityColumn.IN_COMBAT] == 1
-    sc.step()
+        assert countdown() == status - tick
+    assert countdown() == 0
+    sc.step()  # the first tick out of combat
     assert sc.npc(0)["health"] == health + regen
-    assert sc.obs(0)["entities"][sc.row_of(0, npc), EntityColumn.IN_COMBAT] == 0
+    assert countdown() == 0
     sc.step()
-    assert sc.npc(0)["health"] == min(sc.npc(0)["max_health"], health + 2 * regen)
+    assert sc.npc(0)["health"] == health + 2 * regen
 
 
 # --------------------------------------------------------------------------------- killing an NPC
@@ -456,6 +586,101 @@ def test_npcs_respawn_up_to_the_cap_and_no_further():
     assert counts == sorted(counts)
     occupied = sc.state.occupant[sc.state.occupant >= sc.config.spawn.n_agents]
     assert sorted(occupied.tolist()) == [sc.config.spawn.n_agents + j for j in range(cap)]
+
+
+# ------------------------------------------------------------------------------- placing by hand
+
+PUT_MAP = """
+p......
+.~#L...
+.......
+.0.....
+.......
+.......
+.......
+"""
+
+
+def put_npc_scenario():
+    return make_scenario(PUT_MAP, npc__n_npcs=3, progression__max_level=50)
+
+
+@pytest.mark.parametrize(
+    "where,behaviour,level,style,fragment",
+    [
+        ((5, 5), 0, 5, Style.MAGE, "behaviour"),
+        ((5, 5), max(Behaviour) + 1, 5, Style.MAGE, "behaviour"),
+        ((5, 5), Behaviour.HOSTILE, 5, 0, "style"),
+        ((5, 5), Behaviour.HOSTILE, 5, Style.MAGE + 1, "style"),
+        ((5, 5), Behaviour.HOSTILE, 0, Style.MAGE, "level"),
+        ((5, 5), Behaviour.HOSTILE, 51, Style.MAGE, "level"),  # max_level is 50 here
+        ((-1, 2), Behaviour.HOSTILE, 5, Style.MAGE, "outside the playable area"),  # the border ring
+        ((2, 7), Behaviour.HOSTILE, 5, Style.MAGE, "outside the playable area"),
+        ((3, 1), Behaviour.HOSTILE, 5, Style.MAGE, "occupied"),  # the agent
+        ((0, 0), Behaviour.HOSTILE, 5, Style.MAGE, "occupied"),  # the NPC
+        ((1, 1), Behaviour.HOSTILE, 5, Style.MAGE, "not spawnable"),  # water
+        ((1, 2), Behaviour.HOSTILE, 5, Style.MAGE, "not spawnable"),  # stone
+        ((1, 3), Behaviour.HOSTILE, 5, Style.MAGE, "not spawnable"),  # lava
+    ],
+)
+def test_put_npc_rejects_values_outside_the_rules_and_leaves_the_world_alone(
+    where, behaviour, level, style, fragment
+):
+    sc = put_npc_scenario()
+    b = sc.border
+    r, c = where[0] + b, where[1] + b
+    sc.state.material[b - 1, :] = Material.GRASS  # the border ring is out of bounds whatever it is
+    sc.state.material[:, b + 7] = Material.GRASS
+    before = sc.state.state_hash()
+    events = sc.state.events.rows()
+    with pytest.raises(ValueError, match=fragment):
+        put_npc(sc.state, r, c, behaviour, level, style)
+    assert sc.state.state_hash() == before
+    assert sc.state.events.rows() == events
+    # the call every case above spoils in one argument succeeds
+    assert put_npc(sc.state, 5 + b, 5 + b, Behaviour.HOSTILE, 5, Style.MAGE) == sc.npc_entity(1)
+    assert sc.state.state_hash() != before
+
+
+def test_put_npc_far_outside_the_grid_is_a_value_error_not_an_index_error():
+    sc = put_npc_scenario()
+    side = sc.config.grid_side
+    before = sc.state.state_hash()
+    for r, c in ((-1, 10), (10, -1), (side, 10), (10, side), (-side - 1, 10)):
+        with pytest.raises(ValueError, match="outside the playable area"):
+            put_npc(sc.state, r, c, Behaviour.PASSIVE, 1, Style.MELEE)
+    assert sc.state.state_hash() == before
+
+
+def test_put_npc_fills_the_lowest_free_slot_then_refuses():
+    sc = put_npc_scenario()
+    b = sc.border
+    cfg = sc.config
+    assert sc.state.npcs.capacity == 3 and sc.npc(0)["alive"]
+    entity = put_npc(sc.state, 5 + b, 5 + b, Behaviour.NEUTRAL, cfg.progression.max_level, Style.RANGE)
+    assert entity == sc.npc_entity(1)
+    npc = sc.npc(1)
+    assert (npc["behaviour"], npc["style"]) == (Behaviour.NEUTRAL, Style.RANGE)
+    assert npc["level"] == [50] * len(Skill)
+    top = cfg.vitals.max_health + cfg.progression.health_per_level * (50 - 1)
+    assert npc["max_health"] == npc["health"] == top
+    assert sc.state.occupant[5 + b, 5 + b] == entity
+    assert [(e["slot"], e["value"], e["detail"]) for e in sc.events(EventKind.NPC_SPAWN)][-1] == (
+        entity, Behaviour.NEUTRAL, 50,
+    )  # fmt: skip
+    assert put_npc(sc.state, 6 + b, 6 + b, Behaviour.PASSIVE, 1, Style.MELEE) == sc.npc_entity(2)
+    before = sc.state.state_hash()
+    with pytest.raises(ValueError, match="slots"):
+        put_npc(sc.state, 4 + b, 4 + b, Behaviour.PASSIVE, 1, Style.MELEE)
+    assert sc.state.state_hash() == before
+
+
+def test_an_npc_max_health_stops_at_the_int16_top():
+    sc = make_scenario(PUT_MAP, npc_level=99, vitals__max_health=10_000, health_per_level=10_000)
+    cfg = sc.config
+    assert cfg.vitals.max_health + cfg.progression.health_per_level * (99 - 1) > 32767
+    assert sc.npc(0)["max_health"] == sc.npc(0)["health"] == 32767
+    assert sc.obs(0)["entities"][sc.row_of(0, sc.npc_entity(0)), EntityColumn.HEALTH] == 32767
 
 
 # --------------------------------------------------------------------------------- danger mapping

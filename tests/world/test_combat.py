@@ -15,6 +15,8 @@ import pytest
 from _support import damage_reference, params
 
 from neural_mmo.config import Config
+from neural_mmo.world import geometry
+from neural_mmo.world.systems import combat
 from neural_mmo.world.systems.combat import (
     BEATS,
     STYLE_SKILL,
@@ -196,6 +198,11 @@ def test_each_style_is_powered_by_its_own_skill():
 
 
 # ----------------------------------------------------------------------------- small helpers
+
+
+def test_the_grid_helpers_live_in_geometry_and_combat_re_exports_them():
+    assert combat.distance is geometry.distance and combat.nearest_first is geometry.nearest_first
+    assert {"distance", "nearest_first"} <= set(combat.__all__)
 
 
 def test_distance_is_chebyshev():

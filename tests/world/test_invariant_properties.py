@@ -24,6 +24,15 @@ def small_configs(draw):
     never_spawns = mode == "continuous" and attempts == 0
     max_level = draw(st.integers(1, 99))
     danger = sorted(draw(st.lists(st.floats(0.0, 1.0), min_size=2, max_size=2)))
+    reaches = {
+        "combat.melee_range": draw(st.integers(1, 3)),
+        "combat.range_range": draw(st.integers(1, 4)),
+        "combat.mage_range": draw(st.integers(1, 5)),
+    }
+    n_npcs = draw(st.integers(0, 8))
+    # NPCs see at least as far as the longest reach (else the config is rejected); without NPCs
+    # the sight is free
+    lowest_sight = max(reaches.values()) if n_npcs else 1
     overrides = {
         "map.size": draw(st.integers(1, 14)),
         "map.border": radius + draw(st.integers(1, 2)),
@@ -49,8 +58,7 @@ def small_configs(draw):
         "resources.food_regrow_prob": draw(st.sampled_from([0.0, 0.01, 0.3, 1.0])),
         "episode.horizon": draw(st.integers(5, 60)),
         "episode.persistent": mode == "continuous" and draw(st.booleans()),
-        "combat.melee_range": draw(st.integers(1, 3)),
-        "combat.mage_range": draw(st.integers(1, 5)),
+        **reaches,
         "combat.roll_bonus": draw(st.integers(0, 20)),
         "combat.freeze_ticks": draw(st.integers(0, 4)),
         "combat.spawn_immunity": draw(st.integers(0, 5)),
@@ -61,13 +69,13 @@ def small_configs(draw):
         "progression.xp_scale": draw(st.sampled_from([0.0, 1.0, 1e4])),
         "progression.health_per_level": draw(st.integers(0, 500)),
         "progression.restore_per_level": draw(st.sampled_from([0.0, 0.5, 40.0])),
-        "npc.n_npcs": draw(st.integers(0, 8)),
+        "npc.n_npcs": n_npcs,
         "npc.spawn_attempts": draw(st.integers(0, 4)),
         "npc.passive_below": danger[0],
         "npc.neutral_below": danger[1],
         "npc.edge_level": draw(st.integers(1, max_level)),
         "npc.centre_level": draw(st.integers(1, max_level)),
-        "npc.sight": draw(st.integers(1, 4)),
+        "npc.sight": draw(st.integers(lowest_sight, lowest_sight + 2)),
         "npc.wander_prob": draw(st.sampled_from([0.0, 0.5, 1.0])),
         "npc.leash": draw(st.integers(1, 5)),
         **dict(

@@ -61,7 +61,7 @@ def test_from_config_copies_every_rule_number(mode):
             "npc.neutral_below": 0.6,
             "npc.edge_level": 2,
             "npc.centre_level": 40,
-            "npc.sight": 4,
+            "npc.sight": 7,  # at least the longest reach (mage: 6) while the preset has NPCs
             "npc.wander_prob": 0.3,
             "npc.leash": 11,
         }
@@ -112,7 +112,7 @@ def test_from_config_copies_every_rule_number(mode):
         "npc_neutral_below": 0.6,
         "npc_edge_level": 2,
         "npc_centre_level": 40,
-        "npc_sight": 4,
+        "npc_sight": 7,
         "npc_wander_prob": 0.3,
         "npc_leash": 11,
     }

@@ -216,6 +216,38 @@ def test_max_health_at_each_constitution_level():
         assert max_health_at(level, p) == p.max_health + p.health_per_level * (level - 1)
 
 
+INT16_MAX = 32767
+
+
+@pytest.mark.parametrize(
+    "max_health,health_per_level",
+    [(100, 2), (10_000, 10_000), (INT16_MAX, 0), (INT16_MAX, 1), (INT16_MAX - 196, 2), (1, 335)],
+)
+def test_max_health_at_caps_at_the_int16_top(max_health, health_per_level):
+    p = params(max_health=max_health, health_per_level=health_per_level)
+    for level in range(1, 100):
+        formula = max_health + health_per_level * (level - 1)
+        assert max_health_at(level, p) == min(formula, INT16_MAX), level
+
+
+def test_the_cap_is_reached_exactly_at_the_int16_top():
+    p = params(max_health=INT16_MAX - 196, health_per_level=2)  # 99 is exactly the top
+    assert max_health_at(98, p) == INT16_MAX - 2 and max_health_at(99, p) == INT16_MAX
+    p = params(max_health=INT16_MAX - 195, health_per_level=2)  # 99 would be one above it
+    assert max_health_at(98, p) == INT16_MAX - 1 and max_health_at(99, p) == INT16_MAX
+
+
+def test_a_constitution_level_up_never_wraps_the_int16_max_health():
+    p = params(max_health=10_000, health_per_level=10_000)
+    agents, events = fresh_agents(), EventLog.empty(32)
+    gain(agents, 0, Skill.CONSTITUTION, 1.0, REFERENCE[2], events, p)
+    assert agents.max_health[0] == 20_000
+    gain(agents, 0, Skill.CONSTITUTION, 1.0, REFERENCE[99] - REFERENCE[2], events, p)
+    assert agents.level[0, Skill.CONSTITUTION] == 99
+    assert agents.max_health[0] == INT16_MAX  # 10,000 + 98 x 10,000 would wrap around an int16
+    assert level_ups(events) == [(0, 2, Skill.CONSTITUTION), (0, 99, Skill.CONSTITUTION)]
+
+
 # ------------------------------------------------------------------ foraging levels, on a map
 
 FOREST_EAST = "\n".join(["......", "......", "..0T..", "......", "......", "......"])

@@ -7,11 +7,11 @@ import pytest
 
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventColumn, EventKind
+from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream, episode_seed
 from neural_mmo.world.state import REGROW_RING, Clock, WorldState, event_capacity, ring_tiles
 from neural_mmo.world.step import reset
-from neural_mmo.world.systems.combat import nearest_first
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
 
@@ -46,7 +46,8 @@ def test_allocate_shapes_and_dtypes():
     assert (
         state.occupant.shape == (g, g) and state.occupant.dtype == np.int32 and (state.occupant == -1).all()
     )
-    assert state.agents.capacity == 5 and state.scratch.shape == (5,)
+    assert state.agents.capacity == 5
+    assert state.scratch.shape == (2, 5) and state.scratch.dtype == np.int32  # order; damage dealt
     assert state.regrowth.head.shape == (REGROW_RING,) and (state.regrowth.head == -1).all()
     assert state.regrowth.due.shape == (g * g,) and state.regrowth.next_tile.shape == (g * g,)
     assert state.regrowth.due.dtype == np.int64 and (state.regrowth.due == -1).all()

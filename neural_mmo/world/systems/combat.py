@@ -3,9 +3,12 @@
 An attack names a style and a target. It happens only if the target is alive, within the
 style's reach (Chebyshev distance: melee 1, range 3, mage 4 by default) and, for an agent
 attacked by another agent, past its ``spawn_immunity`` ticks. Agents attack first, all from
-where they stood at the start of the tick, one at a time in a random order; an agent killed
-earlier in that order still lands its own attack (attacks are simultaneous). NPCs act after
-them (see the NPC rules).
+where they stood at the start of the tick, and simultaneously: every roll uses the levels and
+styles everyone had at the start of the tick, and an agent killed by an attack resolved before
+its own still lands it. The random order of resolution decides only who gets the killing blow
+(a blow deals at most the health left), which attacks find their target already dead, and,
+when several agents hit one NPC, which of them it fights back (the last). NPCs act after them
+(see the NPC rules).
 
 With ``A`` the attacker's level in the style's skill and ``D`` the defender's defence level:
 
@@ -13,18 +16,21 @@ With ``A`` the attacker's level in the style's skill and ``D`` the defender's de
   ``1 - (d + 2) / (2 (a + 1))`` when ``a > d``, else ``a / (2 (d + 1))`` (two uniform integer
   rolls, attack above defence); one uniform draw decides;
 * damage on a hit: ``max(1, floor((base + per_99 * A / 99) * w * (1 - defence_reduction * D / 99)))``
+  (in floating point, with ``1e-9`` added before the floor so exact products are not rounded down)
   with ``base``, ``per_99`` the style's numbers (melee 7 + 63 A / 99, range 5 + 55 A / 99,
   mage 3 + 47 A / 99) and ``w = weakness_multiplier`` when the style beats the defender's (melee
   beats range, range beats mage, mage beats melee; an entity's style is the one it last attacked
   with, an NPC's is fixed), else 1;
 * a mage hit freezes the target: it cannot move this tick and the next ``freeze_ticks - 1``;
-* attacker and defender are *in combat* for ``status_ticks`` ticks (no health regeneration then,
-  unless ``regen_in_combat``);
+* attacker and defender are *in combat* on this tick and the next ``status_ticks - 1`` (no
+  health regeneration then, unless ``regen_in_combat``);
 * a defender brought to 0 health is killed (cause COMBAT, killer recorded; immortal agents stay
   at 1). Attacks on it later in the same tick do nothing.
 
-Every attack logs an ATTACK event (damage, 0 for a miss); a kill logs KILL (killer, victim, the
-style of the blow) and the victim's DEATH (agents) names the killer.
+After all attacks, each attacker that is still alive gains experience for the damage it dealt
+(see the skills rules) and each surviving agent defender for the damage it took; the dead gain
+nothing. Every attack logs an ATTACK event (damage, 0 for a miss); a kill logs KILL (killer,
+victim, the style of the blow) and the victim's DEATH (agents) names the killer.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import numba
 import numpy as np
 
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_pair
+from neural_mmo.world.geometry import distance, nearest_first
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import uniform
 from neural_mmo.world.systems.movement import shuffled_alive
@@ -51,6 +58,9 @@ class Style(IntEnum):
     RANGE = 2
     MAGE = 3
 
+
+__all__ = ["BEATS", "N_STYLES", "STYLE_SKILL", "Style", "distance", "hit_chance", "hit_damage",
+           "nearest_first", "resolve_attacks"]  # fmt: skip
 
 N_STYLES = 3
 BEATS = np.array([0, Style.RANGE, Style.MAGE, Style.MELEE], np.uint8)
@@ -87,23 +97,6 @@ def combat_level(level: np.ndarray, i: int) -> int:
     for k in range(Skill.CONSTITUTION + 1):
         best = max(best, int(level[i, k]))
     return best
-
-
-@numba.njit(cache=True)
-def distance(r0: int, c0: int, r1: int, c1: int) -> int:
-    """Chebyshev distance: the reach of every style is a square."""
-    return max(abs(r0 - r1), abs(c0 - c1))
-
-
-def nearest_first(radius: int) -> np.ndarray:
-    """Offsets ``(dr, dc)`` of the square of side ``2 radius + 1``, nearest first, from ``(0, 0)``.
-
-    Order: Chebyshev distance, then Euclidean, then row, then column, so ties are broken the
-    same way everywhere (agents' entity rows, NPCs looking for prey).
-    """
-    offsets = [(dr, dc) for dr in range(-radius, radius + 1) for dc in range(-radius, radius + 1)]
-    offsets.sort(key=lambda o: (max(abs(o[0]), abs(o[1])), o[0] ** 2 + o[1] ** 2, o[0], o[1]))
-    return np.array(offsets, np.int16).reshape(-1, 2)
 
 
 @numba.njit(cache=True)
@@ -154,23 +147,38 @@ def log_attack(
 
 
 @numba.njit(cache=True)
+def in_combat(now: int, combat_tick: int, status_ticks: int) -> bool:
+    """Whether an entity that last fought at ``combat_tick`` is in combat at tick ``now``."""
+    return now - combat_tick < status_ticks
+
+
+@numba.njit(cache=True)
 def resolve_attacks(
     agents: AgentTable,
     npcs: NpcTable,
     styles: np.ndarray,
     targets: np.ndarray,
-    order: np.ndarray,
+    scratch: np.ndarray,
     events: EventLog,
     rng: np.ndarray,
     now: int,
     p: Params,
 ) -> None:
-    """Every living agent ``i`` with ``styles[i] > 0`` attacks entity ``targets[i]`` (see module docs)."""
+    """Every living agent ``i`` with ``styles[i] > 0`` attacks entity ``targets[i]`` (see module
+    docs). ``scratch`` (int32 ``[2, N]``) holds the attack order and the damage each attacker dealt.
+
+    Two passes keep the attacks simultaneous: the first rolls every attack against the levels and
+    styles everyone had at the start of the tick; the second records every attacker's style and
+    combat tick, and grants the experience to the agents that survived the attacks.
+    """
     n = agents.alive.shape[0]
     m = npcs.alive.shape[0]
+    order = scratch[0]
+    dealt = scratch[1]
     count = shuffled_alive(agents.alive, order, rng)
     for k in range(count):
         i = order[k]
+        dealt[i] = -1
         style = styles[i]
         target = targets[i]
         if style <= 0 or style > N_STYLES or target < 0 or target == i or target >= n + m:
@@ -194,8 +202,6 @@ def resolve_attacks(
                               agents.killer, t, damage, style, i, now, p)  # fmt: skip
             log_attack(events, i, agents.agent_id[i], r, c, damage, t, agents.agent_id[t], style, killed,
                        combat_level(agents.level, t))  # fmt: skip
-            gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE, p.defence_xp_per_damage,
-                    damage, agents.agent_id[t], agents.r[t], agents.c[t], events, p)  # fmt: skip
         else:
             j = target - n
             if not npcs.alive[j] or npcs.health[j] <= 0 or distance(r, c, npcs.r[j], npcs.c[j]) > reach:
@@ -209,10 +215,24 @@ def resolve_attacks(
             if npcs.behaviour[j] != Behaviour.PASSIVE:
                 npcs.target[j] = i
                 npcs.target_id[j] = agents.agent_id[i]
+        dealt[i] = damage
+    for k in range(count):
+        i = order[k]
+        damage = dealt[i]
+        if damage < 0:
+            continue
+        style = styles[i]
         agents.style[i] = style
         agents.combat_tick[i] = now
-        aid = agents.agent_id[i]
-        gain_xp(agents.xp, agents.level, agents.max_health, i, STYLE_SKILL[style], p.xp_per_damage, damage,
-                aid, r, c, events, p)  # fmt: skip
-        gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.CONSTITUTION,
-                p.constitution_xp_per_damage, damage, aid, r, c, events, p)  # fmt: skip
+        r = agents.r[i]
+        c = agents.c[i]
+        if agents.death_cause[i] == 0:
+            aid = agents.agent_id[i]
+            gain_xp(agents.xp, agents.level, agents.max_health, i, STYLE_SKILL[style], p.xp_per_damage,
+                    damage, aid, r, c, events, p)  # fmt: skip
+            gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.CONSTITUTION,
+                    p.constitution_xp_per_damage, damage, aid, r, c, events, p)  # fmt: skip
+        t = targets[i]
+        if t < n and agents.death_cause[t] == 0:
+            gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE, p.defence_xp_per_damage,
+                    damage, agents.agent_id[t], agents.r[t], agents.c[t], events, p)  # fmt: skip

@@ -19,9 +19,10 @@ Each tick, after the agents' attacks, every living NPC in slot order:
    (Chebyshev distance); else, if hostile, the nearest living agent within ``sight``;
    a neutral NPC gets its target only by being attacked (passive NPCs never fight);
 3. with a target within its style's reach, attacks it (the combat rules, against the agent's
-   defence); otherwise, unless frozen, steps toward it along a shortest path found by a
-   breadth-first search confined to the ``(2 sight + 1)`` square around it (never the
-   whole map), ending on any tile within reach;
+   defence; the agent gains defence experience unless the blow killed it); otherwise, unless
+   frozen, steps toward it along a shortest path found by a breadth-first search confined to
+   the ``(2 sight + 1)`` square around it (never the whole map), ending on any tile within
+   reach; when no such path exists it drops the target and acts as in 4;
 4. with no target, unless frozen: farther than ``leash`` from its spawn tile, it steps back
    toward it; else with probability ``wander_prob`` it tries one random step that keeps it
    within the leash.
@@ -36,22 +37,23 @@ import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_pair
+from neural_mmo.world.geometry import distance
 from neural_mmo.world.materials import DEADLY, PASSABLE, SPAWNABLE
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import below, uniform
-from neural_mmo.world.state import Clock
+from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.systems.combat import (
     N_STYLES,
     STYLE_SKILL,
     combat_level,
-    distance,
+    in_combat,
     log_attack,
     roll_damage,
     take_hit,
 )
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.systems.progression import Skill, gain_xp, max_health_at
-from neural_mmo.world.tables import AgentTable, Behaviour, NpcTable
+from neural_mmo.world.tables import NEVER, AgentTable, Behaviour, NpcTable
 
 BLOCKED = 9
 """Search mark of a tile that was looked at and cannot be entered."""
@@ -82,12 +84,12 @@ def _place_npc(
     npcs.c[j] = c
     npcs.home_r[j] = r
     npcs.home_c[j] = c
-    npcs.max_health[j] = min(max_health_at(level, p), 32767)
+    npcs.max_health[j] = max_health_at(level, p)
     npcs.health[j] = npcs.max_health[j]
     npcs.level[j, :] = level
     npcs.style[j] = style
-    npcs.freeze_until[j] = -(2**40)
-    npcs.combat_tick[j] = -(2**40)
+    npcs.freeze_until[j] = NEVER
+    npcs.combat_tick[j] = NEVER
     npcs.target[j] = -1
     npcs.target_id[j] = -1
     npcs.killer[j] = -1
@@ -240,7 +242,7 @@ def act_npcs(
     for j in range(npcs.alive.shape[0]):
         if not npcs.alive[j] or npcs.death_cause[j] != 0:
             continue
-        if p.regen_in_combat or now - npcs.combat_tick[j] >= p.status_ticks:
+        if p.regen_in_combat or not in_combat(now, npcs.combat_tick[j], p.status_ticks):
             npcs.health[j] = min(int(npcs.max_health[j]), int(npcs.health[j]) + p.regen_amount)
         r = npcs.r[j]
         c = npcs.c[j]
@@ -268,13 +270,19 @@ def act_npcs(
                 npcs.combat_tick[j] = now
                 log_attack(events, n + j, npcs.npc_id[j], r, c, damage, t, agents.agent_id[t], style, killed,
                            combat_level(agents.level, t))  # fmt: skip
-                gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE, p.defence_xp_per_damage,
-                        damage, agents.agent_id[t], agents.r[t], agents.c[t], events, p)  # fmt: skip
-            elif not frozen:
-                d = step_toward(material, occupant, r, c, agents.r[t], agents.c[t], reach, radius, search)
-                if d > 0:
-                    _move_npc(npcs.r, npcs.c, occupant, j, d, n)
-            continue
+                if not killed:
+                    gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE,
+                            p.defence_xp_per_damage, damage, agents.agent_id[t], agents.r[t], agents.c[t],
+                            events, p)  # fmt: skip
+                continue
+            if frozen:
+                continue
+            d = step_toward(material, occupant, r, c, agents.r[t], agents.c[t], reach, radius, search)
+            if d > 0:
+                _move_npc(npcs.r, npcs.c, occupant, j, d, n)
+                continue
+            npcs.target[j] = -1  # no path within its search square: give up, and act as if idle
+            npcs.target_id[j] = -1
         if frozen:
             continue
         hr = npcs.home_r[j]
@@ -293,33 +301,33 @@ def act_npcs(
             _move_npc(npcs.r, npcs.c, occupant, j, d, n)
 
 
-def put_npc(state, r: int, c: int, behaviour: int, level: int, style: int) -> int:
-    """Place an NPC by hand (scenarios, tools) in the lowest free slot at grid ``(r, c)``, with the
-    given Behaviour, level and Style; returns its entity number."""
+def put_npc(state: WorldState, r: int, c: int, behaviour: int, level: int, style: int) -> int:
+    """Place an NPC by hand (scenarios, tools) in the lowest free slot at grid ``(r, c)`` with the
+    given Behaviour, level (every skill) and Style; returns its entity number. Raises ValueError
+    for a value outside the rules, a tile outside the playable area, taken or not spawnable, or
+    no free slot."""
     npcs, occupant, p = state.npcs, state.occupant, state.params
+    for name, value in (("r", r), ("c", c), ("behaviour", behaviour), ("level", level), ("style", style)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if behaviour not in set(Behaviour):
+        raise ValueError(f"behaviour must be one of {[int(b) for b in Behaviour]}, got {behaviour!r}")
+    if not 1 <= style <= N_STYLES:
+        raise ValueError(f"style must be 1 (melee), 2 (range) or 3 (mage), got {style!r}")
+    if not 1 <= level <= p.max_level:
+        raise ValueError(f"level must be in 1..{p.max_level}, got {level!r}")
+    lo, hi = p.border, p.border + state.config.map.size
+    if not (lo <= r < hi and lo <= c < hi):
+        raise ValueError(f"tile ({r}, {c}) is outside the playable area (rows and columns {lo}..{hi - 1})")
+    if occupant[r, c] >= 0 or not SPAWNABLE[state.material[r, c]]:
+        raise ValueError(f"tile ({r}, {c}) is occupied or not spawnable")
     free = np.flatnonzero(~npcs.alive)
     if free.size == 0:
         raise ValueError(f"all {npcs.capacity} NPC slots are taken (raise npc.n_npcs)")
-    if occupant[r, c] >= 0 or not SPAWNABLE[state.material[r, c]]:
-        raise ValueError(f"tile ({r}, {c}) is occupied or not spawnable")
     j = int(free[0])
-    _place_npc(npcs, occupant, state.events, j, r, c, behaviour, level, style, state.clock,
+    _place_npc(npcs, occupant, state.events, j, r, c, int(behaviour), int(level), int(style), state.clock,
                state.agents.capacity, p)  # fmt: skip
     return state.agents.capacity + j
-
-
-def remove_all_npcs(state) -> None:
-    """Take every NPC off the map, as if none had spawned this tick (scenarios start from their
-    own): their NPC_SPAWN events are dropped and NPC ids start again at 0."""
-    npcs = state.npcs
-    for j in np.flatnonzero(npcs.alive):
-        state.occupant[npcs.r[j], npcs.c[j]] = -1
-    npcs.clear()
-    events = state.events
-    keep = events.table[: events.n][events.kind != EventKind.NPC_SPAWN]
-    events.table[: len(keep)] = keep
-    events.counts[0] = len(keep)
-    state.clock[Clock.NEXT_NPC_ID] = 0
 
 
 @numba.njit(cache=True)

@@ -3,7 +3,8 @@
 Levels follow the RuneScape experience table, computed from its public formula: the XP needed
 for level L is ``floor(sum over l = 1 .. L-1 of floor(l + 300 * 2 ** (l / 7)) / 4)`` (level 2 at
 83 XP, level 50 at 101,333, level 99 at 13,034,431). Every agent starts each skill at level 1
-with 0 XP. Gains, each ``round(xp_scale * rate * amount)``:
+with 0 XP. Gains, each ``round(xp_scale * rate * amount)`` (halves round to even, as Python's
+``round``):
 
 | skill        | gains XP from                               | its level does                         |
 |--------------|---------------------------------------------|----------------------------------------|
@@ -22,29 +23,15 @@ A constitution level-up raises max health; current health follows on regeneratio
 from __future__ import annotations
 
 import math
-from enum import IntEnum
 
 import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_pair
 from neural_mmo.world.params import Params
-from neural_mmo.world.tables import N_SKILLS
+from neural_mmo.world.tables import Skill
 
-
-class Skill(IntEnum):
-    """Columns of the ``level`` and ``xp`` tables."""
-
-    MELEE = 0
-    RANGE = 1
-    MAGE = 2
-    DEFENCE = 3
-    CONSTITUTION = 4
-    HUNTING = 5
-    FISHING = 6
-
-
-assert len(Skill) == N_SKILLS
+__all__ = ["MAX_LEVEL", "XP_FOR_LEVEL", "Skill", "gain_xp", "level_for_xp", "max_health_at", "xp_table"]
 
 MAX_LEVEL = 99
 
@@ -71,8 +58,8 @@ def level_for_xp(xp: int, max_level: int) -> int:
 
 @numba.njit(cache=True)
 def max_health_at(constitution: int, p: Params) -> int:
-    """Max health of an agent at this constitution level."""
-    return p.max_health + p.health_per_level * (constitution - 1)
+    """Max health of an entity at this constitution level (at most 32767, the int16 column's top)."""
+    return min(p.max_health + p.health_per_level * (constitution - 1), 32767)
 
 
 @numba.njit(cache=True)
@@ -95,5 +82,5 @@ def gain_xp(
     if new_level > level[i, skill]:
         level[i, skill] = new_level
         if skill == Skill.CONSTITUTION:
-            max_health[i] = min(max_health_at(new_level, p), 32767)
+            max_health[i] = max_health_at(new_level, p)
         log_pair(events, EventKind.LEVEL_UP, i, agent_id, r, c, new_level, -1, -1, skill)

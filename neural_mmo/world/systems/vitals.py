@@ -16,6 +16,7 @@ import numba
 
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.params import Params
+from neural_mmo.world.systems.combat import in_combat
 from neural_mmo.world.tables import AgentTable
 
 
@@ -41,7 +42,7 @@ def update_vitals(agents: AgentTable, now: int, p: Params) -> None:
         elif (
             food > p.food_regen_above
             and water > p.water_regen_above
-            and (p.regen_in_combat or now - agents.combat_tick[i] >= p.status_ticks)
+            and (p.regen_in_combat or not in_combat(now, agents.combat_tick[i], p.status_ticks))
         ):
             health = min(int(agents.max_health[i]), health + p.regen_amount)
         if p.immortal:
