@@ -57,6 +57,19 @@ def ring_set(config: Config) -> set[tuple[int, int]]:
     return {(int(r), int(c)) for r, c in ring_tiles(config.map.border, config.map.size)}
 
 
+def reach_of(cfg: Config, style: int) -> int:
+    """The configured reach of a style (1 melee, 2 range, 3 mage)."""
+    name = {1: "melee", 2: "range", 3: "mage"}[int(style)]
+    return int(getattr(cfg.combat, f"{name}_range"))
+
+
+def chance_reference(cfg: Config, attack: int, defence: int) -> float:
+    """The documented hit chance: ``1 - (d + 2) / (2 (a + 1))`` if ``a > d``, else ``a / (2 (d + 1))``."""
+    a = attack + cfg.combat.roll_bonus
+    d = defence + cfg.combat.roll_bonus
+    return 1 - (d + 2) / (2 * (a + 1)) if a > d else a / (2 * (d + 1))
+
+
 def damage_reference(cfg: Config, style: int, attack: int, defence: int, weak: bool) -> int:
     """The documented damage of a hit, in exact arithmetic:
     ``max(1, floor((base + per_99 A / 99) w (1 - defence_reduction D / 99)))``."""

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _support import PyStream, binomial_tolerance, damage_reference, draw, grass, make_scenario
+from _support import (
+    PyStream,
+    binomial_tolerance,
+    chance_reference,
+    damage_reference,
+    draw,
+    grass,
+    make_scenario,
+    reach_of,
+)
 
 from neural_mmo.agents import RandomPolicy
 from neural_mmo.config import Config
@@ -30,17 +39,6 @@ BEATEN_BY = {Style.MELEE: Style.RANGE, Style.RANGE: Style.MAGE, Style.MAGE: Styl
 """The style each style does extra damage against (the documented triangle)."""
 TOUGH = 30_000
 """Health of a defender that must survive a long fight."""
-
-
-def reach_of(cfg: Config, style: int) -> int:
-    return {Style.MELEE: cfg.combat.melee_range, Style.RANGE: cfg.combat.range_range,
-            Style.MAGE: cfg.combat.mage_range}[Style(style)]  # fmt: skip
-
-
-def chance_formula(cfg: Config, attack: int, defence: int) -> float:
-    a = attack + cfg.combat.roll_bonus
-    d = defence + cfg.combat.roll_bonus
-    return 1 - (d + 2) / (2 * (a + 1)) if a > d else a / (2 * (d + 1))
 
 
 def predict(sc, attacks: dict[int, tuple[int, int]]) -> list[tuple[int, int, int, int]]:
@@ -80,7 +78,7 @@ def predict(sc, attacks: dict[int, tuple[int, int]]) -> list[tuple[int, int, int
         attack = int(agents.level[i, SKILL_OF[Style(s)]])
         defence = int(tab.level[row, Skill.DEFENCE])
         damage = 0
-        if rng.uniform() < chance_formula(cfg, attack, defence):
+        if rng.uniform() < chance_reference(cfg, attack, defence):
             damage = damage_reference(cfg, s, attack, defence, BEATEN_BY[Style(s)] == style[t])
             keep = 1 if (t < n and cfg.vitals.immortal) else 0
             damage = max(0, min(damage, health[t] - keep))
@@ -235,7 +233,7 @@ def test_hits_and_damage_follow_the_formulas(style, attack, defence, defender_st
         hits += damage > 0
         health -= damage
         assert sc.agent(1)["health"] == health
-    if chance_formula(cfg, attack, defence) > 0.25:
+    if chance_reference(cfg, attack, defence) > 0.25:
         assert hits > 0  # the fight exercised the damage formula
 
 
@@ -252,7 +250,7 @@ def test_the_hit_frequency_matches_the_hit_chance():
         sc.step(attacks={0: (Style.RANGE, 1)})
         (event,) = sc.events(EventKind.ATTACK)
         hits += event["value"] > 0
-    p = chance_formula(sc.config, 30, 60)
+    p = chance_reference(sc.config, 30, 60)
     assert abs(hits - trials * p) <= binomial_tolerance(trials, p)
 
 

@@ -12,7 +12,7 @@ from collections import deque
 
 import numpy as np
 import pytest
-from _support import PyStream, damage_reference, draw, grass, make_scenario
+from _support import PyStream, chance_reference, damage_reference, draw, grass, make_scenario, reach_of
 
 from neural_mmo.config import Config
 from neural_mmo.observe.layout import EntityColumn, EntityKind
@@ -29,17 +29,6 @@ STEP = {1: (-1, 0), 2: (1, 0), 3: (0, 1), 4: (0, -1)}  # Direction -> (dr, dc)
 
 def cheb(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(abs(a[0] - b[0]), abs(a[1] - b[1]))
-
-
-def reach_of(cfg: Config, style: int) -> int:
-    return {Style.MELEE: cfg.combat.melee_range, Style.RANGE: cfg.combat.range_range,
-            Style.MAGE: cfg.combat.mage_range}[Style(style)]  # fmt: skip
-
-
-def chance(cfg: Config, attack: int, defence: int) -> float:
-    a = attack + cfg.combat.roll_bonus
-    d = defence + cfg.combat.roll_bonus
-    return 1 - (d + 2) / (2 * (a + 1)) if a > d else a / (2 * (d + 1))
 
 
 def enterable(state, r: int, c: int) -> bool:
@@ -181,7 +170,7 @@ def test_a_neutral_npc_ignores_agents_until_attacked_then_fights_its_attacker():
         rng = PyStream(sc.state.streams[Stream.NPC])
         # the agent last attacked with range; the NPC fights with melee, which beats range
         expected = 0
-        if rng.uniform() < chance(cfg, 10, defence):
+        if rng.uniform() < chance_reference(cfg, 10, defence):
             expected = damage_reference(cfg, Style.MELEE, 10, defence, weak=True)
         health -= expected
         sc.step()
@@ -270,7 +259,7 @@ def test_a_hostile_npc_attack_follows_the_combat_formulas():
         defence = sc.agent(0)["level"][Skill.DEFENCE]
         rng = PyStream(sc.state.streams[Stream.NPC])
         expected = 0
-        if rng.uniform() < chance(cfg, 40, defence):
+        if rng.uniform() < chance_reference(cfg, 40, defence):
             expected = damage_reference(cfg, Style.MAGE, 40, defence, weak=True)
         xp = sc.agent(0)["xp"][Skill.DEFENCE]
         sc.step()
@@ -307,7 +296,7 @@ def test_an_npc_blow_gives_defence_xp_unless_it_kills(health):
     a.xp[0, Skill.DEFENCE] = short
     for _ in range(100):
         rng = PyStream(sc.state.streams[Stream.NPC])
-        if rng.uniform() < chance(cfg, 40, 1):
+        if rng.uniform() < chance_reference(cfg, 40, 1):
             break
         sc.step()  # a miss: no XP, and no regeneration (in combat)
         assert npc_attacks(sc) == [(sc.npc_entity(0), 0, 0)] and a.xp[0, Skill.DEFENCE] == short
