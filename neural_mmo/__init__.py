@@ -16,8 +16,18 @@ KERNEL_CACHE = configure_kernel_cache()  # before any kernel is defined; see _ke
 
 from neural_mmo.config import PRESETS, Config, ConfigError  # noqa: E402
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv, env, parallel_env  # noqa: E402
+from neural_mmo.envs.multiprocess import MultiprocessVecEnv  # noqa: E402
 from neural_mmo.envs.vector import VecEnv  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["PRESETS", "Config", "ConfigError", "NeuralMMOParallelEnv", "VecEnv", "env", "parallel_env"]
+__all__ = [
+    "PRESETS",
+    "Config",
+    "ConfigError",
+    "MultiprocessVecEnv",
+    "NeuralMMOParallelEnv",
+    "VecEnv",
+    "env",
+    "parallel_env",
+]
