@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install demo test bench lint docs clean clean-cache
+.PHONY: install demo test bench bench-check lint docs clean clean-cache
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP)
 ## Throughput on one core (medians; see BENCHMARKS.md).
 bench: $(STAMP)
 	$(BIN)/neural-mmo bench --preset medium --repeats 5
+
+## Regression guard (not part of `make test`): the compiled step must give the same worlds as the
+## same code interpreted, and stay at least --floor times faster than it, measured in one run.
+bench-check: $(STAMP)
+	$(BIN)/python benchmarks/bench_check.py --preset medium --rounds 3 --ticks 40 --floor 150
 
 lint: $(STAMP)
 	$(BIN)/ruff check neural_mmo tests benchmarks
