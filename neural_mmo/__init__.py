@@ -15,8 +15,8 @@ from neural_mmo._kernel_cache import configure_kernel_cache
 KERNEL_CACHE = configure_kernel_cache()  # before any kernel is defined; see _kernel_cache
 
 from neural_mmo.config import PRESETS, Config, ConfigError  # noqa: E402
-from neural_mmo.envs.parallel import NeuralMMOParallelEnv, env, parallel_env  # noqa: E402
 from neural_mmo.envs.multiprocess import MultiprocessVecEnv  # noqa: E402
+from neural_mmo.envs.parallel import NeuralMMOParallelEnv, env, parallel_env  # noqa: E402
 from neural_mmo.envs.vector import VecEnv  # noqa: E402
 
 __version__ = "0.1.0"

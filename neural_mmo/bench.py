@@ -100,6 +100,76 @@ def bench_parallel_env(config: Config, ticks: int, repeats: int, seed: int = 0) 
     return {"agent_steps_per_s": median, "runs": rates, "agents": len(env.agents)}
 
 
+def bench_multiprocess(
+    config: Config, ticks: int, repeats: int, num_worlds: int, num_workers: int, seed: int = 0
+) -> dict[str, Any]:
+    """Agent-steps/s of :class:`MultiprocessVecEnv` (``num_workers`` processes) against the
+    in-process :class:`VecEnv` with the same worlds on one core, alternating runs of the two."""
+    from neural_mmo.agents import RandomPolicy
+    from neural_mmo.envs.multiprocess import MultiprocessVecEnv
+
+    envs: dict[str, Any] = {
+        "one_core": VecEnv(num_worlds, config=config, seed=seed),
+        "multi": MultiprocessVecEnv(num_worlds, config=config, seed=seed, num_workers=num_workers),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in envs}
+    try:
+        for env in envs.values():
+            agent = RandomPolicy(env.layout, seed)
+            env.reset()
+            for _ in range(20):
+                env.step(agent.act(env.observations))
+        for _ in range(repeats):
+            for name, env in envs.items():
+                agent = RandomPolicy(env.layout, seed)
+                rates[name].append(
+                    _timed_steps(
+                        env.step,
+                        lambda e=env, a=agent: a.act(e.observations),
+                        ticks,
+                        lambda e=env: int(np.count_nonzero(e.alive)),
+                    )  # fmt: skip
+                )
+    finally:
+        envs["multi"].close()
+    one, multi = statistics.median(rates["one_core"]), statistics.median(rates["multi"])
+    return {"one_core": one, "multi": multi, "speedup": multi / one, "worlds": num_worlds,
+            "workers": num_workers, "runs": rates}  # fmt: skip
+
+
+SCALING_AGENTS = (16, 64, 128, 512, 1024)
+SCALING_MAPS = (64, 128, 512, 1024)
+
+
+def bench_scaling(base: Config, ticks: int, repeats: int) -> list[dict[str, Any]]:
+    """VecEnv agent-steps/s (one core) over agent counts x map sizes, NPCs as many as agents."""
+    rows = []
+    for size in SCALING_MAPS:
+        for agents in SCALING_AGENTS:
+            cfg = base.override({"map.size": size, "spawn.n_agents": agents, "npc.n_npcs": agents})
+            result = bench_vecenv(cfg, max(ticks * 128 // max(agents, 128), 20), repeats)
+            rows.append(
+                {"map_size": size, "agents": agents, "agent_steps_per_s": round(result["agent_steps_per_s"])}
+            )
+    return rows
+
+
+def state_bytes(config: Config) -> dict[str, int]:
+    """Bytes of one world's state, as allocated: the per-tile arrays (the maps: material, occupant,
+    regrowth schedule) and everything else per agent slot (agent and NPC tables, event log,
+    scratch, streams)."""
+    from neural_mmo.world.state import WorldState
+
+    s = WorldState.allocate(config)
+    tiles = (s.material, s.occupant, s.regrowth.next_tile, s.regrowth.due)
+    rest = (*s.agents, *s.npcs, *s.events, s.regrowth.head, s.edge_tiles, s.scratch, s.npc_offsets,
+            s.npc_search, s.streams, s.clock)  # fmt: skip
+    return {
+        "map_bytes": sum(a.nbytes for a in tiles),
+        "state_bytes_per_agent": sum(a.nbytes for a in rest) // config.spawn.n_agents,
+    }
+
+
 def bench_copy_floor(config: Config, ticks: int, repeats: int) -> dict[str, Any]:
     """Reference measured in the same run: agent-steps/s if a step did nothing but write every
     agent's observation bytes once (a copy of the full observation buffers). The env's figure
@@ -144,8 +214,15 @@ def bench_reset(config: Config, repeats: int, seed: int = 0) -> dict[str, Any]:
     return _median_seconds(lambda k: vec.reset(seed=seed + k), repeats)
 
 
-def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: str = "") -> dict[str, Any]:
-    """All figures of ``neural-mmo bench`` for one configuration."""
+def run_benchmarks(
+    config: Config, ticks: int = 1000, repeats: int = 5, preset: str = "", scaling: bool = False,
+    workers: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """All figures of ``neural-mmo bench`` for one configuration (plus the scaling table when
+    ``scaling``); ``workers`` processes for the multi-core figure (default: every CPU)."""
+    import multiprocessing
+    import resource
+
     rules = bench_vecenv(config, ticks, repeats, policy="fighter")
     config = config.override(BENCH_OVERRIDES)
     vec = bench_vecenv(config, ticks, repeats)
@@ -154,7 +231,12 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
     floor = bench_copy_floor(config, ticks, repeats)
     gen = bench_map(config, repeats)
     reset = bench_reset(config, repeats)
-    return {
+    workers = workers or multiprocessing.cpu_count()
+    multi = bench_multiprocess(
+        config, max(ticks // 4, 50), repeats, num_worlds=4 * workers, num_workers=workers
+    )
+    memory = state_bytes(config)
+    result = {
         "preset": preset,
         "forced_overrides": dict(BENCH_OVERRIDES),
         "map_size": config.map.size,
@@ -173,6 +255,16 @@ def run_benchmarks(config: Config, ticks: int = 1000, repeats: int = 5, preset: 
         "map_generation_s": round(gen["seconds"], 4),
         "reset_s": round(reset["seconds"], 4),
         "obs_bytes_per_agent": ObsLayout(config).bytes_per_agent,
+        "multiprocess_workers": workers,
+        "multiprocess_worlds": multi["worlds"],
+        "multiprocess_agent_steps_per_s": round(multi["multi"]),
+        "multiprocess_one_core_reference_agent_steps_per_s": round(multi["one_core"]),
+        "multiprocess_speedup": round(multi["speedup"], 3),
+        **memory,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "python": platform.python_version(),
     }
+    if scaling:
+        result["scaling"] = bench_scaling(config, ticks, repeats)
+    return result

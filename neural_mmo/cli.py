@@ -162,10 +162,23 @@ def cmd_map(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from neural_mmo.bench import run_benchmarks
 
-    result = run_benchmarks(_config(args), ticks=args.ticks, repeats=args.repeats, preset=_label(args))
+    result = run_benchmarks(_config(args), ticks=args.ticks, repeats=args.repeats, preset=_label(args),
+                            scaling=args.scaling, workers=args.workers)  # fmt: skip
     if not args.json:
         for key, value in result.items():
-            print(f"{key:48s} {value}")
+            if key != "scaling":
+                print(f"{key:48s} {value}")
+        if "scaling" in result:
+            print("\nVecEnv agent-steps/s, one core (rows: map size; columns: agents, NPCs as many)")
+            agents = sorted({row["agents"] for row in result["scaling"]})
+            print("map   " + "".join(f"{a:>11d}" for a in agents))
+            for size in sorted({row["map_size"] for row in result["scaling"]}):
+                cells = {
+                    row["agents"]: row["agent_steps_per_s"]
+                    for row in result["scaling"]
+                    if row["map_size"] == size
+                }
+                print(f"{size:<6d}" + "".join(f"{cells[a]:>11,d}" for a in agents))
     else:
         print(json.dumps(result))
     return 0
@@ -217,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ticks", type=_count(1), default=1000, help="ticks per timed run")
     p.add_argument("--repeats", type=_count(1), default=5, help="timed runs (the median is reported)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--scaling", action="store_true", help="also the table over agent counts and map sizes")
+    p.add_argument(
+        "--workers",
+        type=_count(1),
+        default=None,
+        help="processes of the multi-core figure (default: all CPUs)",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("config", help="print the resolved configuration (TOML, or --json)")

@@ -31,15 +31,15 @@ import numpy as np
 
 from neural_mmo.config import Config, ConfigError, resolve_key
 from neural_mmo.envs.actions import as_action_array, sanitize_actions
-from neural_mmo.observe.encode import Observer
+from neural_mmo.observe.encode import Observer, write_all
 from neural_mmo.observe.layout import ObsLayout
-from neural_mmo.tasks.rewards import RewardFn, SurvivalReward
+from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
 from neural_mmo.world.actions import Command
 from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
 from neural_mmo.world.rng import check_seed, episode_seed
-from neural_mmo.world.state import WorldState
+from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.step import reset as reset_world
-from neural_mmo.world.step import step as step_world
+from neural_mmo.world.step import tick_args, tick_packed, unpack_tick_args
 from neural_mmo.world.tables import AgentTable
 
 
@@ -76,6 +76,61 @@ def _publish(
     return n
 
 
+@numba.njit(cache=True)
+def _step_world(args: tuple, penalty: float, survival: bool) -> tuple[int, bool]:
+    """One world's whole step in one call from Python: decode its actions, tick, write its
+    observations and, with the default reward (``survival``), its rewards and per-slot flags.
+
+    ``args`` is built by ``VecEnv._reset_world``. Returns (living agents, horizon reached); living
+    agents is -1 when the rewards and flags are left to the caller (any other reward function).
+    """
+    world, observer, slots, (n_populations, border, persistent, horizon) = args
+    raw, action_mask, action_offsets, action_sizes, alive, entity_slot, commands, invalid = slots[:8]
+    agent_id, spawned, terminations, truncations, rewards = slots[8:]
+    sanitize_actions(raw, action_mask, action_offsets, action_sizes, alive, entity_slot, commands, invalid)
+    tick_packed(world, commands)
+    w = unpack_tick_args(world)
+    now = w.clock[Clock.TICK]
+    write_all(w.agents, w.npcs, w.material, w.occupant, now, n_populations, border, observer)
+    at_horizon = not persistent and now >= horizon
+    if not survival:
+        return -1, at_horizon
+    apply_death_penalty(w.events, penalty, rewards)
+    n_alive = _publish(
+        w.agents, now, at_horizon, alive, agent_id, spawned, terminations, truncations, rewards
+    )
+    return n_alive, at_horizon
+
+
+@numba.njit(cache=True)
+def _publish_world(args: tuple, truncate: bool) -> int:
+    """:func:`_publish` for the world and slots of ``_step_world``'s ``args``."""
+    world, slots = args[0], args[2]
+    alive, (agent_id, spawned, terminations, truncations, rewards) = slots[4], slots[8:]
+    w = unpack_tick_args(world)
+    return _publish(w.agents, w.clock[Clock.TICK], truncate, alive, agent_id, spawned, terminations,
+                    truncations, rewards)  # fmt: skip
+
+
+def buffer_specs(layout: ObsLayout, num_worlds: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Name -> (shape, dtype) of every array a VecEnv of ``num_worlds`` worlds reads and writes:
+    the observations, the per-slot outputs, the per-world flags and the action buffer."""
+    n = num_worlds * layout.config.spawn.n_agents
+    specs = {f.key: ((n, *f.shape), f.dtype) for f in layout.fields}
+    for name, dtype in (("rewards", np.float32), ("terminations", np.bool_), ("truncations", np.bool_),
+                        ("alive", np.bool_), ("agent_id", np.int64), ("spawned", np.bool_),
+                        ("invalid_actions", np.int32)):  # fmt: skip
+        specs[name] = ((n,), np.dtype(dtype))
+    specs["episode_done"] = ((num_worlds,), np.dtype(np.bool_))
+    specs["action_buffer"] = ((n, len(layout.heads)), np.dtype(np.int64))
+    return specs
+
+
+def allocate_buffers(specs: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, np.ndarray]:
+    """Zeroed arrays for ``buffer_specs``."""
+    return {name: np.zeros(shape, dtype) for name, (shape, dtype) in specs.items()}
+
+
 def _checked_rewards(value: Any, n: int) -> np.ndarray:
     """A reward function's result as an array of ``n`` numbers, or a TypeError saying what is wrong."""
     array = value if isinstance(value, np.ndarray) else np.asarray(value)
@@ -97,6 +152,10 @@ class VecEnv:
         seed: base seed; world ``w``'s episode ``e`` uses the seed ``(seed, w, e)``.
         reward_fn: ``fn(state, events) -> [slots]`` rewards (default: -1 on death).
         autoreset: reset finished worlds on the next step (see module docs).
+        buffers: arrays to write into instead of allocating (``buffer_specs`` names and shapes
+            them); the multi-process VecEnv passes views of shared memory here.
+        first_world: global index of this env's first world, for seeds (world ``w`` here is world
+            ``first_world + w`` of a larger run split over processes).
         **overrides: config fields, e.g. ``horizon=256`` or ``spawn__n_agents=16``.
     """
 
@@ -109,6 +168,8 @@ class VecEnv:
         seed: int = 0,
         reward_fn: RewardFn | None = None,
         autoreset: bool = True,
+        buffers: dict[str, np.ndarray] | None = None,
+        first_world: int = 0,
         **overrides: Any,
     ):
         if isinstance(num_worlds, bool) or not isinstance(num_worlds, (int, np.integer)) or num_worlds < 1:
@@ -123,16 +184,19 @@ class VecEnv:
         self.autoreset = autoreset
         self.seed = check_seed(seed)
 
+        self.first_world = int(first_world)
         n, S = self.num_slots, self.slots_per_world
-        self.observations = self.layout.allocate(n)
-        self.rewards = np.zeros(n, np.float32)
-        self.terminations = np.zeros(n, np.bool_)
-        self.truncations = np.zeros(n, np.bool_)
-        self.alive = np.zeros(n, np.bool_)
-        self.agent_id = np.full(n, -1, np.int64)
-        self.spawned = np.zeros(n, np.bool_)
-        self.invalid_actions = np.zeros(n, np.int32)
-        self.episode_done = np.zeros(self.num_worlds, np.bool_)
+        b = buffers if buffers is not None else allocate_buffers(buffer_specs(self.layout, self.num_worlds))
+        self.observations = {f.key: b[f.key] for f in self.layout.fields}
+        self.rewards = b["rewards"]
+        self.terminations = b["terminations"]
+        self.truncations = b["truncations"]
+        self.alive = b["alive"]
+        self.agent_id = b["agent_id"]
+        self.agent_id.fill(-1)
+        self.spawned = b["spawned"]
+        self.invalid_actions = b["invalid_actions"]
+        self.episode_done = b["episode_done"]
         self.infos: dict[str, np.ndarray] = {
             "alive": self.alive,
             "agent_id": self.agent_id,
@@ -140,9 +204,11 @@ class VecEnv:
             "invalid_actions": self.invalid_actions,
             "episode_done": self.episode_done,
         }
-        self.action_buffer = np.zeros((n, self.n_heads), np.int64)
+        self.action_buffer = b["action_buffer"]
         """Actions staged for :meth:`step_buffered` (any int64 values; they are checked there)."""
         self._commands = np.zeros((n, len(Command)), np.int32)
+        self._step_args: list[tuple | None] = [None] * self.num_worlds
+        """Per world: the arrays of one whole step, packed once per episode (``_reset_world``)."""
         self._entity_slot = np.full((n, self.layout.n_entities), -1, np.int32)
         self.worlds = [WorldState.allocate(self.config) for _ in range(self.num_worlds)]
         self._observers = [
@@ -256,13 +322,13 @@ class VecEnv:
     # ------------------------------------------------------------------ internals
 
     def _advance(self) -> None:
-        sanitize_actions(
-            self.action_buffer, self.observations["action_mask"], self.layout.action_offsets,
-            self.layout.action_sizes, self.alive, self._entity_slot, self._commands, self.invalid_actions,
-        )  # fmt: skip
+        reward_fn, penalty = self.reward_fn, 0.0
+        survival = type(reward_fn) is SurvivalReward  # the default reward: computed in _step_world
+        if isinstance(reward_fn, SurvivalReward):
+            penalty = reward_fn.death_penalty
+        step_args = self._step_args
         S = self.slots_per_world
         for w, state in enumerate(self.worlds):
-            block = slice(w * S, (w + 1) * S)
             if self.episode_done[w]:
                 if not self.autoreset:
                     self._publish_idle(w)
@@ -271,18 +337,14 @@ class VecEnv:
                 self._reset_world(w)
                 self.episode_done[w] = False
                 continue
-            step_world(state, self._commands[block])
-            self._observers[w].write(state)
-            self.rewards[block] = _checked_rewards(self.reward_fn(state, state.events), self.slots_per_world)
-            self._finish(w, state, block)
+            n_alive, at_horizon = _step_world(step_args[w], penalty, survival)
+            if n_alive < 0:
+                block = slice(w * S, (w + 1) * S)
+                self.rewards[block] = _checked_rewards(reward_fn(state, state.events), S)
+                n_alive = _publish_world(step_args[w], at_horizon)
+            self._finish(w, n_alive, at_horizon)
 
-    def _finish(self, w: int, state: WorldState, block: slice) -> None:
-        episode = self.config.episode
-        at_horizon = not episode.persistent and state.tick >= episode.horizon
-        n_alive = _publish(
-            state.agents, state.tick, at_horizon, self.alive[block], self.agent_id[block],
-            self.spawned[block], self.terminations[block], self.truncations[block], self.rewards[block],
-        )  # fmt: skip
+    def _finish(self, w: int, n_alive: int, at_horizon: bool) -> None:
         wiped_out = n_alive == 0 and (
             self.config.spawn.mode == "concurrent" or self.config.spawn.min_alive > 0
         )
@@ -303,14 +365,25 @@ class VecEnv:
     def _reset_world(self, w: int) -> None:
         state = self.worlds[w]
         material, placements = self._maps[w] or (None, None)
-        reset_world(state, episode_seed(self.seed, w, int(self._episodes[w])), material, placements)
+        reset_world(
+            state, episode_seed(self.seed, self.first_world + w, int(self._episodes[w])), material, placements
+        )
         self._idle[w] = False
         self._observers[w].clear()
         self._observers[w].write(state)
         block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
         self.rewards[block] = 0.0
         self.invalid_actions[block] = 0
-        _publish(
-            state.agents, state.tick, False, self.alive[block], self.agent_id[block],
-            self.spawned[block], self.terminations[block], self.truncations[block], self.rewards[block],
-        )  # fmt: skip
+        # _step_world's arguments, kept from here on (every world is reset before its first step):
+        # plain tuples, whose types numba reads far faster than those of NamedTuples
+        cfg = self.config
+        per_slot = (self.action_buffer, self.observations["action_mask"], self.alive, self._entity_slot,
+                    self._commands, self.invalid_actions, self.agent_id, self.spawned, self.terminations,
+                    self.truncations, self.rewards)  # fmt: skip
+        raw, mask, alive, entity_slot, commands, invalid, *flags = (a[block] for a in per_slot)
+        heads = (self.layout.action_offsets, self.layout.action_sizes)
+        slots = (raw, mask, *heads, alive, entity_slot, commands, invalid, *flags)
+        rules = (cfg.spawn.n_populations, cfg.map.border, cfg.episode.persistent, cfg.episode.horizon)
+        args = (tick_args(state), self._observers[w].args, slots, rules)
+        self._step_args[w] = args
+        _publish_world(args, False)

@@ -6,6 +6,7 @@ that becomes empty is zeroed once (its action mask then allows only the no-ops).
 
 from __future__ import annotations
 
+import sys
 from enum import IntEnum
 
 import numba
@@ -21,7 +22,13 @@ from neural_mmo.world.systems.combat import N_STYLES, combat_level
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
-__all__ = ["Observer", "Rule", "nearest_first", "write_observations", "write_public_rows"]
+__all__ = ["Observer", "Rule", "nearest_first", "tile_pairs", "write_all", "write_observations",
+           "write_public_rows"]  # fmt: skip
+
+
+MATERIAL_SHIFT = 8 * (TileChannel.MATERIAL if sys.byteorder == "little" else 1 - TileChannel.MATERIAL)
+OCCUPANT_SHIFT = 8 - MATERIAL_SHIFT
+"""Where each channel of a tile sits in the uint16 the encoder writes both channels of a tile as."""
 
 
 class Rule(IntEnum):
@@ -107,6 +114,7 @@ def write_observations(
     border: int,
     rules: np.ndarray,
     offsets: np.ndarray,
+    rank: np.ndarray,
     head_offsets: np.ndarray,
     tiles: np.ndarray,
     entities: np.ndarray,
@@ -114,22 +122,31 @@ def write_observations(
     action_mask: np.ndarray,
     written: np.ndarray,
     entity_slot: np.ndarray,
+    found: np.ndarray,
 ) -> None:
     """Fill the observation buffers of every agent slot (see module docs) from the tick's
     ``public`` rows; ``entity_slot[i, k]`` records which entity (agent slot, or n_agents + NPC
     slot) entity row ``k`` of slot ``i`` shows (-1 for empty rows), so attacks that name a row
     resolve without searching again.
 
-    ``rules`` holds the combat numbers the masks need, indexed by :class:`Rule`.
+    ``tiles`` is the buffer as :func:`tile_pairs` (one uint16 per tile); ``rules`` holds the
+    combat numbers the masks need, indexed by :class:`Rule`; ``rank[dr + R, dc + R]`` is the
+    position of offset ``(dr, dc)`` in ``offsets`` (nearest first); ``found`` (int64 ``[2,
+    n_entities]``) is work space. The crop finds the others in view (one pass over the window,
+    not a search in ``offsets`` order) and keeps the nearest ``n_entities - 1`` sorted by rank.
     """
     n = alive.shape[0]
     n_rows = entities.shape[1]
     n_cols = entities.shape[2]
+    window = 2 * radius + 1
     move_offset = head_offsets[ActionHead.MOVE]
     attack_offset = head_offsets[ActionHead.ATTACK]
     attack_size = 1 + N_STYLES * n_rows
     lo = border - 1  # movement never goes past the first ring of the border
     hi = material.shape[0] - border
+    found_rank = found[0]
+    found_occ = found[1]
+    cap = n_rows - 1  # others shown: every entity row but the agent's own
     for i in range(n):
         if not alive[i] and death_tick[i] != tick:
             if written[i]:
@@ -145,40 +162,72 @@ def write_observations(
         written[i] = True
         r0 = public[i, E.ROW]
         c0 = public[i, E.COL]
-        for dr in range(-radius, radius + 1):
-            for dc in range(-radius, radius + 1):
-                tiles[i, dr + radius, dc + radius, TileChannel.MATERIAL] = material[r0 + dr, c0 + dc]
-                occ = occupant[r0 + dr, c0 + dc]
-                tiles[i, dr + radius, dc + radius, TileChannel.OCCUPANT] = 0 if occ < 0 else tile_code[occ]
+        # the crop, materials first; a second pass over rows with someone in them writes the
+        # occupants and keeps the nearest others (at most cap), in offsets order
+        tile = tiles[i]
+        top = np.uint64(r0 - radius)  # unsigned: no negative-index checks, so the first pass vectorizes
+        left = np.uint64(c0 - radius)
+        n_found = 0
+        for dr in range(window):
+            material_row = material[top + np.uint64(dr)]
+            occupant_row = occupant[top + np.uint64(dr)]
+            tile_row = tile[dr]
+            anyone = False
+            for dc in range(window):
+                c = left + np.uint64(dc)
+                tile_row[dc] = np.uint16(material_row[c]) << MATERIAL_SHIFT
+                anyone |= occupant_row[c] >= 0
+            if not anyone:
+                continue
+            for dc in range(window):
+                occ = occupant_row[left + np.uint64(dc)]
+                if occ < 0:
+                    continue
+                tile_row[dc] |= np.uint16(tile_code[occ]) << OCCUPANT_SHIFT
+                if occ == i:
+                    continue
+                key = rank[dr, dc]
+                if n_found < cap:
+                    j = n_found
+                    n_found += 1
+                elif cap > 0 and key < found_rank[cap - 1]:
+                    j = cap - 1  # the farthest kept one drops out
+                else:
+                    continue
+                while j > 0 and found_rank[j - 1] > key:
+                    found_rank[j] = found_rank[j - 1]
+                    found_occ[j] = found_occ[j - 1]
+                    j -= 1
+                found_rank[j] = key
+                found_occ[j] = occ
         mask = action_mask[i, attack_offset : attack_offset + attack_size]
         mask[:] = 0
         mask[0] = 1
+        rows = entities[i]
         for col in range(n_cols):
-            entities[i, 0, col] = public[i, col]
-        entities[i, 0, E.REL_ROW] = 0
-        entities[i, 0, E.REL_COL] = 0
+            rows[0, col] = public[i, col]
+        rows[0, E.REL_ROW] = 0
+        rows[0, E.REL_COL] = 0
         entity_mask[i, 0] = 1
         entity_slot[i, 0] = i
-        row = 1
-        for k in range(offsets.shape[0]):
-            if row >= n_rows:
-                break
-            occ = occupant[r0 + offsets[k, 0], c0 + offsets[k, 1]]
-            if occ < 0 or occ == i:
-                continue
+        for m in range(n_found):
+            row = m + 1
+            occ = found_occ[m]
+            dr = offsets[found_rank[m], 0]
+            dc = offsets[found_rank[m], 1]
             for col in range(n_cols):
-                entities[i, row, col] = public[occ, col]
-            entities[i, row, E.REL_ROW] = offsets[k, 0]
-            entities[i, row, E.REL_COL] = offsets[k, 1]
+                rows[row, col] = public[occ, col]
+            rows[row, E.REL_ROW] = dr
+            rows[row, E.REL_COL] = dc
             entity_mask[i, row] = 1
             entity_slot[i, row] = occ
             if public[occ, E.IMMUNE] == 0 and alive[i]:
-                reach = max(abs(offsets[k, 0]), abs(offsets[k, 1]))
+                reach = max(abs(dr), abs(dc))
                 for s in range(1, N_STYLES + 1):
                     mask[attack_value_of(s, row, n_rows)] = reach <= rules[Rule.MELEE_RANGE + s - 1]
-            row += 1
-        for k in range(row, n_rows):
-            entities[i, k] = 0
+        for k in range(n_found + 1, n_rows):
+            for col in range(n_cols):
+                rows[k, col] = 0
             entity_mask[i, k] = 0
             entity_slot[i, k] = -1
         action_mask[i, move_offset] = 1
@@ -190,6 +239,14 @@ def write_observations(
             action_mask[i, move_offset + d] = (
                 not stuck and inside and PASSABLE[material[r1, c1]] and occupant[r1, c1] < 0
             )
+
+
+def tile_pairs(tiles: np.ndarray) -> np.ndarray:
+    """``tiles`` (uint8 ``[n, W, W, 2]``) as uint16 ``[n, W, W]``: one number per tile, both
+    channels (a view: writing it writes ``tiles``)."""
+    pairs = tiles.view(np.uint16)
+    pairs.shape = tiles.shape[:3]  # raises rather than copies
+    return pairs
 
 
 class Observer:
@@ -206,6 +263,13 @@ class Observer:
         self.buffers = buffers
         n = buffers["tiles"].shape[0]
         self.offsets = nearest_first(layout.radius)
+        self.rank = np.zeros((layout.window, layout.window), np.int64)
+        """``rank[dr + R, dc + R]``: the position of offset ``(dr, dc)`` in ``offsets``."""
+        self.rank[self.offsets[:, 0] + layout.radius, self.offsets[:, 1] + layout.radius] = np.arange(
+            len(self.offsets)
+        )
+        self.found = np.zeros((2, layout.n_entities), np.int64)
+        """Work space of :func:`write_observations`."""
         self.written = np.zeros(n, np.bool_)
         self.entity_slot = (
             np.full((n, layout.n_entities), -1, np.int32) if entity_slot is None else entity_slot
@@ -222,6 +286,17 @@ class Observer:
         """Each entity's row as every observer sees it (relative columns aside), per tick."""
         self.tile_code = np.zeros(entities, np.uint8)
 
+    @property
+    def args(self) -> tuple:
+        """What :func:`write_all` needs besides the world, as one plain tuple (quick to hand to
+        numba; callers that write every tick keep it)."""
+        b = self.buffers
+        return (
+            self.layout.radius, self.rules, self.offsets, self.rank, self.layout.action_offsets, self.public,
+            self.tile_code, tile_pairs(b["tiles"]), b["entities"], b["entity_mask"], b["action_mask"],
+            self.written, self.entity_slot, self.found,
+        )  # fmt: skip
+
     def clear(self) -> None:
         """Zero every buffer (at reset), leaving only the no-ops allowed."""
         for array in self.buffers.values():
@@ -231,12 +306,23 @@ class Observer:
         self.entity_slot.fill(-1)
 
     def write(self, state: WorldState) -> None:
-        b, a = self.buffers, state.agents
-        write_public_rows(a, state.npcs, state.tick, state.config.spawn.n_populations, self.rules,
-                          self.public, self.tile_code)  # fmt: skip
-        write_observations(
-            a.alive, a.death_tick, a.freeze_until, self.public, self.tile_code, state.material,
-            state.occupant, state.tick, self.layout.radius, state.config.map.border, self.rules,
-            self.offsets, self.layout.action_offsets, b["tiles"], b["entities"], b["entity_mask"],
-            b["action_mask"], self.written, self.entity_slot,
-        )  # fmt: skip
+        s, cfg = state, state.config
+        write_all(s.agents, s.npcs, s.material, s.occupant, s.tick, cfg.spawn.n_populations, cfg.map.border,
+                  self.args)  # fmt: skip
+
+
+@numba.njit(cache=True)
+def write_all(
+    agents: AgentTable, npcs: NpcTable, material: np.ndarray, occupant: np.ndarray, tick: int,
+    n_populations: int, border: int, observer: tuple,
+) -> None:  # fmt: skip
+    """One world's public rows, then every observation, into the arrays of ``observer`` (an
+    :attr:`Observer.args` tuple)."""
+    radius, rules, offsets, rank, head_offsets, public, tile_code = observer[:7]
+    tiles, entities, entity_mask, action_mask, written, entity_slot, found = observer[7:]
+    write_public_rows(agents, npcs, tick, n_populations, rules, public, tile_code)
+    write_observations(
+        agents.alive, agents.death_tick, agents.freeze_until, public, tile_code, material, occupant, tick,
+        radius, border, rules, offsets, rank, head_offsets, tiles, entities, entity_mask, action_mask,
+        written, entity_slot, found,
+    )  # fmt: skip

@@ -31,7 +31,8 @@ class RewardFn(Protocol):
 
 
 @numba.njit(cache=True)
-def _death_penalty(events: EventLog, penalty: float, out: np.ndarray) -> None:
+def apply_death_penalty(events: EventLog, penalty: float, out: np.ndarray) -> None:
+    """``out[slot] = penalty`` for every agent that died this tick, 0 elsewhere."""
     out[:] = 0.0
     for k in range(events.counts[0]):
         if events.table[k, EventColumn.KIND] == EventKind.DEATH:
@@ -48,5 +49,5 @@ class SurvivalReward:
     def __call__(self, state: WorldState, events: EventLog) -> np.ndarray:
         if self._out.shape[0] != state.agents.capacity:
             self._out = np.zeros(state.agents.capacity, np.float32)
-        _death_penalty(events, self.death_penalty, self._out)
+        apply_death_penalty(events, self.death_penalty, self._out)
         return self._out

@@ -25,6 +25,8 @@ log by the layers above (:mod:`neural_mmo.observe`, :mod:`neural_mmo.tasks`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -92,8 +94,54 @@ def step(state: WorldState, commands: np.ndarray) -> None:
             f"commands must be an int32 array of shape {expected} (Direction, Style, target entity), got "
             f"{type(commands).__name__} {getattr(commands, 'dtype', '')} {getattr(commands, 'shape', '')}"
         )
-    tick(s.agents, s.npcs, s.material, s.occupant, s.events, s.regrowth, s.edge_tiles, s.scratch,
-         s.npc_offsets, s.npc_search, s.streams, s.clock, commands, s.params)  # fmt: skip
+    tick_packed(tick_args(state), commands)
+
+
+def tick_args(state: WorldState) -> tuple:
+    """The arguments of :func:`tick` but ``commands``, for :func:`tick_packed`: one plain tuple,
+    tables and params as plain tuples too. Numba reads the types of a plain tuple of arrays in C
+    but those of a NamedTuple field by field in Python, so a call with these costs a few µs less."""
+    s = state
+    tables = (tuple(s.agents), tuple(s.npcs), s.material, s.occupant, tuple(s.events), tuple(s.regrowth))
+    rest = (s.edge_tiles, s.scratch, s.npc_offsets, s.npc_search, s.streams, s.clock, tuple(s.params))
+    return tables + rest
+
+
+class TickArgs(NamedTuple):
+    """The arguments of :func:`tick` but ``commands``, by name (what :func:`unpack_tick_args` gives)."""
+
+    agents: AgentTable
+    npcs: NpcTable
+    material: np.ndarray
+    occupant: np.ndarray
+    events: EventLog
+    regrowth: RegrowthQueue
+    edge_tiles: np.ndarray
+    scratch: np.ndarray
+    npc_offsets: np.ndarray
+    npc_search: np.ndarray
+    streams: np.ndarray
+    clock: np.ndarray
+    params: Params
+
+
+@numba.njit(cache=True)
+def unpack_tick_args(args: tuple) -> TickArgs:
+    """:func:`tick_args` back as the tables and params :func:`tick` takes (in kernels)."""
+    agents, npcs, material, occupant, events, regrowth = args[:6]
+    edge_tiles, scratch, npc_offsets, npc_search, streams, clock, p = args[6:]
+    return TickArgs(
+        AgentTable(*agents), NpcTable(*npcs), material, occupant, EventLog(*events), RegrowthQueue(*regrowth),
+        edge_tiles, scratch, npc_offsets, npc_search, streams, clock, Params(*p),
+    )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def tick_packed(args: tuple, commands: np.ndarray) -> None:
+    """:func:`tick` with the arguments of :func:`tick_args`."""
+    w = unpack_tick_args(args)
+    tick(w.agents, w.npcs, w.material, w.occupant, w.events, w.regrowth, w.edge_tiles, w.scratch,
+         w.npc_offsets, w.npc_search, w.streams, w.clock, commands, w.params)  # fmt: skip
 
 
 def commands_for(state: WorldState, moves: np.ndarray | None = None) -> np.ndarray:

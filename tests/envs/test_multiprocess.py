@@ -15,15 +15,24 @@ from neural_mmo.agents import RandomPolicy
 from neural_mmo.envs.multiprocess import MultiprocessVecEnv, WorkerError
 
 
-def shm_segments() -> set[str]:
-    return {name for name in os.listdir("/dev/shm") if name.startswith("psm_")}
-
-
 @pytest.fixture
-def no_leak():
-    before = shm_segments()
-    yield
-    assert shm_segments() - before == set(), "shared memory segments leaked"
+def no_leak(monkeypatch):
+    """Every shared-memory block a MultiprocessVecEnv makes in the test is gone afterwards (its
+    own names are checked: other tests may hold blocks at the same time)."""
+    made = []
+    original = MultiprocessVecEnv.__init__
+
+    def recording_init(self, *args, **kwargs):
+        try:
+            original(self, *args, **kwargs)
+        finally:
+            if hasattr(self, "_shm"):
+                made.append(self._shm.name)
+
+    monkeypatch.setattr(MultiprocessVecEnv, "__init__", recording_init)
+    yield made
+    leaked = [name for name in made if os.path.exists(f"/dev/shm/{name.lstrip('/')}")]
+    assert not leaked, f"shared memory blocks left behind: {leaked}"
 
 
 def assert_same(a: dict, b: dict) -> None:
@@ -51,6 +60,7 @@ def test_same_trajectories_as_the_in_process_vecenv(workers, no_leak):
                 assert np.array_equal(got, want)
             assert_same(out[4], out_ref[4])
         assert attacks > 100 and env.episode_done.dtype == np.bool_
+        assert len(no_leak) == 1 and os.path.exists(f"/dev/shm/{no_leak[0].lstrip('/')}")  # checked after
         env.reset(seed=9)
         ref.reset(seed=9)
         assert_same(env.observations, ref.observations)
@@ -128,6 +138,7 @@ def test_bad_input_raises_in_the_trainer_and_the_env_goes_on(no_leak):
 
 
 def test_constructor_checks_and_close_twice(no_leak):
+    """(``no_leak`` also sees the blocks of constructors that fail after allocating.)"""
     with pytest.raises(ValueError, match="num_workers"):
         MultiprocessVecEnv(2, "small", num_workers=3)
     with pytest.raises(ValueError, match="num_worlds"):

@@ -25,16 +25,16 @@ def test_check_env_reports_on_a_good_config(overrides):
 
 
 def test_check_env_catches_nondeterminism(monkeypatch):
-    real_step = vector_module.step_world
+    real_finish = vector_module.VecEnv._finish  # runs after each world's step
     calls = {"n": 0}
 
-    def leaky_step(state, actions):
+    def leaky_finish(vec, w, *args):
         calls["n"] += 1
-        real_step(state, actions)
+        real_finish(vec, w, *args)
         # a hidden global counter leaks into the world
-        state.streams[Stream.MOVEMENT, 0] ^= np.uint64(calls["n"] % 7 + 1)
+        vec.worlds[w].streams[Stream.MOVEMENT, 0] ^= np.uint64(calls["n"] % 7 + 1)
 
-    monkeypatch.setattr(vector_module, "step_world", leaky_step)
+    monkeypatch.setattr(vector_module.VecEnv, "_finish", leaky_finish)
     with pytest.raises(EnvCheckError, match="determinism"):
         check_env("small", ticks=40)
 
