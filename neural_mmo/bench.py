@@ -233,7 +233,7 @@ def run_benchmarks(
     reset = bench_reset(config, repeats)
     workers = workers or multiprocessing.cpu_count()
     multi = bench_multiprocess(
-        config, max(ticks // 4, 50), repeats, num_worlds=4 * workers, num_workers=workers
+        config, max(ticks // 4, 50), repeats, num_worlds=16 * workers, num_workers=workers
     )
     memory = state_bytes(config)
     result = {

@@ -22,6 +22,7 @@ give the same trajectories for the same actions. Shared memory is released by :m
 from __future__ import annotations
 
 import multiprocessing as mp
+import pickle
 import traceback
 import weakref
 from multiprocessing import shared_memory
@@ -68,6 +69,14 @@ def _slice(views: dict[str, np.ndarray], worlds: slice, slots: slice) -> dict[st
     return {name: (a[worlds] if name == "episode_done" else a[slots]) for name, a in views.items()}
 
 
+STEP, OK = b"s", b"k"
+"""The two messages of a step, sent as raw bytes: no pickling on the hot path."""
+
+
+def _message(kind: str, payload: Any = None) -> bytes:
+    return pickle.dumps((kind, payload))
+
+
 def _worker(
     conn: Connection, shm_name: str, specs: Specs, group: tuple[int, int], config: Config, seed: int,
     reward_fn: RewardFn | None, autoreset: bool,
@@ -84,30 +93,37 @@ def _worker(
         )
         vec = VecEnv(stop - first, config=config, seed=seed, reward_fn=reward_fn, autoreset=autoreset,
                      buffers=views, first_world=first)  # fmt: skip
-        conn.send(("ready", None))
+        conn.send_bytes(_message("ready"))
         while True:
-            command, arg = conn.recv()
+            raw = conn.recv_bytes()
+            if raw == STEP:
+                try:
+                    vec.step_buffered()
+                except (ValueError, TypeError) as err:
+                    conn.send_bytes(_message("invalid", (type(err).__name__, str(err))))
+                    continue
+                conn.send_bytes(OK)
+                continue
+            command, arg = pickle.loads(raw)
             if command == "close":
-                conn.send(("ok", None))
+                conn.send_bytes(OK)
                 break
             try:
-                if command == "step":
-                    vec.step_buffered()
-                elif command == "reset":
+                if command == "reset":
                     vec.reset(arg)
                 elif command == "load":
                     vec.load(*arg)
                 elif command == "unload":
                     vec.unload(arg)
             except (ValueError, TypeError) as err:  # bad input, checked before any change: go on
-                conn.send(("invalid", (type(err).__name__, str(err))))
+                conn.send_bytes(_message("invalid", (type(err).__name__, str(err))))
                 continue
-            conn.send(("ok", None))
+            conn.send_bytes(OK)
     except (EOFError, KeyboardInterrupt):
         pass
     except BaseException:
         try:
-            conn.send(("error", traceback.format_exc()))
+            conn.send_bytes(_message("error", traceback.format_exc()))
         except OSError:
             pass
     finally:
@@ -119,7 +135,7 @@ def _release(shm: shared_memory.SharedMemory, processes: list, conns: list) -> N
     """Stop the workers and free the shared block (close, finaliser, or interpreter exit)."""
     for conn in conns:
         try:
-            conn.send(("close", None))
+            conn.send_bytes(_message("close"))
         except OSError:
             pass
     for process in processes:
@@ -346,13 +362,14 @@ class MultiprocessVecEnv:
 
     def _send(self, g: int, command: str, arg: Any) -> None:
         try:
-            self._conns[g].send((command, arg))
+            self._conns[g].send_bytes(STEP if command == "step" else _message(command, arg))
         except (BrokenPipeError, OSError):
             self._fail(g, "its pipe is closed")
 
     def _expect(self, g: int, status: str) -> None:
         try:
-            kind, detail = self._conns[g].recv()
+            raw = self._conns[g].recv_bytes()
+            kind, detail = ("ok", None) if raw == OK else pickle.loads(raw)
         except (EOFError, OSError):
             self._fail(g, "it exited without answering")
         if kind == "invalid":

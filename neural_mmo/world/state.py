@@ -15,11 +15,11 @@ from typing import NamedTuple
 import numpy as np
 
 from neural_mmo.config import Config
-from neural_mmo.world.events import EventKind, EventLog
+from neural_mmo.world.events import EventLog
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream
-from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
+from neural_mmo.world.tables import AgentTable, NpcTable
 
 
 class Clock(IntEnum):
@@ -118,11 +118,12 @@ class WorldState:
 
 
 def event_capacity(config: Config) -> int:
-    """Room for every event one tick can produce. With n agents and m NPCs a tick logs at most n
-    MOVE, EAT, DRINK, SPAWN and DEATH each, n + m ATTACK and KILL each, m NPC_SPAWN, and one
-    LEVEL_UP per experience gain: 2 per attacker, 1 per hit on an agent (at most n + m), 2 per
-    forager: 12 n + 4 m in all, below the room given here."""
-    return (len(EventKind) + N_SKILLS) * (config.spawn.n_agents + config.npc.n_npcs)
+    """Room for every event one tick can produce, exactly. With n agents and m NPCs a tick logs at
+    most n MOVE, EAT, DRINK, SPAWN and DEATH each (5 n), n + m ATTACK and n + m KILL, m NPC_SPAWN,
+    and one LEVEL_UP per experience gain: 2 per attacking agent, 1 per attack on an agent (at most
+    n + m) and 2 per foraging agent (5 n + m): 12 n + 4 m rows in all."""
+    n, m = config.spawn.n_agents, config.npc.n_npcs
+    return 12 * n + 4 * m
 
 
 def ring_tiles(border: int, size: int) -> np.ndarray:

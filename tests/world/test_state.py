@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from neural_mmo.config import Config
-from neural_mmo.world.events import EventColumn, EventKind
+from neural_mmo.world.events import EventColumn
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream, episode_seed
 from neural_mmo.world.state import REGROW_RING, Clock, WorldState, event_capacity, ring_tiles
 from neural_mmo.world.step import reset
-from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
+from neural_mmo.world.tables import AgentTable, NpcTable
 
 
 @pytest.mark.parametrize("border,size", [(1, 2), (8, 8), (3, 5), (2, 17)])
@@ -56,9 +56,9 @@ def test_allocate_shapes_and_dtypes():
     assert state.npc_offsets.shape == (side * side, 2) and state.npc_offsets.dtype == np.int16
     assert (state.npc_offsets == nearest_first(cfg.npc.sight)).all()
     assert state.npc_search.shape == (2, side * side) and state.npc_search.dtype == np.int32
-    # every kind once per entity and tick, plus a LEVEL_UP per skill, for agents and NPCs alike
-    assert event_capacity(cfg) == (len(EventKind) + N_SKILLS) * (5 + 32) == 592
-    assert state.events.table.shape == (592, len(EventColumn)) and state.events.n == 0
+    # the worst tick: 12 rows per agent and 4 per NPC (see event_capacity)
+    assert event_capacity(cfg) == 12 * 5 + 4 * 32 == 188
+    assert state.events.table.shape == (188, len(EventColumn)) and state.events.n == 0
     assert state.edge_tiles.shape == (4 * (cfg.map.size - 1), 2)
     assert state.streams.shape == (len(Stream), 4) and state.streams.dtype == np.uint64
     assert state.clock.shape == (len(Clock),) and state.clock.dtype == np.int64 and (state.clock == 0).all()
