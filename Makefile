@@ -31,7 +31,7 @@ bench: $(STAMP)
 ## Regression guard (not part of `make test`): the compiled step must give the same worlds as the
 ## same code interpreted, and stay at least --floor times faster than it, measured in one run.
 bench-check: $(STAMP)
-	$(BIN)/python benchmarks/bench_check.py --preset medium --rounds 3 --ticks 40 --floor 150
+	$(BIN)/python benchmarks/bench_check.py --preset medium --rounds 3 --ticks 40 --floor 300
 
 lint: $(STAMP)
 	$(BIN)/ruff check neural_mmo tests benchmarks

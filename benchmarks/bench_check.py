@@ -12,7 +12,7 @@ every agent alive, NPCs on), and must
    compiled step slower (an allocation, a Python call per agent, a lost inlining) lowers the
    ratio on any machine, while machine noise moves both sides together.
 
-    .venv/bin/python benchmarks/bench_check.py [--preset medium] [--rounds 3] [--floor 150]
+    .venv/bin/python benchmarks/bench_check.py [--preset medium] [--rounds 3] [--floor 300]
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def main() -> int:
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--ticks", type=int, default=40, help="timed ticks per run (both paths)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each path")
-    parser.add_argument("--floor", type=float, default=150.0, help="smallest allowed speed ratio")
+    parser.add_argument("--floor", type=float, default=300.0, help="smallest allowed speed ratio")
     args = parser.parse_args()
     fast, slow = [], []
     for _ in range(args.rounds):
