@@ -27,7 +27,7 @@ import traceback
 import weakref
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def _layout_of(specs: Specs) -> tuple[dict[str, int], int]:
     return offsets, max(size, ALIGN)
 
 
-def _views(buf: memoryview, specs: Specs, offsets: dict[str, int]) -> dict[str, np.ndarray]:
+def _views(buf: Any, specs: Specs, offsets: dict[str, int]) -> dict[str, np.ndarray]:
     return {
         name: np.ndarray(shape, dtype, buffer=buf, offset=offsets[name])
         for name, (shape, dtype) in specs.items()
@@ -215,7 +215,7 @@ class MultiprocessVecEnv:
         self._pending = [False] * self.num_workers
         self._started = False
         self._closed = False
-        context = mp.get_context(start_method)
+        context: Any = mp.get_context(start_method)
         self._conns: list[Connection] = []
         self._processes: list[Any] = []
         self._finalizer = weakref.finalize(self, _release, self._shm, self._processes, self._conns)
@@ -308,7 +308,7 @@ class MultiprocessVecEnv:
         if not pending:
             raise RuntimeError("no group is stepping: send() actions first")
         ready = wait(pending)
-        g = self._conns.index(ready[0])
+        g = next(k for k, conn in enumerate(self._conns) if conn is ready[0])
         self._expect(g, "ok")
         self._pending[g] = False
         views = _slice(self._buffers, slice(self.groups[g].start, self.groups[g].stop), self.group_slots(g))
@@ -369,6 +369,8 @@ class MultiprocessVecEnv:
     def _expect(self, g: int, status: str) -> None:
         try:
             raw = self._conns[g].recv_bytes()
+            kind: str
+            detail: Any
             kind, detail = ("ok", None) if raw == OK else pickle.loads(raw)
         except (EOFError, OSError):
             self._fail(g, "it exited without answering")
@@ -393,7 +395,7 @@ class MultiprocessVecEnv:
                 self._expect(g, "ok")
                 self._pending[g] = False
 
-    def _fail(self, g: int, why: str) -> None:
+    def _fail(self, g: int, why: str) -> NoReturn:
         process = self._processes[g]
         process.join(timeout=1)
         code = process.exitcode

@@ -207,7 +207,7 @@ class VecEnv:
         self.action_buffer = b["action_buffer"]
         """Actions staged for :meth:`step_buffered` (any int64 values; they are checked there)."""
         self._commands = np.zeros((n, len(Command)), np.int32)
-        self._step_args: list[tuple | None] = [None] * self.num_worlds
+        self._step_args: list[Any] = [None] * self.num_worlds
         """Per world: the arrays of one whole step, packed once per episode (``_reset_world``)."""
         self._entity_slot = np.full((n, self.layout.n_entities), -1, np.int32)
         self.worlds = [WorldState.allocate(self.config) for _ in range(self.num_worlds)]
