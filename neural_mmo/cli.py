@@ -1,4 +1,4 @@
-"""``neural-mmo``: run, map, bench, config, docs.
+"""``neural-mmo``: run, map, bench, config, docs, video.
 
 Every command takes ``--preset``, ``--config FILE.toml`` and repeated ``--set group.field=value``.
 """
@@ -80,6 +80,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     obs, _ = vec.reset()
     if args.map_png:
         console.print(f"map: {save_png(material_rgb(vec.worlds[0].material, 4), args.map_png)}")
+    recorder = None
+    if args.record:
+        from neural_mmo.replay import EpisodeRecorder
+
+        try:
+            recorder = EpisodeRecorder(args.record, cfg, args.seed)  # world 0, a file per episode
+            recorder.follow(vec.worlds[0])
+        except OSError as err:
+            print(f"neural-mmo: error: --record {args.record}: {err}", file=sys.stderr)
+            return 2
     stats = RunStats()
     stats.record(vec.worlds, stepped=False)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -88,10 +98,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         task = progress.add_task(f"{args.agents} x {_label(args)}", total=ticks, alive=int(vec.alive.sum()))
         for _ in range(ticks):
             obs, *_ = vec.step(policy.act(obs))
+            if recorder is not None:
+                recorder.follow(vec.worlds[0])
             stats.record(vec.worlds)
             stats.finish([vec.worlds[w] for w in np.flatnonzero(vec.episode_done)])  # next step resets them
             progress.update(task, advance=1, alive=int(vec.alive.sum()))
     stats.finish([vec.worlds[w] for w in np.flatnonzero(~vec.episode_done)])
+    if recorder is not None:
+        recorder.close()
+        more = f" (+{len(recorder.paths) - 1} later episodes)" if len(recorder.paths) > 1 else ""
+        console.print(f"replay: {recorder.paths[0]}{more}")
     summary = stats.summary()
     if args.json:
         print(json.dumps(summary))
@@ -184,6 +200,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- video
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    from neural_mmo.replay import ReplayError
+    from neural_mmo.replay.video import VideoError, write_video
+
+    try:
+        frames = write_video(args.replay, args.out, scale=args.scale, fps=args.fps, ticks=args.ticks)
+    except (ReplayError, VideoError) as err:
+        print(f"neural-mmo: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({frames} ticks at {args.fps} fps)")
+    return 0
+
+
 # ---------------------------------------------------------------------- config, docs
 
 
@@ -217,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map-png", metavar="FILE", help="also write the starting map as a PNG")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--record", metavar="FILE", help="write world 0 to a replay, a file per episode (FILE, FILE-1, ...)"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("map", help="render a generated map to PNG")
@@ -238,6 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes of the multi-core figure (default: all CPUs)",
     )
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("video", help="render a replay to an animated GIF (or MP4 with imageio-ffmpeg)")
+    p.add_argument("replay", help="a replay file (neural-mmo run --record FILE)")
+    p.add_argument("out", help="output file: .gif, or .mp4 when imageio and imageio-ffmpeg are installed")
+    p.add_argument("--scale", type=_count(1), default=4, help="pixels per tile (default 4)")
+    p.add_argument("--fps", type=_count(1), default=10, help="frames (ticks) per second (default 10)")
+    p.add_argument("--ticks", metavar="A:B", help="ticks A up to (not including) B; either may be left out")
+    p.set_defaults(func=cmd_video)
 
     p = sub.add_parser("config", help="print the resolved configuration (TOML, or --json)")
     _common(p, seed=False)

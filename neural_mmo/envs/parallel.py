@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -100,8 +101,9 @@ class NeuralMMOParallelEnv(_ParallelEnv):
     Arguments:
         preset: ``small``, ``medium`` (default) or ``large``; ``config``: a full Config instead;
         render_mode: None or ``"rgb_array"``; seed: default seed of the first reset;
-        reward_fn: ``fn(state, events) -> [slots]``; ``**overrides``: config fields
-        (``horizon=256``, ``spawn__mode="concurrent"``).
+        reward_fn: ``fn(state, events) -> [slots]``; record: a replay file to write, one per
+        episode (``run.replay``, then ``run-1.replay``, ...; see ``docs/replay.md``);
+        ``**overrides``: config fields (``horizon=256``, ``spawn__mode="concurrent"``).
     """
 
     metadata = {"name": "neural_mmo_v0", "render_modes": ["rgb_array"], "is_parallelizable": True}
@@ -114,6 +116,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         config: Config | None = None,
         seed: int = 0,
         reward_fn: RewardFn | None = None,
+        record: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ):
         if render_mode not in RENDER_MODES:
@@ -137,6 +140,12 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         self._slot_names = [""] * self.vec.num_slots  # name of the agent each slot last held
         self._slot_ids = np.full(self.vec.num_slots, -1, np.int64)
         self._slot_of: dict[str, int] = {}
+        self.recorder = None
+        """The :class:`~neural_mmo.replay.EpisodeRecorder` writing ``record`` (None without it)."""
+        if record is not None:
+            from neural_mmo.replay import EpisodeRecorder
+
+            self.recorder = EpisodeRecorder(record, self.config, self.vec.seed)
 
     # ------------------------------------------------------------------ spaces
 
@@ -159,6 +168,8 @@ class NeuralMMOParallelEnv(_ParallelEnv):
     def reset(self, seed: int | None = None, options: dict | None = None):
         self.vec.reset(seed=seed)
         self.ignored_actions = 0
+        if self.recorder is not None:
+            self.recorder.start(self.world, seed=self.vec.seed, episode=self.vec.episode_index(0))
         obs = self._observations()
         return obs, {a: {"invalid_actions": 0} for a in self.agents}
 
@@ -182,6 +193,10 @@ class NeuralMMOParallelEnv(_ParallelEnv):
             if malformed_parts:
                 malformed[slot] = malformed_parts
         vec.step_buffered()
+        if self.recorder is not None:
+            self.recorder.record(self.world)
+            if vec.episode_done[0]:
+                self.recorder.finish()
 
         obs = self._observations()
         ids = vec.agent_id
@@ -228,6 +243,8 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     def close(self) -> None:
         self.vec.close()
+        if self.recorder is not None:
+            self.recorder.finish()
 
     def state_hash(self) -> str:
         return self.world.state_hash()

@@ -312,6 +312,10 @@ class VecEnv:
         self._reset_world(int(world))
         self.episode_done[world] = False
 
+    def episode_index(self, world: int) -> int:
+        """Index of ``world``'s current episode since the seed was set (its seeds derive from it)."""
+        return int(self._episodes[world])
+
     def unload(self, world: int) -> None:
         """Go back to generated maps for ``world`` from its next episode on."""
         self._maps[world] = None
