@@ -1,4 +1,4 @@
-"""``neural-mmo``: run, map, bench, config, docs, video.
+"""``neural-mmo``: run, map, bench, serve, view, config, docs, video.
 
 Every command takes ``--preset``, ``--config FILE.toml`` and repeated ``--set group.field=value``.
 """
@@ -216,6 +216,70 @@ def cmd_video(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- serve, view
+
+
+def _serve(server_args: argparse.Namespace, source: Any) -> int:
+    import asyncio
+
+    from neural_mmo.viewer.server import ViewerServer
+
+    server = ViewerServer(source, host=server_args.host, port=server_args.port, fps=server_args.fps)
+    server.on_ready = lambda srv: print(
+        f"viewer: http://{srv.host}:{srv.port}/  (Ctrl-C to stop)", file=sys.stderr
+    )
+    try:
+        asyncio.run(server.serve_forever())
+    except KeyboardInterrupt:
+        pass
+    except OSError as err:
+        print(
+            f"neural-mmo: error: cannot serve on {server_args.host}:{server_args.port}: {err}",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        source.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from neural_mmo.viewer.server import LiveSource
+    except ImportError as err:
+        print(
+            f"neural-mmo: error: the viewer needs pip install 'neural-mmo[viewer]' ({err})", file=sys.stderr
+        )
+        return 2
+    return _serve(args, LiveSource(_config(args), agents=args.agents, seed=args.seed))
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from neural_mmo.replay import ReplayError
+
+    try:
+        from neural_mmo.viewer.server import ReplaySource
+    except ImportError as err:
+        print(
+            f"neural-mmo: error: the viewer needs pip install 'neural-mmo[viewer]' ({err})", file=sys.stderr
+        )
+        return 2
+    try:
+        source = ReplaySource(args.replay)
+    except (ReplayError, OSError) as err:
+        print(f"neural-mmo: error: {err}", file=sys.stderr)
+        return 2
+    return _serve(args, source)
+
+
+def _server_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=_count(0), default=8765, help="port (default 8765; 0: any free port)")
+    p.add_argument("--fps", type=_count(1), default=10, help="ticks per second (default 10)")
+
+
 # ---------------------------------------------------------------------- config, docs
 
 
@@ -281,6 +345,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_count(1), default=10, help="frames (ticks) per second (default 10)")
     p.add_argument("--ticks", metavar="A:B", help="ticks A up to (not including) B; either may be left out")
     p.set_defaults(func=cmd_video)
+
+    p = sub.add_parser("serve", help="run a live world with scripted agents in the browser viewer")
+    _common(p)
+    p.add_argument(
+        "--agents", default="fighter", choices=["fighter", "forager", "random"], help="scripted policy"
+    )
+    _server_options(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("view", help="play a replay in the browser viewer")
+    p.add_argument("replay", help="a replay file (neural-mmo run --record FILE)")
+    _server_options(p)
+    p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("config", help="print the resolved configuration (TOML, or --json)")
     _common(p, seed=False)

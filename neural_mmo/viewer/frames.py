@@ -1,0 +1,143 @@
+"""World state -> the viewer's frame: a compact, JSON-ready dict per tick.
+
+A :class:`Frame` holds the tick's body (agents, NPCs, attacks) as columns built from the state's
+arrays, plus a copy of the ``material`` grid. The map is not part of the body: each client has
+seen its own version of it (a client may join late, or have frames dropped), so
+:func:`frame_text` adds either the whole map or the tiles that changed since that client's
+version when the frame is sent. Message format: ``docs/viewer.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neural_mmo.world.events import EventColumn, EventKind
+from neural_mmo.world.state import WorldState
+
+FULL_MAP_SHARE = 0.25
+"""When more than this share of tiles changed (a new episode), the whole map is sent instead."""
+
+
+@dataclass
+class Frame:
+    """One tick, encoded once and shared by every client."""
+
+    tick: int
+    body: dict  # JSON-ready: tick, agents, npcs, attacks
+    material: np.ndarray  # uint8 [G, G], never written after the frame is made
+    text: str = ""  # json.dumps(body), made once
+    overlays: dict[str, str] = field(default_factory=dict)  # overlay key -> JSON text of its layer
+
+    def __post_init__(self) -> None:
+        if not self.text:
+            self.text = json.dumps(self.body, separators=(",", ":"))
+
+
+def _columns(**columns: np.ndarray) -> dict[str, list]:
+    return {name: values.tolist() for name, values in columns.items()}
+
+
+def encode_body(state: WorldState) -> dict:
+    """The tick's agents, NPCs and attacks as columns of plain lists (the map is left out)."""
+    agents, npcs = state.agents, state.npcs
+    a = np.flatnonzero(agents.alive)
+    n = np.flatnonzero(npcs.alive)
+    ev = state.events.table[: state.events.n]
+    attacks = ev[ev[:, EventColumn.KIND] == EventKind.ATTACK]
+    n_agents = agents.capacity
+    other = attacks[:, EventColumn.OTHER]
+    on_npc = other >= n_agents
+    target_r = np.where(
+        on_npc, npcs.r[np.clip(other - n_agents, 0, None)], agents.r[np.clip(other, 0, n_agents - 1)]
+    )
+    target_c = np.where(
+        on_npc, npcs.c[np.clip(other - n_agents, 0, None)], agents.c[np.clip(other, 0, n_agents - 1)]
+    )
+    attack_rows = np.stack(
+        [
+            attacks[:, EventColumn.R],
+            attacks[:, EventColumn.C],
+            target_r.astype(np.int64),
+            target_c.astype(np.int64),
+            attacks[:, EventColumn.DETAIL],
+        ],
+        axis=1,
+    )
+    return {
+        "type": "frame",
+        "tick": state.tick,
+        "grid": int(state.material.shape[0]),
+        "agents": {
+            **_columns(
+                id=agents.agent_id[a],
+                slot=a,
+                r=agents.r[a],
+                c=agents.c[a],
+                population=agents.population[a],
+                health=agents.health[a],
+                max_health=agents.max_health[a],
+                food=agents.food[a],
+                water=agents.water[a],
+                levels=agents.level[a],
+                style=agents.style[a],
+            ),
+            "alive": [True] * len(a),
+        },
+        "npcs": _columns(
+            id=npcs.npc_id[n],
+            r=npcs.r[n],
+            c=npcs.c[n],
+            behaviour=npcs.behaviour[n],
+            level=npcs.level[n, 0],  # every skill of an NPC is at its level
+            health=npcs.health[n],
+        ),
+        "attacks": attack_rows.tolist(),  # [from_r, from_c, to_r, to_c, style]
+    }
+
+
+class FrameEncoder:
+    """Turns successive states into frames; the material copy is shared while the map is unchanged,
+    so comparing a client's version with a frame's is an identity check on most ticks."""
+
+    def __init__(self) -> None:
+        self._material: np.ndarray | None = None
+
+    def encode(self, state: WorldState) -> Frame:
+        material = state.material
+        if self._material is None or not np.array_equal(self._material, material):
+            self._material = material.copy()
+            self._material.flags.writeable = False
+        return Frame(state.tick, encode_body(state), self._material)
+
+
+def map_part(material: np.ndarray, known: np.ndarray | None) -> dict | None:
+    """What a client that has map ``known`` needs to have ``material``: None when nothing changed,
+    ``{"full": base64, "rows", "cols"}`` for a whole map, ``{"tiles": [[r, c, m], ...]}`` for a few."""
+    if known is material:
+        return None
+    if known is not None and known.shape == material.shape:
+        r, c = np.nonzero(known != material)
+        if len(r) == 0:
+            return None
+        if len(r) <= FULL_MAP_SHARE * material.size:
+            return {"tiles": np.stack([r, c, material[r, c]], axis=1).tolist()}
+    rows, cols = material.shape
+    data = base64.b64encode(np.ascontiguousarray(material, np.uint8).tobytes()).decode("ascii")
+    return {"full": data, "rows": int(rows), "cols": int(cols)}
+
+
+def frame_text(frame: Frame, known: np.ndarray | None, overlay: str | None = None) -> str:
+    """The JSON text sent to one client: the shared body, plus its map update and overlay layer."""
+    extra = []
+    part = map_part(frame.material, known)
+    if part is not None:
+        extra.append('"map":' + json.dumps(part, separators=(",", ":")))
+    if overlay is not None and overlay in frame.overlays:
+        extra.append('"overlay":' + frame.overlays[overlay])
+    if not extra:
+        return frame.text
+    return frame.text[:-1] + "," + ",".join(extra) + "}"

@@ -1,0 +1,402 @@
+"""The viewer's server: static files of ``web/`` over HTTP and frames over a websocket (``/ws``).
+
+One asyncio loop runs the source (a live world or a replay) at ``fps`` ticks per second and hands
+each frame to every client's bounded queue; a per-client task sends from that queue. A client that
+reads slowly (or never) loses its oldest queued frames (``Client.dropped``); the simulation never
+waits for it. Client messages are small JSON objects checked by :func:`parse_command`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import numpy as np
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from neural_mmo.viewer.frames import Frame, FrameEncoder, frame_text
+from neural_mmo.viewer.overlays import OverlayError, OverlayTracker, compute_overlay, overlay_names, quantise
+from neural_mmo.world.state import WorldState
+from neural_mmo.world.tables import Skill
+
+WEB = Path(__file__).parent / "web"
+MAX_MESSAGE = 4096
+QUEUE_FRAMES = 2
+SPEED_RANGE = (0.1, 16.0)
+SEND_BUFFER = 256 * 1024
+"""Kernel send buffer per client (bytes): a slow client holds at most this much of stale frames
+beyond its queue, so it catches up to the present instead of watching the past."""
+
+
+class CommandError(ValueError):
+    """A client message that is not a valid command (sent back to that client as an error)."""
+
+
+# ---------------------------------------------------------------------- client messages
+
+# command -> {arg: (types, required)}
+COMMANDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "play": {},
+    "pause": {},
+    "speed": {"value": ((int, float), True)},
+    "seek": {"tick": ((int,), True)},
+    "overlay": {"name": ((str, type(None)), True), "skill": ((str,), False)},
+}
+
+
+def parse_command(text: str | bytes) -> dict[str, Any]:
+    """A client message as ``{"cmd": ..., args}``, or :class:`CommandError` saying what is wrong."""
+    if isinstance(text, bytes):
+        raise CommandError("binary messages are not accepted; send JSON text")
+    if len(text) > MAX_MESSAGE:
+        raise CommandError(f"message of {len(text)} characters; the limit is {MAX_MESSAGE}")
+    try:
+        msg = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise CommandError("malformed JSON") from None
+    if not isinstance(msg, dict):
+        raise CommandError("expected a JSON object with a 'cmd' field")
+    cmd = msg.get("cmd")
+    if not isinstance(cmd, str) or cmd not in COMMANDS:
+        raise CommandError(f"unknown command {str(cmd)[:40]!r}; known: {', '.join(COMMANDS)}")
+    spec = COMMANDS[cmd]
+    extra = set(msg) - {"cmd"} - set(spec)
+    if extra:
+        raise CommandError(f"{cmd}: unexpected fields {sorted(str(k)[:40] for k in extra)}")
+    for arg, (types, required) in spec.items():
+        if arg not in msg:
+            if required:
+                raise CommandError(f"{cmd}: missing field {arg!r}")
+            continue
+        value = msg[arg]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise CommandError(f"{cmd}: field {arg!r} has the wrong type")
+    if cmd == "speed" and not (SPEED_RANGE[0] <= msg["value"] <= SPEED_RANGE[1]):
+        raise CommandError(f"speed: value must be in [{SPEED_RANGE[0]}, {SPEED_RANGE[1]}]")
+    if cmd == "overlay":
+        if msg["name"] is not None and msg["name"] not in overlay_names():
+            raise CommandError(f"overlay: unknown name; known: {', '.join(overlay_names())}")
+        skill = msg.get("skill", "melee")
+        if skill.upper() not in Skill.__members__:
+            raise CommandError(f"overlay: unknown skill; known: {', '.join(s.name.lower() for s in Skill)}")
+        msg["skill"] = skill.lower()
+    return msg
+
+
+# ---------------------------------------------------------------------- sources
+
+
+class LiveSource:
+    """One world of a :class:`VecEnv` stepped by a scripted policy."""
+
+    seekable = False
+
+    def __init__(self, config: Any, agents: str = "fighter", seed: int = 0):
+        from neural_mmo.agents import make_policy
+        from neural_mmo.envs.vector import VecEnv
+
+        self.vec = VecEnv(1, config=config, seed=seed)
+        self.policy = make_policy(agents, self.vec.layout, seed=seed)
+        self.obs, _ = self.vec.reset()
+
+    @property
+    def state(self) -> WorldState:
+        return self.vec.worlds[0]
+
+    def advance(self) -> WorldState:
+        self.obs, *_ = self.vec.step(self.policy.act(self.obs))
+        return self.state
+
+    def close(self) -> None:
+        self.vec.close()
+
+
+class ReplaySource:
+    """A replay file, played forward from its first tick; seekable."""
+
+    seekable = True
+
+    def __init__(self, path: str | Path):
+        from neural_mmo.replay import ReplayReader
+
+        self.reader = ReplayReader(path)
+        self.ticks = self.reader.ticks
+        self._state = self.reader.state_at(self.ticks.start)
+        self._iter = self.reader.states(self.ticks.start + 1, None)
+
+    @property
+    def state(self) -> WorldState:
+        return self._state
+
+    @property
+    def at_end(self) -> bool:
+        return self._state.tick >= self.ticks.stop - 1
+
+    def advance(self) -> WorldState:
+        if not self.at_end:
+            self._state = next(self._iter)
+        return self._state
+
+    def seek(self, tick: int) -> WorldState:
+        if tick not in self.ticks:
+            raise CommandError(
+                f"seek: tick {tick} is outside the replay's {self.ticks.start}..{self.ticks.stop - 1}"
+            )
+        self._state = self.reader.state_at(tick)
+        self._iter = self.reader.states(tick + 1, None)
+        return self._state
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+# ---------------------------------------------------------------------- server
+
+
+@dataclass(eq=False)
+class Client:
+    """One websocket connection: its queue of frames, what it has seen, and what it chose."""
+
+    ws: ServerConnection
+    queue: deque = field(default_factory=lambda: deque(maxlen=QUEUE_FRAMES))
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped: int = 0
+    sent: int = 0
+    known: np.ndarray | None = None  # the map this client has
+    overlay: str | None = None  # overlay key: "name" or "skills:melee"
+
+    def push(self, frame: Frame) -> None:
+        if len(self.queue) == self.queue.maxlen:
+            self.dropped += 1  # deque(maxlen) drops the oldest on append
+        self.queue.append(frame)
+        self.wake.set()
+
+
+def _overlay_key(name: str, skill: str) -> str:
+    return f"skills:{skill}" if name == "skills" else name
+
+
+class ViewerServer:
+    """Serve ``source`` to browsers: ``await server.serve_forever()`` or ``start_in_thread()``."""
+
+    def __init__(
+        self, source: Any, host: str = "127.0.0.1", port: int = 8765, fps: float = 10.0,
+        send_buffer: int = SEND_BUFFER,
+    ):  # fmt: skip
+        if not fps > 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.source = source
+        self.host, self.port, self.fps = host, port, float(fps)
+        self.send_buffer = send_buffer
+        self.on_ready: Any = None  # called with the server once it listens (the CLI prints the address)
+        self.speed = 1.0
+        self.playing = True
+        self.clients: set[Client] = set()
+        self.encoder = FrameEncoder()
+        self.tracker = OverlayTracker()
+        self.tick = source.state.tick
+        self.frame: Frame | None = None
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    # ------------------------------------------------------------------ frames
+
+    def _publish(self, state: WorldState) -> None:
+        self.tracker.observe(state)
+        frame = self.encoder.encode(state)
+        wanted = {c.overlay for c in self.clients if c.overlay is not None}
+        for key in wanted:
+            name, _, skill = key.partition(":")
+            view = self.tracker.view(state, Skill[skill.upper()] if skill else Skill.MELEE)
+            try:
+                layer = quantise(compute_overlay(name, view))
+            except OverlayError as err:
+                for client in [c for c in self.clients if c.overlay == key]:
+                    client.overlay = None
+                    self._reply(client, {"type": "error", "error": str(err)})
+                continue
+            frame.overlays[key] = json.dumps({"name": key, **layer}, separators=(",", ":"))
+        self.tick = state.tick
+        self.frame = frame
+        for client in self.clients:
+            client.push(frame)
+
+    def _reply(self, client: Client, message: dict) -> None:
+        asyncio.ensure_future(self._send_quietly(client, json.dumps(message)))
+
+    @staticmethod
+    async def _send_quietly(client: Client, text: str) -> None:
+        try:
+            await client.ws.send(text)
+        except ConnectionClosed:
+            pass
+
+    async def _run_source(self) -> None:
+        assert self._stop is not None
+        loop = asyncio.get_running_loop()
+        self._publish(self.source.state)
+        next_at = loop.time()
+        while not self._stop.is_set():
+            next_at = max(next_at + 1.0 / (self.fps * self.speed), loop.time())
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            if self.playing and not getattr(self.source, "at_end", False):
+                self._publish(self.source.advance())
+
+    # ------------------------------------------------------------------ clients
+
+    def _command(self, client: Client, msg: dict) -> None:
+        cmd = msg["cmd"]
+        if cmd == "play":
+            self.playing = True
+        elif cmd == "pause":
+            self.playing = False
+        elif cmd == "speed":
+            self.speed = float(msg["value"])
+        elif cmd == "seek":
+            if not self.source.seekable:
+                raise CommandError("seek: only a replay can be sought; this is a live world")
+            self._publish(self.source.seek(msg["tick"]))
+        elif cmd == "overlay":
+            client.overlay = None if msg["name"] is None else _overlay_key(msg["name"], msg["skill"])
+            if (
+                self.frame is not None
+                and client.overlay is not None
+                and client.overlay not in self.frame.overlays
+            ):
+                self._publish_overlay_now(client)
+
+    def _publish_overlay_now(self, client: Client) -> None:
+        """Send the current tick again with the newly chosen layer (a paused stream shows it too)."""
+        self._publish(self.source.state)
+
+    async def _sender(self, client: Client) -> None:
+        while True:
+            await client.wake.wait()
+            client.wake.clear()
+            while client.queue:
+                frame = client.queue.popleft()
+                text = frame_text(frame, client.known, client.overlay)
+                await client.ws.send(text)
+                client.known = frame.material
+                client.sent += 1
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        client = Client(ws)
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None and self.send_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
+        self.clients.add(client)
+        hello = {"type": "hello", "source": "replay" if self.source.seekable else "live",
+                 "overlays": overlay_names(), "skills": [s.name.lower() for s in Skill],
+                 "commands": sorted(COMMANDS)}  # fmt: skip
+        if self.source.seekable:
+            hello["ticks"] = [self.source.ticks.start, self.source.ticks.stop - 1]
+        sender = asyncio.ensure_future(self._sender(client))
+        try:
+            await ws.send(json.dumps(hello))
+            if self.frame is not None:
+                client.push(self.frame)
+            async for message in ws:
+                try:
+                    self._command(client, parse_command(message))
+                except CommandError as err:
+                    await ws.send(json.dumps({"type": "error", "error": str(err)}))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+            sender.cancel()
+
+    # ------------------------------------------------------------------ static files
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0].split("#", 1)[0]
+        if path == "/ws":
+            return None  # the websocket handshake
+        file = static_file(path)
+        if file is None:
+            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+        body = file.read_bytes()
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if file.suffix == ".js":
+            kind = "text/javascript"
+        headers = Headers([("Content-Type", kind), ("Content-Length", str(len(body))),
+                           ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-cache")])  # fmt: skip
+        return Response(200, "OK", headers, body)
+
+    # ------------------------------------------------------------------ running
+
+    async def serve_forever(self) -> None:
+        self._stop = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        async with serve(self._handler, self.host, self.port, process_request=self._http,
+                         max_size=MAX_MESSAGE, max_queue=4) as server:  # fmt: skip
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            if self.on_ready is not None:
+                self.on_ready(self)
+            source = asyncio.ensure_future(self._run_source())
+            try:
+                await self._stop.wait()
+            finally:
+                source.cancel()
+
+    def start_in_thread(self, timeout: float = 30.0) -> ViewerServer:
+        """Run in a daemon thread with its own loop; returns once listening (``self.port`` is bound)."""
+
+        def run() -> None:
+            try:
+                asyncio.run(self.serve_forever())
+            except BaseException as err:  # surfaced by start_in_thread
+                self._error = err
+                self._ready.set()
+
+        self._thread = threading.Thread(target=run, name="neural-mmo-viewer", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the viewer server did not start")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+def static_file(path: str) -> Path | None:
+    """The file of ``web/`` a request path names, or None (404) for anything else: ``..`` or ``.``
+    segments (plain or percent-encoded), backslashes, NUL, hidden files, missing files, folders."""
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if not decoded.startswith("/") or "\\" in decoded or "\x00" in decoded:
+        return None
+    parts = [p for p in decoded.split("/") if p]
+    if any(p in (".", "..") or p.startswith(".") for p in parts):
+        return None
+    if not parts:
+        parts = ["index.html"]
+    root = WEB.resolve()
+    candidate = root.joinpath(*parts).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    return candidate
