@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install demo test bench bench-check lint docs clean clean-cache
+.PHONY: install demo test test-browser bench bench-check lint docs clean clean-cache
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ demo: $(STAMP)
 ## The whole test suite (two workers: this machine has two cores).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests
+
+## The viewer's browser client in headless Chromium (not part of `make test`). Uses Debian's
+## Chromium (never downloads a browser); installs the `playwright` Python package if missing.
+CHROMIUM ?= /usr/bin/chromium
+test-browser: $(STAMP)
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing; install it with: apt-get install -y chromium"; exit 1; }
+	@$(BIN)/python -c "import playwright.sync_api" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
+	NEURAL_MMO_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -p no:cacheprovider tests_browser
 
 ## Throughput on one core (medians; see BENCHMARKS.md).
 bench: $(STAMP)

@@ -84,6 +84,7 @@ def encode_body(state: WorldState) -> dict:
                 water=agents.water[a],
                 levels=agents.level[a],
                 style=agents.style[a],
+                spawn_tick=agents.spawn_tick[a],
             ),
             "alive": [True] * len(a),
         },
