@@ -42,7 +42,7 @@ bench-check: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py --preset medium --rounds 3 --ticks 40 --floor 300
 
 lint: $(STAMP)
-	$(BIN)/ruff check neural_mmo tests benchmarks
+	$(BIN)/ruff check neural_mmo tests tests_browser benchmarks
 	$(BIN)/mypy
 
 docs: $(STAMP)
