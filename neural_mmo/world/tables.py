@@ -62,26 +62,7 @@ class AgentTable(NamedTuple):
     @staticmethod
     def empty(capacity: int) -> AgentTable:
         """A table with every slot free."""
-        return AgentTable(
-            alive=np.zeros(capacity, np.bool_),
-            agent_id=np.full(capacity, -1, np.int64),
-            population=np.zeros(capacity, np.int16),
-            r=np.zeros(capacity, np.int16),
-            c=np.zeros(capacity, np.int16),
-            health=np.zeros(capacity, np.int16),
-            max_health=np.zeros(capacity, np.int16),
-            food=np.zeros(capacity, np.int16),
-            water=np.zeros(capacity, np.int16),
-            level=np.zeros((capacity, N_SKILLS), np.int16),
-            xp=np.zeros((capacity, N_SKILLS), np.int32),
-            style=np.zeros(capacity, np.uint8),
-            freeze_until=np.full(capacity, NEVER, np.int64),
-            combat_tick=np.full(capacity, NEVER, np.int64),
-            killer=np.full(capacity, -1, np.int32),
-            spawn_tick=np.zeros(capacity, np.int64),
-            death_tick=np.full(capacity, -1, np.int64),
-            death_cause=np.zeros(capacity, np.uint8),
-        )
+        return AgentTable(**_allocate(AGENT_COLUMNS, capacity))
 
     @property
     def capacity(self) -> int:
@@ -89,7 +70,7 @@ class AgentTable(NamedTuple):
 
     def clear(self) -> None:
         """Free every slot (in place)."""
-        _clear(self, {"agent_id": -1, "death_tick": -1, "killer": -1, **_TICKS})
+        _clear(self, AGENT_COLUMNS)
 
     def row(self, i: int) -> dict[str, Any]:
         """A frozen snapshot of slot ``i`` as plain Python values (debugging and tests)."""
@@ -130,27 +111,8 @@ class NpcTable(NamedTuple):
 
     @staticmethod
     def empty(capacity: int) -> NpcTable:
-        return NpcTable(
-            alive=np.zeros(capacity, np.bool_),
-            npc_id=np.full(capacity, -1, np.int64),
-            behaviour=np.zeros(capacity, np.uint8),
-            r=np.zeros(capacity, np.int16),
-            c=np.zeros(capacity, np.int16),
-            home_r=np.zeros(capacity, np.int16),
-            home_c=np.zeros(capacity, np.int16),
-            health=np.zeros(capacity, np.int16),
-            max_health=np.zeros(capacity, np.int16),
-            level=np.zeros((capacity, N_SKILLS), np.int16),
-            style=np.zeros(capacity, np.uint8),
-            freeze_until=np.full(capacity, NEVER, np.int64),
-            combat_tick=np.full(capacity, NEVER, np.int64),
-            target=np.full(capacity, -1, np.int32),
-            target_id=np.full(capacity, -1, np.int64),
-            killer=np.full(capacity, -1, np.int32),
-            spawn_tick=np.zeros(capacity, np.int64),
-            death_tick=np.full(capacity, -1, np.int64),
-            death_cause=np.zeros(capacity, np.uint8),
-        )
+        """A table with every slot free."""
+        return NpcTable(**_allocate(NPC_COLUMNS, capacity))
 
     @property
     def capacity(self) -> int:
@@ -158,19 +120,70 @@ class NpcTable(NamedTuple):
 
     def clear(self) -> None:
         """Free every slot (in place)."""
-        _clear(self, {"npc_id": -1, "death_tick": -1, "killer": -1, "target": -1, "target_id": -1, **_TICKS})
+        _clear(self, NPC_COLUMNS)
 
     def row(self, i: int) -> dict[str, Any]:
         """A frozen snapshot of slot ``i`` as plain Python values (debugging and tests)."""
         return _row(self, i)
 
 
-_TICKS = {"freeze_until": NEVER, "combat_tick": NEVER}
+Columns = dict[str, tuple[type, int, bool]]
+"""name -> (dtype, value of a free slot, one value per Skill): how a table is allocated and cleared."""
+
+AGENT_COLUMNS: Columns = {
+    "alive": (np.bool_, 0, False),
+    "agent_id": (np.int64, -1, False),
+    "population": (np.int16, 0, False),
+    "r": (np.int16, 0, False),
+    "c": (np.int16, 0, False),
+    "health": (np.int16, 0, False),
+    "max_health": (np.int16, 0, False),
+    "food": (np.int16, 0, False),
+    "water": (np.int16, 0, False),
+    "level": (np.int16, 0, True),
+    "xp": (np.int32, 0, True),
+    "style": (np.uint8, 0, False),
+    "freeze_until": (np.int64, NEVER, False),
+    "combat_tick": (np.int64, NEVER, False),
+    "killer": (np.int32, -1, False),
+    "spawn_tick": (np.int64, 0, False),
+    "death_tick": (np.int64, -1, False),
+    "death_cause": (np.uint8, 0, False),
+}
+
+NPC_COLUMNS: Columns = {
+    "alive": (np.bool_, 0, False),
+    "npc_id": (np.int64, -1, False),
+    "behaviour": (np.uint8, 0, False),
+    "r": (np.int16, 0, False),
+    "c": (np.int16, 0, False),
+    "home_r": (np.int16, 0, False),
+    "home_c": (np.int16, 0, False),
+    "health": (np.int16, 0, False),
+    "max_health": (np.int16, 0, False),
+    "level": (np.int16, 0, True),
+    "style": (np.uint8, 0, False),
+    "freeze_until": (np.int64, NEVER, False),
+    "combat_tick": (np.int64, NEVER, False),
+    "target": (np.int32, -1, False),
+    "target_id": (np.int64, -1, False),
+    "killer": (np.int32, -1, False),
+    "spawn_tick": (np.int64, 0, False),
+    "death_tick": (np.int64, -1, False),
+    "death_cause": (np.uint8, 0, False),
+}
 
 
-def _clear(table: Any, fill: dict[str, int]) -> None:
+def _allocate(columns: Columns, capacity: int) -> dict[str, np.ndarray]:
+    return {
+        name: np.full((capacity, N_SKILLS) if per_skill else capacity, fill, dtype)
+        for name, (dtype, fill, per_skill) in columns.items()
+    }
+
+
+def _clear(table: Any, columns: Columns) -> None:
     for name, column in table._asdict().items():
-        column[...] = fill.get(name, 0)
+        column[...] = columns[name][1]
 
 
 def _row(table: Any, i: int) -> dict[str, Any]:
