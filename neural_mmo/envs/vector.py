@@ -207,8 +207,6 @@ class VecEnv:
         self.action_buffer = b["action_buffer"]
         """Actions staged for :meth:`step_buffered` (any int64 values; they are checked there)."""
         self._commands = np.zeros((n, len(Command)), np.int32)
-        self._step_args: list[Any] = [None] * self.num_worlds
-        """Per world: the arrays of one whole step, packed once per episode (``_reset_world``)."""
         self._entity_slot = np.full((n, self.layout.n_entities), -1, np.int32)
         self.worlds = [WorldState.allocate(self.config) for _ in range(self.num_worlds)]
         self._observers = [
@@ -219,6 +217,8 @@ class VecEnv:
             )
             for w in range(self.num_worlds)
         ]
+        self._step_args = [self._pack_step(w) for w in range(self.num_worlds)]
+        """Per world: every array of one whole step (``_step_world``), packed once: they never move."""
         self.observation_space = self.layout.observation_space()
         """Space of ONE slot's observation (a gymnasium Dict)."""
         self.action_space = self.layout.action_space()
@@ -378,9 +378,13 @@ class VecEnv:
         block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
         self.rewards[block] = 0.0
         self.invalid_actions[block] = 0
-        # _step_world's arguments, kept from here on (every world is reset before its first step):
-        # plain tuples, whose types numba reads far faster than those of NamedTuples
+        _publish_world(self._step_args[w], False)
+
+    def _pack_step(self, w: int) -> tuple:
+        """World ``w``'s ``_step_world`` arguments as plain tuples (numba reads the types of plain
+        tuples far faster than those of NamedTuples). Every array in them is allocated once."""
         cfg = self.config
+        block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
         per_slot = (self.action_buffer, self.observations["action_mask"], self.alive, self._entity_slot,
                     self._commands, self.invalid_actions, self.agent_id, self.spawned, self.terminations,
                     self.truncations, self.rewards)  # fmt: skip
@@ -388,6 +392,4 @@ class VecEnv:
         heads = (self.layout.action_offsets, self.layout.action_sizes)
         slots = (raw, mask, *heads, alive, entity_slot, commands, invalid, *flags)
         rules = (cfg.spawn.n_populations, cfg.map.border, cfg.episode.persistent, cfg.episode.horizon)
-        args = (tick_args(state), self._observers[w].args, slots, rules)
-        self._step_args[w] = args
-        _publish_world(args, False)
+        return (tick_args(self.worlds[w]), self._observers[w].args, slots, rules)
