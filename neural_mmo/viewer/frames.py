@@ -48,21 +48,17 @@ def encode_body(state: WorldState) -> dict:
     n = np.flatnonzero(npcs.alive)
     ev = state.events.table[: state.events.n]
     attacks = ev[ev[:, EventColumn.KIND] == EventKind.ATTACK]
-    n_agents = agents.capacity
-    other = attacks[:, EventColumn.OTHER]
-    on_npc = other >= n_agents
-    target_r = np.where(
-        on_npc, npcs.r[np.clip(other - n_agents, 0, None)], agents.r[np.clip(other, 0, n_agents - 1)]
-    )
-    target_c = np.where(
-        on_npc, npcs.c[np.clip(other - n_agents, 0, None)], agents.c[np.clip(other, 0, n_agents - 1)]
-    )
+    # entity numbers (agent slots, then n_agents + NPC slot) index the agent columns followed by
+    # the NPC columns
+    target = attacks[:, EventColumn.OTHER]
+    target_r = np.concatenate([agents.r, npcs.r]).astype(np.int64)[target]
+    target_c = np.concatenate([agents.c, npcs.c]).astype(np.int64)[target]
     attack_rows = np.stack(
         [
             attacks[:, EventColumn.R],
             attacks[:, EventColumn.C],
-            target_r.astype(np.int64),
-            target_c.astype(np.int64),
+            target_r,
+            target_c,
             attacks[:, EventColumn.DETAIL],
         ],
         axis=1,

@@ -57,6 +57,27 @@ def test_frame_matches_tables():
     assert attacks_seen > 0, "the run must contain attacks for this test to mean anything"
 
 
+def test_attack_targets_without_npcs():
+    """Entity numbers index the agent columns then the (here empty) NPC columns."""
+    cfg = Config.preset("small").override(
+        {"npc.n_npcs": 0, "spawn.mode": "concurrent", "combat.spawn_immunity": 0}
+    )
+    vec = VecEnv(1, config=cfg, seed=0)
+    policy = FighterPolicy(vec.layout, seed=0)
+    obs, _ = vec.reset()
+    attacks = 0
+    for _ in range(30):
+        obs, *_ = vec.step(policy.act(obs))
+        state = vec.worlds[0]
+        body = FrameEncoder().encode(state).body
+        for (_, _, tr, tc, _), other in zip(
+            body["attacks"], state.events.other[state.events.kind == EventKind.ATTACK].tolist()
+        ):
+            assert (tr, tc) == (state.agents.r[other], state.agents.c[other])
+            attacks += 1
+    assert attacks > 0
+
+
 def test_map_full_then_changed_tiles_only():
     state = next(_run(0))
     frame = FrameEncoder().encode(state)
