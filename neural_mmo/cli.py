@@ -243,29 +243,33 @@ def _serve(server_args: argparse.Namespace, source: Any) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def _viewer_server() -> Any:
+    """The viewer's server module, or None (after saying which extra to install)."""
     try:
-        from neural_mmo.viewer.server import LiveSource
+        from neural_mmo.viewer import server
     except ImportError as err:
         print(
             f"neural-mmo: error: the viewer needs pip install 'neural-mmo[viewer]' ({err})", file=sys.stderr
         )
+        return None
+    return server
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    server = _viewer_server()
+    if server is None:
         return 2
-    return _serve(args, LiveSource(_config(args), agents=args.agents, seed=args.seed))
+    return _serve(args, server.LiveSource(_config(args), agents=args.agents, seed=args.seed))
 
 
 def cmd_view(args: argparse.Namespace) -> int:
     from neural_mmo.replay import ReplayError
 
-    try:
-        from neural_mmo.viewer.server import ReplaySource
-    except ImportError as err:
-        print(
-            f"neural-mmo: error: the viewer needs pip install 'neural-mmo[viewer]' ({err})", file=sys.stderr
-        )
+    server = _viewer_server()
+    if server is None:
         return 2
     try:
-        source = ReplaySource(args.replay)
+        source = server.ReplaySource(args.replay)
     except (ReplayError, OSError) as err:
         print(f"neural-mmo: error: {err}", file=sys.stderr)
         return 2

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from neural_mmo.agents import FighterPolicy
 from neural_mmo.config import Config
-from neural_mmo.envs.vector import VecEnv
-from neural_mmo.replay import ReplayWriter
+from neural_mmo.replay import record_scripted_run
 from neural_mmo.viewer.server import LiveSource, ReplaySource, ViewerServer
 
 CHROMIUM = os.environ.get("NEURAL_MMO_CHROMIUM", "/usr/bin/chromium")
@@ -71,18 +69,9 @@ def live():
 
 @pytest.fixture(scope="session")
 def replay_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("viewer") / "run.replay"
-    cfg = Config.preset("small")
-    vec = VecEnv(1, config=cfg, seed=2, autoreset=False)
-    policy = FighterPolicy(vec.layout, seed=2)
-    obs, _ = vec.reset()
-    with ReplayWriter(path, cfg, 2) as writer:
-        writer.record(vec.worlds[0])
-        for _ in range(40):
-            obs, *_ = vec.step(policy.act(obs))
-            writer.record(vec.worlds[0])
-    vec.close()
-    return path
+    return record_scripted_run(
+        tmp_path_factory.mktemp("viewer") / "run.replay", Config.preset("small"), 2, 40
+    )
 
 
 @pytest.fixture

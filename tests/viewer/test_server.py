@@ -10,10 +10,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from neural_mmo.agents import FighterPolicy
 from neural_mmo.config import Config
-from neural_mmo.envs.vector import VecEnv
-from neural_mmo.replay import ReplayReader, ReplayWriter
+from neural_mmo.replay import ReplayReader, record_scripted_run
 from neural_mmo.viewer.server import CommandError, LiveSource, ReplaySource, ViewerServer, parse_command
 
 TIMEOUT = 30  # only keeps a broken test from hanging
@@ -36,17 +34,9 @@ def live():
 
 @pytest.fixture(scope="module")
 def replay_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("viewer") / "run.replay"
-    cfg = Config.preset("small")
-    vec = VecEnv(1, config=cfg, seed=2, autoreset=False)
-    policy = FighterPolicy(vec.layout, seed=2)
-    obs, _ = vec.reset()
-    with ReplayWriter(path, cfg, 2) as writer:
-        writer.record(vec.worlds[0])
-        for _ in range(30):
-            obs, *_ = vec.step(policy.act(obs))
-            writer.record(vec.worlds[0])
-    return path
+    return record_scripted_run(
+        tmp_path_factory.mktemp("viewer") / "run.replay", Config.preset("small"), 2, 30
+    )
 
 
 def url(server) -> str:
