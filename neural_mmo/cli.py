@@ -1,4 +1,4 @@
-"""``neural-mmo``: run, map, bench, serve, view, config, docs, video.
+"""``neural-mmo``: run, map, bench, serve, view, train, eval, config, docs, video.
 
 Every command takes ``--preset``, ``--config FILE.toml`` and repeated ``--set group.field=value``.
 """
@@ -362,6 +362,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("replay", help="a replay file (neural-mmo run --record FILE)")
     _server_options(p)
     p.set_defaults(func=cmd_view)
+
+    from neural_mmo.train.cli import add_eval, add_train
+
+    add_train(sub)
+    add_eval(sub)
 
     p = sub.add_parser("config", help="print the resolved configuration (TOML, or --json)")
     _common(p, seed=False)

@@ -66,7 +66,11 @@ def _views(buf: Any, specs: Specs, offsets: dict[str, int]) -> dict[str, np.ndar
 
 def _slice(views: dict[str, np.ndarray], worlds: slice, slots: slice) -> dict[str, np.ndarray]:
     """The block of every buffer that belongs to one group of worlds."""
-    return {name: (a[worlds] if name == "episode_done" else a[slots]) for name, a in views.items()}
+    return {name: (a[worlds] if name in PER_WORLD else a[slots]) for name, a in views.items()}
+
+
+PER_WORLD = ("episode_done", "event_counts", "death_causes")
+"""Buffers with one row per world (the others have one row per agent slot)."""
 
 
 STEP, OK = b"s", b"k"
@@ -208,6 +212,7 @@ class MultiprocessVecEnv:
         self.rewards, self.terminations, self.truncations = b["rewards"], b["terminations"], b["truncations"]
         self.alive, self.agent_id, self.spawned = b["alive"], b["agent_id"], b["spawned"]
         self.invalid_actions, self.episode_done = b["invalid_actions"], b["episode_done"]
+        self.event_counts, self.death_causes = b["event_counts"], b["death_causes"]
         self.action_buffer = b["action_buffer"]
         self.infos = {"alive": self.alive, "agent_id": self.agent_id, "spawned": self.spawned,
                       "invalid_actions": self.invalid_actions, "episode_done": self.episode_done}  # fmt: skip

@@ -14,6 +14,10 @@ Slot semantics, per step:
 * ``rewards[k]``: the reward of the slot's agent this step (0 for empty slots).
 * ``invalid_actions[k]``: action heads of this slot rejected this step (became no-ops).
 
+Per world, running totals since construction (for training logs; never reset, take differences):
+``event_counts[w, kind]`` counts the world's events by ``EventKind`` value, and
+``death_causes[w, cause]`` its agents' deaths by ``DeathCause``.
+
 Episode ends set ``episode_done[w]``: the horizon (unless persistent), or nobody alive after the
 tick's spawns (concurrent mode once everyone died; continuous mode only when every agent died on
 one tick with no slot or edge tile free for a newcomer, since ``min_alive`` respawns otherwise). With
@@ -35,6 +39,7 @@ from neural_mmo.observe.encode import Observer, write_all
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
 from neural_mmo.world.actions import Command
+from neural_mmo.world.events import DeathCause, EventColumn, EventKind
 from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
 from neural_mmo.world.rng import check_seed, episode_seed
 from neural_mmo.world.state import Clock, WorldState
@@ -103,6 +108,16 @@ def _step_world(args: tuple, penalty: float, survival: bool) -> tuple[int, bool]
 
 
 @numba.njit(cache=True)
+def _count_events(table: np.ndarray, counts: np.ndarray, kinds: np.ndarray, causes: np.ndarray) -> None:
+    """Add one tick's events to a world's running totals by kind and deaths by cause."""
+    for k in range(counts[0]):
+        kind = table[k, EventColumn.KIND]
+        kinds[kind] += 1
+        if kind == EventKind.DEATH:
+            causes[table[k, EventColumn.VALUE]] += 1
+
+
+@numba.njit(cache=True)
 def _publish_world(args: tuple, truncate: bool) -> int:
     """:func:`_publish` for the world and slots of ``_step_world``'s ``args``."""
     world, slots = args[0], args[2]
@@ -122,6 +137,8 @@ def buffer_specs(layout: ObsLayout, num_worlds: int) -> dict[str, tuple[tuple[in
                         ("invalid_actions", np.int32)):  # fmt: skip
         specs[name] = ((n,), np.dtype(dtype))
     specs["episode_done"] = ((num_worlds,), np.dtype(np.bool_))
+    specs["event_counts"] = ((num_worlds, max(EventKind) + 1), np.dtype(np.int64))
+    specs["death_causes"] = ((num_worlds, len(DeathCause)), np.dtype(np.int64))
     specs["action_buffer"] = ((n, len(layout.heads)), np.dtype(np.int64))
     return specs
 
@@ -197,6 +214,8 @@ class VecEnv:
         self.spawned = b["spawned"]
         self.invalid_actions = b["invalid_actions"]
         self.episode_done = b["episode_done"]
+        self.event_counts = b["event_counts"]
+        self.death_causes = b["death_causes"]
         self.infos: dict[str, np.ndarray] = {
             "alive": self.alive,
             "agent_id": self.agent_id,
@@ -342,6 +361,8 @@ class VecEnv:
                 self.episode_done[w] = False
                 continue
             n_alive, at_horizon = _step_world(step_args[w], penalty, survival)
+            events = state.events
+            _count_events(events.table, events.counts, self.event_counts[w], self.death_causes[w])
             if n_alive < 0:
                 block = slice(w * S, (w + 1) * S)
                 self.rewards[block] = _checked_rewards(reward_fn(state, state.events), S)
@@ -375,6 +396,7 @@ class VecEnv:
         self._idle[w] = False
         self._observers[w].clear()
         self._observers[w].write(state)
+        _count_events(state.events.table, state.events.counts, self.event_counts[w], self.death_causes[w])
         block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
         self.rewards[block] = 0.0
         self.invalid_actions[block] = 0

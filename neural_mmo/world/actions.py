@@ -45,6 +45,9 @@ class HeadSpec:
     size: int
     doc: str
     values: tuple[str, ...] = ()
+    entity_blocks: int = 0
+    """0 for a plain head; k when values ``1 + b * n_entities + row`` (b < k) name entity rows of
+    the observation (models score those values by attention over the entity embeddings)."""
 
 
 @numba.njit(cache=True)
@@ -93,5 +96,6 @@ def action_heads(config: Config) -> tuple[HeadSpec, ...]:
             f"0: no attack; 1 + (style - 1) x {rows} + row: attack entity `row` of the observation "
             "with style 1 melee, 2 range, 3 mage",
             ("none", *(f"{Style(s).name.lower()}[row]" for s in range(1, N_STYLES + 1))),
+            entity_blocks=N_STYLES,
         ),
     )

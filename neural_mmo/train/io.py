@@ -1,0 +1,169 @@
+"""Input and output modules generated from the observation layout and the action heads.
+
+Nothing here names a tile channel, an entity column or a head: the modules read their sizes from
+an :class:`~neural_mmo.observe.layout.ObsLayout`, so a new entity attribute, tile channel or action
+head in the game changes the modules' shapes and needs no model code.
+
+* :class:`Input` turns one batch of observations into embeddings: every tile of the crop gets one
+  categorical code from its channels (each channel is categorical) and a learned embedding; every
+  entity row becomes a vector from its attributes (each attribute contributes a learned vector
+  weighted by its value, on a linear and a logarithmic scale set by the layout's bounds).
+* :class:`Output` turns a hidden vector into one vector of logits per action head, with the action
+  mask applied (a masked value gets probability exactly 0). A plain head is a linear layer; a head
+  whose values name entity rows (``HeadSpec.entity_blocks``, e.g. ``attack``) scores each row by
+  attention: a query per block from the hidden vector, dotted with the entity embeddings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions import Categorical
+
+from neural_mmo.observe.layout import ObsLayout
+
+MASKED = -1e9
+"""Logit given to masked action values: its softmax probability is exactly 0 in float32."""
+
+
+class Encoded:
+    """What :class:`Input` makes of a batch of ``B`` observations.
+
+    * ``tile_codes`` long ``[B, W, W]``: each tile's channels combined into one categorical code
+      (``sum(value_c * stride_c)``; :attr:`Input.tile_vocab` codes in all);
+    * ``tiles`` float ``[B, C, W, W]``: a learned embedding of every tile, channels first
+      (computed on first use: models that read ``tile_codes`` directly never pay for it);
+    * ``entities`` float ``[B, E, D]``: one embedding per entity row;
+    * ``entity_mask`` bool ``[B, E]``: rows that hold an entity;
+    * ``me`` float ``[B, D]``: the observing agent's own row (row 0 of ``entities``).
+    """
+
+    __slots__ = ("tile_codes", "entities", "entity_mask", "me", "_embed", "_tiles")
+
+    def __init__(self, tile_codes, entities, entity_mask, embed):
+        self.tile_codes: torch.Tensor = tile_codes
+        self.entities: torch.Tensor = entities
+        self.entity_mask: torch.Tensor = entity_mask
+        self.me: torch.Tensor = entities[:, 0]
+        self._embed = embed
+        self._tiles: torch.Tensor | None = None
+
+    @property
+    def tiles(self) -> torch.Tensor:
+        if self._tiles is None:
+            self._tiles = self._embed(self.tile_codes).permute(0, 3, 1, 2)
+        return self._tiles
+
+    def rows(self, index) -> Encoded:
+        """The batch rows ``index`` (a slice or index tensor)."""
+        return Encoded(self.tile_codes[index], self.entities[index], self.entity_mask[index], self._embed)
+
+
+def to_tensors(observations: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict:
+    """A batch of numpy observations as tensors (no copy on CPU where the dtype allows)."""
+    return {k: torch.as_tensor(v, device=device) for k, v in observations.items()}
+
+
+class Input(nn.Module):
+    """Encodes tiles and entities: ``tile_dim`` per tile, ``entity_dim`` per entity."""
+
+    def __init__(self, layout: ObsLayout, tile_dim: int = 16, entity_dim: int = 32):
+        super().__init__()
+        tiles = next(f for f in layout.fields if f.key == "tiles")
+        entities = next(f for f in layout.fields if f.key == "entities")
+        self.window = layout.window
+        # every tile channel is categorical, with as many values as the layout's highest + 1;
+        # the channels combine into one code (mixed radix)
+        vocab = tiles.high.reshape(-1, tiles.shape[-1]).max(axis=0).astype(np.int64) + 1
+        strides = np.concatenate([[1], np.cumprod(vocab)[:-1]])
+        self.register_buffer("tile_strides", torch.tensor(strides, dtype=torch.long))
+        self.tile_vocab = int(np.prod(vocab))
+        self.tile_embedding = nn.Embedding(self.tile_vocab, tile_dim)
+        self.tile_dim = tile_dim
+        # each attribute on a linear and a log scale, both set by the layout's bounds (row 0 holds
+        # every column's bounds): a learned vector per attribute and scale, weighted by the value
+        bound = np.maximum(np.abs(entities.low[0]), np.abs(entities.high[0])).clip(min=1.0)
+        self.register_buffer("linear_scale", torch.tensor(1.0 / bound, dtype=torch.float32))
+        self.register_buffer("log_scale", torch.tensor(1.0 / np.log1p(bound), dtype=torch.float32))
+        self.linear_attributes = nn.Linear(entities.shape[-1], entity_dim)
+        self.log_attributes = nn.Linear(entities.shape[-1], entity_dim, bias=False)
+        self.entity_dim = entity_dim
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> Encoded:
+        codes = (obs["tiles"].long() * self.tile_strides).sum(-1)  # [B, W, W]
+        x = obs["entities"].float()  # [B, E, columns]
+        logx = torch.sign(x) * torch.log1p(x.abs())
+        entities = torch.relu(
+            self.linear_attributes(x * self.linear_scale) + self.log_attributes(logx * self.log_scale)
+        )
+        return Encoded(codes, entities, obs["entity_mask"].bool(), self.tile_embedding)
+
+
+class Output(nn.Module):
+    """Logits of every action head from a hidden vector ``[B, hidden]`` and the entity embeddings."""
+
+    def __init__(self, layout: ObsLayout, hidden: int, entity_dim: int):
+        super().__init__()
+        self.n_entities = layout.n_entities
+        self.sizes = [h.size for h in layout.heads]
+        self.offsets = [int(o) for o in layout.action_offsets]
+        self.entity_blocks = [h.entity_blocks for h in layout.heads]
+        heads = []
+        for h in layout.heads:
+            if h.entity_blocks:
+                if h.size != 1 + h.entity_blocks * self.n_entities:
+                    raise ValueError(f"head {h.name}: size {h.size} is not 1 + blocks x n_entities")
+                # value 0 (the no-op) from the hidden vector; one query per block of entity rows
+                heads.append(nn.Linear(hidden, 1 + h.entity_blocks * entity_dim))
+            else:
+                heads.append(nn.Linear(hidden, h.size))
+        self.heads = nn.ModuleList(heads)
+        self.entity_dim = entity_dim
+        self.value = nn.Linear(hidden, 1)
+
+    def forward(
+        self, hidden: torch.Tensor, entities: torch.Tensor, action_mask: torch.Tensor
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """``(logits per head [B, size], value [B])`` with masked values at :data:`MASKED`."""
+        allowed = action_mask.bool()
+        logits = []
+        for head, blocks, offset, size in zip(self.heads, self.entity_blocks, self.offsets, self.sizes):
+            out = head(hidden)
+            if blocks:
+                queries = out[:, 1:].reshape(-1, blocks, self.entity_dim)
+                scores = torch.einsum("bkd,bed->bke", queries, entities) / math.sqrt(self.entity_dim)
+                out = torch.cat([out[:, :1], scores.reshape(out.shape[0], -1)], dim=1)
+            logits.append(out.masked_fill(~allowed[:, offset : offset + size], MASKED))
+        return logits, self.value(hidden).squeeze(-1)
+
+
+def sample(logits: list[torch.Tensor], greedy: bool = False) -> torch.Tensor:
+    """One value per head, ``int64 [B, n_heads]``: drawn from the softmax (or its mode).
+
+    Inverse-CDF sampling: the count of cumulative probabilities below ``u * total`` (``u`` uniform
+    on [0, 1)). A masked value has probability exactly 0, so its cumulative sum equals its
+    predecessor's and it is never the first one to reach ``u * total``.
+    """
+    picks = []
+    for lg in logits:
+        if greedy:
+            picks.append(lg.argmax(dim=1))
+            continue
+        cdf = torch.softmax(lg, dim=1).cumsum(dim=1)
+        u = torch.rand(lg.shape[0], 1, device=lg.device) * cdf[:, -1:]
+        picks.append((cdf <= u).sum(dim=1))
+    return torch.stack(picks, dim=1)
+
+
+def log_prob_entropy(logits: list[torch.Tensor], actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Joint log-probability of ``actions`` (heads independent) and the summed entropy, ``[B]`` each."""
+    log_prob = torch.zeros(actions.shape[0], device=actions.device)
+    entropy = torch.zeros(actions.shape[0], device=actions.device)
+    for h, lg in enumerate(logits):
+        dist = Categorical(logits=lg)
+        log_prob = log_prob + dist.log_prob(actions[:, h])
+        entropy = entropy + dist.entropy()
+    return log_prob, entropy

@@ -1,0 +1,297 @@
+"""A training run: environment, one model and optimizer per population, the PPO loop, metrics
+(TensorBoard and a live terminal table), checkpoints and resuming."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from neural_mmo.envs.vector import VecEnv, make_config
+from neural_mmo.observe.layout import ObsLayout
+from neural_mmo.tasks.rewards import SurvivalReward
+from neural_mmo.train import ppo
+from neural_mmo.train.checkpoint import read_checkpoint, save_checkpoint
+from neural_mmo.train.config import TrainConfig
+from neural_mmo.train.models import Base, make_model
+from neural_mmo.world.events import DeathCause, EventKind
+
+MetricsFn = Callable[[int, dict[str, float]], None]
+
+
+class EpisodeMetrics:
+    """Lifetimes, population, deaths by cause and events, from the env's flat buffers only (so it
+    works the same for in-process and multi-process environments)."""
+
+    def __init__(self, env: Any):
+        self.env = env
+        self.age = np.zeros(env.num_slots, np.int64)
+        self._events = env.event_counts.copy()
+        self._deaths = env.death_causes.copy()
+        self.reset()
+
+    def reset(self) -> None:
+        self.lifetimes: list[np.ndarray] = []
+        self.population: list[int] = []
+
+    def on_tick(self, env: Any, alive_before: np.ndarray) -> None:
+        self.age += alive_before
+        died = env.terminations
+        if died.any():
+            self.lifetimes.append(self.age[died].copy())
+        self.age[env.spawned | ~env.alive] = 0
+        self.population.append(int(env.alive.sum()))
+
+    def collect(self) -> dict[str, float]:
+        env = self.env
+        events, deaths = env.event_counts - self._events, env.death_causes - self._deaths
+        self._events, self._deaths = env.event_counts.copy(), env.death_causes.copy()
+        lifetimes = np.concatenate(self.lifetimes) if self.lifetimes else np.zeros(0, np.int64)
+        n_deaths = max(1, len(lifetimes))
+        out: dict[str, float] = {
+            "env/lifetime_mean": float(lifetimes.mean()) if lifetimes.size else float("nan"),
+            "env/lifetime_max": float(lifetimes.max()) if lifetimes.size else float("nan"),
+            "env/population_mean": float(np.mean(self.population)) / env.num_worlds
+            if self.population
+            else 0.0,
+            "env/deaths": float(len(lifetimes)),
+        }
+        for cause in DeathCause:
+            if cause != DeathCause.NONE:
+                out[f"deaths/{cause.name.lower()}"] = float(deaths[:, cause].sum())
+                out[f"deaths_per_agent/{cause.name.lower()}"] = float(deaths[:, cause].sum()) / n_deaths
+        for kind in (EventKind.EAT, EventKind.DRINK, EventKind.ATTACK, EventKind.KILL, EventKind.LEVEL_UP):
+            out[f"events/{kind.name.lower()}"] = float(events[:, kind].sum())
+        self.reset()
+        return out
+
+
+class Trainer:
+    """``Trainer(config).train()``; ``Trainer.resume(checkpoint)`` picks a run up where it stopped."""
+
+    def __init__(self, config: TrainConfig, model_factory: Callable[[ObsLayout], Base] | None = None):
+        config.validate()
+        self.config = c = config
+        torch.manual_seed(c.seed)
+        torch.set_num_threads(c.threads)
+        self.generator = np.random.default_rng(c.seed)
+        game_overrides = {**c.game, "spawn.n_populations": c.populations}
+        self.game = make_config(c.preset, **{k.replace(".", "__"): v for k, v in game_overrides.items()})
+        self.layout = ObsLayout(self.game)
+        reward = SurvivalReward(c.death_penalty)
+        if c.workers > 0:
+            from neural_mmo.envs.multiprocess import MultiprocessVecEnv
+
+            self.env: Any = MultiprocessVecEnv(c.worlds, config=self.game, seed=c.seed, num_workers=c.workers,
+                                               reward_fn=reward)  # fmt: skip
+        else:
+            self.env = VecEnv(c.worlds, config=self.game, seed=c.seed, reward_fn=reward)
+        factory = model_factory or (lambda layout: make_model(c.model, layout, hidden=c.hidden))
+        self.models = [factory(self.layout) for _ in range(c.populations)]
+        self.optimizers = [torch.optim.Adam(m.parameters(), lr=c.lr, eps=1e-5) for m in self.models]
+        self.rollout = ppo.Rollout(self.layout, c.horizon, self.env.num_slots)
+        self.states = [m.initial_state(self.env.num_slots) for m in self.models]
+        self.iteration = 0
+        self.agent_steps = 0
+        self.history: list[dict[str, float]] = []
+        self.out = Path(c.out)
+        self._writer: Any = None
+        self._started = False
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save(self, path: str | Path | None = None) -> Path:
+        path = Path(path) if path is not None else self.out / "checkpoints" / f"iter_{self.iteration:06d}.pt"
+        save_checkpoint(path, train_config=self.config, game_config=self.game, models=self.models,
+                        optimizers=self.optimizers, iteration=self.iteration, agent_steps=self.agent_steps,
+                        generator=self.generator)  # fmt: skip
+        latest = self.out / "checkpoints" / "latest.pt"
+        if path != latest:
+            save_checkpoint(latest, train_config=self.config, game_config=self.game, models=self.models,
+                            optimizers=self.optimizers, iteration=self.iteration,
+                            agent_steps=self.agent_steps, generator=self.generator)  # fmt: skip
+        return path
+
+    @classmethod
+    def resume(cls, path: str | Path, **overrides: Any) -> Trainer:
+        """A trainer in the state of checkpoint ``path`` (weights, optimizers, counters, random
+        states). ``overrides`` may change run settings such as ``total_steps`` or ``out``."""
+        payload = read_checkpoint(path)
+        config = TrainConfig.from_dict(payload["train_config"])
+        if overrides:
+            config = config.override(overrides)
+        trainer = cls(config)
+        for model, state in zip(trainer.models, payload["models"]):
+            model.load_state_dict(state)
+        if payload["optimizers"]:
+            for optimizer, state in zip(trainer.optimizers, payload["optimizers"]):
+                optimizer.load_state_dict(state)
+        trainer.iteration, trainer.agent_steps = payload["iteration"], payload["agent_steps"]
+        torch.set_rng_state(payload["torch_rng"])
+        if payload["numpy_rng"] is not None:
+            trainer.generator.bit_generator.state = payload["numpy_rng"]
+        return trainer
+
+    # ------------------------------------------------------------------ the loop
+
+    def step(self) -> dict[str, float]:
+        """One iteration: collect a rollout, compute advantages, update every population."""
+        c, env, rollout = self.config, self.env, self.rollout
+        if not self._started:
+            env.reset(seed=c.seed + 7919 * self.iteration)  # a resumed run sees new episodes
+            self.metrics = EpisodeMetrics(env)
+            self._started = True
+        if c.anneal_lr:
+            frac = max(0.0, 1.0 - self.agent_steps / c.total_steps)
+            for optimizer in self.optimizers:
+                for group in optimizer.param_groups:
+                    group["lr"] = c.lr * frac
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        for model in self.models:
+            model.eval()
+        ppo.collect(env, self.models, rollout, self.states, self.metrics.on_tick, timings)
+        collected = time.perf_counter()
+        advantages, returns = ppo.gae(rollout.rewards, rollout.values, rollout.valid, rollout.died,
+                                      rollout.same_next, c.gamma, c.gae_lambda)  # fmt: skip
+        losses = []
+        for p, (model, optimizer) in enumerate(zip(self.models, self.optimizers)):
+            model.train()
+            losses.append(
+                ppo.update(
+                    model,
+                    optimizer,
+                    rollout,
+                    advantages,
+                    returns,
+                    p,
+                    c.epochs,
+                    c.minibatch,
+                    c.clip,
+                    c.value_coef,
+                    c.entropy_coef,
+                    c.max_grad_norm,
+                    self.generator,
+                )
+            )
+        finished = time.perf_counter()
+        samples = int(rollout.valid.sum())
+        self.agent_steps += samples
+        self.iteration += 1
+        metrics = self.metrics.collect()
+        total = max(finished - started, 1e-9)
+        metrics.update({
+            "perf/agent_steps_per_s": samples / total,
+            "perf/env_seconds": timings.get("env", 0.0),
+            "perf/forward_seconds": timings.get("policy", 0.0),
+            "perf/learn_seconds": finished - collected,
+            "perf/other_seconds": max(0.0, total - sum(timings.values()) - (finished - collected)),
+            "train/agent_steps": float(self.agent_steps),
+            "train/iteration": float(self.iteration),
+            "train/lr": self.optimizers[0].param_groups[0]["lr"],
+        })  # fmt: skip
+        for p, loss in enumerate(losses):
+            prefix = "loss" if len(losses) == 1 else f"loss/pop{p}"
+            for name in (
+                "policy_loss",
+                "value_loss",
+                "entropy",
+                "approx_kl",
+                "clip_fraction",
+                "explained_variance",
+            ):
+                metrics[f"{prefix}/{name}"] = float(getattr(loss, name))
+        self.history.append(metrics)
+        return metrics
+
+    def train(self, progress: bool = True, on_metrics: MetricsFn | None = None) -> list[dict[str, float]]:
+        """Iterate until ``total_steps`` agent-steps; log, checkpoint. Returns the metric history."""
+        c = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.json").write_text(json.dumps(c.to_dict(), indent=2))
+        (self.out / "game.toml").write_text(self.game.to_toml())
+        display = _Display(c.total_steps, self.agent_steps) if progress else None
+        try:
+            with display if display is not None else _Nothing():
+                while self.agent_steps < c.total_steps:
+                    metrics = self.step()
+                    if self.iteration % c.log_every == 0:
+                        self._log(metrics)
+                    if self.iteration % c.checkpoint_every == 0:
+                        self.save()
+                    if on_metrics is not None:
+                        on_metrics(self.iteration, metrics)
+                    if display is not None:
+                        display.update(self.agent_steps, metrics)
+            self.save()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+        return self.history
+
+    def close(self) -> None:
+        self.env.close()
+
+    def _log(self, metrics: dict[str, float]) -> None:
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.out / "tensorboard"))
+        for key, value in metrics.items():
+            if np.isfinite(value):
+                self._writer.add_scalar(key, value, self.agent_steps)
+        with (self.out / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps({"iteration": self.iteration, **metrics}) + "\n")
+
+
+class _Nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _Display:
+    """A live terminal view: a progress bar and a table of the latest metrics."""
+
+    SHOWN = ("env/lifetime_mean", "env/lifetime_max", "env/population_mean", "deaths_per_agent/lava",
+             "deaths_per_agent/starvation", "deaths_per_agent/dehydration", "deaths_per_agent/combat",
+             "loss/policy_loss", "loss/value_loss", "loss/entropy", "loss/approx_kl",
+             "loss/explained_variance", "perf/agent_steps_per_s")  # fmt: skip
+
+    def __init__(self, total: int, done: int):
+        from rich.live import Live
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        counts = TextColumn("{task.completed:,}/{task.total:,}")
+        self.progress = Progress(TextColumn("training"), BarColumn(), counts, TimeElapsedColumn(),
+                                 TimeRemainingColumn())  # fmt: skip
+        self.task = self.progress.add_task("train", total=total, completed=done)
+        self.live = Live(self._render({}), refresh_per_second=2, transient=False)
+
+    def _render(self, metrics: dict[str, float]) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None)
+        for key in self.SHOWN:
+            if key in metrics:
+                table.add_row(key, f"{metrics[key]:,.4g}")
+        return Group(table, self.progress)
+
+    def update(self, done: int, metrics: dict[str, float]) -> None:
+        self.progress.update(self.task, completed=min(done, self.progress.tasks[0].total or done))
+        self.live.update(self._render(metrics))
+
+    def __enter__(self) -> _Display:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
