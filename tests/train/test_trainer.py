@@ -1,0 +1,233 @@
+"""Training runs: save/load/resume, custom models, populations, metrics, commands and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from neural_mmo.cli import main  # noqa: E402
+from neural_mmo.train.checkpoint import CheckpointError, TrainedPolicy, load_models, read_checkpoint  # noqa: E402
+from neural_mmo.train.config import TrainConfig  # noqa: E402
+from neural_mmo.train.models import Base  # noqa: E402
+from neural_mmo.train.trainer import Trainer  # noqa: E402
+
+TINY_GAME = {"map.size": 32, "spawn.n_agents": 16, "npc.n_npcs": 4, "episode.horizon": 40}
+
+
+def tiny(tmp_path, **overrides) -> TrainConfig:
+    values = dict(game=dict(TINY_GAME), worlds=2, horizon=16, minibatch=128, epochs=2, hidden=16,
+                  total_steps=1_000, threads=1, out=str(tmp_path / "run"), checkpoint_every=1000)  # fmt: skip
+    return TrainConfig(**{**values, **overrides})
+
+
+def _same_state(a: dict, b: dict) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    return a == b
+
+
+def test_save_load_and_resume_restore_everything(tmp_path):
+    trainer = Trainer(tiny(tmp_path))
+    for _ in range(2):
+        trainer.step()
+    path = trainer.save(tmp_path / "ck.pt")
+    resumed = Trainer.resume(path)
+    assert resumed.iteration == trainer.iteration == 2
+    assert resumed.agent_steps == trainer.agent_steps > 0
+    for a, b in zip(trainer.models, resumed.models):
+        assert _same_state(a.state_dict(), b.state_dict())
+    for a, b in zip(trainer.optimizers, resumed.optimizers):
+        assert _same_state(a.state_dict(), b.state_dict())
+        assert a.state_dict()["state"], "Adam moments were saved"
+    assert resumed.generator.bit_generator.state == trainer.generator.bit_generator.state
+    assert resumed.config == trainer.config
+    # training goes on from there, and resuming with overrides changes run settings only
+    resumed.step()
+    assert resumed.iteration == 3
+    longer = Trainer.resume(path, total_steps=5_000)
+    assert longer.config.total_steps == 5_000 and longer.config.lr == trainer.config.lr
+
+
+def test_train_writes_logs_and_checkpoints(tmp_path):
+    config = tiny(tmp_path, total_steps=600, checkpoint_every=1)
+    trainer = Trainer(config)
+    history = trainer.train(progress=False)
+    out = tmp_path / "run"
+    assert trainer.agent_steps >= 600 and len(history) == trainer.iteration
+    assert (out / "checkpoints" / "latest.pt").is_file()
+    assert (out / "checkpoints" / f"iter_{trainer.iteration:06d}.pt").is_file()
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == trainer.iteration
+    last = lines[-1]
+    for key in ("env/lifetime_mean", "env/population_mean", "deaths/lava", "events/eat", "events/attack",
+                "loss/policy_loss", "loss/value_loss", "loss/entropy", "loss/approx_kl",
+                "loss/explained_variance", "perf/agent_steps_per_s", "perf/env_seconds"):  # fmt: skip
+        assert key in last, key
+    # the metrics agree with the environment's own totals
+    deaths = sum(line["env/deaths"] for line in lines)
+    assert deaths == trainer.env.death_causes[:, 1:].sum()
+    assert sum(line["events/eat"] for line in lines) == trainer.env.event_counts[:, 3].sum()
+    models, train_config, game = load_models(out / "checkpoints" / "latest.pt")
+    assert train_config == config and game == trainer.game
+    assert _same_state(models[0].state_dict(), trainer.models[0].state_dict())
+
+
+class MeanOfEntities(Base):
+    """A user model: only hidden() is written."""
+
+    def __init__(self, layout, hidden=16):
+        super().__init__(layout, hidden)
+        self.mix = torch.nn.Linear(self.input.entity_dim, hidden)
+
+    def hidden(self, x, state):
+        mask = x.entity_mask.unsqueeze(-1).float()
+        mean = (x.entities * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return torch.relu(self.mix(mean + x.me) + x.tiles.mean((2, 3)).sum(1, keepdim=True)), state
+
+
+def test_a_model_that_overrides_only_hidden_trains(tmp_path):
+    from test_ppo import _fixed_batch, full_batch_loss
+
+    from neural_mmo.train import ppo
+
+    torch.manual_seed(0)
+    trainer = Trainer(tiny(tmp_path), model_factory=lambda layout: MeanOfEntities(layout))
+    before = [p.detach().clone() for p in trainer.models[0].parameters()]
+    metrics = trainer.step()
+    assert np.isfinite(metrics["loss/policy_loss"])
+    changed = [not torch.equal(a, b) for a, b in zip(before, trainer.models[0].parameters())]
+    assert all(changed), "every parameter, the tile embedding included, gets gradients"
+    model = MeanOfEntities(trainer.layout)
+    rollout, adv, ret = _fixed_batch(model)
+    loss0, _ = full_batch_loss(model, rollout, adv, ret)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    ppo.update(model, optimizer, rollout, adv, ret, 0, 6, 64, 0.2, 0.5, 0.0, 0.5, np.random.default_rng(0))
+    loss1, _ = full_batch_loss(model, rollout, adv, ret)
+    assert loss1 < loss0
+
+
+def test_populations_have_their_own_weights_and_act_for_their_agents(tmp_path):
+    from neural_mmo.train import ppo
+
+    trainer = Trainer(tiny(tmp_path, populations=2))
+    assert trainer.game.spawn.n_populations == 2
+    trainer.step()
+    a, b = (m.state_dict() for m in trainer.models)
+    assert not _same_state(a, b)
+    # each row acts with its population's model: make model 1 always stay and model 0 always move north
+    env = trainer.env
+    for p, value in ((0, 1), (1, 0)):
+        head = trainer.models[p].output.heads[0]
+        torch.nn.init.zeros_(head.weight)
+        with torch.no_grad():
+            head.bias.fill_(-50.0)
+            head.bias[value] = 50.0
+    rows = np.flatnonzero(env.alive)
+    population = ppo.populations_of(env.observations, rows)
+    assert set(population.tolist()) == {0, 1}
+    actions, _, _ = ppo.act(trainer.models, env.observations, rows, population)
+    north_allowed = env.observations["action_mask"][rows, 1] == 1
+    assert (actions[population == 1, 0] == 0).all()
+    assert (actions[(population == 0) & north_allowed, 0] == 1).all()
+
+
+def test_recurrent_runs_train(tmp_path):
+    trainer = Trainer(tiny(tmp_path, model="recurrent"))
+    metrics = trainer.step()
+    assert np.isfinite(metrics["loss/value_loss"])
+    assert trainer.states[0][0].abs().sum() > 0, "the slots' state is carried between rollouts"
+
+
+def test_trained_policy_plays_and_rejects_other_games(tmp_path):
+    from neural_mmo.envs.vector import VecEnv
+
+    trainer = Trainer(tiny(tmp_path))
+    path = trainer.save(tmp_path / "ck.pt")
+    policy = TrainedPolicy(path)
+    env = VecEnv(1, config=trainer.game, seed=9)
+    obs, _ = env.reset()
+    for _ in range(5):
+        actions = policy.act(obs)
+        assert actions.shape == (env.num_slots, env.n_heads)
+        obs, _, _, _, infos = env.step(actions)
+        assert (infos["invalid_actions"] == 0).all(), "sampled actions respect the masks"
+    from neural_mmo.observe.layout import ObsLayout
+
+    other = ObsLayout(trainer.game.override({"observe.n_entities": 5}))
+    with pytest.raises(ValueError, match="different observations"):
+        TrainedPolicy(path, layout=other)
+
+
+def test_bad_checkpoints_are_reported(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        read_checkpoint(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        read_checkpoint(junk)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": 1}, foreign)
+    with pytest.raises(CheckpointError, match="not a neural-mmo-checkpoint"):
+        read_checkpoint(foreign)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"worlds": 0}, "worlds must be a positive int"),
+        ({"gamma": 1.5}, "gamma must be in"),
+        ({"lr": -1.0}, "lr must be > 0"),
+        ({"workers": -1}, "workers must be an int >= 0"),
+    ],
+)
+def test_config_validation(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**overrides)
+
+
+def test_config_overrides_and_toml(tmp_path):
+    config = TrainConfig().override({"lr": "1e-3", "anneal_lr": "false", "preset": "medium", "epochs": "3",
+                                     "game.resources.food_regrow_prob": "0.05"})  # fmt: skip
+    assert config.lr == 1e-3 and config.anneal_lr is False and config.preset == "medium" and config.epochs == 3
+    assert config.game == {"resources.food_regrow_prob": 0.05}
+    toml = tmp_path / "t.toml"
+    toml.write_text('worlds = 3\nmodel = "recurrent"\n[game]\nresources.food_regrow_prob = 0.05\n')
+    config = TrainConfig.from_toml(toml)
+    assert config.worlds == 3 and config.model == "recurrent"
+    assert config.game == {"resources.food_regrow_prob": 0.05}
+    with pytest.raises(ValueError, match="unknown field"):
+        TrainConfig().override({"learning_rate": "1"})
+    toml.write_text("wrlds = 3\n")
+    with pytest.raises(ValueError, match="unknown field"):
+        TrainConfig.from_toml(toml)
+    assert set(TrainConfig.docs()) == set(TrainConfig.defaults()) and all(TrainConfig.docs().values())
+
+
+def test_train_and_eval_commands(tmp_path, capsys):
+    out = tmp_path / "cli"
+    game = [f"--set=game.{k}={v}" for k, v in TINY_GAME.items()]
+    argv = ["train", "--total-steps", "300", "--worlds", "1", "--horizon", "16", "--minibatch", "64",
+            "--hidden", "16", "--threads", "1", "--out", str(out), "--quiet", *game]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["perf/agent_steps_per_s"] > 0
+    checkpoint = out / "checkpoints" / "latest.pt"
+    assert main(["eval", str(checkpoint), "--worlds", "1", "--baselines", "random", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert set(results) == {"trained", "random"}
+    assert results["trained"]["ticks"] == TINY_GAME["episode.horizon"]
+    assert main(["train", "--resume", str(checkpoint), "--total-steps", "600", "--quiet"]) == 0
+    assert read_checkpoint(checkpoint)["agent_steps"] >= 600
+    assert main(["eval", str(tmp_path / "nothing.pt")]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
+    assert main(["train", "--worlds", "0", "--quiet"]) == 2
+    assert "worlds must be a positive int" in capsys.readouterr().err
