@@ -24,7 +24,9 @@ def _observations(config, worlds=2, ticks=3, seed=0):
 
 CONFIGS = {
     "small": make_config("small"),
-    "other sizes": make_config("small", observe__vision_radius=5, observe__n_entities=9, spawn__n_populations=3),
+    "other sizes": make_config(
+        "small", observe__vision_radius=5, observe__n_entities=9, spawn__n_populations=3
+    ),
     "window not a multiple of 3": make_config("small", observe__vision_radius=4, observe__n_entities=4),
 }
 

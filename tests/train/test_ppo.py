@@ -63,8 +63,14 @@ def test_gae_lambda_one_is_the_discounted_return_minus_value():
     v = rng.normal(size=(7, 1)).astype(np.float32)
     ones = np.ones((6, 1), bool)
     adv, ret = ppo.gae(r, v, ones, ~ones, ones, GAMMA, 1.0)
-    expected = [sum(GAMMA**k * r[t + k, 0] for k in range(6 - t)) + GAMMA ** (6 - t) * v[6, 0] for t in range(6)]
+    expected = [sum(GAMMA**k * r[t + k, 0] for k in range(6 - t)) + GAMMA ** (6 - t) * v[6, 0]
+                for t in range(6)]  # fmt: skip
     np.testing.assert_allclose(ret[:, 0], expected, rtol=1e-5)
+
+
+def _gae(rollout, rewards=None):
+    rewards = rollout.rewards if rewards is None else rewards
+    return ppo.gae(rewards, rollout.values, rollout.valid, rollout.died, rollout.same_next, 0.99, 0.95)
 
 
 def _tiny(**overrides):
@@ -110,11 +116,13 @@ def test_rollout_flags_follow_the_agents_in_the_slots():
             same_agent = stepping[k] and ids[t][k] == ids_before[t][k] and alive_next
             assert rollout.same_next[t, k] == (same_agent and not rollout.died[t, k]), (t, k)
         if t + 1 < T:  # truncation: alive after the step, and the world resets on the next one
-            truncated += int((rollout.same_next[t] & rollout.valid[t] & np.repeat(done_before[t + 1], S)).sum())
+            at_horizon = np.repeat(done_before[t + 1], S)
+            truncated += int((rollout.same_next[t] & rollout.valid[t] & at_horizon).sum())
     assert rollout.died.sum() > 5, "the rollout must include deaths"
     assert (~rollout.valid & rollout.alive[:-1]).sum() > 0, "the rollout must include episode resets"
     assert truncated > 0, "some agents must be alive at the horizon"
-    reused = [(t, k) for t in range(1, T) for k in range(env.num_slots) if rollout.starts[t, k] and ids_before[t - 1][k] >= 0]
+    reused = [(t, k) for t in range(1, T) for k in range(env.num_slots)
+              if rollout.starts[t, k] and ids_before[t - 1][k] >= 0]  # fmt: skip
     assert reused, "some slot must be reused by a new agent"
     # values at reset ticks are the final observations' values: nonzero for living agents
     resets = rollout.alive[:-1] & ~rollout.valid
@@ -129,12 +137,12 @@ def test_advantages_never_cross_agents():
     model = Simple(env.layout, hidden=16)
     rollout = ppo.Rollout(env.layout, 25, env.num_slots)
     ppo.collect(env, [model], rollout, [None])
-    adv, _ = ppo.gae(rollout.rewards, rollout.values, rollout.valid, rollout.died, rollout.same_next, 0.99, 0.95)
+    adv, _ = _gae(rollout)
     t, k = np.argwhere(rollout.died & rollout.valid)[0]
     assert adv[t, k] == pytest.approx(rollout.rewards[t, k] - rollout.values[t, k], abs=1e-6)
     rewards = rollout.rewards.copy()
     rewards[t + 1 :, k] += 100.0
-    adv2, _ = ppo.gae(rewards, rollout.values, rollout.valid, rollout.died, rollout.same_next, 0.99, 0.95)
+    adv2, _ = _gae(rollout, rewards)
     np.testing.assert_array_equal(adv2[: t + 1, k], adv[: t + 1, k])
 
 
@@ -143,7 +151,7 @@ def _fixed_batch(model: Base, seed=0):
     env.reset()
     rollout = ppo.Rollout(env.layout, 16, env.num_slots)
     ppo.collect(env, [model], rollout, [None])
-    adv, ret = ppo.gae(rollout.rewards, rollout.values, rollout.valid, rollout.died, rollout.same_next, 0.99, 0.95)
+    adv, ret = _gae(rollout)
     return rollout, adv, ret
 
 
@@ -190,7 +198,7 @@ def test_recurrent_update_replays_whole_slots():
     states = [model.initial_state(env.num_slots)]
     rollout = ppo.Rollout(env.layout, 12, env.num_slots)
     ppo.collect(env, [model], rollout, states)
-    adv, ret = ppo.gae(rollout.rewards, rollout.values, rollout.valid, rollout.died, rollout.same_next, 0.99, 0.95)
+    adv, ret = _gae(rollout)
     # replaying the sequence from the stored state reproduces the collected values
     with torch.no_grad():
         obs = {k: torch.from_numpy(v) for k, v in rollout.obs.items()}
@@ -198,5 +206,6 @@ def test_recurrent_update_replays_whole_slots():
     alive = rollout.alive[:-1].reshape(-1)
     np.testing.assert_allclose(values.numpy()[alive], rollout.values[:-1].reshape(-1)[alive], atol=1e-5)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    stats = ppo.update(model, optimizer, rollout, adv, ret, 0, 2, 64, 0.2, 0.5, 0.01, 0.5, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    stats = ppo.update(model, optimizer, rollout, adv, ret, 0, 2, 64, 0.2, 0.5, 0.01, 0.5, rng)
     assert stats.samples == int(rollout.valid.sum()) and np.isfinite(stats.policy_loss)

@@ -197,7 +197,7 @@ def test_config_validation(overrides, message):
 def test_config_overrides_and_toml(tmp_path):
     config = TrainConfig().override({"lr": "1e-3", "anneal_lr": "false", "preset": "medium", "epochs": "3",
                                      "game.resources.food_regrow_prob": "0.05"})  # fmt: skip
-    assert config.lr == 1e-3 and config.anneal_lr is False and config.preset == "medium" and config.epochs == 3
+    assert (config.lr, config.anneal_lr, config.preset, config.epochs) == (1e-3, False, "medium", 3)
     assert config.game == {"resources.food_regrow_prob": 0.05}
     toml = tmp_path / "t.toml"
     toml.write_text('worlds = 3\nmodel = "recurrent"\n[game]\nresources.food_regrow_prob = 0.05\n')
