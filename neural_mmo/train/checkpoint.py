@@ -32,7 +32,8 @@ def game_config_from_toml(text: str) -> Config:
 
 def save_checkpoint(path: str | Path, *, train_config: TrainConfig, game_config: Config, models: list[Base],
                     optimizers: list[torch.optim.Optimizer] | None = None, iteration: int = 0,
-                    agent_steps: int = 0, generator: np.random.Generator | None = None) -> Path:  # fmt: skip
+                    agent_steps: int = 0, generator: np.random.Generator | None = None,
+                    wall_seconds: float = 0.0) -> Path:  # fmt: skip
     """Write a checkpoint atomically (a temporary file renamed over ``path``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +46,7 @@ def save_checkpoint(path: str | Path, *, train_config: TrainConfig, game_config:
         "optimizers": [o.state_dict() for o in optimizers] if optimizers else None,
         "iteration": iteration,
         "agent_steps": agent_steps,
+        "wall_seconds": wall_seconds,
         "torch_rng": torch.get_rng_state(),
         "numpy_rng": generator.bit_generator.state if generator is not None else None,
     }

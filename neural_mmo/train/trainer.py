@@ -98,6 +98,7 @@ class Trainer:
         self.states = [m.initial_state(self.env.num_slots) for m in self.models]
         self.iteration = 0
         self.agent_steps = 0
+        self.wall_seconds = 0.0  # time spent in train(), across resumes
         self.history: list[dict[str, float]] = []
         self.out = Path(c.out)
         self._writer: Any = None
@@ -109,12 +110,13 @@ class Trainer:
         path = Path(path) if path is not None else self.out / "checkpoints" / f"iter_{self.iteration:06d}.pt"
         save_checkpoint(path, train_config=self.config, game_config=self.game, models=self.models,
                         optimizers=self.optimizers, iteration=self.iteration, agent_steps=self.agent_steps,
-                        generator=self.generator)  # fmt: skip
+                        generator=self.generator, wall_seconds=self.wall_seconds)  # fmt: skip
         latest = self.out / "checkpoints" / "latest.pt"
         if path != latest:
             save_checkpoint(latest, train_config=self.config, game_config=self.game, models=self.models,
                             optimizers=self.optimizers, iteration=self.iteration,
-                            agent_steps=self.agent_steps, generator=self.generator)  # fmt: skip
+                            agent_steps=self.agent_steps, generator=self.generator,
+                            wall_seconds=self.wall_seconds)  # fmt: skip
         return path
 
     @classmethod
@@ -132,6 +134,7 @@ class Trainer:
             for optimizer, state in zip(trainer.optimizers, payload["optimizers"]):
                 optimizer.load_state_dict(state)
         trainer.iteration, trainer.agent_steps = payload["iteration"], payload["agent_steps"]
+        trainer.wall_seconds = payload.get("wall_seconds", 0.0)
         torch.set_rng_state(payload["torch_rng"])
         if payload["numpy_rng"] is not None:
             trainer.generator.bit_generator.state = payload["numpy_rng"]
@@ -218,8 +221,11 @@ class Trainer:
         display = _Display(c.total_steps, self.agent_steps) if progress else None
         try:
             with display if display is not None else _Nothing():
+                clock, base = time.perf_counter(), self.wall_seconds
                 while self.agent_steps < c.total_steps:
                     metrics = self.step()
+                    self.wall_seconds = base + time.perf_counter() - clock
+                    metrics["train/wall_seconds"] = self.wall_seconds
                     if self.iteration % c.log_every == 0:
                         self._log(metrics)
                     if self.iteration % c.checkpoint_every == 0:
