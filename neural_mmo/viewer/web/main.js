@@ -16,6 +16,8 @@ const MATERIAL_CSS = MATERIAL_RGB.map(([r, g, b]) => `rgb(${r},${g},${b})`);
 const state = {
   socket: null,
   connected: false,
+  connections: 0, // sockets opened so far (more than one: reconnected)
+  retryMs: 0, // wait before the next connection attempt; doubles while the server is away
   source: null, // "live" | "replay"
   ticks: null, // [first, last] for replays
   overlays: [],
@@ -71,6 +73,7 @@ window.viewer = Object.freeze({
   get overlays() { return [...state.overlays]; },
   get camera() { return freezeCopy(state.cam); },
   get connected() { return state.connected; },
+  get connections() { return state.connections; },
   get frames() { return state.frames; },
   get drawn() { return state.drawn; },
   get drawnTick() { return state.drawnTick; },
@@ -525,13 +528,20 @@ function onHello(hello) {
   state.skills = hello.skills ?? [];
   state.ticks = hello.ticks ?? null;
   buildConsole();
+  $("replay-controls").classList.toggle("visible", hello.source === "replay");
   if (hello.source === "replay") {
-    $("replay-controls").classList.add("visible");
     scrub.min = hello.ticks[0];
     scrub.max = hello.ticks[1];
   }
-  if (state.chosenOverlay) chooseOverlay(state.chosenOverlay.name); // after a reconnect
+  if (state.connections > 1) {
+    // after a reconnect (perhaps to a restarted server): ask again for what this client chose
+    if (!state.playing) send({ cmd: "pause" });
+    if (state.speed !== 1) send({ cmd: "speed", value: state.speed });
+    if (state.chosenOverlay) chooseOverlay(state.chosenOverlay.name);
+  }
 }
+
+const RETRY_MS = [250, 5000]; // first and longest wait between connection attempts
 
 function connect() {
   const url = new URL("ws", window.location.href);
@@ -541,12 +551,15 @@ function connect() {
   const status = $("status");
   socket.addEventListener("open", () => {
     state.connected = true;
+    state.connections += 1;
+    state.retryMs = 0;
     status.textContent = "connected";
   });
   socket.addEventListener("close", () => {
     state.connected = false;
-    status.textContent = "disconnected; retrying...";
-    setTimeout(connect, 2000);
+    state.retryMs = Math.min(RETRY_MS[1], state.retryMs ? state.retryMs * 2 : RETRY_MS[0]);
+    status.textContent = `disconnected; retrying in ${(state.retryMs / 1000).toFixed(1)} s...`;
+    setTimeout(connect, state.retryMs);
   });
   socket.addEventListener("message", (event) => {
     const msg = JSON.parse(event.data);
