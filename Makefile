@@ -20,16 +20,23 @@ demo: $(STAMP)
 	$(BIN)/neural-mmo map --preset medium --seed 0 --out out/map_medium.png
 	$(BIN)/neural-mmo run --preset medium --agents fighter --ticks 1024 --seed 0
 
-## The whole test suite (two workers: this machine has two cores).
-test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests
-
-## The viewer's browser client in headless Chromium (not part of `make test`). Uses Debian's
-## Chromium (never downloads a browser); installs the `playwright` Python package if missing.
+## The browser tests drive Debian's Chromium through Playwright (`executable_path`); Playwright's
+## own browsers are never downloaded. CHROMIUM=/path picks another binary.
 CHROMIUM ?= /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+NEED_CHROMIUM = test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) is missing; the browser tests need \
+Debian's Chromium. Install it with: apt-get install -y chromium (as root; .ci/run does this)" >&2; exit 1; }
+
+## The whole test suite: the Python tests on two workers (this machine has two cores), then the
+## viewer's browser tests (tests_browser/) in one headless Chromium, one test at a time.
+test: $(STAMP)
+	@$(NEED_CHROMIUM)
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests
+	NEURAL_MMO_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -p no:cacheprovider tests_browser
+
+## The viewer's browser client alone, in headless Chromium.
 test-browser: $(STAMP)
-	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing; install it with: apt-get install -y chromium"; exit 1; }
-	@$(BIN)/python -c "import playwright.sync_api" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
+	@$(NEED_CHROMIUM)
 	NEURAL_MMO_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -p no:cacheprovider tests_browser
 
 ## Throughput on one core (medians; see BENCHMARKS.md).

@@ -1,7 +1,9 @@
 """Browser tests of the viewer client: Debian's Chromium driven by Playwright, the server in-process.
 
-Run with ``make test-browser`` (not part of ``make test``). Nothing is downloaded: Playwright's own
-browsers are never installed; ``CHROMIUM`` must exist.
+Part of ``make test`` (after the Python suite); ``make test-browser`` runs them alone. Nothing is
+downloaded: Playwright's own browsers are never installed; ``CHROMIUM`` must exist. Tests wait for
+conditions (``wait_for``, ``page.wait_for_function``), never for a time; ``TIMEOUT`` only ends a
+test that is broken.
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ def wait_for(predicate, what: str, timeout: float = TIMEOUT):
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing; install it with: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        pytest.fail("the playwright package is missing; it comes with the dev extra: pip install -e '.[dev]'")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
