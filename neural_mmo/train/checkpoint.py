@@ -18,6 +18,9 @@ from neural_mmo.train.models import Base, make_model
 
 FORMAT = "neural-mmo-checkpoint"
 VERSION = 1
+PRETRAINED = Path(__file__).parent / "pretrained" / "small.pt"
+"""A Simple model trained on the small preset with this package's trainer (see docs/training.md);
+``pretrained`` names it wherever a checkpoint path is asked for."""
 
 
 class CheckpointError(ValueError):
@@ -56,9 +59,14 @@ def save_checkpoint(path: str | Path, *, train_config: TrainConfig, game_config:
     return path
 
 
+def resolve(path: str | Path) -> Path:
+    """``path``, or the shipped checkpoint for the name ``pretrained``."""
+    return PRETRAINED if str(path) == "pretrained" else Path(path)
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint's contents, checked; :class:`CheckpointError` otherwise."""
-    path = Path(path)
+    path = resolve(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
@@ -70,6 +78,18 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if payload.get("version") != VERSION:
         raise CheckpointError(f"{path}: checkpoint version {payload.get('version')}, this reads {VERSION}")
     return payload
+
+
+def export_weights(source: str | Path, target: str | Path) -> Path:
+    """A copy of a checkpoint with the weights and configs only (no optimizer or random states):
+    what a policy needs to act, a third of the size."""
+    payload = read_checkpoint(source)
+    payload.update(optimizers=None, numpy_rng=None)
+    payload["torch_rng"] = torch.get_rng_state()
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, target)
+    return target
 
 
 def load_models(path: str | Path) -> tuple[list[Base], TrainConfig, Config]:

@@ -190,6 +190,7 @@ class Trainer:
         total = max(finished - started, 1e-9)
         metrics.update({
             "perf/agent_steps_per_s": samples / total,
+            "perf/samples": float(samples),
             "perf/env_seconds": timings.get("env", 0.0),
             "perf/forward_seconds": timings.get("policy", 0.0),
             "perf/learn_seconds": finished - collected,

@@ -231,3 +231,23 @@ def test_train_and_eval_commands(tmp_path, capsys):
     assert "no such checkpoint" in capsys.readouterr().err
     assert main(["train", "--worlds", "0", "--quiet"]) == 2
     assert "worlds must be a positive int" in capsys.readouterr().err
+
+
+def test_exported_weights_act_the_same_and_plot(tmp_path):
+    from PIL import Image
+
+    from neural_mmo.train.checkpoint import export_weights
+    from neural_mmo.train.plot import plot
+
+    trainer = Trainer(tiny(tmp_path, total_steps=400))
+    trainer.train(progress=False)
+    full = tmp_path / "run" / "checkpoints" / "latest.pt"
+    small = export_weights(full, tmp_path / "weights.pt")
+    assert small.stat().st_size < full.stat().st_size
+    payload = read_checkpoint(small)
+    assert payload["optimizers"] is None
+    a, _, _ = load_models(full)
+    b, _, _ = load_models(small)
+    assert _same_state(a[0].state_dict(), b[0].state_dict())
+    png = plot(tmp_path / "run", tmp_path / "curve.png", baseline_lifetime=10.0, baseline_lava=0.8)
+    assert Image.open(png).size[0] > 300
