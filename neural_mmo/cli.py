@@ -259,7 +259,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = _viewer_server()
     if server is None:
         return 2
-    return _serve(args, server.LiveSource(_config(args), agents=args.agents, seed=args.seed))
+    if not args.policy:
+        return _serve(args, server.LiveSource(_config(args), agents=args.agents or "fighter", seed=args.seed))
+    try:
+        from neural_mmo.train.checkpoint import CheckpointError, TrainedPolicy
+        from neural_mmo.train.overlays import register_model_overlays
+    except ImportError as err:
+        print(f"neural-mmo: error: --policy needs pip install 'neural-mmo[train]' ({err})", file=sys.stderr)
+        return 2
+    try:
+        policy = TrainedPolicy(args.policy, seed=args.seed)
+    except (CheckpointError, ValueError) as err:
+        print(f"neural-mmo: error: {err}", file=sys.stderr)
+        return 2
+    # the checkpoint's own game; --preset, --config and --set change it only where the models
+    # still fit (the same observations and actions)
+    trained = policy.game_config
+    cfg = trained.override(PRESETS[args.preset]) if args.preset else trained
+    if args.config:
+        cfg = Config.from_toml(args.config, base=cfg)
+    overrides: dict[str, Any] = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected group.field=value")
+        overrides[key.strip()] = value
+    cfg = cfg.override(overrides)
+    try:
+        source = server.LiveSource(cfg, agents=policy, seed=args.seed)
+    except ValueError as err:
+        now = dict(cfg.items())
+        changed = [f"{key} {value!r} -> {now[key]!r}" for key, value in trained.items() if now[key] != value]
+        print(
+            f"neural-mmo: error: {args.policy} cannot play this game: {err}"
+            + (f" (changed from the checkpoint's game: {', '.join(changed)})" if changed else ""),
+            file=sys.stderr,
+        )
+        return 2
+    register_model_overlays(policy)
+    return _serve(args, source)
 
 
 def cmd_view(args: argparse.Namespace) -> int:
@@ -350,10 +388,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ticks", metavar="A:B", help="ticks A up to (not including) B; either may be left out")
     p.set_defaults(func=cmd_video)
 
-    p = sub.add_parser("serve", help="run a live world with scripted agents in the browser viewer")
+    p = sub.add_parser("serve", help="run a live world with scripted or trained agents in the browser viewer")
     _common(p)
-    p.add_argument(
-        "--agents", default="fighter", choices=["fighter", "forager", "random"], help="scripted policy"
+    who = p.add_mutually_exclusive_group()
+    who.add_argument(
+        "--agents",
+        default=None,
+        choices=["fighter", "forager", "random"],
+        help="scripted policy (default fighter)",
+    )
+    who.add_argument(
+        "--policy",
+        metavar="CHECKPOINT",
+        help="trained agents from a checkpoint of neural-mmo train, on the checkpoint's game (--preset, "
+        "--config and --set change it where the models still fit); adds the model overlays",
     )
     _server_options(p)
     p.set_defaults(func=cmd_serve)

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import numpy as np
@@ -27,9 +27,20 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from neural_mmo.viewer.frames import Frame, FrameEncoder, frame_text
-from neural_mmo.viewer.overlays import OverlayError, OverlayTracker, compute_overlay, overlay_names, quantise
+from neural_mmo.viewer.overlays import (
+    OverlayError,
+    OverlayTracker,
+    WorldView,
+    compute_overlay,
+    overlay_names,
+    quantise,
+)
 from neural_mmo.world.state import WorldState
 from neural_mmo.world.tables import Skill
+
+if TYPE_CHECKING:
+    from neural_mmo.agents.base import Policy
+    from neural_mmo.observe.layout import ObsLayout
 
 WEB = Path(__file__).parent / "web"
 MAX_MESSAGE = 4096
@@ -52,7 +63,11 @@ COMMANDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "pause": {},
     "speed": {"value": ((int, float), True)},
     "seek": {"tick": ((int,), True)},
-    "overlay": {"name": ((str, type(None)), True), "skill": ((str,), False)},
+    "overlay": {
+        "name": ((str, type(None)), True),
+        "skill": ((str,), False),
+        "agent": ((int, type(None)), False),
+    },
 }
 
 
@@ -92,6 +107,8 @@ def parse_command(text: str | bytes) -> dict[str, Any]:
         if skill.upper() not in Skill.__members__:
             raise CommandError(f"overlay: unknown skill; known: {', '.join(s.name.lower() for s in Skill)}")
         msg["skill"] = skill.lower()
+        if msg.get("agent") is not None and msg["agent"] < 0:
+            raise CommandError("overlay: agent must be an agent id (0 or more) or null")
     return msg
 
 
@@ -99,28 +116,64 @@ def parse_command(text: str | bytes) -> dict[str, Any]:
 
 
 class LiveSource:
-    """One world of a :class:`VecEnv` stepped by a scripted policy."""
+    """One world of a :class:`VecEnv` stepped by a policy: a scripted one by name (``fighter``,
+    ``forager``, ``random``) or a :class:`~neural_mmo.agents.base.Policy` object, such as a
+    checkpoint's ``TrainedPolicy``, whose observations and actions must be this world's. A policy
+    with ``restart(rows)`` (recurrent state per agent slot) is told where agents spawned."""
 
     seekable = False
 
-    def __init__(self, config: Any, agents: str = "fighter", seed: int = 0):
+    def __init__(self, config: Any, agents: str | Policy = "fighter", seed: int = 0):
         from neural_mmo.agents import make_policy
         from neural_mmo.envs.vector import VecEnv
 
         self.vec = VecEnv(1, config=config, seed=seed)
-        self.policy = make_policy(agents, self.vec.layout, seed=seed)
-        self.obs, _ = self.vec.reset()
+        if isinstance(agents, str):
+            self.policy = make_policy(agents, self.vec.layout, seed=seed)
+        else:
+            differences = layout_differences(agents.layout, self.vec.layout)
+            if differences:
+                raise ValueError(
+                    f"the policy does not fit this world's observations and actions: {'; '.join(differences)}"
+                )
+            self.policy = agents
+        self.obs, self.infos = self.vec.reset()
+        self._restart()
 
     @property
     def state(self) -> WorldState:
         return self.vec.worlds[0]
 
     def advance(self) -> WorldState:
-        self.obs, *_ = self.vec.step(self.policy.act(self.obs))
+        self.obs, _, _, _, self.infos = self.vec.step(self.policy.act(self.obs))
+        self._restart()
         return self.state
+
+    def _restart(self) -> None:
+        restart = getattr(self.policy, "restart", None)
+        spawned = np.flatnonzero(self.infos["spawned"])
+        if restart is not None and spawned.size:
+            restart(spawned)
 
     def close(self) -> None:
         self.vec.close()
+
+
+def layout_differences(policy: ObsLayout, world: ObsLayout) -> list[str]:
+    """How a policy's observations and actions differ from a world's (empty: it can play there).
+    Entity bounds may differ (a bigger map: larger row and column numbers); shapes, tile codes
+    and action heads may not."""
+    out = []
+    for a, b in zip(policy.fields, world.fields):
+        if (a.shape, a.dtype) != (b.shape, b.dtype):
+            out.append(f"{a.key} {a.dtype}{list(a.shape)} in the policy, {b.dtype}{list(b.shape)} here")
+    tiles = policy.fields[0], world.fields[0]
+    if tiles[0].shape == tiles[1].shape and not np.array_equal(tiles[0].high, tiles[1].high):
+        out.append("tile codes differ (spawn.n_populations)")
+    heads = [(h.name, h.size) for h in policy.heads], [(h.name, h.size) for h in world.heads]
+    if heads[0] != heads[1]:
+        out.append(f"action heads {heads[0]} in the policy, {heads[1]} here")
+    return out
 
 
 class ReplaySource:
@@ -175,7 +228,7 @@ class Client:
     dropped: int = 0
     sent: int = 0
     known: np.ndarray | None = None  # the map this client has
-    overlay: str | None = None  # overlay key: "name" or "skills:melee"
+    overlay: str | None = None  # overlay key: "name", "skills:melee"; "@id" added for a selected agent
 
     def push(self, frame: Frame) -> None:
         if len(self.queue) == self.queue.maxlen:
@@ -184,8 +237,17 @@ class Client:
         self.wake.set()
 
 
-def _overlay_key(name: str, skill: str) -> str:
-    return f"skills:{skill}" if name == "skills" else name
+def _overlay_key(name: str, skill: str, agent: int | None = None) -> str:
+    key = f"skills:{skill}" if name == "skills" else name
+    return key if agent is None else f"{key}@{agent}"
+
+
+@dataclass
+class SelectionView(WorldView):
+    """What an overlay function sees, plus the agent the client selected (``agent``: its id;
+    None: none chosen). Overlays about one agent (a model's ``attention``) read it."""
+
+    agent: int | None = None
 
 
 class ViewerServer:
@@ -221,8 +283,10 @@ class ViewerServer:
         frame = self.encoder.encode(state)
         wanted = {c.overlay for c in self.clients if c.overlay is not None}
         for key in wanted:
-            name, _, skill = key.partition(":")
-            view = self.tracker.view(state, Skill[skill.upper()] if skill else Skill.MELEE)
+            base, _, agent = key.partition("@")
+            name, _, skill = base.partition(":")
+            tracked = self.tracker.view(state, Skill[skill.upper()] if skill else Skill.MELEE)
+            view = SelectionView(**vars(tracked), agent=int(agent) if agent else None)
             try:
                 layer = quantise(compute_overlay(name, view))
             except OverlayError as err:
@@ -272,7 +336,9 @@ class ViewerServer:
                 raise CommandError("seek: only a replay can be sought; this is a live world")
             self._publish(self.source.seek(msg["tick"]))
         elif cmd == "overlay":
-            client.overlay = None if msg["name"] is None else _overlay_key(msg["name"], msg["skill"])
+            client.overlay = (
+                None if msg["name"] is None else _overlay_key(msg["name"], msg["skill"], msg.get("agent"))
+            )
             if (
                 self.frame is not None
                 and client.overlay is not None

@@ -54,8 +54,7 @@ def live(checkpoint):
 
 
 def view_of(state, agent=None) -> SelectionView:
-    view = OverlayTracker().view(state)
-    return SelectionView(view.state, view.visits, view.last_population, view.skill, agent)
+    return SelectionView(**vars(OverlayTracker().view(state)), agent=agent)
 
 
 @torch.no_grad()
