@@ -14,8 +14,13 @@ from typing import Any
 from neural_mmo.config import PRESETS, Config, ConfigError
 
 
-def _config(args: argparse.Namespace) -> Config:
-    if args.config:
+def _config(args: argparse.Namespace, base: Config | None = None) -> Config:
+    """The config of ``--preset``, ``--config`` and ``--set``; with ``base``, those change ``base``."""
+    if base is not None:
+        cfg = base.override(PRESETS[args.preset]) if args.preset else base
+        if args.config:
+            cfg = Config.from_toml(args.config, base=cfg)
+    elif args.config:
         cfg = Config.from_toml(args.config, preset=args.preset)
     else:
         cfg = Config.preset(args.preset or "medium")
@@ -275,16 +280,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # the checkpoint's own game; --preset, --config and --set change it only where the models
     # still fit (the same observations and actions)
     trained = policy.game_config
-    cfg = trained.override(PRESETS[args.preset]) if args.preset else trained
-    if args.config:
-        cfg = Config.from_toml(args.config, base=cfg)
-    overrides: dict[str, Any] = {}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected group.field=value")
-        overrides[key.strip()] = value
-    cfg = cfg.override(overrides)
+    cfg = _config(args, base=trained)
     try:
         source = server.LiveSource(cfg, agents=policy, seed=args.seed)
     except ValueError as err:
