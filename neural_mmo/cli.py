@@ -230,9 +230,15 @@ def _serve(server_args: argparse.Namespace, source: Any) -> int:
     from neural_mmo.viewer.server import ViewerServer
 
     server = ViewerServer(source, host=server_args.host, port=server_args.port, fps=server_args.fps)
-    server.on_ready = lambda srv: print(
-        f"viewer: http://{srv.host}:{srv.port}/  (Ctrl-C to stop)", file=sys.stderr
-    )
+    seconds = server_args.seconds
+
+    def ready(srv: Any) -> None:
+        until = f"for {seconds:g} s, or Ctrl-C" if seconds else "Ctrl-C to stop"
+        print(f"viewer: http://{srv.host}:{srv.port}/  ({until})", file=sys.stderr, flush=True)
+        if seconds:
+            asyncio.get_running_loop().call_later(seconds, srv.stop)
+
+    server.on_ready = ready
     try:
         asyncio.run(server.serve_forever())
     except KeyboardInterrupt:
@@ -316,6 +322,7 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--port", type=_count(0), default=8765, help="port (default 8765; 0: any free port)")
     p.add_argument("--fps", type=_count(1), default=10, help="ticks per second (default 10)")
+    p.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: until Ctrl-C)")
 
 
 # ---------------------------------------------------------------------- config, docs

@@ -244,3 +244,10 @@ def test_map_refuses_an_output_that_is_not_png(tmp_path, capsys):
     assert main(["map", "--preset", "small", "--out", str(tmp_path / "map.txt")]) == 2
     assert "ending in .png" in capsys.readouterr().err
     assert not (tmp_path / "map.txt").exists()
+
+
+def test_serve_stops_after_seconds_and_prints_the_address(capsys):
+    pytest.importorskip("websockets")
+    assert main(["serve", "--preset", "small", "--port", "0", "--seconds", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "viewer: http://127.0.0.1:" in err and "for 0.5 s" in err
