@@ -125,7 +125,7 @@ class Simple(Base):
         self.register_buffer(
             "kernel_offsets", torch.arange(p * p).repeat(n_patches) * vocab, persistent=False
         )
-        self.kernel = nn.EmbeddingBag(p * p * vocab, entity_dim, mode="sum")
+        self.kernel = nn.Parameter(torch.randn(p * p * vocab, entity_dim) / p)
         self.kernel_bias = nn.Parameter(torch.zeros(entity_dim))
         self.positions = nn.Parameter(torch.zeros(n_patches, entity_dim))
         self.query = nn.Linear(entity_dim, entity_dim)
@@ -143,21 +143,41 @@ class Simple(Base):
             codes = F.pad(codes, (*self.pad, *self.pad), value=self.input.tile_vocab)
         index = codes.flatten(1)[:, self.patch_tiles] + self.kernel_offsets
         k = self.patch * self.patch
-        tokens = self.kernel(index.reshape(-1, k)).view(codes.shape[0], -1, self.kernel_bias.shape[0])
+        tokens = _SumOfRows.apply(index.reshape(-1, k), self.kernel)
+        tokens = tokens.view(codes.shape[0], -1, self.kernel.shape[1])
         return torch.relu(tokens + self.kernel_bias) + self.positions
 
     def hidden(self, x: Encoded, state: State) -> tuple[torch.Tensor, State]:
         patches = self.patch_tokens(x.tile_codes)  # [B, P, D]
         tokens = torch.cat([patches, x.entities[:, 1:]], dim=1)
         valid = F.pad(x.entity_mask[:, 1:], (patches.shape[1], 0), value=True)
-        query = self.query(x.me)
-        scores = torch.einsum("bd,bnd->bn", query, tokens) / math.sqrt(tokens.shape[-1])
+        query = self.query(x.me).unsqueeze(2)  # [B, D, 1]
+        scores = torch.bmm(tokens, query).squeeze(2) / math.sqrt(tokens.shape[-1])
         weights = torch.softmax(scores.masked_fill(~valid, -1e9), dim=1)
         if self.keep_attention:
             self.attention = weights.detach()
-        pooled = torch.einsum("bn,bnd->bd", weights, tokens)
+        pooled = torch.bmm(weights.unsqueeze(1), tokens).squeeze(1)
         h = self.from_me(x.me) + self.from_pooled(pooled) + self.from_patches(patches.flatten(1))
         return torch.relu(h), state
+
+
+class _SumOfRows(torch.autograd.Function):
+    """``out[i] = sum_k weight[index[i, k]]`` (an embedding bag), with a backward pass that adds
+    the gradient into the table once per column of ``index`` (no sort: the table is small)."""
+
+    @staticmethod
+    def forward(ctx: Any, index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.table_shape = weight.shape
+        return F.embedding_bag(index, weight, mode="sum")
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        (index,) = ctx.saved_tensors
+        table = torch.zeros(ctx.table_shape, dtype=grad.dtype, device=grad.device)
+        for k in range(index.shape[1]):
+            table.index_add_(0, index[:, k], grad)
+        return None, table
 
 
 class Recurrent(Simple):

@@ -145,3 +145,16 @@ def test_base_requires_hidden():
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model 'transformer'"):
         make_model("transformer", ObsLayout(CONFIGS["small"]))
+
+
+def test_patch_kernel_gradient_equals_the_embedding_bag_gradient():
+    from neural_mmo.train.models import _SumOfRows
+
+    gen = torch.Generator().manual_seed(0)
+    index = torch.randint(0, 40, (300, 9), generator=gen)
+    weight = torch.randn(40, 8, generator=gen, requires_grad=True)
+    reference = weight.detach().clone().requires_grad_(True)
+    upstream = torch.randn(300, 8, generator=gen)
+    (_SumOfRows.apply(index, weight) * upstream).sum().backward()
+    (torch.nn.functional.embedding_bag(index, reference, mode="sum") * upstream).sum().backward()
+    torch.testing.assert_close(weight.grad, reference.grad)
