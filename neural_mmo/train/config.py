@@ -29,10 +29,10 @@ class TrainConfig:
     model: str = _f("simple", "model: simple or recurrent")
     hidden: int = _f(64, "width of the model's hidden vector")
     # --- PPO
-    total_steps: int = _f(5_000_000, "agent-steps to train for (living agents x ticks)")
+    total_steps: int = _f(20_000_000, "agent-steps to train for (living agents x ticks)")
     horizon: int = _f(64, "ticks per rollout (per iteration)")
-    epochs: int = _f(2, "passes over each rollout")
-    minibatch: int = _f(4096, "samples per gradient step")
+    epochs: int = _f(1, "passes over each rollout")
+    minibatch: int = _f(2048, "samples per gradient step")
     lr: float = _f(2e-3, "Adam learning rate at the start (annealed linearly to 0)")
     anneal_lr: bool = _f(True, "anneal the learning rate linearly to 0 over total_steps")
     gamma: float = _f(0.99, "discount")

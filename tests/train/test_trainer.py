@@ -251,3 +251,26 @@ def test_exported_weights_act_the_same_and_plot(tmp_path):
     assert _same_state(a[0].state_dict(), b[0].state_dict())
     png = plot(tmp_path / "run", tmp_path / "curve.png", baseline_lifetime=10.0, baseline_lava=0.8)
     assert Image.open(png).size[0] > 300
+
+
+def test_the_settings_table_in_the_docs_is_current():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "training.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = cells[1].strip("`").replace(",", "")
+    defaults = TrainConfig.defaults()
+    assert set(rows) == set(defaults)
+    for name, value in defaults.items():
+        if name == "game":
+            continue
+        shown = rows[name]
+        if isinstance(value, bool):
+            assert shown == str(value).lower(), name
+        elif isinstance(value, (int, float)):
+            assert float(shown) == value, name
+        else:
+            assert shown == value, name
