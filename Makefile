@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The fighter demo on the medium preset (128 agents, 128 NPCs): writes out/map_medium.png and
-## prints a run summary (deaths by cause, kills, levels).
+## The demo: agents trained by `neural-mmo train` (the checkpoint shipped in the package, small
+## preset) against the random and scripted policies on held-out maps, then live in the browser
+## viewer for DEMO_SECONDS seconds: open the printed address (Ctrl-C stops it sooner).
+## `make demo HEADLESS=1` skips the viewer (machines without a browser).
+DEMO_SECONDS ?= 120
 demo: $(STAMP)
-	$(BIN)/neural-mmo map --preset medium --seed 0 --out out/map_medium.png
-	$(BIN)/neural-mmo run --preset medium --agents fighter --ticks 1024 --seed 0
+	$(BIN)/neural-mmo eval pretrained --worlds 2
+	$(if $(HEADLESS),@echo "HEADLESS: no viewer",$(BIN)/neural-mmo serve --policy pretrained --seconds $(DEMO_SECONDS))
 
 ## The browser tests drive Debian's Chromium through Playwright (`executable_path`); Playwright's
 ## own browsers are never downloaded. CHROMIUM=/path picks another binary.

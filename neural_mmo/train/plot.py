@@ -3,8 +3,10 @@
     python -m neural_mmo.train.plot runs/train out.png [--baseline-lifetime 10.0 --baseline-lava 0.79]
 
 Two panels over wall-clock minutes: the mean lifetime of the agents that died in each iteration,
-and lava deaths per dead agent; dashed lines mark a baseline (e.g. the random policy's values
-from ``neural-mmo eval``) when given.
+and lava deaths per dead agent, both averaged over ``smooth`` iterations (16 rollouts of 64 ticks
+are one 1,024-tick episode: lifetimes rise within each episode, since agents that die late were
+born early); dashed lines mark a baseline (e.g. the random policy's values from
+``neural-mmo eval``) when given.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _smooth(values: list[float], k: int) -> list[float]:
 
 
 def plot(run: str | Path, out: str | Path, baseline_lifetime: float | None = None,
-         baseline_lava: float | None = None, title: str | None = None, smooth: int = 5) -> Path:  # fmt: skip
+         baseline_lava: float | None = None, title: str | None = None, smooth: int = 16) -> Path:  # fmt: skip
     import matplotlib
 
     matplotlib.use("Agg")
@@ -45,7 +47,7 @@ def plot(run: str | Path, out: str | Path, baseline_lifetime: float | None = Non
     lifetime = _smooth([r["env/lifetime_mean"] for r in rows], smooth)
     lava = _smooth([r["deaths_per_agent/lava"] for r in rows], smooth)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    top.plot(minutes, lifetime, label="trained (agents that died this iteration)")
+    top.plot(minutes, lifetime, label=f"trained (agents that died; mean of {smooth} iterations)")
     bottom.plot(minutes, lava, color="tab:red", label="trained")
     if baseline_lifetime is not None:
         top.axhline(baseline_lifetime, ls="--", color="grey", label="random policy")

@@ -274,3 +274,27 @@ def test_the_settings_table_in_the_docs_is_current():
             assert float(shown) == value, name
         else:
             assert shown == value, name
+
+
+def test_the_examples_in_the_training_docs_run(tmp_path, monkeypatch):
+    """Every Python block of docs/training.md runs as written, on a tiny game and a few steps."""
+    import re
+    from pathlib import Path
+
+    import neural_mmo.train.config as config_module
+
+    real = config_module.TrainConfig
+
+    def tiny_config(**kwargs):
+        return real(**{**kwargs, "game": dict(TINY_GAME), "total_steps": 200, "worlds": 1, "horizon": 8,
+                       "minibatch": 64, "threads": 1, "out": str(tmp_path / "doc-run")})  # fmt: skip
+
+    monkeypatch.setattr(config_module, "TrainConfig", tiny_config)
+    monkeypatch.chdir(tmp_path)
+    text = (Path(__file__).parents[2] / "docs" / "training.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        namespace: dict = {}
+        exec(compile(block, "docs/training.md", "exec"), namespace)
+    assert (tmp_path / "doc-run" / "checkpoints" / "latest.pt").is_file()

@@ -364,6 +364,7 @@ function updatePanel(agent) {
 }
 
 function select(agent) {
+  const before = state.selected;
   if (!agent) {
     state.selected = null;
     state.selectedAgent = null;
@@ -375,6 +376,9 @@ function select(agent) {
     if (state.following) centreOn(agent.r, agent.c);
     $("panel").classList.add("visible");
     updatePanel(agent);
+  }
+  if (state.selected !== before && state.chosenOverlay?.name === "attention") {
+    chooseOverlay("attention");
   }
   state.dirty = true;
 }
@@ -504,7 +508,10 @@ function chooseOverlay(name) {
     return;
   }
   state.chosenOverlay = { name, skill: $("console-skill").value || "melee" };
-  send({ cmd: "overlay", name, skill: state.chosenOverlay.skill });
+  const request = { cmd: "overlay", name, skill: state.chosenOverlay.skill };
+  // per-agent overlays (a model's attention) follow the selected agent
+  if (name === "attention" && state.selected !== null) request.agent = state.selected;
+  send(request);
 }
 
 $("console-skill").addEventListener("change", () => {
