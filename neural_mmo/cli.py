@@ -272,17 +272,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if not args.policy:
         return _serve(args, server.LiveSource(_config(args), agents=args.agents or "fighter", seed=args.seed))
-    try:
-        from neural_mmo.train.checkpoint import CheckpointError, TrainedPolicy
-        from neural_mmo.train.overlays import register_model_overlays
-    except ImportError as err:
-        print(f"neural-mmo: error: --policy needs pip install 'neural-mmo[train]' ({err})", file=sys.stderr)
+    from neural_mmo.train.cli import load_policy
+
+    policy = load_policy(args.policy, "--policy", seed=args.seed)
+    if policy is None:
         return 2
-    try:
-        policy = TrainedPolicy(args.policy, seed=args.seed)
-    except (CheckpointError, ValueError) as err:
-        print(f"neural-mmo: error: {err}", file=sys.stderr)
-        return 2
+    from neural_mmo.train.overlays import register_model_overlays
+
     # the checkpoint's own game; --preset, --config and --set change it only where the models
     # still fit (the same observations and actions)
     trained = policy.game_config

@@ -85,18 +85,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def load_policy(path: str, what: str, **kwargs: Any) -> Any:
+    """A checkpoint's TrainedPolicy, or None after saying why not (PyTorch missing, a bad file)."""
     try:
         from neural_mmo.train.checkpoint import CheckpointError, TrainedPolicy
-        from neural_mmo.train.evaluate import HELD_OUT_SEED, compare, table
     except ImportError as err:
-        print(f"neural-mmo: error: evaluation needs pip install 'neural-mmo[train]' ({err})", file=sys.stderr)
-        return 2
+        print(f"neural-mmo: error: {what} needs pip install 'neural-mmo[train]' ({err})", file=sys.stderr)
+        return None
     try:
-        policy = TrainedPolicy(args.checkpoint, greedy=args.greedy)
-    except CheckpointError as err:
+        return TrainedPolicy(path, **kwargs)
+    except (CheckpointError, ValueError) as err:
         print(f"neural-mmo: error: {err}", file=sys.stderr)
+        return None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    policy = load_policy(args.checkpoint, "evaluation", greedy=args.greedy)
+    if policy is None:
         return 2
+    from neural_mmo.train.evaluate import HELD_OUT_SEED, compare, table
+
     baselines = tuple(b for b in args.baselines.split(",") if b)
     seed = HELD_OUT_SEED if args.seed is None else args.seed
     results = compare(
@@ -111,4 +119,4 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_eval", "add_train", "parse_value"]
+__all__ = ["add_eval", "add_train", "load_policy", "parse_value"]
