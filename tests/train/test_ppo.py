@@ -209,3 +209,26 @@ def test_recurrent_update_replays_whole_slots():
     rng = np.random.default_rng(0)
     stats = ppo.update(model, optimizer, rollout, adv, ret, 0, 2, 64, 0.2, 0.5, 0.01, 0.5, rng)
     assert stats.samples == int(rollout.valid.sum()) and np.isfinite(stats.policy_loss)
+
+
+def test_persistent_worlds_reuse_slots_without_resets():
+    """Persistent mode: no horizon, no resets; dead agents' slots are taken by newcomers and every
+    living slot is a sample; a sample continues exactly when the same agent id stays."""
+    env = VecEnv(1, config=_tiny(episode__persistent=True, episode__horizon=8), seed=1)
+    env.reset()
+    model = Simple(env.layout, hidden=16)
+    T = 40
+    rollout = ppo.Rollout(env.layout, T, env.num_slots)
+    ids = []
+    ppo.collect(env, [model], rollout, [None], lambda env, alive: ids.append(env.agent_id.copy()))
+    np.testing.assert_array_equal(rollout.valid, rollout.alive[:-1])  # never a reset
+    for t in range(1, T - 1):
+        for k in np.flatnonzero(rollout.valid[t]):
+            same = rollout.alive[t + 1, k] and not rollout.starts[t + 1, k] and not rollout.died[t, k]
+            assert rollout.same_next[t, k] == same
+            # ids[t]: who holds each slot after step t (observed at t + 1); ids[t - 1]: at t
+            assert same == (rollout.alive[t + 1, k] and ids[t][k] == ids[t - 1][k])
+    held_before = np.logical_or.accumulate(rollout.alive[:-1], axis=0)
+    reused = int((rollout.starts[1:] & held_before[:-1]).sum())  # a newcomer in a slot used before
+    assert rollout.died.sum() > 0
+    assert reused > 0, "a newcomer takes the slot of an agent that died"
