@@ -39,6 +39,8 @@ def run_policy(policy: Policy, config: Config, seed: int = HELD_OUT_SEED, worlds
             obs, infos = env.reset()
             stats.record(env.worlds, stepped=False)
     summary = stats.summary()
+    for key in ("population_mean", "population_min", "population_max", "population_final"):
+        summary[key] = summary[key] / worlds  # RunStats counts all worlds together
     seen = max(1, summary["agents_seen"])
     summary["deaths_per_agent"] = {k: v / seen for k, v in summary["deaths"].items()}
     return summary
@@ -61,7 +63,7 @@ def compare(policy: Policy, config: Config, baselines: tuple[str, ...] = BASELIN
 ROWS = (
     ("lifetime mean", lambda s: s["lifetime_mean"]),
     ("lifetime max", lambda s: s["lifetime_max"]),
-    ("population mean", lambda s: s["population_mean"]),
+    ("population mean (per world)", lambda s: s["population_mean"]),
     ("agents seen", lambda s: s["agents_seen"]),
     ("lava deaths / agent", lambda s: s["deaths_per_agent"].get("lava", 0.0)),
     ("starvation deaths / agent", lambda s: s["deaths_per_agent"].get("starvation", 0.0)),

@@ -273,14 +273,16 @@ class _Display:
              "loss/explained_variance", "perf/agent_steps_per_s")  # fmt: skip
 
     def __init__(self, total: int, done: int):
+        from rich.console import Console
         from rich.live import Live
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         counts = TextColumn("{task.completed:,}/{task.total:,}")
+        console = Console(stderr=True)  # stdout stays for the final JSON summary
         self.progress = Progress(TextColumn("training"), BarColumn(), counts, TimeElapsedColumn(),
-                                 TimeRemainingColumn())  # fmt: skip
+                                 TimeRemainingColumn(), console=console)  # fmt: skip
         self.task = self.progress.add_task("train", total=total, completed=done)
-        self.live = Live(self._render({}), refresh_per_second=2, transient=False)
+        self.live = Live(self._render({}), refresh_per_second=2, transient=False, console=console)
 
     def _render(self, metrics: dict[str, float]) -> Any:
         from rich.console import Group
@@ -289,7 +291,8 @@ class _Display:
         table = Table(show_header=False, box=None)
         for key in self.SHOWN:
             if key in metrics:
-                table.add_row(key, f"{metrics[key]:,.4g}")
+                value = metrics[key]
+                table.add_row(key, f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}")
         return Group(table, self.progress)
 
     def update(self, done: int, metrics: dict[str, float]) -> None:
