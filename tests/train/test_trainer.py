@@ -298,3 +298,18 @@ def test_the_examples_in_the_training_docs_run(tmp_path, monkeypatch):
         namespace: dict = {}
         exec(compile(block, "docs/training.md", "exec"), namespace)
     assert (tmp_path / "doc-run" / "checkpoints" / "latest.pt").is_file()
+
+
+def test_training_on_worker_processes(tmp_path):
+    """--workers: the environment runs in a MultiprocessVecEnv; metrics come from its shared buffers."""
+    trainer = Trainer(tiny(tmp_path, workers=1))
+    try:
+        from neural_mmo.envs.multiprocess import MultiprocessVecEnv
+
+        assert isinstance(trainer.env, MultiprocessVecEnv)
+        metrics = trainer.step()
+        assert metrics["perf/samples"] > 0 and np.isfinite(metrics["loss/value_loss"])
+        assert metrics["env/population_mean"] > 0
+        assert trainer.env.event_counts.sum() > 0, "the workers' event totals reach the trainer"
+    finally:
+        trainer.close()
