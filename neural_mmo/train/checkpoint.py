@@ -4,6 +4,7 @@ states, the training config and the game config, in one ``torch.save`` file."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def game_config_from_toml(text: str) -> Config:
 
 
 def save_checkpoint(path: str | Path, *, train_config: TrainConfig, game_config: Config, models: list[Base],
-                    optimizers: list[torch.optim.Optimizer] | None = None, iteration: int = 0,
+                    optimizers: Sequence[torch.optim.Optimizer] | None = None, iteration: int = 0,
                     agent_steps: int = 0, generator: np.random.Generator | None = None,
                     wall_seconds: float = 0.0) -> Path:  # fmt: skip
     """Write a checkpoint atomically (a temporary file renamed over ``path``)."""
@@ -127,6 +128,7 @@ class TrainedPolicy(Policy):
         self.greedy = greedy
         self.generator = torch.Generator().manual_seed(seed)
         self.states: list[Any] | None = None
+        self._n = 0  # the slot count the states were made for
 
     def restart(self, rows: np.ndarray) -> None:
         """Forget the recurrent state of ``rows`` (new agents there)."""

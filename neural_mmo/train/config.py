@@ -121,7 +121,11 @@ class TrainConfig:
     def defaults() -> dict[str, Any]:
         out = {}
         for f in fields(TrainConfig):
-            out[f.name] = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            if f.default is not MISSING:
+                out[f.name] = f.default
+            else:
+                assert f.default_factory is not MISSING, f.name
+                out[f.name] = f.default_factory()
         return out
 
 

@@ -38,7 +38,7 @@ def run_policy(policy: Policy, config: Config, seed: int = HELD_OUT_SEED, worlds
         if episodes > 1:
             obs, infos = env.reset()
             stats.record(env.worlds, stepped=False)
-    summary = stats.summary()
+    summary: dict[str, Any] = stats.summary()
     for key in ("population_mean", "population_min", "population_max", "population_final"):
         summary[key] = summary[key] / worlds  # RunStats counts all worlds together
     seen = max(1, summary["agents_seen"])

@@ -43,7 +43,9 @@ class Encoded:
 
     __slots__ = ("tile_codes", "entities", "entity_mask", "me", "_embed", "_tiles")
 
-    def __init__(self, tile_codes, entities, entity_mask, embed):
+    def __init__(
+        self, tile_codes: torch.Tensor, entities: torch.Tensor, entity_mask: torch.Tensor, embed: nn.Module
+    ):
         self.tile_codes: torch.Tensor = tile_codes
         self.entities: torch.Tensor = entities
         self.entity_mask: torch.Tensor = entity_mask
@@ -57,7 +59,7 @@ class Encoded:
             self._tiles = self._embed(self.tile_codes).permute(0, 3, 1, 2)
         return self._tiles
 
-    def rows(self, index) -> Encoded:
+    def rows(self, index: slice | torch.Tensor) -> Encoded:
         """The batch rows ``index`` (a slice or index tensor)."""
         return Encoded(self.tile_codes[index], self.entities[index], self.entity_mask[index], self._embed)
 
@@ -69,6 +71,10 @@ def to_tensors(observations: dict[str, np.ndarray], device: torch.device | str =
 
 class Input(nn.Module):
     """Encodes tiles and entities: ``tile_dim`` per tile, ``entity_dim`` per entity."""
+
+    tile_strides: torch.Tensor
+    linear_scale: torch.Tensor
+    log_scale: torch.Tensor
 
     def __init__(self, layout: ObsLayout, tile_dim: int = 16, entity_dim: int = 32):
         super().__init__()

@@ -106,6 +106,8 @@ class Simple(Base):
     """
 
     patch = 3
+    patch_tiles: torch.Tensor
+    kernel_offsets: torch.Tensor
 
     def __init__(self, layout: ObsLayout, hidden: int = 64, tile_dim: int = 16, entity_dim: int = 32):
         super().__init__(layout, hidden, tile_dim, entity_dim)

@@ -29,7 +29,7 @@ Overlay functions run in the viewer's loop, between ticks.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ from neural_mmo.config import Config
 from neural_mmo.observe.encode import Observer
 from neural_mmo.observe.layout import SKILL_COLUMNS, EntityColumn, EntityKind, ObsLayout, TileChannel
 from neural_mmo.train.io import to_tensors
-from neural_mmo.train.models import Base
+from neural_mmo.train.models import Base, Simple
 from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.params import Params
 from neural_mmo.world.state import WorldState
@@ -126,7 +126,7 @@ def _near(mask: np.ndarray, distance: int) -> np.ndarray:
     k = 2 * distance + 1
     padded = np.pad(mask, distance)
     rows = sliding_window_view(padded, k, axis=0).any(axis=-1)
-    return sliding_window_view(rows, k, axis=1).any(axis=-1)
+    return np.asarray(sliding_window_view(rows, k, axis=1).any(axis=-1))
 
 
 # ---------------------------------------------------------------------------------- overlays
@@ -243,13 +243,18 @@ class ModelOverlays:
         match = alive[agents.agent_id[alive] == agent]
         return int(match[0]) if match.size else None
 
+    def _attending(self, population: int) -> Simple:
+        """The model of ``population``: the attention overlay reads the attention weights and the
+        patch grid of :class:`~neural_mmo.train.models.Simple` (or a model with the same attributes)."""
+        return cast(Simple, self.models[population % len(self.models)])
+
     @torch.no_grad()
     def attention_weights(self, state: WorldState, slot: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The attention weights ``[n_patches + n_entities - 1]`` of the agent in ``slot`` and its
         observation (one row)."""
         obs = self.observations(state)
         one = {k: v[slot : slot + 1].copy() for k, v in obs.items()}
-        model = self.models[int(one["entities"][0, 0, EntityColumn.POPULATION]) % len(self.models)]
+        model = self._attending(int(one["entities"][0, 0, EntityColumn.POPULATION]))
         keep = model.keep_attention
         model.keep_attention = True
         try:
@@ -262,12 +267,12 @@ class ModelOverlays:
 
     def attention(self, state: WorldState, agent: int | None = None) -> np.ndarray:
         """The ``attention`` grid of ``agent`` (see the module docs): NaN outside its crop."""
-        grid = np.full(state.material.shape, np.nan)
+        grid: np.ndarray = np.full(state.material.shape, np.nan)
         slot = self.selected_slot(state, agent)
         if slot is None:
             return grid
         weights, obs = self.attention_weights(state, slot)
-        model = self.models[int(obs["entities"][0, EntityColumn.POPULATION]) % len(self.models)]
+        model = self._attending(int(obs["entities"][0, EntityColumn.POPULATION]))
         r0, c0 = int(state.agents.r[slot]), int(state.agents.c[slot])
         layout = model.layout
         R, W, k, g = layout.radius, layout.window, model.patch, model.grid

@@ -257,12 +257,13 @@ def update(
     minibatch counts ``T``-tick sequences of about ``minibatch / T`` slots.
     """
     mine = rollout.valid & (rollout.population == population)
-    stats, sums = LossStats(), {}
+    stats = LossStats()
+    sums: dict[str, float] = {}
     if not mine.any():
         return stats
     T, N = mine.shape
     flat = {k: v.reshape(T * N, *v.shape[2:]) for k, v in rollout.obs.items()}
-    extra = {
+    extra: dict[str, np.ndarray] = {
         "actions": rollout.actions.reshape(T * N, -1),
         "log_probs": rollout.log_probs.reshape(-1),
         "values": rollout.values[:-1].reshape(-1),
