@@ -82,6 +82,16 @@ def _publish(
 
 
 @numba.njit(cache=True)
+def _count_events(table: np.ndarray, counts: np.ndarray, kinds: np.ndarray, causes: np.ndarray) -> None:
+    """Add one tick's events to a world's running totals by kind and deaths by cause."""
+    for k in range(counts[0]):
+        kind = table[k, EventColumn.KIND]
+        kinds[kind] += 1
+        if kind == EventKind.DEATH:
+            causes[table[k, EventColumn.VALUE]] += 1
+
+
+@numba.njit(cache=True)
 def _step_world(args: tuple, penalty: float, survival: bool) -> tuple[int, bool]:
     """One world's whole step in one call from Python: decode its actions, tick, write its
     observations and, with the default reward (``survival``), its rewards and per-slot flags.
@@ -91,10 +101,11 @@ def _step_world(args: tuple, penalty: float, survival: bool) -> tuple[int, bool]
     """
     world, observer, slots, (n_populations, border, persistent, horizon) = args
     raw, action_mask, action_offsets, action_sizes, alive, entity_slot, commands, invalid = slots[:8]
-    agent_id, spawned, terminations, truncations, rewards = slots[8:]
+    agent_id, spawned, terminations, truncations, rewards = slots[8:13]
     sanitize_actions(raw, action_mask, action_offsets, action_sizes, alive, entity_slot, commands, invalid)
     tick_packed(world, commands)
     w = unpack_tick_args(world)
+    _count_events(w.events.table, w.events.counts, slots[13], slots[14])
     now = w.clock[Clock.TICK]
     write_all(w.agents, w.npcs, w.material, w.occupant, now, n_populations, border, observer)
     at_horizon = not persistent and now >= horizon
@@ -108,20 +119,10 @@ def _step_world(args: tuple, penalty: float, survival: bool) -> tuple[int, bool]
 
 
 @numba.njit(cache=True)
-def _count_events(table: np.ndarray, counts: np.ndarray, kinds: np.ndarray, causes: np.ndarray) -> None:
-    """Add one tick's events to a world's running totals by kind and deaths by cause."""
-    for k in range(counts[0]):
-        kind = table[k, EventColumn.KIND]
-        kinds[kind] += 1
-        if kind == EventKind.DEATH:
-            causes[table[k, EventColumn.VALUE]] += 1
-
-
-@numba.njit(cache=True)
 def _publish_world(args: tuple, truncate: bool) -> int:
     """:func:`_publish` for the world and slots of ``_step_world``'s ``args``."""
     world, slots = args[0], args[2]
-    alive, (agent_id, spawned, terminations, truncations, rewards) = slots[4], slots[8:]
+    alive, (agent_id, spawned, terminations, truncations, rewards) = slots[4], slots[8:13]
     w = unpack_tick_args(world)
     return _publish(w.agents, w.clock[Clock.TICK], truncate, alive, agent_id, spawned, terminations,
                     truncations, rewards)  # fmt: skip
@@ -361,8 +362,6 @@ class VecEnv:
                 self.episode_done[w] = False
                 continue
             n_alive, at_horizon = _step_world(step_args[w], penalty, survival)
-            events = state.events
-            _count_events(events.table, events.counts, self.event_counts[w], self.death_causes[w])
             if n_alive < 0:
                 block = slice(w * S, (w + 1) * S)
                 self.rewards[block] = _checked_rewards(reward_fn(state, state.events), S)
@@ -412,6 +411,7 @@ class VecEnv:
                     self.truncations, self.rewards)  # fmt: skip
         raw, mask, alive, entity_slot, commands, invalid, *flags = (a[block] for a in per_slot)
         heads = (self.layout.action_offsets, self.layout.action_sizes)
-        slots = (raw, mask, *heads, alive, entity_slot, commands, invalid, *flags)
+        totals = (self.event_counts[w], self.death_causes[w])  # running totals, added to in the kernel
+        slots = (raw, mask, *heads, alive, entity_slot, commands, invalid, *flags, *totals)
         rules = (cfg.spawn.n_populations, cfg.map.border, cfg.episode.persistent, cfg.episode.horizon)
         return (tick_args(self.worlds[w]), self._observers[w].args, slots, rules)

@@ -614,3 +614,28 @@ def test_attack_rows_decode_to_the_entities_of_each_world():
     attacks = [[e for e in w.events.rows() if e["kind"] == "ATTACK"] for w in vec.worlds]
     assert attacks[0] == [] and vec.invalid_actions.tolist() == [0, 0, 0, 0]
     assert [(e["slot"], e["other"], e["detail"]) for e in attacks[1]] == [(0, 1, Style.RANGE)]
+
+
+def test_event_and_death_totals_match_the_event_logs():
+    """``event_counts`` and ``death_causes`` are running totals of every world's event log,
+    resets included (their spawns), across episodes."""
+    from neural_mmo.agents import RandomPolicy
+    from neural_mmo.world.events import EventKind
+
+    vec = VecEnv(2, "small", seed=4, horizon=30, spawn__n_agents=16, map__size=32, npc__n_npcs=4)
+    obs, _ = vec.reset()
+    policy = RandomPolicy(vec.layout, seed=0)
+    kinds = np.zeros_like(vec.event_counts)
+    causes = np.zeros_like(vec.death_causes)
+    for w, state in enumerate(vec.worlds):
+        np.add.at(kinds[w], state.events.kind[: state.events.n], 1)
+    for _ in range(70):  # two resets per world
+        obs, *_ = vec.step(policy.act(obs))
+        for w, state in enumerate(vec.worlds):
+            ev = state.events
+            np.add.at(kinds[w], ev.kind[: ev.n], 1)
+            dead = ev.kind[: ev.n] == EventKind.DEATH
+            np.add.at(causes[w], ev.value[: ev.n][dead], 1)
+    np.testing.assert_array_equal(vec.event_counts, kinds)
+    np.testing.assert_array_equal(vec.death_causes, causes)
+    assert causes.sum() > 10 and kinds[:, EventKind.SPAWN].sum() > 32
