@@ -56,7 +56,7 @@ def plot(run: str | Path, out: str | Path, baseline_lifetime: float | None = Non
         bottom.axhline(baseline_lava, ls="--", color="grey", label="random policy")
         bottom.axhline(0.2 * baseline_lava, ls=":", color="grey", label="-80%")
     top.set_ylabel("mean lifetime (ticks)")
-    bottom.set_ylabel("lava deaths per agent")
+    bottom.set_ylabel("lava deaths per agent that died")
     bottom.set_xlabel("training time (minutes)")
     top.legend(loc="lower right", fontsize=8)
     bottom.legend(loc="upper right", fontsize=8)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from neural_mmo.envs.vector import VecEnv, make_config
-from neural_mmo.observe.layout import ObsLayout
+from neural_mmo.observe.layout import EntityColumn, ObsLayout
 from neural_mmo.tasks.rewards import SurvivalReward
 from neural_mmo.train import ppo
 from neural_mmo.train.checkpoint import read_checkpoint, save_checkpoint
@@ -28,23 +28,33 @@ class EpisodeMetrics:
     """Lifetimes, population, deaths by cause and events, from the env's flat buffers only (so it
     works the same for in-process and multi-process environments)."""
 
-    def __init__(self, env: Any):
+    def __init__(self, env: Any, populations: int = 1):
         self.env = env
+        self.populations = populations
         self.age = np.zeros(env.num_slots, np.int64)
+        self.species = np.zeros(env.num_slots, np.int64)  # population of each slot's agent
+        self._note_species(env)
         self._events = env.event_counts.copy()
         self._deaths = env.death_causes.copy()
         self.reset()
 
     def reset(self) -> None:
         self.lifetimes: list[np.ndarray] = []
+        self.lifetime_species: list[np.ndarray] = []
         self.population: list[int] = []
+
+    def _note_species(self, env: Any) -> None:
+        alive = env.alive
+        self.species[alive] = env.observations["entities"][alive, 0, EntityColumn.POPULATION]
 
     def on_tick(self, env: Any, alive_before: np.ndarray) -> None:
         self.age += alive_before
         died = env.terminations
         if died.any():
             self.lifetimes.append(self.age[died].copy())
+            self.lifetime_species.append(self.species[died].copy())  # noted before this step
         self.age[env.spawned | ~env.alive] = 0
+        self._note_species(env)
         self.population.append(int(env.alive.sum()))
 
     def collect(self) -> dict[str, float]:
@@ -67,6 +77,12 @@ class EpisodeMetrics:
                 out[f"deaths_per_agent/{cause.name.lower()}"] = float(deaths[:, cause].sum()) / n_deaths
         for kind in (EventKind.EAT, EventKind.DRINK, EventKind.ATTACK, EventKind.KILL, EventKind.LEVEL_UP):
             out[f"events/{kind.name.lower()}"] = float(events[:, kind].sum())
+        if self.populations > 1 and lifetimes.size:
+            species = np.concatenate(self.lifetime_species)
+            for p in range(self.populations):
+                mine = lifetimes[species == p]
+                out[f"pop{p}/lifetime_mean"] = float(mine.mean()) if mine.size else float("nan")
+                out[f"pop{p}/deaths"] = float(mine.size)
         self.reset()
         return out
 
@@ -147,7 +163,7 @@ class Trainer:
         c, env, rollout = self.config, self.env, self.rollout
         if not self._started:
             env.reset(seed=c.seed + 7919 * self.iteration)  # a resumed run sees new episodes
-            self.metrics = EpisodeMetrics(env)
+            self.metrics = EpisodeMetrics(env, c.populations)
             self._started = True
         if c.anneal_lr:
             frac = max(0.0, 1.0 - self.agent_steps / c.total_steps)

@@ -120,7 +120,13 @@ def test_populations_have_their_own_weights_and_act_for_their_agents(tmp_path):
 
     trainer = Trainer(tiny(tmp_path, populations=2))
     assert trainer.game.spawn.n_populations == 2
-    trainer.step()
+    metrics = trainer.step()
+    # lifetimes split by population add up to all of them
+    assert metrics["pop0/deaths"] + metrics["pop1/deaths"] == metrics["env/deaths"] > 0
+    both = [metrics[f"pop{p}/lifetime_mean"] * metrics[f"pop{p}/deaths"] for p in (0, 1)]
+    assert sum(both) == pytest.approx(metrics["env/lifetime_mean"] * metrics["env/deaths"])
+    alive = trainer.env.alive  # the spawn rule: population = agent id % populations
+    np.testing.assert_array_equal(trainer.metrics.species[alive], trainer.env.agent_id[alive] % 2)
     a, b = (m.state_dict() for m in trainer.models)
     assert not _same_state(a, b)
     # each row acts with its population's model: make model 1 always stay and model 0 always move north
