@@ -78,11 +78,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     from neural_mmo.stats import RunStats
 
     console = Console(stderr=True)
-    cfg = _config(args)
+    checkpoint = None
+    if args.policy:
+        from neural_mmo.train.cli import load_policy
+
+        checkpoint = load_policy(args.policy, "--policy", seed=args.seed)
+        if checkpoint is None:
+            return 2
+    cfg = _config(args, base=checkpoint.game_config if checkpoint is not None else None)
     ticks = args.ticks or (1024 if cfg.episode.persistent else cfg.episode.horizon)
     vec = VecEnv(args.worlds, config=cfg, seed=args.seed)
-    policy = make_policy(args.agents, vec.layout, seed=args.seed)
-    obs, _ = vec.reset()
+    if checkpoint is not None:
+        policy = load_policy(args.policy, "--policy", layout=vec.layout, seed=args.seed)
+        if policy is None:  # the config changed what the models see or do
+            return 2
+        who = "trained"
+        label = args.preset or args.config or f"the game of {args.policy}"
+    else:
+        label = _label(args)
+        who = args.agents
+        policy = make_policy(who, vec.layout, seed=args.seed)
+    restart = getattr(policy, "restart", None)  # recurrent models: new agents start afresh
+    obs, infos = vec.reset()
     if args.map_png:
         console.print(f"map: {save_png(material_rgb(vec.worlds[0].material, 4), args.map_png)}")
     recorder = None
@@ -100,9 +117,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("alive {task.fields[alive]}"), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=console, disable=args.quiet) as progress:
-        task = progress.add_task(f"{args.agents} x {_label(args)}", total=ticks, alive=int(vec.alive.sum()))
+        task = progress.add_task(f"{who} x {label}", total=ticks, alive=int(vec.alive.sum()))
         for _ in range(ticks):
-            obs, *_ = vec.step(policy.act(obs))
+            if restart is not None:
+                restart(np.flatnonzero(infos["spawned"]))
+            obs, _, _, _, infos = vec.step(policy.act(obs))
             if recorder is not None:
                 recorder.follow(vec.worlds[0])
             stats.record(vec.worlds)
@@ -118,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
         return 0
     Console().print(
-        f"[bold]{args.agents} agents, {_label(args)}, {summary['ticks']} ticks, "
+        f"[bold]{who} agents, {label}, {summary['ticks']} ticks, "
         f"{summary['episodes']} episode(s), seed {args.seed}"
     )
     table = Table()
@@ -271,7 +290,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if server is None:
         return 2
     if not args.policy:
-        return _serve(args, server.LiveSource(_config(args), agents=args.agents or "fighter", seed=args.seed))
+        return _serve(args, server.LiveSource(_config(args), agents=args.agents, seed=args.seed))
     from neural_mmo.train.cli import load_policy
 
     policy = load_policy(args.policy, "--policy", seed=args.seed)
@@ -312,6 +331,20 @@ def cmd_view(args: argparse.Namespace) -> int:
     return _serve(args, source)
 
 
+def _who(p: argparse.ArgumentParser, overlays: bool = False) -> None:
+    """``--agents`` (scripted) or ``--policy`` (a checkpoint, or ``pretrained``)."""
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--agents", default="fighter", choices=["fighter", "forager", "random"],
+                     help="scripted policy (default fighter)")  # fmt: skip
+    who.add_argument(
+        "--policy",
+        metavar="CHECKPOINT",
+        help="trained agents from a checkpoint of neural-mmo train (or 'pretrained', the one shipped), on "
+        "the checkpoint's game (--preset, --config and --set change it where the models still fit)"
+        + ("; adds the model overlays" if overlays else ""),
+    )
+
+
 def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
@@ -344,11 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="simulate with scripted agents and print a summary")
+    p = sub.add_parser("run", help="simulate with scripted or trained agents and print a summary")
     _common(p)
-    p.add_argument(
-        "--agents", default="fighter", choices=["fighter", "forager", "random"], help="scripted policy"
-    )
+    _who(p)
     p.add_argument("--ticks", type=_count(1), help="ticks to run, across episodes (default: one horizon)")
     p.add_argument("--worlds", type=_count(1), default=1, help="worlds stepped together")
     p.add_argument("--map-png", metavar="FILE", help="also write the starting map as a PNG")
@@ -389,19 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="run a live world with scripted or trained agents in the browser viewer")
     _common(p)
-    who = p.add_mutually_exclusive_group()
-    who.add_argument(
-        "--agents",
-        default=None,
-        choices=["fighter", "forager", "random"],
-        help="scripted policy (default fighter)",
-    )
-    who.add_argument(
-        "--policy",
-        metavar="CHECKPOINT",
-        help="trained agents from a checkpoint of neural-mmo train, on the checkpoint's game (--preset, "
-        "--config and --set change it where the models still fit); adds the model overlays",
-    )
+    _who(p, overlays=True)
     _server_options(p)
     p.set_defaults(func=cmd_serve)
 

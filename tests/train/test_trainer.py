@@ -319,3 +319,20 @@ def test_training_on_worker_processes(tmp_path):
         assert trainer.env.event_counts.sum() > 0, "the workers' event totals reach the trainer"
     finally:
         trainer.close()
+
+
+def test_run_command_plays_a_checkpoint_and_records_it(tmp_path, capsys):
+    from neural_mmo.replay import ReplayReader
+
+    replay = tmp_path / "trained.replay"
+    argv = ["run", "--policy", "pretrained", "--ticks", "30", "--quiet", "--json", "--record", str(replay)]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["ticks"] == 30 and summary["agent_steps"] > 0
+    assert ReplayReader(replay).ticks.stop == 31
+    # a config the models cannot see through, a missing file, and both kinds of agents at once
+    assert main(["run", "--policy", "pretrained", "--set", "observe.n_entities=8", "--ticks", "2"]) == 2
+    assert "different observations or actions" in capsys.readouterr().err
+    assert main(["run", "--policy", str(tmp_path / "none.pt")]) == 2
+    with pytest.raises(SystemExit):
+        main(["run", "--policy", "pretrained", "--agents", "random"])
