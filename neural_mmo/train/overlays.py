@@ -14,9 +14,9 @@
   tiles of that patch around the agent; the weight of each other entity in view is added on the
   tile where it stands. Painted weights add up to 1 (less what padding patches hold).
 * ``global_values``: the value of a lone agent, freshly spawned with full vitals and no one else
-  in the world, on every passable tile of the playable area. The observations are built in numpy
-  from the material grid (:func:`lone_agent_observations`, equal to what the encoder writes for
-  such an agent) and evaluated in batches. The grid is computed once per map and cached; when
+  in the world, on every passable tile of the playable area. The observations come from the
+  project's reset and encoder on a scratch world (:func:`lone_agent_observations`) and are
+  evaluated in batches. The grid is computed once per map and cached; when
   tiles of the map change (a forest eaten, regrowth) only the tiles that see a changed tile are
   evaluated again, and a new map (a new episode) is evaluated in full.
 
@@ -37,20 +37,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from neural_mmo.config import Config
 from neural_mmo.observe.encode import Observer
-from neural_mmo.observe.layout import SKILL_COLUMNS, EntityColumn, EntityKind, ObsLayout, TileChannel
+from neural_mmo.observe.layout import EntityColumn, ObsLayout
 from neural_mmo.train.io import to_tensors
 from neural_mmo.train.models import Base, Simple
 from neural_mmo.world.materials import PASSABLE
-from neural_mmo.world.params import Params
 from neural_mmo.world.state import WorldState
-from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
+from neural_mmo.world.step import reset as reset_world
 
 __all__ = ["ModelOverlays", "fill_empty", "lone_agent_observations", "register_model_overlays"]
 
 OVERLAYS = ("values", "attention", "global_values")
 BATCH = 4096
 """Lone-agent observations per forward pass of ``global_values``."""
-INT16_MAX = np.iinfo(np.int16).max
 
 
 def fill_empty(grid: np.ndarray) -> np.ndarray:
@@ -81,43 +79,31 @@ def lone_agent_observations(
 ) -> dict[str, np.ndarray]:
     """The observations of a lone agent of ``population`` standing on each tile ``(rows[k],
     cols[k])`` of ``material`` (border included), just spawned (tick 0) with full vitals, with no
-    other agent or NPC in the world: what the encoder writes for an agent placed there alone by
-    ``VecEnv.load``. Tiles must lie at least the vision radius inside the grid."""
-    cfg: Config = layout.config
-    p = Params.from_config(cfg)
-    rows = np.asarray(rows, np.intp)
-    cols = np.asarray(cols, np.intp)
-    n, R = len(rows), layout.radius
-    out = {f.key: np.zeros((n, *f.shape), f.dtype) for f in layout.fields}
+    other agent or NPC in the world.
 
-    tiles = out["tiles"]
-    windows = sliding_window_view(material, (layout.window, layout.window))
-    tiles[..., TileChannel.MATERIAL] = windows[rows - R, cols - R]
-    tiles[:, R, R, TileChannel.OCCUPANT] = population + 1
-
-    me = out["entities"][:, 0]
-    me[:, EntityColumn.KIND] = EntityKind.PLAYER
-    me[:, EntityColumn.POPULATION] = population
-    me[:, EntityColumn.ROW] = rows
-    me[:, EntityColumn.COL] = cols
-    me[:, EntityColumn.HEALTH] = p.max_health
-    me[:, EntityColumn.MAX_HEALTH] = p.max_health
-    me[:, EntityColumn.FOOD] = p.max_food
-    me[:, EntityColumn.WATER] = p.max_water
-    me[:, EntityColumn.LEVEL] = 1  # every skill starts at level 1
-    me[:, list(SKILL_COLUMNS)] = 1
-    me[:, EntityColumn.IMMUNE] = min(max(0, cfg.combat.spawn_immunity), INT16_MAX)
-    out["entity_mask"][:, 0] = 1
-
-    mask = out["action_mask"]
-    mask[:, layout.action_offsets] = 1  # every head's no-op
-    move = int(layout.action_offsets[0])
-    lo, hi = cfg.map.border - 1, material.shape[0] - cfg.map.border
-    for d in range(1, N_DIRECTIONS):
-        r1, c1 = rows + DR[d], cols + DC[d]
-        inside = (lo <= r1) & (r1 <= hi) & (lo <= c1) & (c1 <= hi)
-        passable = PASSABLE[material[r1.clip(0, material.shape[0] - 1), c1.clip(0, material.shape[1] - 1)]]
-        mask[:, move + d] = inside & passable
+    Written by the project's own reset and encoder: a scratch world without NPCs is reset onto
+    ``material`` with agents placed on a group of the tiles at a time, every two of them at least
+    a crop apart (the same residue of row and column modulo the crop's width), so none sees
+    another; then :class:`~neural_mmo.observe.encode.Observer` writes their observations."""
+    config: Config = layout.config.override({"npc.n_npcs": 0})
+    state = WorldState.allocate(config)
+    capacity = state.agents.capacity
+    observer = Observer(layout, layout.allocate(capacity))
+    rows = np.asarray(rows, np.int64)
+    cols = np.asarray(cols, np.int64)
+    out = {f.key: np.zeros((len(rows), *f.shape), f.dtype) for f in layout.fields}
+    w = layout.window
+    group_of = (rows % w) * w + cols % w
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.flatnonzero(np.diff(group_of[order])) + 1
+    for group in np.split(order, bounds):
+        for part in np.array_split(group, -(-len(group) // capacity)):
+            reset_world(state, np.random.SeedSequence(0), material, np.stack([rows[part], cols[part]], 1))
+            state.agents.population[: len(part)] = population  # placed agents take ids 0, 1, ...
+            observer.clear()
+            observer.write(state)
+            for key, array in observer.buffers.items():
+                out[key][part] = array[: len(part)]
     return out
 
 
