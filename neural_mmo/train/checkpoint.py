@@ -15,7 +15,8 @@ from neural_mmo.agents.base import Policy
 from neural_mmo.config import Config
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.train.config import TrainConfig
-from neural_mmo.train.models import Base, make_model
+from neural_mmo.train.models import Base, make_model, reset_state
+from neural_mmo.train.ppo import act, populations_of
 
 FORMAT = "neural-mmo-checkpoint"
 VERSION = 1
@@ -134,16 +135,12 @@ class TrainedPolicy(Policy):
         """Forget the recurrent state of ``rows`` (new agents there)."""
         if self.states is None:
             return
-        from neural_mmo.train.models import reset_state
-
         where = torch.zeros(self._n, dtype=torch.bool)
         where[torch.as_tensor(rows, dtype=torch.long)] = True
         self.states = [reset_state(s, where, m.initial_state(self._n)) if s is not None else None
                        for s, m in zip(self.states, self.models)]  # fmt: skip
 
     def act(self, observations: dict[str, np.ndarray]) -> np.ndarray:
-        from neural_mmo.train.ppo import act, populations_of
-
         n = observations["action_mask"].shape[0]
         if self.states is None or self._n != n:
             self._n = n

@@ -25,9 +25,9 @@ def run_policy(policy: Policy, config: Config, seed: int = HELD_OUT_SEED, worlds
     obs, infos = env.reset()
     stats = RunStats()
     stats.record(env.worlds, stepped=False)
+    restart = getattr(policy, "restart", None)  # recurrent policies: new agents start afresh
     for _ in range(episodes):
         for _tick in range(config.episode.horizon):
-            restart = getattr(policy, "restart", None)
             if restart is not None:
                 restart(np.flatnonzero(infos["spawned"]))
             obs, _, _, _, infos = env.step(policy.act(obs))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -123,16 +124,16 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
 
     def save(self, path: str | Path | None = None) -> Path:
+        """Write a checkpoint (default ``OUT/checkpoints/iter_NNNNNN.pt``) and copy it to
+        ``OUT/checkpoints/latest.pt``."""
         path = Path(path) if path is not None else self.out / "checkpoints" / f"iter_{self.iteration:06d}.pt"
         save_checkpoint(path, train_config=self.config, game_config=self.game, models=self.models,
                         optimizers=self.optimizers, iteration=self.iteration, agent_steps=self.agent_steps,
                         generator=self.generator, wall_seconds=self.wall_seconds)  # fmt: skip
         latest = self.out / "checkpoints" / "latest.pt"
-        if path != latest:
-            save_checkpoint(latest, train_config=self.config, game_config=self.game, models=self.models,
-                            optimizers=self.optimizers, iteration=self.iteration,
-                            agent_steps=self.agent_steps, generator=self.generator,
-                            wall_seconds=self.wall_seconds)  # fmt: skip
+        if path.resolve() != latest.resolve():
+            latest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, latest)
         return path
 
     @classmethod
