@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from neural_mmo.config import PRESETS, Config, ConfigError
+from neural_mmo.config import PRESETS, Config, ConfigError, set_pairs
 
 
 def _config(args: argparse.Namespace, base: Config | None = None) -> Config:
@@ -24,13 +24,7 @@ def _config(args: argparse.Namespace, base: Config | None = None) -> Config:
         cfg = Config.from_toml(args.config, preset=args.preset)
     else:
         cfg = Config.preset(args.preset or "medium")
-    overrides: dict[str, Any] = {}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected group.field=value")
-        overrides[key.strip()] = value
-    return cfg.override(overrides)
+    return cfg.override(set_pairs(args.set, "group.field=value"))
 
 
 def _label(args: argparse.Namespace) -> str:

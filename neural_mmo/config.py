@@ -571,3 +571,14 @@ def _check(key: str, spec: dataclasses.Field[Any], value: Any) -> None:
     lo, hi = rules.get("min"), rules.get("max")
     if lo is not None and value < lo or hi is not None and value > hi:
         raise ConfigError(f"{key}: {value!r} is out of range; expected {lo} <= value <= {hi}")
+
+
+def set_pairs(items: list[str] | None, form: str) -> dict[str, str]:
+    """``--set KEY=VALUE`` options as ``{key: value}``; ConfigError names a malformed one."""
+    pairs: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected {form}")
+        pairs[key.strip()] = value
+    return pairs

@@ -8,6 +8,7 @@ import sys
 from dataclasses import fields
 from typing import Any
 
+from neural_mmo.config import set_pairs
 from neural_mmo.train.config import TrainConfig, parse_value
 
 
@@ -47,12 +48,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, f"opt_{f.name}", None)
         if value is not None:
             pairs[f.name] = value
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set {item!r}: expected key=value")
-        pairs[key.strip()] = value
-    return pairs
+    return {**pairs, **set_pairs(args.set, "key=value")}
 
 
 def cmd_train(args: argparse.Namespace) -> int:
