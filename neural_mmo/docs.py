@@ -103,10 +103,10 @@ def _xp_table() -> list[str]:
 
 def _combat_table(cfg: Config) -> list[str]:
     """Hit chance and damage per hit of each style at a few levels (defaults, equal defence)."""
-    from neural_mmo.world.params import Params
+    from neural_mmo.world.rules import make_rules
     from neural_mmo.world.systems.combat import Style, hit_chance, hit_damage
 
-    p = Params.from_config(cfg)
+    rules = make_rules(cfg)
     levels = (1, 10, 25, 50, 75, 99)
     lines = [
         "With the default numbers, an attacker at level L against a defender whose defence level is",
@@ -114,10 +114,10 @@ def _combat_table(cfg: Config) -> list[str]:
         "",
         "| | " + " | ".join(f"L={v}" for v in levels) + " |",
         "|---" * (len(levels) + 1) + "|",
-        "| hit chance | " + " | ".join(f"{hit_chance(v, v, p.roll_bonus):.2f}" for v in levels) + " |",
+        "| hit chance | " + " | ".join(f"{hit_chance(v, v, rules.combat.roll_bonus):.2f}" for v in levels) + " |",
     ]
     for style in (Style.MELEE, Style.RANGE, Style.MAGE):
-        cells = " | ".join(str(hit_damage(int(style), v, v, False, p)) for v in levels)
+        cells = " | ".join(str(hit_damage(int(style), v, v, False, rules)) for v in levels)
         lines.append(f"| {style.name.lower()} damage | {cells} |")
     return lines + [""]
 

@@ -28,24 +28,25 @@ so the final observation of an episode is always seen, which bootstrapping on tr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
+import numba.typed
 import numpy as np
 
 from neural_mmo.config import Config, ConfigError, resolve_key
 from neural_mmo.envs.actions import as_action_array, sanitize_actions
-from neural_mmo.observe.encode import Observer, write_all
+from neural_mmo.observe.encode import Encoding, Observer, ObserverArrays, write_all
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
 from neural_mmo.world.actions import Command
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
 from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
 from neural_mmo.world.rng import check_seed, episode_seed
-from neural_mmo.world.state import Clock, WorldState
+from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.step import reset as reset_world
-from neural_mmo.world.step import tick_args, tick_packed, unpack_tick_args
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.step import tick
 
 
 def make_config(preset: str | None = None, config: Config | None = None, **overrides: Any) -> Config:
@@ -59,73 +60,105 @@ def make_config(preset: str | None = None, config: Config | None = None, **overr
     return base.override({resolve_key(k): v for k, v in overrides.items()}) if overrides else base
 
 
+class Slots(NamedTuple):
+    """One world's block of the per-slot buffers (views of the flat arrays), its running totals
+    and its decoded commands: what one world's step reads and writes besides the world itself."""
+
+    actions: np.ndarray  # int64 [S, n_heads]  raw actions staged for the step
+    commands: np.ndarray  # int32 [S, len(Command)]  the decoded actions the world runs
+    invalid: np.ndarray  # int32 [S]  action heads rejected this step
+    alive: np.ndarray  # bool [S]
+    agent_id: np.ndarray  # int64 [S]
+    spawned: np.ndarray  # bool [S]
+    terminations: np.ndarray  # bool [S]
+    truncations: np.ndarray  # bool [S]
+    rewards: np.ndarray  # float32 [S]
+    event_counts: np.ndarray  # int64 [max(EventKind) + 1]  running totals of the world's events
+    death_causes: np.ndarray  # int64 [len(DeathCause)]  running totals of its deaths by cause
+
+
+class WorldIo(NamedTuple):
+    """Everything one world's step touches, by name (one entry per world of a VecEnv)."""
+
+    world: World
+    observer: ObserverArrays
+    slots: Slots
+    rules: Rules
+    encoding: Encoding
+
+
 @numba.njit(cache=True)
-def _publish(
-    agents: AgentTable, tick: int, truncate: bool, alive: np.ndarray, agent_id: np.ndarray,
-    spawned: np.ndarray, terminations: np.ndarray, truncations: np.ndarray, rewards: np.ndarray,
-) -> int:  # fmt: skip
-    """Copy one world's per-slot flags into the flat buffers, zero the rewards of empty slots;
-    return the number of living agents."""
+def _publish(io: WorldIo, truncate: bool) -> int:
+    """Copy one world's per-slot flags into its slots, zero the rewards of empty slots; return the
+    number of living agents."""
+    agents, out = io.world.agents, io.slots
+    tick = io.world.clock[Clock.TICK]
     n = 0
     for i in range(agents.alive.shape[0]):
         a = agents.alive[i]
         died = not a and agents.death_tick[i] == tick and tick > 0
-        alive[i] = a
-        agent_id[i] = agents.agent_id[i] if a or died else -1
-        spawned[i] = a and agents.spawn_tick[i] == tick
-        terminations[i] = died
-        truncations[i] = a and truncate
+        out.alive[i] = a
+        out.agent_id[i] = agents.agent_id[i] if a or died else -1
+        out.spawned[i] = a and agents.spawn_tick[i] == tick
+        out.terminations[i] = died
+        out.truncations[i] = a and truncate
         if not (a or died):
-            rewards[i] = 0.0
+            out.rewards[i] = 0.0
         n += a
     return n
 
 
 @numba.njit(cache=True)
-def _count_events(table: np.ndarray, counts: np.ndarray, kinds: np.ndarray, causes: np.ndarray) -> None:
-    """Add one tick's events to a world's running totals by kind and deaths by cause."""
-    for k in range(counts[0]):
-        kind = table[k, EventColumn.KIND]
-        kinds[kind] += 1
+def _count_events(io: WorldIo) -> None:
+    """Add the world's events of this tick to its running totals by kind and deaths by cause."""
+    events, out = io.world.events, io.slots
+    for k in range(events.counts[0]):
+        kind = events.table[k, EventColumn.KIND]
+        out.event_counts[kind] += 1
         if kind == EventKind.DEATH:
-            causes[table[k, EventColumn.VALUE]] += 1
+            out.death_causes[events.table[k, EventColumn.VALUE]] += 1
 
 
 @numba.njit(cache=True)
-def _step_world(args: tuple, penalty: float, survival: bool) -> tuple[int, bool]:
-    """One world's whole step in one call from Python: decode its actions, tick, write its
-    observations and, with the default reward (``survival``), its rewards and per-slot flags.
-
-    ``args`` is built by ``VecEnv._reset_world``. Returns (living agents, horizon reached); living
-    agents is -1 when the rewards and flags are left to the caller (any other reward function).
-    """
-    world, observer, slots, (n_populations, border, persistent, horizon) = args
-    raw, action_mask, action_offsets, action_sizes, alive, entity_slot, commands, invalid = slots[:8]
-    agent_id, spawned, terminations, truncations, rewards = slots[8:13]
-    sanitize_actions(raw, action_mask, action_offsets, action_sizes, alive, entity_slot, commands, invalid)
-    tick_packed(world, commands)
-    w = unpack_tick_args(world)
-    _count_events(w.events.table, w.events.counts, slots[13], slots[14])
-    now = w.clock[Clock.TICK]
-    write_all(w.agents, w.npcs, w.material, w.occupant, now, n_populations, border, observer)
-    at_horizon = not persistent and now >= horizon
-    if not survival:
-        return -1, at_horizon
-    apply_death_penalty(w.events, penalty, rewards)
-    n_alive = _publish(
-        w.agents, now, at_horizon, alive, agent_id, spawned, terminations, truncations, rewards
-    )
-    return n_alive, at_horizon
+def _step_worlds(
+    worlds: Any, todo: np.ndarray, penalty: float, survival: bool, n_alive: np.ndarray, at_horizon: np.ndarray
+) -> None:
+    """Every world ``w`` with ``todo[w]`` in one call: decode its actions, tick, count its events,
+    write its observations and, with the default reward (``survival``), its rewards and per-slot
+    flags (then ``n_alive[w]`` is its living agents; else -1, the caller finishes the step)."""
+    for w in range(len(worlds)):
+        if not todo[w]:
+            continue
+        io = worlds[w]
+        world, out, rules = io.world, io.slots, io.rules
+        sanitize_actions(out.actions, io.observer.action_mask, io.encoding.head_offsets, io.encoding.head_sizes,
+                         out.alive, io.observer.entity_slot, out.commands, out.invalid)  # fmt: skip
+        tick(world, out.commands, rules)
+        _count_events(io)
+        write_all(world, io.observer, io.encoding, rules)
+        now = world.clock[Clock.TICK]
+        at_horizon[w] = not rules.episode.persistent and now >= rules.episode.horizon
+        n_alive[w] = -1
+        if survival:
+            apply_death_penalty(world.events, penalty, out.rewards)
+            n_alive[w] = _publish(io, at_horizon[w])
 
 
 @numba.njit(cache=True)
-def _publish_world(args: tuple, truncate: bool) -> int:
-    """:func:`_publish` for the world and slots of ``_step_world``'s ``args``."""
-    world, slots = args[0], args[2]
-    alive, (agent_id, spawned, terminations, truncations, rewards) = slots[4], slots[8:13]
-    w = unpack_tick_args(world)
-    return _publish(w.agents, w.clock[Clock.TICK], truncate, alive, agent_id, spawned, terminations,
-                    truncations, rewards)  # fmt: skip
+def _publish_worlds(worlds: Any, todo: np.ndarray, at_horizon: np.ndarray, n_alive: np.ndarray) -> None:
+    """:func:`_publish` for every world with ``todo[w]`` (after a custom reward function)."""
+    for w in range(len(worlds)):
+        if todo[w]:
+            n_alive[w] = _publish(worlds[w], at_horizon[w])
+
+
+@numba.njit(cache=True)
+def _start_world(worlds: Any, w: int) -> None:
+    """World ``w`` right after its reset: observations, event totals and flags."""
+    io = worlds[w]
+    write_all(io.world, io.observer, io.encoding, io.rules)
+    _count_events(io)
+    _publish(io, False)
 
 
 def buffer_specs(layout: ObsLayout, num_worlds: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -237,8 +270,12 @@ class VecEnv:
             )
             for w in range(self.num_worlds)
         ]
-        self._step_args = [self._pack_step(w) for w in range(self.num_worlds)]
-        """Per world: every array of one whole step (``_step_world``), packed once: they never move."""
+        self._io = numba.typed.List([self._world_io(w) for w in range(self.num_worlds)])
+        """Per world: every array of one whole step, by name (:class:`WorldIo`); built once, since
+        no array ever moves. A typed list, so one compiled call steps every world."""
+        self._todo = np.zeros(self.num_worlds, np.bool_)
+        self._n_alive = np.zeros(self.num_worlds, np.int64)
+        self._at_horizon = np.zeros(self.num_worlds, np.bool_)
         self.observation_space = self.layout.observation_space()
         """Space of ONE slot's observation (a gymnasium Dict)."""
         self.action_space = self.layout.action_space()
@@ -347,26 +384,29 @@ class VecEnv:
 
     def _advance(self) -> None:
         reward_fn, penalty = self.reward_fn, 0.0
-        survival = type(reward_fn) is SurvivalReward  # the default reward: computed in _step_world
+        survival = type(reward_fn) is SurvivalReward  # the default reward: computed in the kernel
         if isinstance(reward_fn, SurvivalReward):
             penalty = reward_fn.death_penalty
-        step_args = self._step_args
-        S = self.slots_per_world
-        for w, state in enumerate(self.worlds):
-            if self.episode_done[w]:
-                if not self.autoreset:
-                    self._publish_idle(w)
-                    continue
-                self._episodes[w] += 1
-                self._reset_world(w)
-                self.episode_done[w] = False
+        todo = self._todo
+        np.logical_not(self.episode_done, out=todo)
+        for w in np.flatnonzero(self.episode_done).tolist():
+            if not self.autoreset:
+                self._publish_idle(w)
                 continue
-            n_alive, at_horizon = _step_world(step_args[w], penalty, survival)
-            if n_alive < 0:
-                block = slice(w * S, (w + 1) * S)
-                self.rewards[block] = _checked_rewards(reward_fn(state, state.events), S)
-                n_alive = _publish_world(step_args[w], at_horizon)
-            self._finish(w, n_alive, at_horizon)
+            self._episodes[w] += 1
+            self._reset_world(w)
+            self.episode_done[w] = False
+        if not todo.any():
+            return
+        _step_worlds(self._io, todo, penalty, survival, self._n_alive, self._at_horizon)
+        if not survival:
+            S = self.slots_per_world
+            for w in np.flatnonzero(todo).tolist():
+                state = self.worlds[w]
+                self.rewards[w * S : (w + 1) * S] = _checked_rewards(reward_fn(state, state.events), S)
+            _publish_worlds(self._io, todo, self._at_horizon, self._n_alive)
+        for w in np.flatnonzero(todo).tolist():
+            self._finish(w, int(self._n_alive[w]), bool(self._at_horizon[w]))
 
     def _finish(self, w: int, n_alive: int, at_horizon: bool) -> None:
         wiped_out = n_alive == 0 and (
@@ -394,24 +434,27 @@ class VecEnv:
         )
         self._idle[w] = False
         self._observers[w].clear()
-        self._observers[w].write(state)
-        _count_events(state.events.table, state.events.counts, self.event_counts[w], self.death_causes[w])
         block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
         self.rewards[block] = 0.0
         self.invalid_actions[block] = 0
-        _publish_world(self._step_args[w], False)
+        _start_world(self._io, w)
 
-    def _pack_step(self, w: int) -> tuple:
-        """World ``w``'s ``_step_world`` arguments as plain tuples (numba reads the types of plain
-        tuples far faster than those of NamedTuples). Every array in them is allocated once."""
-        cfg = self.config
+    def _world_io(self, w: int) -> WorldIo:
+        """World ``w``'s :class:`WorldIo`: its state, and views of its block of every buffer."""
         block = slice(w * self.slots_per_world, (w + 1) * self.slots_per_world)
-        per_slot = (self.action_buffer, self.observations["action_mask"], self.alive, self._entity_slot,
-                    self._commands, self.invalid_actions, self.agent_id, self.spawned, self.terminations,
-                    self.truncations, self.rewards)  # fmt: skip
-        raw, mask, alive, entity_slot, commands, invalid, *flags = (a[block] for a in per_slot)
-        heads = (self.layout.action_offsets, self.layout.action_sizes)
-        totals = (self.event_counts[w], self.death_causes[w])  # running totals, added to in the kernel
-        slots = (raw, mask, *heads, alive, entity_slot, commands, invalid, *flags, *totals)
-        rules = (cfg.spawn.n_populations, cfg.map.border, cfg.episode.persistent, cfg.episode.horizon)
-        return (tick_args(self.worlds[w]), self._observers[w].args, slots, rules)
+        slots = Slots(
+            actions=self.action_buffer[block],
+            commands=self._commands[block],
+            invalid=self.invalid_actions[block],
+            alive=self.alive[block],
+            agent_id=self.agent_id[block],
+            spawned=self.spawned[block],
+            terminations=self.terminations[block],
+            truncations=self.truncations[block],
+            rewards=self.rewards[block],
+            event_counts=self.event_counts[w],
+            death_causes=self.death_causes[w],
+        )
+        observer = self._observers[w]
+        state = self.worlds[w]
+        return WorldIo(state.world, observer.arrays, slots, state.rules, observer.encoding)

@@ -7,7 +7,7 @@ that becomes empty is zeroed once (its action mask then allows only the no-ops).
 from __future__ import annotations
 
 import sys
-from enum import IntEnum
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -17,13 +17,14 @@ from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
 from neural_mmo.world.actions import ActionHead, attack_value_of
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.materials import PASSABLE
-from neural_mmo.world.state import WorldState
+from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import N_STYLES, combat_level
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
-__all__ = ["Observer", "Rule", "nearest_first", "tile_pairs", "write_all", "write_observations",
-           "write_public_rows"]  # fmt: skip
+__all__ = ["Encoding", "Observer", "ObserverArrays", "encoding_of", "nearest_first", "tile_pairs", "write_all",
+           "write_observations", "write_public_rows"]  # fmt: skip
 
 
 MATERIAL_SHIFT = 8 * (TileChannel.MATERIAL if sys.byteorder == "little" else 1 - TileChannel.MATERIAL)
@@ -31,27 +32,41 @@ OCCUPANT_SHIFT = 8 - MATERIAL_SHIFT
 """Where each channel of a tile sits in the uint16 the encoder writes both channels of a tile as."""
 
 
-class Rule(IntEnum):
-    """Entries of the ``rules`` array the encoder kernels take (the combat numbers masks need)."""
+class Encoding(NamedTuple):
+    """What the encoder needs of an observation layout (the same for every world of a layout)."""
 
-    STATUS_TICKS = 0
-    SPAWN_IMMUNITY = 1
-    MELEE_RANGE = 2  # then range, then mage: MELEE_RANGE + style - 1
-    RANGE_RANGE = 3
-    MAGE_RANGE = 4
+    radius: int  # vision radius R: crops are (2R + 1) tiles wide
+    offsets: np.ndarray  # int64 [(2R+1)^2, 2]  (dr, dc) of the crop, nearest first
+    rank: np.ndarray  # int64 [2R+1, 2R+1]  rank[dr + R, dc + R]: position of (dr, dc) in offsets
+    head_offsets: np.ndarray  # int64 [n_heads]  first entry of each head in the flat action mask
+    head_sizes: np.ndarray  # int64 [n_heads]  values of each head
+
+
+class ObserverArrays(NamedTuple):
+    """One world's observation buffers (views of the caller's arrays) and the encoder's work arrays."""
+
+    tiles: np.ndarray  # uint16 [N, W, W]  both tile channels as one number (see tile_pairs)
+    entities: np.ndarray  # int16 [N, n_entities, n_columns]
+    entity_mask: np.ndarray  # uint8 [N, n_entities]
+    action_mask: np.ndarray  # uint8 [N, sum of head sizes]
+    entity_slot: np.ndarray  # int32 [N, n_entities]  entity shown by each row, -1 for none
+    written: np.ndarray  # bool [N]  the slot's buffers hold an observation (zeroed once when emptied)
+    public: np.ndarray  # int16 [n_agents + n_npcs, n_columns]  each entity's row as anyone sees it
+    tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
+    found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
 
 
 @numba.njit(cache=True)
 def write_public_rows(
-    agents: AgentTable, npcs: NpcTable, tick: int, n_populations: int, rules: np.ndarray,
-    public: np.ndarray, tile_code: np.ndarray,
-) -> None:  # fmt: skip
+    agents: AgentTable, npcs: NpcTable, tick: int, rules: Rules, public: np.ndarray, tile_code: np.ndarray
+) -> None:
     """Row ``e`` of ``public`` describes entity ``e`` (agent slot, or n_agents + NPC slot) as any
     observer sees it, except the relative columns; ``tile_code[e]`` is its OCCUPANT tile value.
     Written once per tick, then copied into every observation that shows the entity."""
     n = agents.alive.shape[0]
-    status_ticks = rules[Rule.STATUS_TICKS]
-    immunity = rules[Rule.SPAWN_IMMUNITY]
+    n_populations = rules.spawn.n_populations
+    status_ticks = rules.combat.status_ticks
+    immunity = rules.combat.spawn_immunity
     for e in range(n + npcs.alive.shape[0]):
         out = public[e]
         if e < n:
@@ -101,40 +116,32 @@ def write_public_rows(
 
 
 @numba.njit(cache=True)
-def write_observations(
-    alive: np.ndarray,
-    death_tick: np.ndarray,
-    freeze_until: np.ndarray,
-    public: np.ndarray,
-    tile_code: np.ndarray,
-    material: np.ndarray,
-    occupant: np.ndarray,
-    tick: int,
-    radius: int,
-    border: int,
-    rules: np.ndarray,
-    offsets: np.ndarray,
-    rank: np.ndarray,
-    head_offsets: np.ndarray,
-    tiles: np.ndarray,
-    entities: np.ndarray,
-    entity_mask: np.ndarray,
-    action_mask: np.ndarray,
-    written: np.ndarray,
-    entity_slot: np.ndarray,
-    found: np.ndarray,
-) -> None:
+def write_observations(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) -> None:
     """Fill the observation buffers of every agent slot (see module docs) from the tick's
-    ``public`` rows; ``entity_slot[i, k]`` records which entity (agent slot, or n_agents + NPC
-    slot) entity row ``k`` of slot ``i`` shows (-1 for empty rows), so attacks that name a row
-    resolve without searching again.
+    ``out.public`` rows; ``out.entity_slot[i, k]`` records which entity (agent slot, or n_agents
+    + NPC slot) entity row ``k`` of slot ``i`` shows (-1 for empty rows), so attacks that name a
+    row resolve without searching again.
 
-    ``tiles`` is the buffer as :func:`tile_pairs` (one uint16 per tile); ``rules`` holds the
-    combat numbers the masks need, indexed by :class:`Rule`; ``rank[dr + R, dc + R]`` is the
-    position of offset ``(dr, dc)`` in ``offsets`` (nearest first); ``found`` (int64 ``[2,
-    n_entities]``) is work space. The crop finds the others in view (one pass over the window,
-    not a search in ``offsets`` order) and keeps the nearest ``n_entities - 1`` sorted by rank.
+    The crop finds the others in view (one pass over the window, not a search in ``enc.offsets``
+    order) and keeps the nearest ``n_entities - 1`` sorted by rank.
     """
+    alive = world.agents.alive
+    death_tick = world.agents.death_tick
+    freeze_until = world.agents.freeze_until
+    material = world.material
+    occupant = world.occupant
+    tick = world.clock[Clock.TICK]
+    border = rules.map.border
+    reach = rules.derived.style_range
+    radius, offsets, rank, head_offsets = enc.radius, enc.offsets, enc.rank, enc.head_offsets
+    tiles, entities, entity_mask, action_mask = out.tiles, out.entities, out.entity_mask, out.action_mask
+    entity_slot, written, public, tile_code, found = (
+        out.entity_slot,
+        out.written,
+        out.public,
+        out.tile_code,
+        out.found,
+    )
     n = alive.shape[0]
     n_rows = entities.shape[1]
     n_cols = entities.shape[2]
@@ -222,9 +229,9 @@ def write_observations(
             entity_mask[i, row] = 1
             entity_slot[i, row] = occ
             if public[occ, E.IMMUNE] == 0 and alive[i]:
-                reach = max(abs(dr), abs(dc))
+                distance = max(abs(dr), abs(dc))
                 for s in range(1, N_STYLES + 1):
-                    mask[attack_value_of(s, row, n_rows)] = reach <= rules[Rule.MELEE_RANGE + s - 1]
+                    mask[attack_value_of(s, row, n_rows)] = distance <= reach[s - 1]
         for k in range(n_found + 1, n_rows):
             for col in range(n_cols):
                 rows[k, col] = 0
@@ -262,67 +269,56 @@ class Observer:
         self.layout = layout
         self.buffers = buffers
         n = buffers["tiles"].shape[0]
-        self.offsets = nearest_first(layout.radius)
-        self.rank = np.zeros((layout.window, layout.window), np.int64)
-        """``rank[dr + R, dc + R]``: the position of offset ``(dr, dc)`` in ``offsets``."""
-        self.rank[self.offsets[:, 0] + layout.radius, self.offsets[:, 1] + layout.radius] = np.arange(
-            len(self.offsets)
-        )
-        self.found = np.zeros((2, layout.n_entities), np.int64)
-        """Work space of :func:`write_observations`."""
-        self.written = np.zeros(n, np.bool_)
-        self.entity_slot = (
-            np.full((n, layout.n_entities), -1, np.int32) if entity_slot is None else entity_slot
-        )
-        """Entity shown by each entity row (-1: empty row); not part of the observation."""
-        c = layout.config.combat
-        self.rules = np.zeros(len(Rule), np.int64)
-        for rule, value in ((Rule.STATUS_TICKS, c.status_ticks), (Rule.SPAWN_IMMUNITY, c.spawn_immunity),
-                            (Rule.MELEE_RANGE, c.melee_range), (Rule.RANGE_RANGE, c.range_range),
-                            (Rule.MAGE_RANGE, c.mage_range)):  # fmt: skip
-            self.rules[rule] = value
+        self.encoding = encoding_of(layout)
         entities = layout.config.spawn.n_agents + layout.config.npc.n_npcs
-        self.public = np.zeros((entities, buffers["entities"].shape[2]), np.int16)
-        """Each entity's row as every observer sees it (relative columns aside), per tick."""
-        self.tile_code = np.zeros(entities, np.uint8)
+        self.arrays = ObserverArrays(
+            tiles=tile_pairs(buffers["tiles"]),
+            entities=buffers["entities"],
+            entity_mask=buffers["entity_mask"],
+            action_mask=buffers["action_mask"],
+            entity_slot=(
+                np.full((n, layout.n_entities), -1, np.int32) if entity_slot is None else entity_slot
+            ),
+            written=np.zeros(n, np.bool_),
+            public=np.zeros((entities, buffers["entities"].shape[2]), np.int16),
+            tile_code=np.zeros(entities, np.uint8),
+            found=np.zeros((2, layout.n_entities), np.int64),
+        )
 
     @property
-    def args(self) -> tuple:
-        """What :func:`write_all` needs besides the world, as one plain tuple (quick to hand to
-        numba; callers that write every tick keep it)."""
-        b = self.buffers
-        return (
-            self.layout.radius, self.rules, self.offsets, self.rank, self.layout.action_offsets, self.public,
-            self.tile_code, tile_pairs(b["tiles"]), b["entities"], b["entity_mask"], b["action_mask"],
-            self.written, self.entity_slot, self.found,
-        )  # fmt: skip
+    def entity_slot(self) -> np.ndarray:
+        """Entity shown by each entity row (-1: empty row); not part of the observation."""
+        return self.arrays.entity_slot
 
     def clear(self) -> None:
         """Zero every buffer (at reset), leaving only the no-ops allowed."""
         for array in self.buffers.values():
             array.fill(0)
         self.buffers["action_mask"][:, self.layout.action_offsets] = 1
-        self.written.fill(False)
-        self.entity_slot.fill(-1)
+        self.arrays.written.fill(False)
+        self.arrays.entity_slot.fill(-1)
 
     def write(self, state: WorldState) -> None:
-        s, cfg = state, state.config
-        write_all(s.agents, s.npcs, s.material, s.occupant, s.tick, cfg.spawn.n_populations, cfg.map.border,
-                  self.args)  # fmt: skip
+        write_all(state.world, self.arrays, self.encoding, state.rules)
+
+
+def encoding_of(layout: ObsLayout) -> Encoding:
+    """The :class:`Encoding` of a layout."""
+    offsets = nearest_first(layout.radius)
+    rank = np.zeros((layout.window, layout.window), np.int64)
+    rank[offsets[:, 0] + layout.radius, offsets[:, 1] + layout.radius] = np.arange(len(offsets))
+    return Encoding(
+        radius=layout.radius,
+        offsets=offsets,
+        rank=rank,
+        head_offsets=layout.action_offsets,
+        head_sizes=layout.action_sizes,
+    )
 
 
 @numba.njit(cache=True)
-def write_all(
-    agents: AgentTable, npcs: NpcTable, material: np.ndarray, occupant: np.ndarray, tick: int,
-    n_populations: int, border: int, observer: tuple,
-) -> None:  # fmt: skip
-    """One world's public rows, then every observation, into the arrays of ``observer`` (an
-    :attr:`Observer.args` tuple)."""
-    radius, rules, offsets, rank, head_offsets, public, tile_code = observer[:7]
-    tiles, entities, entity_mask, action_mask, written, entity_slot, found = observer[7:]
-    write_public_rows(agents, npcs, tick, n_populations, rules, public, tile_code)
-    write_observations(
-        agents.alive, agents.death_tick, agents.freeze_until, public, tile_code, material, occupant, tick,
-        radius, border, rules, offsets, rank, head_offsets, tiles, entities, entity_mask, action_mask,
-        written, entity_slot, found,
-    )  # fmt: skip
+def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) -> None:
+    """One world's public rows, then every observation."""
+    tick = world.clock[Clock.TICK]
+    write_public_rows(world.agents, world.npcs, tick, rules, out.public, out.tile_code)
+    write_observations(world, out, enc, rules)

@@ -36,7 +36,7 @@ def check_invariants(state: WorldState) -> None:
         if levels.size and (levels.min() < 1 or levels.max() > cfg.progression.max_level):
             raise InvariantError(f"a living {kind} has a level outside 1..{cfg.progression.max_level}")
     expected = np.array(
-        [max_health_at(int(level), state.params) for level in a.level[alive, Skill.CONSTITUTION]]
+        [max_health_at(int(level), state.rules) for level in a.level[alive, Skill.CONSTITUTION]]
     )
     if alive.size and not np.array_equal(a.max_health[alive], expected):
         raise InvariantError("an agent's max health does not follow its constitution level")

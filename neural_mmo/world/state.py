@@ -8,18 +8,19 @@ a grid, never a scan of a table.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventLog
 from neural_mmo.world.geometry import nearest_first
-from neural_mmo.world.params import Params
 from neural_mmo.world.rng import Stream
-from neural_mmo.world.tables import AgentTable, NpcTable
+from neural_mmo.world.rules import Rules, make_rules
+from neural_mmo.world.tables import AgentTable, NpcTable, Table
 
 
 class Clock(IntEnum):
@@ -45,10 +46,47 @@ class RegrowthQueue(NamedTuple):
     next_tile: np.ndarray  # int32 [G*G]  next tile in the same bucket, -1 at the end
     due: np.ndarray  # int64 [G*G]  tick the tile regrows, -1 if not scheduled
 
+    @staticmethod
+    def empty(side: int) -> RegrowthQueue:
+        return RegrowthQueue(
+            head=np.full(REGROW_RING, -1, np.int32),
+            next_tile=np.full(side * side, -1, np.int32),
+            due=np.full(side * side, -1, np.int64),
+        )
+
+
+class Role(IntEnum):
+    """What a part of the world is, which decides what reset, the state hash and saves do with it."""
+
+    STATE = 0  # the world itself: reset to its fill value, hashed, saved
+    TICK = 1  # this tick's record (the event log): cleared at reset, saved, not hashed
+    WORK = 2  # work space a kernel overwrites before reading: never reset, hashed or saved
+    CONST = 3  # derived from the config once (lookup tables): never changes
+
+
+class Part(NamedTuple):
+    """The declaration of one part of a world: allocated from the config, reset to ``fill``."""
+
+    role: Role
+    allocate: Callable[[Config], Any]
+    fill: Any = 0
+
+
+def _part(role: Role, allocate: Callable[[Config], Any], fill: Any = 0) -> Any:
+    return field(metadata={"part": Part(role, allocate, fill)})
+
+
+def _grid(dtype: type) -> Callable[[Config], np.ndarray]:
+    return lambda cfg: np.zeros((cfg.grid_side, cfg.grid_side), dtype)
+
 
 @dataclass
 class WorldState:
     """All mutable state of one world. Systems read and write it in place.
+
+    Every array is declared once below, with its role (:class:`Role`) and how the config sizes it;
+    allocation, reset, :meth:`state_hash`, saves and :attr:`world` (the record kernels take) are
+    all derived from these declarations. A new table or grid is one line here.
 
     ``occupant`` holds *entity numbers*: agent slots ``0 .. n_agents-1``, then NPC slot ``j`` as
     ``n_agents + j``, so one grid answers "who stands here" for every kind of entity. Events use
@@ -56,45 +94,66 @@ class WorldState:
     """
 
     config: Config
-    params: Params
-    material: np.ndarray  # uint8 [G, G]  Material of each tile
-    occupant: np.ndarray  # int32 [G, G]  entity standing on the tile, -1 if none
-    agents: AgentTable
-    npcs: NpcTable
-    events: EventLog
-    regrowth: RegrowthQueue
-    edge_tiles: np.ndarray  # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
-    scratch: np.ndarray  # int32 [2, N]  per-tick work arrays (move and attack order; damage dealt)
-    npc_offsets: np.ndarray  # int16 [(2V+1)^2, 2]  the NPC vision square, nearest first
-    npc_search: np.ndarray  # int32 [2, (2V+1)^2]  path search work arrays (marks, queue)
-    streams: np.ndarray  # uint64 [len(Stream), 4]  one random stream per system
-    clock: np.ndarray  # int64 [len(Clock)]  tick and next agent id
+    rules: Rules  # the rule numbers of config, as kernels read them
+    # int64 [len(Clock)]  tick and next agent and NPC ids
+    clock: np.ndarray = _part(Role.STATE, lambda cfg: np.zeros(len(Clock), np.int64))
+    # uint64 [len(Stream), 4]  one random stream per system
+    streams: np.ndarray = _part(Role.STATE, lambda cfg: np.zeros((len(Stream), 4), np.uint64))
+    # uint8 [G, G]  Material of each tile
+    material: np.ndarray = _part(Role.STATE, _grid(np.uint8))
+    # int32 [G, G]  entity standing on the tile, -1 if none
+    occupant: np.ndarray = _part(Role.STATE, _grid(np.int32), -1)
+    agents: AgentTable = _part(Role.STATE, lambda cfg: AgentTable.empty(cfg.spawn.n_agents))
+    npcs: NpcTable = _part(Role.STATE, lambda cfg: NpcTable.empty(cfg.npc.n_npcs))
+    # timer wheel of depleted tiles
+    regrowth: RegrowthQueue = _part(Role.STATE, lambda cfg: RegrowthQueue.empty(cfg.grid_side), -1)
+    events: EventLog = _part(Role.TICK, lambda cfg: EventLog.empty(event_capacity(cfg)))
+    # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
+    edge_tiles: np.ndarray = _part(Role.CONST, lambda cfg: ring_tiles(cfg.map.border, cfg.map.size))
+    # int16 [(2V+1)^2, 2]  the NPC vision square, nearest first
+    npc_offsets: np.ndarray = _part(Role.CONST, lambda cfg: nearest_first(cfg.npc.sight))
+    # int32 [2, N]  per-tick work arrays (move and attack order; damage dealt)
+    scratch: np.ndarray = _part(Role.WORK, lambda cfg: np.zeros((2, cfg.spawn.n_agents), np.int32))
+    # int32 [2, (2V+1)^2]  path search work arrays (marks, queue)
+    npc_search: np.ndarray = _part(
+        Role.WORK, lambda cfg: np.zeros((2, (2 * cfg.npc.sight + 1) ** 2), np.int32)
+    )
+    world: Any = field(init=False, repr=False)
+    """Every declared part as one :data:`World` record, the argument kernels take."""
+
+    def __post_init__(self) -> None:
+        self.world = World(**{name: getattr(self, name) for name in PARTS})
 
     @staticmethod
     def allocate(config: Config) -> WorldState:
-        """Allocate every buffer for ``config``; the world is empty until reset."""
-        side = config.grid_side
-        capacity = config.spawn.n_agents
-        return WorldState(
-            config=config,
-            params=Params.from_config(config),
-            material=np.zeros((side, side), np.uint8),
-            occupant=np.full((side, side), -1, np.int32),
-            agents=AgentTable.empty(capacity),
-            npcs=NpcTable.empty(config.npc.n_npcs),
-            events=EventLog.empty(event_capacity(config)),
-            regrowth=RegrowthQueue(
-                head=np.full(REGROW_RING, -1, np.int32),
-                next_tile=np.full(side * side, -1, np.int32),
-                due=np.full(side * side, -1, np.int64),
-            ),
-            edge_tiles=ring_tiles(config.map.border, config.map.size),
-            scratch=np.zeros((2, capacity), np.int32),
-            npc_offsets=nearest_first(config.npc.sight),
-            npc_search=np.zeros((2, (2 * config.npc.sight + 1) ** 2), np.int32),
-            streams=np.zeros((len(Stream), 4), np.uint64),
-            clock=np.zeros(len(Clock), np.int64),
-        )
+        """Allocate every part for ``config``; the world is empty until reset."""
+        parts = {name: part.allocate(config) for name, part in PARTS.items()}
+        state = WorldState(config=config, rules=make_rules(config), **parts)
+        state.clear()
+        return state
+
+    def clear(self) -> None:
+        """Every STATE and TICK part back to its declared fill value (in place)."""
+        for name, part in PARTS.items():
+            if part.role in (Role.STATE, Role.TICK):
+                value = getattr(self, name)
+                if isinstance(value, Table):
+                    value.clear()
+                else:
+                    for array in arrays_of(value):
+                        array.fill(part.fill)
+
+    def arrays(self, *roles: Role) -> Iterator[tuple[str, np.ndarray]]:
+        """``(name, array)`` of every array of the parts with these roles, in declaration order
+        (tables and records expanded as ``name.column``)."""
+        for name, part in PARTS.items():
+            if part.role in roles:
+                value = getattr(self, name)
+                if isinstance(value, tuple):
+                    for column, array in value._asdict().items():  # type: ignore[attr-defined]
+                        yield f"{name}.{column}", array
+                else:
+                    yield name, value
 
     @property
     def tick(self) -> int:
@@ -109,12 +168,24 @@ class WorldState:
         return int(np.count_nonzero(self.agents.alive))
 
     def state_hash(self) -> str:
-        """SHA-256 over every grid and table column plus the counters: equal hashes, equal worlds."""
+        """SHA-256 over every STATE array (grids, tables, counters, streams): equal hashes, equal worlds."""
         h = hashlib.sha256()
-        tables = (*self.agents, *self.npcs, *self.regrowth)
-        for array in (self.clock, self.streams, self.material, self.occupant, *tables):
+        for _name, array in self.arrays(Role.STATE):
             h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()
+
+
+def arrays_of(value: Any) -> tuple[np.ndarray, ...]:
+    """The arrays of a part: itself, or the fields of a record."""
+    return tuple(value) if isinstance(value, tuple) else (value,)
+
+
+PARTS: dict[str, Part] = {f.name: f.metadata["part"] for f in fields(WorldState) if "part" in f.metadata}
+"""Name -> declaration of every part of a world, in declaration order."""
+
+World = NamedTuple("World", [(name, Any) for name in PARTS])  # type: ignore[misc]
+"""The record numba kernels take: one field per part of :class:`WorldState`, same names
+(``world.agents.health[i]``, ``world.material[r, c]``); generated from the declarations."""
 
 
 def event_capacity(config: Config) -> int:

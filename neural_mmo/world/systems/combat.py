@@ -43,8 +43,8 @@ import numpy as np
 
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_pair
 from neural_mmo.world.geometry import distance, nearest_first
-from neural_mmo.world.params import Params
 from neural_mmo.world.rng import uniform
+from neural_mmo.world.rules import Rules
 from neural_mmo.world.systems.movement import shuffled_alive
 from neural_mmo.world.systems.progression import Skill, gain_xp
 from neural_mmo.world.tables import AgentTable, Behaviour, NpcTable
@@ -80,13 +80,13 @@ def hit_chance(attack_level: int, defence_level: int, roll_bonus: int) -> float:
 
 
 @numba.njit(cache=True)
-def hit_damage(style: int, attack_level: int, defence_level: int, weak: bool, p: Params) -> int:
+def hit_damage(style: int, attack_level: int, defence_level: int, weak: bool, rules: Rules) -> int:
     """Damage of a hit (see module docs)."""
     s = style - 1
-    raw = p.style_damage[s] + p.style_damage_per_99[s] * attack_level / 99.0
+    raw = rules.derived.style_damage[s] + rules.derived.style_damage_per_99[s] * attack_level / 99.0
     if weak:
-        raw *= p.weakness_multiplier
-    raw *= 1.0 - p.defence_reduction * defence_level / 99.0
+        raw *= rules.combat.weakness_multiplier
+    raw *= 1.0 - rules.combat.defence_reduction * defence_level / 99.0
     return max(1, int(math.floor(raw + 1e-9)))
 
 
@@ -102,20 +102,20 @@ def combat_level(level: np.ndarray, i: int) -> int:
 @numba.njit(cache=True)
 def roll_damage(
     style: int, attack_level: int, defence_level: int, defender_style: int, health: int, can_die: bool,
-    rng: np.ndarray, p: Params,
+    rng: np.ndarray, rules: Rules,
 ) -> int:  # fmt: skip
     """The damage one attack deals: 0 on a miss, else the formula, capped by ``health`` (minus
     one when the defender cannot die)."""
-    if uniform(rng) >= hit_chance(attack_level, defence_level, p.roll_bonus):
+    if uniform(rng) >= hit_chance(attack_level, defence_level, rules.combat.roll_bonus):
         return 0
-    damage = hit_damage(style, attack_level, defence_level, BEATS[style] == defender_style, p)
+    damage = hit_damage(style, attack_level, defence_level, BEATS[style] == defender_style, rules)
     return max(0, min(damage, health - (0 if can_die else 1)))
 
 
 @numba.njit(cache=True)
 def take_hit(
     health: np.ndarray, freeze_until: np.ndarray, combat_tick: np.ndarray, death_cause: np.ndarray,
-    killer: np.ndarray, d: int, damage: int, style: int, attacker: int, now: int, p: Params,
+    killer: np.ndarray, d: int, damage: int, style: int, attacker: int, now: int, rules: Rules,
 ) -> bool:  # fmt: skip
     """Row ``d`` of a table (the columns of either kind) takes an attack; True if it was killed.
 
@@ -123,8 +123,8 @@ def take_hit(
     function, which on this per-attack path would cost more than the rule.
     """
     combat_tick[d] = now
-    if damage > 0 and style == Style.MAGE and p.freeze_ticks > 0:
-        freeze_until[d] = max(freeze_until[d], now + p.freeze_ticks - 1)
+    if damage > 0 and style == Style.MAGE and rules.combat.freeze_ticks > 0:
+        freeze_until[d] = max(freeze_until[d], now + rules.combat.freeze_ticks - 1)
     health[d] -= damage
     if health[d] > 0:
         return False
@@ -162,7 +162,7 @@ def resolve_attacks(
     events: EventLog,
     rng: np.ndarray,
     now: int,
-    p: Params,
+    rules: Rules,
 ) -> None:
     """Every living agent ``i`` with ``styles[i] > 0`` attacks entity ``targets[i]`` (see module
     docs). ``scratch`` (int32 ``[2, N]``) holds the attack order and the damage each attacker dealt.
@@ -183,7 +183,7 @@ def resolve_attacks(
         target = targets[i]
         if style <= 0 or style > N_STYLES or target < 0 or target == i or target >= n + m:
             continue
-        reach = p.style_range[style - 1]
+        reach = rules.derived.style_range[style - 1]
         attack_level = agents.level[i, STYLE_SKILL[style]]
         r = agents.r[i]
         c = agents.c[i]
@@ -192,14 +192,14 @@ def resolve_attacks(
             if (
                 not agents.alive[t]
                 or agents.health[t] <= 0
-                or now - agents.spawn_tick[t] <= p.spawn_immunity
+                or now - agents.spawn_tick[t] <= rules.combat.spawn_immunity
                 or distance(r, c, agents.r[t], agents.c[t]) > reach
             ):
                 continue
             damage = roll_damage(style, attack_level, agents.level[t, Skill.DEFENCE], agents.style[t],
-                                 agents.health[t], not p.immortal, rng, p)  # fmt: skip
+                                 agents.health[t], not rules.vitals.immortal, rng, rules)  # fmt: skip
             killed = take_hit(agents.health, agents.freeze_until, agents.combat_tick, agents.death_cause,
-                              agents.killer, t, damage, style, i, now, p)  # fmt: skip
+                              agents.killer, t, damage, style, i, now, rules)  # fmt: skip
             log_attack(events, i, agents.agent_id[i], r, c, damage, t, agents.agent_id[t], style, killed,
                        combat_level(agents.level, t))  # fmt: skip
         else:
@@ -207,9 +207,9 @@ def resolve_attacks(
             if not npcs.alive[j] or npcs.health[j] <= 0 or distance(r, c, npcs.r[j], npcs.c[j]) > reach:
                 continue
             damage = roll_damage(style, attack_level, npcs.level[j, Skill.DEFENCE], npcs.style[j],
-                                 npcs.health[j], True, rng, p)  # fmt: skip
+                                 npcs.health[j], True, rng, rules)  # fmt: skip
             killed = take_hit(npcs.health, npcs.freeze_until, npcs.combat_tick, npcs.death_cause,
-                              npcs.killer, j, damage, style, i, now, p)  # fmt: skip
+                              npcs.killer, j, damage, style, i, now, rules)  # fmt: skip
             log_attack(events, i, agents.agent_id[i], r, c, damage, target, npcs.npc_id[j], style, killed,
                        combat_level(npcs.level, j))  # fmt: skip
             if npcs.behaviour[j] != Behaviour.PASSIVE:
@@ -228,11 +228,11 @@ def resolve_attacks(
         c = agents.c[i]
         if agents.death_cause[i] == 0:
             aid = agents.agent_id[i]
-            gain_xp(agents.xp, agents.level, agents.max_health, i, STYLE_SKILL[style], p.xp_per_damage,
-                    damage, aid, r, c, events, p)  # fmt: skip
+            gain_xp(agents.xp, agents.level, agents.max_health, i, STYLE_SKILL[style], rules.progression.xp_per_damage,
+                    damage, aid, r, c, events, rules)  # fmt: skip
             gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.CONSTITUTION,
-                    p.constitution_xp_per_damage, damage, aid, r, c, events, p)  # fmt: skip
+                    rules.progression.constitution_xp_per_damage, damage, aid, r, c, events, rules)  # fmt: skip
         t = targets[i]
         if t < n and agents.death_cause[t] == 0:
-            gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE, p.defence_xp_per_damage,
-                    damage, agents.agent_id[t], agents.r[t], agents.c[t], events, p)  # fmt: skip
+            gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE, rules.progression.defence_xp_per_damage,
+                    damage, agents.agent_id[t], agents.r[t], agents.c[t], events, rules)  # fmt: skip

@@ -14,7 +14,7 @@ import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_event
 from neural_mmo.world.materials import DEPLETES_TO, DRINKABLE, FOOD
-from neural_mmo.world.params import Params
+from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import RegrowthQueue
 from neural_mmo.world.systems.progression import Skill, gain_xp
 from neural_mmo.world.systems.regrowth import schedule_regrowth
@@ -29,7 +29,7 @@ def forage(
     events: EventLog,
     rng: np.ndarray,
     tick: int,
-    p: Params,
+    rules: Rules,
 ) -> None:
     """Every living agent eats where it stands and drinks from adjacent water, in slot order."""
     side = material.shape[1]
@@ -40,25 +40,29 @@ def forage(
         c = agents.c[i]
         m = material[r, c]
         if FOOD[m]:
-            restore = p.food_restore + int(p.restore_per_level * (agents.level[i, Skill.HUNTING] - 1))
-            gained = min(p.max_food, agents.food[i] + restore) - agents.food[i]
+            restore = rules.resources.food_restore + int(
+                rules.progression.restore_per_level * (agents.level[i, Skill.HUNTING] - 1)
+            )
+            gained = min(rules.vitals.max_food, agents.food[i] + restore) - agents.food[i]
             agents.food[i] += gained
             material[r, c] = DEPLETES_TO[m]
-            schedule_regrowth(regrowth, r * side + c, tick, p.food_regrow_prob, rng)
+            schedule_regrowth(regrowth, r * side + c, tick, rules.resources.food_regrow_prob, rng)
             log_event(events, EventKind.EAT, i, agents.agent_id[i], r, c, gained)
             if gained > 0:
-                gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.HUNTING, p.forage_xp, 1.0,
-                        agents.agent_id[i], r, c, events, p)  # fmt: skip
+                gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.HUNTING, rules.progression.forage_xp, 1.0,
+                        agents.agent_id[i], r, c, events, rules)  # fmt: skip
         if (
             DRINKABLE[material[r - 1, c]]
             or DRINKABLE[material[r + 1, c]]
             or DRINKABLE[material[r, c - 1]]
             or DRINKABLE[material[r, c + 1]]
         ):
-            restore = p.water_restore + int(p.restore_per_level * (agents.level[i, Skill.FISHING] - 1))
-            gained = min(p.max_water, agents.water[i] + restore) - agents.water[i]
+            restore = rules.resources.water_restore + int(
+                rules.progression.restore_per_level * (agents.level[i, Skill.FISHING] - 1)
+            )
+            gained = min(rules.vitals.max_water, agents.water[i] + restore) - agents.water[i]
             agents.water[i] += gained
             log_event(events, EventKind.DRINK, i, agents.agent_id[i], r, c, gained)
             if gained > 0:
-                gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.FISHING, p.forage_xp, 1.0,
-                        agents.agent_id[i], r, c, events, p)  # fmt: skip
+                gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.FISHING, rules.progression.forage_xp, 1.0,
+                        agents.agent_id[i], r, c, events, rules)  # fmt: skip

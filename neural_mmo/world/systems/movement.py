@@ -19,8 +19,8 @@ import numpy as np
 
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_event
 from neural_mmo.world.materials import DEADLY, PASSABLE
-from neural_mmo.world.params import Params
 from neural_mmo.world.rng import below
+from neural_mmo.world.rules import Rules
 from neural_mmo.world.tables import AgentTable
 
 
@@ -65,11 +65,11 @@ def move_agents(
     events: EventLog,
     rng: np.ndarray,
     now: int,
-    p: Params,
+    rules: Rules,
 ) -> None:
     """Apply every agent's ``moves[slot]`` (a Direction) in a random order; see module docs."""
-    lo = p.border - 1
-    hi = material.shape[0] - p.border
+    lo = rules.map.border - 1
+    hi = material.shape[0] - rules.map.border
     n = shuffled_alive(agents.alive, order, rng)
     for k in range(n):
         i = order[k]
@@ -89,6 +89,6 @@ def move_agents(
         agents.r[i] = r1
         agents.c[i] = c1
         log_event(events, EventKind.MOVE, i, agents.agent_id[i], r1, c1, d)
-        if DEADLY[material[r1, c1]] and not p.immortal:
+        if DEADLY[material[r1, c1]] and not rules.vitals.immortal:
             agents.health[i] = 0
             agents.death_cause[i] = DeathCause.LAVA

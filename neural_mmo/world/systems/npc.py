@@ -39,8 +39,8 @@ import numpy as np
 from neural_mmo.world.events import EventKind, EventLog, log_pair
 from neural_mmo.world.geometry import distance
 from neural_mmo.world.materials import DEADLY, PASSABLE, SPAWNABLE
-from neural_mmo.world.params import Params
 from neural_mmo.world.rng import below, uniform
+from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.systems.combat import (
     N_STYLES,
@@ -72,7 +72,7 @@ def danger(r: int, c: int, border: int, size: int) -> float:
 @numba.njit(cache=True)
 def _place_npc(
     npcs: NpcTable, occupant: np.ndarray, events: EventLog, j: int, r: int, c: int, behaviour: int,
-    level: int, style: int, clock: np.ndarray, n_agents: int, p: Params,
+    level: int, style: int, clock: np.ndarray, n_agents: int, rules: Rules,
 ) -> None:  # fmt: skip
     """Put a new NPC in slot ``j`` at ``(r, c)`` with full health; log NPC_SPAWN."""
     npc_id = clock[Clock.NEXT_NPC_ID]
@@ -84,7 +84,7 @@ def _place_npc(
     npcs.c[j] = c
     npcs.home_r[j] = r
     npcs.home_c[j] = c
-    npcs.max_health[j] = max_health_at(level, p)
+    npcs.max_health[j] = max_health_at(level, rules)
     npcs.health[j] = npcs.max_health[j]
     npcs.level[j, :] = level
     npcs.style[j] = style
@@ -102,12 +102,12 @@ def _place_npc(
 @numba.njit(cache=True)
 def spawn_npcs(
     npcs: NpcTable, material: np.ndarray, occupant: np.ndarray, events: EventLog, rng: np.ndarray,
-    clock: np.ndarray, attempts: int, n_agents: int, p: Params,
+    clock: np.ndarray, attempts: int, n_agents: int, rules: Rules,
 ) -> None:  # fmt: skip
     """Up to ``attempts`` spawn attempts while below the cap (see module docs)."""
     tick = clock[Clock.TICK]
     capacity = npcs.alive.shape[0]
-    size = material.shape[0] - 2 * p.border
+    size = material.shape[0] - 2 * rules.map.border
     alive = 0
     for j in range(capacity):
         alive += npcs.alive[j]
@@ -119,19 +119,19 @@ def spawn_npcs(
             slot += 1
             if slot >= capacity:
                 return
-        r = p.border + below(rng, size)
-        c = p.border + below(rng, size)
+        r = rules.map.border + below(rng, size)
+        c = rules.map.border + below(rng, size)
         if SPAWNABLE[material[r, c]] and occupant[r, c] < 0:
-            x = danger(r, c, p.border, size)
-            if x < p.npc_passive_below:
+            x = danger(r, c, rules.map.border, size)
+            if x < rules.npc.passive_below:
                 behaviour = Behaviour.PASSIVE
-            elif x < p.npc_neutral_below:
+            elif x < rules.npc.neutral_below:
                 behaviour = Behaviour.NEUTRAL
             else:
                 behaviour = Behaviour.HOSTILE
-            level = int(round(p.npc_edge_level + (p.npc_centre_level - p.npc_edge_level) * x))
+            level = int(round(rules.npc.edge_level + (rules.npc.centre_level - rules.npc.edge_level) * x))
             style = 1 + below(rng, N_STYLES)
-            _place_npc(npcs, occupant, events, slot, r, c, behaviour, level, style, clock, n_agents, p)
+            _place_npc(npcs, occupant, events, slot, r, c, behaviour, level, style, clock, n_agents, rules)
             alive += 1
 
 
@@ -234,16 +234,16 @@ def act_npcs(
     events: EventLog,
     rng: np.ndarray,
     now: int,
-    p: Params,
+    rules: Rules,
 ) -> None:
     """One tick of every living NPC (see module docs)."""
     n = agents.alive.shape[0]
-    radius = p.npc_sight
+    radius = rules.npc.sight
     for j in range(npcs.alive.shape[0]):
         if not npcs.alive[j] or npcs.death_cause[j] != 0:
             continue
-        if p.regen_in_combat or not in_combat(now, npcs.combat_tick[j], p.status_ticks):
-            npcs.health[j] = min(int(npcs.max_health[j]), int(npcs.health[j]) + p.regen_amount)
+        if rules.combat.regen_in_combat or not in_combat(now, npcs.combat_tick[j], rules.combat.status_ticks):
+            npcs.health[j] = min(int(npcs.max_health[j]), int(npcs.health[j]) + rules.derived.regen_amount)
         r = npcs.r[j]
         c = npcs.c[j]
         t = npcs.target[j]
@@ -261,19 +261,19 @@ def act_npcs(
         frozen = now <= npcs.freeze_until[j]
         if t >= 0:
             style = npcs.style[j]
-            reach = p.style_range[style - 1]
+            reach = rules.derived.style_range[style - 1]
             if distance(r, c, agents.r[t], agents.c[t]) <= reach:
                 damage = roll_damage(style, npcs.level[j, STYLE_SKILL[style]], agents.level[t, Skill.DEFENCE],
-                                     agents.style[t], agents.health[t], not p.immortal, rng, p)  # fmt: skip
+                                     agents.style[t], agents.health[t], not rules.vitals.immortal, rng, rules)  # fmt: skip
                 killed = take_hit(agents.health, agents.freeze_until, agents.combat_tick, agents.death_cause,
-                                  agents.killer, t, damage, style, n + j, now, p)  # fmt: skip
+                                  agents.killer, t, damage, style, n + j, now, rules)  # fmt: skip
                 npcs.combat_tick[j] = now
                 log_attack(events, n + j, npcs.npc_id[j], r, c, damage, t, agents.agent_id[t], style, killed,
                            combat_level(agents.level, t))  # fmt: skip
                 if not killed:
                     gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE,
-                            p.defence_xp_per_damage, damage, agents.agent_id[t], agents.r[t], agents.c[t],
-                            events, p)  # fmt: skip
+                            rules.progression.defence_xp_per_damage, damage, agents.agent_id[t], agents.r[t], agents.c[t],
+                            events, rules)  # fmt: skip
                 continue
             if frozen:
                 continue
@@ -287,13 +287,13 @@ def act_npcs(
             continue
         hr = npcs.home_r[j]
         hc = npcs.home_c[j]
-        if distance(r, c, hr, hc) > p.npc_leash:
+        if distance(r, c, hr, hc) > rules.npc.leash:
             d = _homeward(material, occupant, r, c, hr, hc)
-        elif uniform(rng) < p.npc_wander_prob:
+        elif uniform(rng) < rules.npc.wander_prob:
             d = 1 + below(rng, N_DIRECTIONS - 1)
             r1 = r + DR[d]
             c1 = c + DC[d]
-            if not _enterable(material, occupant, r1, c1) or distance(r1, c1, hr, hc) > p.npc_leash:
+            if not _enterable(material, occupant, r1, c1) or distance(r1, c1, hr, hc) > rules.npc.leash:
                 d = 0
         else:
             d = 0
@@ -306,7 +306,7 @@ def put_npc(state: WorldState, r: int, c: int, behaviour: int, level: int, style
     given Behaviour, level (every skill) and Style; returns its entity number. Raises ValueError
     for a value outside the rules, a tile outside the playable area, taken or not spawnable, or
     no free slot."""
-    npcs, occupant, p = state.npcs, state.occupant, state.params
+    npcs, occupant, rules = state.npcs, state.occupant, state.rules
     for name, value in (("r", r), ("c", c), ("behaviour", behaviour), ("level", level), ("style", style)):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise ValueError(f"{name} must be an int, got {type(value).__name__} {value!r}")
@@ -314,9 +314,9 @@ def put_npc(state: WorldState, r: int, c: int, behaviour: int, level: int, style
         raise ValueError(f"behaviour must be one of {[int(b) for b in Behaviour]}, got {behaviour!r}")
     if not 1 <= style <= N_STYLES:
         raise ValueError(f"style must be 1 (melee), 2 (range) or 3 (mage), got {style!r}")
-    if not 1 <= level <= p.max_level:
-        raise ValueError(f"level must be in 1..{p.max_level}, got {level!r}")
-    lo, hi = p.border, p.border + state.config.map.size
+    if not 1 <= level <= rules.progression.max_level:
+        raise ValueError(f"level must be in 1..{rules.progression.max_level}, got {level!r}")
+    lo, hi = rules.map.border, rules.map.border + state.config.map.size
     if not (lo <= r < hi and lo <= c < hi):
         raise ValueError(f"tile ({r}, {c}) is outside the playable area (rows and columns {lo}..{hi - 1})")
     if occupant[r, c] >= 0 or not SPAWNABLE[state.material[r, c]]:
@@ -326,7 +326,7 @@ def put_npc(state: WorldState, r: int, c: int, behaviour: int, level: int, style
         raise ValueError(f"all {npcs.capacity} NPC slots are taken (raise npc.n_npcs)")
     j = int(free[0])
     _place_npc(npcs, occupant, state.events, j, r, c, int(behaviour), int(level), int(style), state.clock,
-               state.agents.capacity, p)  # fmt: skip
+               state.agents.capacity, rules)  # fmt: skip
     return state.agents.capacity + j
 
 

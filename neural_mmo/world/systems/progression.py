@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_pair
-from neural_mmo.world.params import Params
+from neural_mmo.world.rules import Rules
 from neural_mmo.world.tables import Skill
 
 __all__ = ["MAX_LEVEL", "XP_FOR_LEVEL", "Skill", "gain_xp", "level_for_xp", "max_health_at", "xp_table"]
@@ -57,15 +57,15 @@ def level_for_xp(xp: int, max_level: int) -> int:
 
 
 @numba.njit(cache=True)
-def max_health_at(constitution: int, p: Params) -> int:
+def max_health_at(constitution: int, rules: Rules) -> int:
     """Max health of an entity at this constitution level (at most 32767, the int16 column's top)."""
-    return min(p.max_health + p.health_per_level * (constitution - 1), 32767)
+    return min(rules.vitals.max_health + rules.progression.health_per_level * (constitution - 1), 32767)
 
 
 @numba.njit(cache=True)
 def gain_xp(
     xp: np.ndarray, level: np.ndarray, max_health: np.ndarray, i: int, skill: int, rate: float,
-    amount: float, agent_id: int, r: int, c: int, events: EventLog, p: Params,
+    amount: float, agent_id: int, r: int, c: int, events: EventLog, rules: Rules,
 ) -> None:  # fmt: skip
     """Give agent ``i`` ``round(xp_scale * rate * amount)`` XP in ``skill``; level up if due.
 
@@ -73,14 +73,14 @@ def gain_xp(
     numba reference-counts every array of a table handed to a function, which would cost more
     than the rule itself on this per-event path.
     """
-    gained = int(round(p.xp_scale * rate * amount))
+    gained = int(round(rules.progression.xp_scale * rate * amount))
     if gained <= 0:
         return
     total = min(int(xp[i, skill]) + gained, 2**31 - 1)
     xp[i, skill] = total
-    new_level = level_for_xp(total, p.max_level)
+    new_level = level_for_xp(total, rules.progression.max_level)
     if new_level > level[i, skill]:
         level[i, skill] = new_level
         if skill == Skill.CONSTITUTION:
-            max_health[i] = max_health_at(new_level, p)
+            max_health[i] = max_health_at(new_level, rules)
         log_pair(events, EventKind.LEVEL_UP, i, agent_id, r, c, new_level, -1, -1, skill)

@@ -23,8 +23,8 @@ import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_event
 from neural_mmo.world.materials import SPAWNABLE
-from neural_mmo.world.params import Params
 from neural_mmo.world.rng import below
+from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock
 from neural_mmo.world.tables import NEVER, AgentTable
 
@@ -51,21 +51,21 @@ def _place(
     r: int,
     c: int,
     clock: np.ndarray,
-    p: Params,
+    rules: Rules,
 ) -> None:
     """Put the next agent id in ``slot`` at ``(r, c)`` with full vitals."""
     agent_id = clock[Clock.NEXT_ID]
     clock[Clock.NEXT_ID] = agent_id + 1
-    population = agent_id % p.n_populations
+    population = agent_id % rules.spawn.n_populations
     agents.alive[slot] = True
     agents.agent_id[slot] = agent_id
     agents.population[slot] = population
     agents.r[slot] = r
     agents.c[slot] = c
-    agents.health[slot] = p.max_health
-    agents.max_health[slot] = p.max_health
-    agents.food[slot] = p.max_food
-    agents.water[slot] = p.max_water
+    agents.health[slot] = rules.vitals.max_health
+    agents.max_health[slot] = rules.vitals.max_health
+    agents.food[slot] = rules.vitals.max_food
+    agents.water[slot] = rules.vitals.max_water
     agents.level[slot, :] = 1
     agents.xp[slot, :] = 0
     agents.style[slot] = 0
@@ -87,7 +87,7 @@ def spawn_continuous(
     events: EventLog,
     rng: np.ndarray,
     clock: np.ndarray,
-    p: Params,
+    rules: Rules,
 ) -> None:
     """One tick of continuous spawning (see module docs)."""
     tick = clock[Clock.TICK]
@@ -97,7 +97,9 @@ def spawn_continuous(
         alive += agents.alive[i]
     extra = 4 * n_edge
     k = 0
-    while k < p.spawn_attempts or (alive < p.min_alive and k < p.spawn_attempts + extra):
+    while k < rules.spawn.attempts_per_tick or (
+        alive < rules.spawn.min_alive and k < rules.spawn.attempts_per_tick + extra
+    ):
         k += 1
         slot = _free_slot(agents, tick)
         if slot < 0:
@@ -106,10 +108,10 @@ def spawn_continuous(
         r = edge_tiles[pick, 0]
         c = edge_tiles[pick, 1]
         if _can_spawn(material, occupant, r, c):
-            _place(agents, occupant, events, slot, r, c, clock, p)
+            _place(agents, occupant, events, slot, r, c, clock, rules)
             alive += 1
     for e in range(n_edge):
-        if alive >= p.min_alive:
+        if alive >= rules.spawn.min_alive:
             break
         slot = _free_slot(agents, tick)
         if slot < 0:
@@ -117,7 +119,7 @@ def spawn_continuous(
         r = edge_tiles[e, 0]
         c = edge_tiles[e, 1]
         if _can_spawn(material, occupant, r, c):
-            _place(agents, occupant, events, slot, r, c, clock, p)
+            _place(agents, occupant, events, slot, r, c, clock, rules)
             alive += 1
 
 
@@ -129,25 +131,25 @@ def spawn_concurrent(
     edge_tiles: np.ndarray,
     events: EventLog,
     clock: np.ndarray,
-    p: Params,
+    rules: Rules,
 ) -> None:
-    """Place ``p.n_agents`` agents evenly along the ring (see module docs)."""
+    """Place ``rules.spawn.n_agents`` agents evenly along the ring (see module docs)."""
     n_edge = edge_tiles.shape[0]
-    lo = p.border
-    size = material.shape[0] - 2 * p.border
+    lo = rules.map.border
+    size = material.shape[0] - 2 * rules.map.border
     cursor = 0  # row-major position in the playable area where the fallback scan resumes
-    for a in range(p.n_agents):
+    for a in range(rules.spawn.n_agents):
         slot = _free_slot(agents, clock[Clock.TICK])
         if slot < 0:
             return
-        start = (a * n_edge) // p.n_agents
+        start = (a * n_edge) // rules.spawn.n_agents
         placed = False
         for j in range(n_edge):
             k = (start + j) % n_edge
             r = edge_tiles[k, 0]
             c = edge_tiles[k, 1]
             if _can_spawn(material, occupant, r, c):
-                _place(agents, occupant, events, slot, r, c, clock, p)
+                _place(agents, occupant, events, slot, r, c, clock, rules)
                 placed = True
                 break
         while not placed and cursor < size * size:
@@ -155,7 +157,7 @@ def spawn_concurrent(
             c = lo + cursor % size
             cursor += 1
             if _can_spawn(material, occupant, r, c):
-                _place(agents, occupant, events, slot, r, c, clock, p)
+                _place(agents, occupant, events, slot, r, c, clock, rules)
                 placed = True
         if not placed:
             return
@@ -168,8 +170,8 @@ def place_agents(
     events: EventLog,
     positions: np.ndarray,
     clock: np.ndarray,
-    p: Params,
+    rules: Rules,
 ) -> None:
     """Put agent ``k`` in slot ``k`` at ``positions[k]`` (hand-made maps and scenario tests)."""
     for k in range(positions.shape[0]):
-        _place(agents, occupant, events, k, positions[k, 0], positions[k, 1], clock, p)
+        _place(agents, occupant, events, k, positions[k, 0], positions[k, 1], clock, rules)

@@ -15,37 +15,40 @@ from __future__ import annotations
 import numba
 
 from neural_mmo.world.events import DeathCause
-from neural_mmo.world.params import Params
+from neural_mmo.world.rules import Rules
 from neural_mmo.world.systems.combat import in_combat
 from neural_mmo.world.tables import AgentTable
 
 
 @numba.njit(cache=True)
-def update_vitals(agents: AgentTable, now: int, p: Params) -> None:
+def update_vitals(agents: AgentTable, now: int, rules: Rules) -> None:
     """Apply one tick of decay, damage and regeneration to every living agent."""
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] or agents.death_cause[i] != 0:  # dead, or killed earlier this tick
             continue
-        food = max(0, agents.food[i] - p.food_decay)
-        water = max(0, agents.water[i] - p.water_decay)
+        food = max(0, agents.food[i] - rules.vitals.food_decay)
+        water = max(0, agents.water[i] - rules.vitals.water_decay)
         health = int(agents.health[i])
         cause = DeathCause.NONE
         if food == 0 or water == 0:
             if food == 0:
-                health -= p.starvation_damage
+                health -= rules.vitals.starvation_damage
                 if health <= 0:
                     cause = DeathCause.STARVATION
             if water == 0:
-                health -= p.dehydration_damage
+                health -= rules.vitals.dehydration_damage
                 if health <= 0 and cause == DeathCause.NONE:
                     cause = DeathCause.DEHYDRATION
         elif (
-            food > p.food_regen_above
-            and water > p.water_regen_above
-            and (p.regen_in_combat or not in_combat(now, agents.combat_tick[i], p.status_ticks))
+            food > rules.derived.food_regen_above
+            and water > rules.derived.water_regen_above
+            and (
+                rules.combat.regen_in_combat
+                or not in_combat(now, agents.combat_tick[i], rules.combat.status_ticks)
+            )
         ):
-            health = min(int(agents.max_health[i]), health + p.regen_amount)
-        if p.immortal:
+            health = min(int(agents.max_health[i]), health + rules.derived.regen_amount)
+        if rules.vitals.immortal:
             health = max(1, health)
         elif health <= 0:
             health = 0
