@@ -4,17 +4,16 @@
 
 Every agent alive (concurrent spawning, immortal), the Random policy (uniform over what the mask
 allows, so agents attack whenever something is in reach), the preset's NPCs. The policy runs
-outside the clock. ``VecEnv.step`` runs each world's step as one numba call; here its two big
-parts run as calls of their own on a second world that receives the same decoded commands, and
+outside the clock. ``VecEnv.step`` runs every world's step in one numba call; here its two big
+parts run as calls of their own on a second VecEnv that receives the same decoded commands, and
 each part's figure is its call minus the cost of an empty call with the same arguments (what
 Python pays to hand them to numba). The rest is everything else in the step: action checks and
-decoding, rewards, flags, the one Python->numba call per world and the Python glue.
+decoding, rewards, flags, the one Python->numba call per step and the Python glue.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 from collections.abc import Callable
 
@@ -25,13 +24,24 @@ from neural_mmo.bench import BENCH_OVERRIDES
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.encode import write_all
-from neural_mmo.world.step import tick_packed, unpack_tick_args
+from neural_mmo.world.step import tick
 
 
 @numba.njit
-def _observe(world: tuple, n_populations: int, border: int, observer: tuple) -> None:
-    agents, npcs, material, occupant = unpack_tick_args(world)[:4]
-    write_all(agents, npcs, material, occupant, world[11][0], n_populations, border, observer)
+def _tick(worlds: object, commands: object) -> None:
+    io = worlds[0]
+    tick(io.world, commands, io.rules)
+
+
+@numba.njit
+def _observe(worlds: object) -> None:
+    io = worlds[0]
+    write_all(io.world, io.observer, io.encoding, io.rules)
+
+
+@numba.njit
+def _empty1(a: object) -> None:
+    pass
 
 
 @numba.njit
@@ -40,12 +50,7 @@ def _empty2(a: object, b: object) -> None:
 
 
 @numba.njit
-def _empty3(a: object, b: object, c: object) -> None:
-    pass
-
-
-@numba.njit
-def _empty4(a: object, b: object, c: object, d: object) -> None:
+def _empty6(a: object, b: object, c: object, d: object, e: object, f: object) -> None:
     pass
 
 
@@ -55,21 +60,22 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=3000)
     args = parser.parse_args()
     vec = VecEnv(1, config=Config.preset(args.preset).override(BENCH_OVERRIDES), seed=0)
+    twin = VecEnv(1, config=vec.config, seed=0)
     policy = RandomPolicy(vec.layout, 0)
     vec.reset()
+    twin.reset()
     for _ in range(50):
-        vec.step(policy.act(vec.observations))
-    twin = copy.deepcopy(vec)
-    world, observer, _, (n_populations, border, _, _) = twin._step_args[0]
+        actions = policy.act(vec.observations)
+        vec.step(actions)
+        twin.step(actions)
+    io = twin._io
     commands = vec._commands.copy()
+    todo, n_alive, at_horizon = vec._todo, vec._n_alive, vec._at_horizon
     parts: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
-        "tick": (lambda: tick_packed(world, commands), lambda: _empty2(world, commands)),
-        "observations": (
-            lambda: _observe(world, n_populations, border, observer),
-            lambda: _empty4(world, n_populations, border, observer),
-        ),
+        "tick": (lambda: _tick(io, commands), lambda: _empty2(io, commands)),
+        "observations": (lambda: _observe(io), lambda: _empty1(io)),
         "one Python->numba call of the step": (
-            lambda: _empty3(vec._step_args[0], -1.0, True),
+            lambda: _empty6(vec._io, todo, -1.0, True, n_alive, at_horizon),
             lambda: None,
         ),
     }

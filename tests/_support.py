@@ -12,7 +12,7 @@ from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import Scenario
 from neural_mmo.world.materials import Material
-from neural_mmo.world.params import Params
+from neural_mmo.world.rules import make_rules, replace_rules
 from neural_mmo.world.state import ring_tiles
 
 GRASS_8 = "\n".join(["........"] * 8)
@@ -32,11 +32,10 @@ def make_scenario(drawing: str, seed: int = 0, **overrides: Any) -> Scenario:
     return Scenario(drawing, seed=seed, **overrides)
 
 
-def params(**fields: Any) -> Params:
-    """Kernel parameters: those of the default :class:`Config` with ``fields`` replaced."""
-    unknown = set(fields) - set(Params._fields)
-    assert not unknown, f"not Params fields: {unknown}"
-    return Params.from_config(Config())._replace(**fields)
+def rules(**fields: Any) -> Any:
+    """Kernel rules: those of the default :class:`Config` with ``group__field`` values replaced
+    (unvalidated, so kernels can be probed outside the config's bounds)."""
+    return replace_rules(make_rules(Config()), **fields)
 
 
 def load_world(

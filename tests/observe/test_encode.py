@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
-from neural_mmo.observe.encode import Observer, Rule, nearest_first
+from neural_mmo.observe.encode import Observer, nearest_first
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
 from neural_mmo.world.actions import ActionHead
@@ -243,7 +243,7 @@ def test_observer_matches_the_reference(
     observer = Observer(layout, buffers)
     observer.entity_slot[:] = rng.integers(-5, 50, size=observer.entity_slot.shape)
     written_before = rng.random(n_slots) < 0.5
-    observer.written[:] = written_before
+    observer.arrays.written[:] = written_before
     garbage = {k: v.copy() for k, v in buffers.items()}
     garbage_slots = observer.entity_slot.copy()
 
@@ -257,18 +257,18 @@ def test_observer_matches_the_reference(
             assert (buffers["entity_mask"][i] == m).all(), i
             assert (buffers["action_mask"][i] == act).all(), (i, buffers["action_mask"][i], act)
             assert observer.entity_slot[i].tolist() == shown.tolist(), i
-            assert observer.written[i]
+            assert observer.arrays.written[i]
         elif written_before[i]:
             assert not buffers["tiles"][i].any() and not buffers["entities"][i].any()
             assert not buffers["entity_mask"][i].any()
             assert (buffers["action_mask"][i] == only_no_ops(layout)).all()
             assert (observer.entity_slot[i] == -1).all()
-            assert not observer.written[i]
+            assert not observer.arrays.written[i]
         else:
             for k in buffers:
                 assert (buffers[k][i] == garbage[k][i]).all(), (i, k)
             assert (observer.entity_slot[i] == garbage_slots[i]).all()
-            assert not observer.written[i]
+            assert not observer.arrays.written[i]
 
 
 # ---------------------------------------------------------------------- live worlds
@@ -296,7 +296,7 @@ def test_observer_clear_and_write_on_a_live_world():
     observer.clear()
     assert not observer.buffers["tiles"].any() and not observer.buffers["entities"].any()
     assert (observer.buffers["action_mask"] == only_no_ops(layout)).all()
-    assert not observer.written.any()
+    assert not observer.arrays.written.any()
     assert (observer.entity_slot == -1).all()
     observer.write(state)
     for k in obs:
@@ -415,19 +415,14 @@ def test_the_last_view_of_a_dead_agent_lists_a_newcomer_on_its_tile():
     ]  # ... and with the others
 
 
-def test_the_observer_rules_are_indexed_by_rule():
+def test_the_attack_mask_reads_each_style_reach_from_the_rules():
     config = Config().override(
-        {"combat.status_ticks": 6, "combat.spawn_immunity": 11, "combat.melee_range": 2,
-         "combat.range_range": 3, "combat.mage_range": 4, "npc.sight": 5}
-    )  # fmt: skip
+        {"combat.melee_range": 2, "combat.range_range": 3, "combat.mage_range": 4, "npc.sight": 5}
+    )
+    state = WorldState.allocate(config)
+    assert state.rules.derived.style_range == (2, 3, 4)
     observer = Observer(ObsLayout(config), ObsLayout(config).allocate(config.spawn.n_agents))
-    assert len(observer.rules) == len(Rule)
-    assert [(r.name, int(observer.rules[r])) for r in Rule] == [
-        ("STATUS_TICKS", 6), ("SPAWN_IMMUNITY", 11),
-        ("MELEE_RANGE", 2), ("RANGE_RANGE", 3), ("MAGE_RANGE", 4),
-    ]  # fmt: skip
-    for style in (1, 2, 3):  # the reach of a style is at MELEE_RANGE + style - 1
-        assert observer.rules[Rule.MELEE_RANGE + style - 1] == 1 + style
+    assert observer.encoding.head_offsets.tolist() == ObsLayout(config).action_offsets.tolist()
 
 
 @pytest.mark.parametrize("status", [0, 1, 4])

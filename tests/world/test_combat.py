@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from _support import damage_reference, params
+from _support import damage_reference, rules
 
 from neural_mmo.config import Config
 from neural_mmo.world import geometry
@@ -97,7 +97,7 @@ def test_a_zero_attack_roll_never_hits():
 @pytest.mark.parametrize("weak", [False, True])
 def test_hit_damage_matches_the_formula_at_many_levels(style, weak):
     cfg = Config()
-    p = params()
+    p = rules()
     for attack in LEVELS:
         for defence in LEVELS:
             expected = damage_reference(cfg, style, attack, defence, weak)
@@ -105,7 +105,7 @@ def test_hit_damage_matches_the_formula_at_many_levels(style, weak):
 
 
 def test_hit_damage_at_named_points():
-    p = params()
+    p = rules()
     # melee 7 + 63 A / 99: level 99 against defence 1, no weakness -> floor(70 (1 - 0.3 / 99))
     assert hit_damage(Style.MELEE, 99, 1, False, p) == math.floor(70 * (1 - 0.3 / 99))
     # mage at level 1 against defence 99: floor((3 + 47 / 99) * 0.7) = floor(2.432...) = 2
@@ -124,7 +124,7 @@ def test_hit_damage_at_named_points():
 )
 def test_hit_damage_follows_the_configured_reduction_and_multiplier(fields):
     cfg = Config().override({f"combat.{k}": v for k, v in fields.items()})
-    p = params(**fields)
+    p = rules(**{f"combat__{k}": v for k, v in fields.items()})
     for style in (Style.MELEE, Style.RANGE, Style.MAGE):
         for attack in LEVELS:
             for defence in LEVELS:
@@ -134,15 +134,15 @@ def test_hit_damage_follows_the_configured_reduction_and_multiplier(fields):
 
 
 def test_a_hit_does_at_least_one_damage():
-    p = params(style_damage=(0.0, 0.0, 0.0), style_damage_per_99=(0.0, 0.0, 0.0))
+    p = rules(derived__style_damage=(0.0, 0.0, 0.0), derived__style_damage_per_99=(0.0, 0.0, 0.0))
     for style in (Style.MELEE, Style.RANGE, Style.MAGE):
         assert hit_damage(int(style), 1, 99, False, p) == 1
-    full = params(defence_reduction=1.0)  # a level-99 defender absorbs everything
+    full = rules(combat__defence_reduction=1.0)  # a level-99 defender absorbs everything
     assert hit_damage(Style.MELEE, 99, 99, False, full) == 1
 
 
 def test_higher_defence_means_less_damage():
-    p = params()
+    p = rules()
     for style in (Style.MELEE, Style.RANGE, Style.MAGE):
         for attack in (50, 99):
             damage = [hit_damage(int(style), attack, d, False, p) for d in (1, 25, 50, 75, 99)]
@@ -151,14 +151,14 @@ def test_higher_defence_means_less_damage():
 
 
 def test_higher_attack_level_means_more_damage():
-    p = params()
+    p = rules()
     for style in (Style.MELEE, Style.RANGE, Style.MAGE):
         damage = [hit_damage(int(style), a, 1, False, p) for a in (1, 25, 50, 75, 99)]
         assert all(x < y for x, y in zip(damage, damage[1:])), damage
 
 
 def test_melee_hits_hardest_and_mage_softest_at_equal_levels():
-    p = params()
+    p = rules()
     for attack in (1, 50, 99):
         melee, rng, mage = (
             hit_damage(int(s), attack, 1, False, p) for s in (Style.MELEE, Style.RANGE, Style.MAGE)
@@ -180,7 +180,7 @@ def test_the_style_triangle():
 
 
 def test_weakness_multiplies_the_damage_before_flooring():
-    p = params()
+    p = rules()
     w = Config().combat.weakness_multiplier
     for style in (Style.MELEE, Style.RANGE, Style.MAGE):
         for attack in (1, 50, 99):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, params, stream
+from _support import PyStream, rules, stream
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -107,15 +107,15 @@ def test_forage_matches_the_reference(
 
     queue = empty_queue(g)
     events = EventLog.empty(5 * n)
-    p = params(
-        max_food=max_food,
-        max_water=max_water,
-        food_restore=food_restore,
-        water_restore=water_restore,
-        food_regrow_prob=prob,
-        restore_per_level=restore_per_level,
-        forage_xp=forage_xp,
-        max_level=max_level,
+    p = rules(
+        vitals__max_food=max_food,
+        vitals__max_water=max_water,
+        resources__food_restore=food_restore,
+        resources__water_restore=water_restore,
+        resources__food_regrow_prob=prob,
+        progression__restore_per_level=restore_per_level,
+        progression__forage_xp=forage_xp,
+        progression__max_level=max_level,
     )
     forage(agents, material, queue, events, world_rng, tick, p)
 
@@ -139,6 +139,6 @@ def test_diagonal_water_does_not_count():
     agents.r[0] = agents.c[0] = 2
     agents.water[0] = 3
     events = EventLog.empty(5)
-    p = params(max_food=10, max_water=10, food_restore=5, water_restore=5, food_regrow_prob=0.5)
+    p = rules(vitals__max_food=10, vitals__max_water=10, resources__food_restore=5, resources__water_restore=5, resources__food_regrow_prob=0.5)
     forage(agents, material, empty_queue(5), events, stream(0), 1, p)
     assert agents.water[0] == 3 and events.n == 0

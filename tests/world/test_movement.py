@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, params, stream
+from _support import PyStream, rules, stream
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -131,7 +131,7 @@ def test_move_agents_matches_the_reference(seed, size, border, n_agents, immorta
     )  # fmt: skip
 
     events = EventLog.empty(5 * n_agents)
-    p = params(immortal=immortal, border=border)
+    p = rules(vitals__immortal=immortal, map__border=border)
     move_agents(agents, material, occupant, moves, np.zeros(n_agents, np.int32), events, world_rng, now, p)
 
     assert (occupant == ref_occ).all()
@@ -162,7 +162,7 @@ def test_dead_agents_do_not_move_and_are_not_shuffled():
         events,
         stream(0),
         1,
-        params(immortal=False, border=1),
+        rules(vitals__immortal=False, map__border=1),
     )
     assert (agents.r[0], agents.c[0]) == (3, 2)
     assert (agents.r[1], agents.c[1]) == (3, 2)
@@ -183,7 +183,7 @@ def test_frozen_and_freshly_killed_agents_stay():
     events = EventLog.empty(10)
     moves = np.full(4, Direction.NORTH, np.int32)
     move_agents(agents, material, occupant, moves, np.zeros(4, np.int32), events, stream(0), now,
-                params(immortal=False, border=1))  # fmt: skip
+                rules(vitals__immortal=False, map__border=1))  # fmt: skip
     assert agents.r.tolist() == [2, 1, 4, 4] and agents.c.tolist() == [2, 4, 2, 4]
     assert [(e["kind"], e["slot"]) for e in events.rows()] == [("MOVE", 1)]
     assert occupant[1, 4] == 1 and occupant[2, 4] == -1 and occupant[4, 2] == 2

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from _support import draw, grass, make_scenario, params
+from _support import draw, grass, make_scenario, rules
 
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventKind, EventLog
@@ -127,7 +127,7 @@ def level_ups(events: EventLog) -> list[tuple[int, int, int]]:
     [(1.0, 4.0, 7), (1.0, 1.33, 7), (1.0, 2.0, 13), (2.5, 1.33, 3), (0.5, 4.0, 9), (1.0, 10.0, 1.0)],
 )
 def test_a_gain_is_round_of_scale_times_rate_times_amount(xp_scale, rate, amount):
-    p = params(xp_scale=xp_scale)
+    p = rules(progression__xp_scale=xp_scale)
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.xp[1, Skill.RANGE] = 5
     gain(agents, 1, Skill.RANGE, rate, amount, events, p)
@@ -137,16 +137,16 @@ def test_a_gain_is_round_of_scale_times_rate_times_amount(xp_scale, rate, amount
 
 
 def test_a_gain_that_rounds_to_zero_changes_nothing():
-    p = params(xp_scale=0.1)
+    p = rules(progression__xp_scale=0.1)
     agents, events = fresh_agents(), EventLog.empty(32)
     gain(agents, 0, Skill.MELEE, 1.0, 4, events, p)  # round(0.4) = 0
     assert agents.xp[0, Skill.MELEE] == 0 and events.n == 0
-    gain(agents, 0, Skill.MELEE, 4.0, 0, events, params())  # no damage, no XP
+    gain(agents, 0, Skill.MELEE, 4.0, 0, events, rules())  # no damage, no XP
     assert agents.xp[0, Skill.MELEE] == 0 and events.n == 0
 
 
 def test_crossing_a_boundary_logs_one_level_up_with_the_new_level():
-    p = params()
+    p = rules()
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.xp[0, Skill.MAGE] = REFERENCE[2] - 4
     gain(agents, 0, Skill.MAGE, 1.0, 3, events, p)  # one short of level 2
@@ -160,7 +160,7 @@ def test_crossing_a_boundary_logs_one_level_up_with_the_new_level():
 
 
 def test_a_gain_across_several_boundaries_logs_the_final_level_once():
-    p = params()
+    p = rules()
     agents, events = fresh_agents(), EventLog.empty(32)
     gain(agents, 1, Skill.DEFENCE, 1.0, REFERENCE[50] + 1, events, p)
     assert agents.level[1, Skill.DEFENCE] == 50
@@ -168,7 +168,7 @@ def test_a_gain_across_several_boundaries_logs_the_final_level_once():
 
 
 def test_level_98_to_99():
-    p = params()
+    p = rules()
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.xp[0, Skill.HUNTING] = REFERENCE[99] - 1
     agents.level[0, Skill.HUNTING] = 98
@@ -181,7 +181,7 @@ def test_level_98_to_99():
 
 
 def test_xp_saturates_at_the_int32_limit():
-    p = params(xp_scale=1000.0)
+    p = rules(progression__xp_scale=1000.0)
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.xp[0, Skill.MELEE] = 2**31 - 10
     agents.level[0, Skill.MELEE] = 99
@@ -191,29 +191,29 @@ def test_xp_saturates_at_the_int32_limit():
 
 @pytest.mark.parametrize("health_per_level", [2, 5])
 def test_constitution_raises_max_health_but_not_health(health_per_level):
-    p = params(health_per_level=health_per_level)
+    p = rules(progression__health_per_level=health_per_level)
     agents, events = fresh_agents(), EventLog.empty(32)
     agents.health[0] = 40
     gain(agents, 0, Skill.CONSTITUTION, 1.0, REFERENCE[10], events, p)
     assert agents.level[0, Skill.CONSTITUTION] == 10
-    assert agents.max_health[0] == p.max_health + health_per_level * (10 - 1)
+    assert agents.max_health[0] == p.vitals.max_health + health_per_level * (10 - 1)
     assert agents.health[0] == 40
     assert level_ups(events) == [(0, 10, Skill.CONSTITUTION)]
 
 
 def test_other_skills_leave_max_health_alone():
-    p = params()
+    p = rules()
     agents, events = fresh_agents(), EventLog.empty(32)
     for skill in (Skill.MELEE, Skill.RANGE, Skill.MAGE, Skill.DEFENCE, Skill.HUNTING, Skill.FISHING):
         gain(agents, 0, skill, 1.0, REFERENCE[30], events, p)
         assert agents.level[0, skill] == 30
-    assert agents.max_health[0] == p.max_health
+    assert agents.max_health[0] == p.vitals.max_health
 
 
 def test_max_health_at_each_constitution_level():
-    p = params()
+    p = rules()
     for level in (1, 2, 50, 98, 99):
-        assert max_health_at(level, p) == p.max_health + p.health_per_level * (level - 1)
+        assert max_health_at(level, p) == p.vitals.max_health + p.progression.health_per_level * (level - 1)
 
 
 INT16_MAX = 32767
@@ -224,21 +224,21 @@ INT16_MAX = 32767
     [(100, 2), (10_000, 10_000), (INT16_MAX, 0), (INT16_MAX, 1), (INT16_MAX - 196, 2), (1, 335)],
 )
 def test_max_health_at_caps_at_the_int16_top(max_health, health_per_level):
-    p = params(max_health=max_health, health_per_level=health_per_level)
+    p = rules(vitals__max_health=max_health, progression__health_per_level=health_per_level)
     for level in range(1, 100):
         formula = max_health + health_per_level * (level - 1)
         assert max_health_at(level, p) == min(formula, INT16_MAX), level
 
 
 def test_the_cap_is_reached_exactly_at_the_int16_top():
-    p = params(max_health=INT16_MAX - 196, health_per_level=2)  # 99 is exactly the top
+    p = rules(vitals__max_health=INT16_MAX - 196, progression__health_per_level=2)  # 99 is exactly the top
     assert max_health_at(98, p) == INT16_MAX - 2 and max_health_at(99, p) == INT16_MAX
-    p = params(max_health=INT16_MAX - 195, health_per_level=2)  # 99 would be one above it
+    p = rules(vitals__max_health=INT16_MAX - 195, progression__health_per_level=2)  # 99 would be one above it
     assert max_health_at(98, p) == INT16_MAX - 1 and max_health_at(99, p) == INT16_MAX
 
 
 def test_a_constitution_level_up_never_wraps_the_int16_max_health():
-    p = params(max_health=10_000, health_per_level=10_000)
+    p = rules(vitals__max_health=10_000, progression__health_per_level=10_000)
     agents, events = fresh_agents(), EventLog.empty(32)
     gain(agents, 0, Skill.CONSTITUTION, 1.0, REFERENCE[2], events, p)
     assert agents.max_health[0] == 20_000

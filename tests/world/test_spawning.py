@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, params, stream
+from _support import PyStream, rules, stream
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -105,13 +105,13 @@ def test_spawn_continuous_matches_the_reference_and_its_rules(
     )
     events = EventLog.empty(5 * n_slots)
     clock = np.array([tick, next_id], np.int64)
-    p = params(
-        spawn_attempts=attempts,
-        min_alive=min_alive,
-        n_populations=n_populations,
-        max_health=30,
-        max_food=40,
-        max_water=50,
+    p = rules(
+        spawn__attempts_per_tick=attempts,
+        spawn__min_alive=min_alive,
+        spawn__n_populations=n_populations,
+        vitals__max_health=30,
+        vitals__max_food=40,
+        vitals__max_water=50,
     )
     assert spawn_continuous(agents, material, occupant, ring, events, world_rng, clock, p) is None
     spawns = events.rows()
@@ -176,8 +176,8 @@ def test_spawn_concurrent_spaces_agents_evenly_clockwise(seed, size, n_agents, n
     occupant = np.full((g, g), -1, np.int32)
     events = EventLog.empty(5 * n_agents)
     clock = np.zeros(len(Clock), np.int64)
-    p = params(
-        border=border, n_agents=n_agents, n_populations=n_populations, max_health=5, max_food=6, max_water=7
+    p = rules(
+        map__border=border, spawn__n_agents=n_agents, spawn__n_populations=n_populations, vitals__max_health=5, vitals__max_food=6, vitals__max_water=7
     )
     assert spawn_concurrent(agents, material, occupant, ring, events, clock, p) is None
     next_id = int(clock[Clock.NEXT_ID])
@@ -222,7 +222,7 @@ def test_place_agents_puts_agent_k_in_slot_k():
     events = EventLog.empty(15)
     positions = np.array([[2, 2], [3, 4], [1, 1]], np.int64)
     clock = np.zeros(len(Clock), np.int64)
-    p = params(n_populations=2, max_health=10, max_food=11, max_water=12)
+    p = rules(spawn__n_populations=2, vitals__max_health=10, vitals__max_food=11, vitals__max_water=12)
     # what a previous holder of each slot left behind must not leak into the new agent
     agents.max_health[:] = 300
     agents.level[:] = 40
@@ -256,7 +256,7 @@ def test_min_alive_falls_back_to_scanning_the_ring_when_every_random_draw_misses
     occupant = np.full((g, g), -1, np.int32)
     events = EventLog.empty(8)
     clock = np.zeros(len(Clock), np.int64)
-    p = params(border=border, spawn_attempts=0, min_alive=1, n_agents=1, n_populations=1)
+    p = rules(map__border=border, spawn__attempts_per_tick=0, spawn__min_alive=1, spawn__n_agents=1, spawn__n_populations=1)
     spawn_continuous(agents, material, occupant, ring, events, stream(seed), clock, p)
     assert agents.alive[0] and (agents.r[0], agents.c[0]) == tuple(ring[free])
 

@@ -8,7 +8,7 @@ import pytest
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventColumn
 from neural_mmo.world.geometry import nearest_first
-from neural_mmo.world.params import Params
+from neural_mmo.world.rules import make_rules
 from neural_mmo.world.rng import Stream, episode_seed
 from neural_mmo.world.state import REGROW_RING, Clock, WorldState, event_capacity, ring_tiles
 from neural_mmo.world.step import reset
@@ -62,7 +62,7 @@ def test_allocate_shapes_and_dtypes():
     assert state.edge_tiles.shape == (4 * (cfg.map.size - 1), 2)
     assert state.streams.shape == (len(Stream), 4) and state.streams.dtype == np.uint64
     assert state.clock.shape == (len(Clock),) and state.clock.dtype == np.int64 and (state.clock == 0).all()
-    assert state.params == Params.from_config(cfg)
+    assert state.rules == make_rules(cfg)
     assert state.tick == 0 and state.next_agent_id == 0 and state.n_alive == 0
 
 

@@ -11,7 +11,7 @@ from neural_mmo.testing import check_invariants
 from neural_mmo.world.actions import Command
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.materials import Material
-from neural_mmo.world.params import Params
+from neural_mmo.world.rules import make_rules
 from neural_mmo.world.rng import Stream, episode_seed, system_streams, terrain_generator
 from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.step import commands_for, reset, step, tick
@@ -168,14 +168,13 @@ def test_step_is_one_call_of_the_tick_kernel_over_the_state_arrays():
     b = world(size=16, n_agents=8, n_npcs=6, **overrides)
     reset(a, episode_seed(2, 0, 0))
     reset(b, episode_seed(2, 0, 0))
-    assert a.params == b.params == Params.from_config(a.config)
+    assert a.rules == b.rules == make_rules(a.config)
     rng = np.random.default_rng(2)
     kinds = set()
     for t in range(1, 41):
         commands = random_commands(a, rng)
         step(a, commands)
-        tick(b.agents, b.npcs, b.material, b.occupant, b.events, b.regrowth, b.edge_tiles, b.scratch,
-             b.npc_offsets, b.npc_search, b.streams, b.clock, commands, b.params)  # fmt: skip
+        tick(b.world, commands, b.rules)
         assert a.state_hash() == b.state_hash()
         assert a.events.rows() == b.events.rows()
         assert a.clock[Clock.TICK] == a.tick == t

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import params
+from _support import rules
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -96,20 +96,20 @@ def test_update_vitals_matches_the_reference(
         regen_in_combat=regen_in_combat,
     )
     before = {name: getattr(agents, name).copy() for name in ("health", "food", "water", "death_cause")}
-    kernel_params = params(
-        food_decay=food_decay,
-        water_decay=water_decay,
-        starvation_damage=starvation_damage,
-        dehydration_damage=dehydration_damage,
-        food_regen_above=p["food_above"],
-        water_regen_above=p["water_above"],
-        regen_amount=p["regen"],
-        max_health=max_health,
-        max_food=max_food,
-        max_water=max_water,
-        immortal=immortal,
-        status_ticks=status_ticks,
-        regen_in_combat=regen_in_combat,
+    kernel_params = rules(
+        vitals__food_decay=food_decay,
+        vitals__water_decay=water_decay,
+        vitals__starvation_damage=starvation_damage,
+        vitals__dehydration_damage=dehydration_damage,
+        derived__food_regen_above=p["food_above"],
+        derived__water_regen_above=p["water_above"],
+        derived__regen_amount=p["regen"],
+        vitals__max_health=max_health,
+        vitals__max_food=max_food,
+        vitals__max_water=max_water,
+        vitals__immortal=immortal,
+        combat__status_ticks=status_ticks,
+        combat__regen_in_combat=regen_in_combat,
     )
     update_vitals(agents, now, kernel_params)
     for i in range(n):

@@ -1,16 +1,18 @@
-"""Params: the runtime rule numbers the kernels read, flattened from the Config."""
+"""Rules: the config's numbers as the record kernels read, generated from the config's fields."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from neural_mmo.config import Config
-from neural_mmo.world.params import Params
+from neural_mmo.config import _GROUPS, Config
+from neural_mmo.world.rules import GROUP_RULES, make_rules, replace_rules
 from neural_mmo.world.state import WorldState
 
 
 @pytest.mark.parametrize("mode", ["continuous", "concurrent"])
-def test_from_config_copies_every_rule_number(mode):
+def test_rules_hold_every_number_of_the_config_and_the_derived_ones(mode):
     cfg = Config.preset("small").override(
         {
             "map.border": 9,
@@ -66,63 +68,56 @@ def test_from_config_copies_every_rule_number(mode):
             "npc.leash": 11,
         }
     )
-    p = Params.from_config(cfg)
-    assert p._asdict() == {
-        "last_tick": cfg.episode.horizon,
-        "border": 9,
-        "immortal": True,
-        "max_health": 90,
-        "max_food": 80,
-        "max_water": 70,
-        "food_decay": 4,
-        "water_decay": 6,
-        "starvation_damage": 11,
-        "dehydration_damage": 12,
-        "food_regen_above": 40.0,
-        "water_regen_above": 35.0,
-        "regen_amount": 22,  # floor(90 * 0.25)
-        "food_restore": 33,
-        "water_restore": 44,
-        "food_regrow_prob": 0.125,
+    rules = make_rules(cfg)
+    for group in _GROUPS:
+        record = getattr(rules, group)
+        for f in dataclasses.fields(getattr(cfg, group)):
+            if str(f.type) in ("int", "float", "bool"):
+                value = getattr(record, f.name)
+                assert value == getattr(getattr(cfg, group), f.name), f"{group}.{f.name}"
+                assert type(value).__name__ == str(f.type), f"{group}.{f.name} is a {type(value).__name__}"
+    assert rules.map.border == 9 and rules.vitals.food_decay == 4 and rules.npc.leash == 11
+    assert rules.derived._asdict() == {
         "continuous_spawn": mode == "continuous",
-        "spawn_attempts": 5,
-        "min_alive": 2,
-        "n_agents": 20,
-        "n_populations": 3,
+        "last_tick": cfg.episode.horizon,
+        "food_regen_above": 40.0,  # 0.5 * 80
+        "water_regen_above": 35.0,  # 0.5 * 70
+        "regen_amount": 22,  # floor(90 * 0.25)
         "style_range": (2, 5, 6),
         "style_damage": (8.5, 6.5, 4.5),
         "style_damage_per_99": (60.0, 50.0, 40.0),
-        "defence_reduction": 0.4,
-        "roll_bonus": 3,
-        "weakness_multiplier": 2.0,
-        "freeze_ticks": 7,
-        "spawn_immunity": 13,
-        "status_ticks": 9,
-        "regen_in_combat": True,
-        "max_level": 50,
-        "xp_scale": 2.5,
-        "xp_per_damage": 3.0,
-        "constitution_xp_per_damage": 1.5,
-        "defence_xp_per_damage": 2.25,
-        "forage_xp": 12.0,
-        "health_per_level": 4,
-        "restore_per_level": 0.75,
-        "npc_spawn_attempts": 6,
-        "npc_passive_below": 0.2,
-        "npc_neutral_below": 0.6,
-        "npc_edge_level": 2,
-        "npc_centre_level": 40,
-        "npc_sight": 7,
-        "npc_wander_prob": 0.3,
-        "npc_leash": 11,
     }
-    assert cfg.regen_amount == 22
-    assert isinstance(p.food_regen_above, float) and isinstance(p.continuous_spawn, bool)
 
 
-def test_a_world_carries_the_params_of_its_config():
+def test_each_group_record_is_generated_from_the_config_fields():
+    for group, cls in _GROUPS.items():
+        numeric = [f.name for f in dataclasses.fields(cls) if str(f.type) in ("int", "float", "bool")]
+        assert list(GROUP_RULES[group]._fields) == numeric
+    assert make_rules(Config()).spawn._fields == ("n_agents", "n_populations", "attempts_per_tick", "min_alive")
+
+
+def test_values_take_the_declared_type_and_persistent_worlds_have_no_last_tick():
+    cfg = Config.preset("small").override({"combat.melee_damage": 8, "episode.persistent": True})
+    rules = make_rules(cfg)
+    assert isinstance(rules.combat.melee_damage, float) and rules.combat.melee_damage == 8.0
+    assert rules.derived.style_damage[0] == 8.0 and isinstance(rules.derived.style_damage[0], float)
+    assert rules.derived.last_tick == -1
+
+
+def test_replace_rules_changes_one_field_and_rejects_unknown_ones():
+    base = make_rules(Config())
+    changed = replace_rules(base, map__border=1, vitals__immortal=True)
+    assert changed.map.border == 1 and changed.vitals.immortal is True
+    assert changed.combat == base.combat and base.map.border == Config().map.border
+    with pytest.raises(KeyError, match="vitals__nope"):
+        replace_rules(base, vitals__nope=1)
+    with pytest.raises(KeyError, match="food_decay"):
+        replace_rules(base, food_decay=1)
+
+
+def test_a_world_carries_the_rules_of_its_config():
     cfg = Config.preset("small").override({"vitals.food_decay": 9})
     state = WorldState.allocate(cfg)
-    assert state.params == Params.from_config(cfg) and state.params.food_decay == 9
+    assert state.rules == make_rules(cfg) and state.rules.vitals.food_decay == 9
     with pytest.raises(AttributeError):
-        state.params.food_decay = 1  # type: ignore[misc]
+        state.rules.vitals.food_decay = 1  # type: ignore[misc]
