@@ -33,7 +33,7 @@ PARTS = ("env", "forward", "learn", "other")
 
 def one_round(config: TrainConfig, warmup: int, iterations: int) -> dict[str, float]:
     trainer = Trainer(config)
-    threads = trainer.threads
+    threads = getattr(trainer, "threads", config.threads)  # trainers before "auto" had no such field
     for _ in range(warmup):
         trainer.step()
     seconds = dict.fromkeys(PARTS, 0.0)
