@@ -7,8 +7,18 @@ Submodules load PyTorch only when used, so the rest of the package works without
 
 from __future__ import annotations
 
+import os
+import sys
 from importlib import import_module
 from typing import Any
+
+if "torch" not in sys.modules:
+    # Idle torch threads sleep instead of spinning: spinning threads fight any other load on the
+    # machine and training collapses (docs/training.md, "Threads"). OpenMP reads this once, when
+    # torch loads; a value the user set wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+PASSIVE_WAIT = os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
+"""Whether torch's idle threads sleep (as far as this process can tell)."""
 
 _EXPORTS = {
     "Input": "io", "Output": "io", "Encoded": "io",

@@ -67,8 +67,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         print(f"neural-mmo: error: {err}", file=sys.stderr)
         return 2
-    print(f"training: {trainer.config.total_steps:,} agent-steps into {trainer.out}/ "
-          f"(tensorboard --logdir {trainer.out}/tensorboard)", file=sys.stderr)  # fmt: skip
+    print(f"training: {trainer.config.total_steps:,} agent-steps into {trainer.out}/ with {trainer.threads} "
+          f"torch threads (tensorboard --logdir {trainer.out}/tensorboard)", file=sys.stderr)  # fmt: skip
     try:
         trainer.train(progress=not args.quiet)
     except KeyboardInterrupt:

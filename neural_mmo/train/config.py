@@ -43,23 +43,35 @@ class TrainConfig:
     max_grad_norm: float = _f(0.5, "gradient norm clip")
     death_penalty: float = _f(-1.0, "reward on the tick an agent dies")
     # --- run
-    threads: int = _f(2, "torch threads")
+    threads: int | str = _f(
+        "auto",
+        "torch threads; auto (or 0): the cores free to this process, less its "
+        "environment workers (see docs/training.md)",
+    )
     out: str = _f("runs/train", "run directory: TensorBoard logs, checkpoints, config")
     checkpoint_every: int = _f(20, "iterations between checkpoints (and at the end)")
     log_every: int = _f(1, "iterations between TensorBoard writes")
 
     def __post_init__(self) -> None:
+        if type(self.threads) is int and self.threads == 0:
+            self.threads = "auto"
         if isinstance(self.game, dict):  # TOML dotted keys arrive nested: {"resources": {"x": 1}}
             self.game = _flatten(self.game)
         self.validate()
 
     def validate(self) -> None:
         positive = ("worlds", "populations", "total_steps", "horizon", "epochs", "minibatch", "hidden",
-                    "threads", "checkpoint_every", "log_every")  # fmt: skip
+                    "checkpoint_every", "log_every")  # fmt: skip
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"train config: {name} must be a positive int, got {value!r}")
+        if self.threads != "auto" and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise ValueError(
+                f"train config: threads must be 'auto', 0 (auto) or a positive int, got {self.threads!r}"
+            )
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
             raise ValueError(f"train config: workers must be an int >= 0, got {self.workers!r}")
         for name in ("gamma", "gae_lambda"):

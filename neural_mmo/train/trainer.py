@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -17,12 +18,78 @@ from neural_mmo.envs.vector import VecEnv, make_config
 from neural_mmo.observe.layout import EntityColumn, ObsLayout
 from neural_mmo.tasks.rewards import SurvivalReward
 from neural_mmo.train import ppo
-from neural_mmo.train.checkpoint import read_checkpoint, save_checkpoint
+from neural_mmo.train.checkpoint import (
+    CheckpointError,
+    configs,
+    load_optimizer,
+    load_weights,
+    read_checkpoint,
+    restore_random_states,
+    save_checkpoint,
+)
 from neural_mmo.train.config import TrainConfig
 from neural_mmo.train.models import Base, make_model
 from neural_mmo.world.events import DeathCause, EventKind
 
 MetricsFn = Callable[[int, dict[str, float]], None]
+
+
+def allowed_cpus() -> set[int]:
+    """The CPUs this process may run on: its affinity mask (``taskset``, cgroups' cpusets), or
+    every CPU where the system has no masks."""
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return set(range(os.cpu_count() or 1))
+
+
+def idle_cpus(cpus: set[int], seconds: float = 0.25) -> float | None:
+    """How many of ``cpus`` other processes left idle over the next ``seconds`` (from
+    ``/proc/stat``), or None where that cannot be read."""
+
+    def sample() -> dict[int, tuple[int, int]]:
+        out = {}
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("cpu") and line[3].isdigit():
+                    name, *values = line.split()
+                    ticks = [int(v) for v in values[:8]]
+                    out[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))  # idle + iowait, all
+        return out
+
+    try:
+        before = sample()
+        time.sleep(seconds)
+        after = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    idle, known = 0.0, 0
+    for cpu in cpus:
+        if cpu in before and cpu in after and after[cpu][1] > before[cpu][1]:
+            idle += (after[cpu][0] - before[cpu][0]) / (after[cpu][1] - before[cpu][1])
+            known += 1
+    return idle if known else None
+
+
+def choose_threads(setting: int | str, workers: int = 0) -> int:
+    """Torch's thread count for a training process: ``setting`` if it is a number, else (``auto``)
+    the CPUs this process may use less the ``workers`` environment processes it starts, at least 1.
+    Where idle torch threads spin instead of sleeping (``OMP_WAIT_POLICY`` was not ``PASSIVE`` when
+    torch loaded), also no more than the CPUs found idle now: spinning threads on a CPU another
+    process uses make training tens of times slower."""
+    if setting != "auto":
+        if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
+            raise ValueError(f"threads must be 'auto', 0 (auto) or a positive int, got {setting!r}")
+        return setting
+    from neural_mmo.train import PASSIVE_WAIT
+
+    cpus = allowed_cpus()
+    threads = len(cpus) - workers
+    if not PASSIVE_WAIT:
+        idle = idle_cpus(cpus)
+        if idle is not None:
+            threads = min(threads, int(idle + 0.5) - workers)
+    return max(1, threads)
 
 
 class EpisodeMetrics:
@@ -95,7 +162,8 @@ class Trainer:
         config.validate()
         self.config = c = config
         torch.manual_seed(c.seed)
-        torch.set_num_threads(c.threads)
+        self.threads = choose_threads(c.threads, c.workers)
+        torch.set_num_threads(self.threads)
         self.generator = np.random.default_rng(c.seed)
         game_overrides = {**c.game, "spawn.n_populations": c.populations}
         self.game = make_config(c.preset, **{k.replace(".", "__"): v for k, v in game_overrides.items()})
@@ -139,22 +207,29 @@ class Trainer:
     @classmethod
     def resume(cls, path: str | Path, **overrides: Any) -> Trainer:
         """A trainer in the state of checkpoint ``path`` (weights, optimizers, counters, random
-        states). ``overrides`` may change run settings such as ``total_steps`` or ``out``."""
+        states). ``overrides`` may change run settings such as ``total_steps`` or ``out``.
+        :class:`~neural_mmo.train.checkpoint.CheckpointError` if the file does not fit the
+        trainer it describes (each table is checked before anything is loaded)."""
         payload = read_checkpoint(path)
-        config = TrainConfig.from_dict(payload["train_config"])
+        config, _ = configs(payload, path)
         if overrides:
             config = config.override(overrides)
         trainer = cls(config)
-        for model, state in zip(trainer.models, payload["models"]):
-            model.load_state_dict(state)
-        if payload["optimizers"]:
-            for optimizer, state in zip(trainer.optimizers, payload["optimizers"]):
-                optimizer.load_state_dict(state)
+        try:
+            if len(trainer.models) != len(payload["models"]):
+                raise CheckpointError(f"{path}: {len(payload['models'])} weight tables for "
+                                      f"{len(trainer.models)} population(s)")  # fmt: skip
+            for p, (model, state) in enumerate(zip(trainer.models, payload["models"])):
+                load_weights(model, state, f"{path}: models[{p}]")
+            if payload["optimizers"] is not None:
+                for p, (optimizer, state) in enumerate(zip(trainer.optimizers, payload["optimizers"])):
+                    load_optimizer(optimizer, state, f"{path}: optimizers[{p}]")
+            restore_random_states(payload, trainer.generator, path)
+        except BaseException:
+            trainer.close()
+            raise
         trainer.iteration, trainer.agent_steps = payload["iteration"], payload["agent_steps"]
-        trainer.wall_seconds = payload.get("wall_seconds", 0.0)
-        torch.set_rng_state(payload["torch_rng"])
-        if payload["numpy_rng"] is not None:
-            trainer.generator.bit_generator.state = payload["numpy_rng"]
+        trainer.wall_seconds = float(payload.get("wall_seconds", 0.0))
         return trainer
 
     # ------------------------------------------------------------------ the loop
@@ -212,6 +287,7 @@ class Trainer:
             "perf/forward_seconds": timings.get("policy", 0.0),
             "perf/learn_seconds": finished - collected,
             "perf/other_seconds": max(0.0, total - sum(timings.values()) - (finished - collected)),
+            "perf/threads": float(self.threads),
             "train/agent_steps": float(self.agent_steps),
             "train/iteration": float(self.iteration),
             "train/lr": self.optimizers[0].param_groups[0]["lr"],
