@@ -1,7 +1,9 @@
 """Throughput measurements behind ``neural-mmo bench`` (never part of the test suite).
 
-Agent-steps per second = living agents x ticks / time spent inside the env's ``step``: the policy
-computes each tick's actions from the current observations, outside the clock. Each figure is
+Agent-steps per second = living agents x ticks / time spent inside the env's ``step``: the
+VecEnv figures play through :class:`~neural_mmo.agents.play.Player` like every other tool, the
+policy computing each tick's actions (``Player.act``) outside the clock and the step
+(``Player.apply``: the env's ``step``, nothing else for a scripted policy) inside it. Each figure is
 the median of ``repeats`` timed runs after a warm-up, in this process, on one core.
 
 The headline figures (``vecenv_agent_steps_per_s``, ``parallel_env_agent_steps_per_s``) keep every

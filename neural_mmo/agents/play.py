@@ -41,6 +41,8 @@ class Player:
     def __init__(self, env: VecEnv | Any, policy: Policy, stats: RunStats | None = None):
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a neural_mmo.agents.Policy, got {type(policy).__name__}")
+        if stats is not None and not hasattr(env, "worlds"):
+            raise TypeError(f"stats read the worlds' states, which a {type(env).__name__} does not hold here")
         self.env = env
         self.policy = policy
         self.stats = stats

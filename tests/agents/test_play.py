@@ -114,6 +114,8 @@ def test_a_player_refuses_what_is_not_a_policy_and_playing_before_reset():
     vec = VecEnv(1, config=GAME)
     with pytest.raises(TypeError, match="Policy"):
         Player(vec, lambda obs: None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="worlds"):
+        Player(object(), RandomPolicy(vec.layout), RunStats())
     player = Player(vec, RandomPolicy(vec.layout))
     with pytest.raises(RuntimeError, match="reset"):
         player.step()
