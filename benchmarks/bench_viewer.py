@@ -24,8 +24,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from neural_mmo.agents import record_scripted_run
 from neural_mmo.config import Config
-from neural_mmo.replay import record_scripted_run
 from neural_mmo.viewer.server import ReplaySource, ViewerServer
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -1,7 +1,9 @@
 """Throughput measurements behind ``neural-mmo bench`` (never part of the test suite).
 
-Agent-steps per second = living agents x ticks / time spent inside the env's ``step``: the policy
-computes each tick's actions from the current observations, outside the clock. Each figure is
+Agent-steps per second = living agents x ticks / time spent inside the env's ``step``: the
+VecEnv figures play through :class:`~neural_mmo.agents.play.Player` like every other tool, the
+policy computing each tick's actions (``Player.act``) outside the clock and the step
+(``Player.apply``: the env's ``step``, nothing else for a scripted policy) inside it. Each figure is
 the median of ``repeats`` timed runs after a warm-up, in this process, on one core.
 
 The headline figures (``vecenv_agent_steps_per_s``, ``parallel_env_agent_steps_per_s``) keep every
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from neural_mmo.agents import Player, RandomPolicy, make_policy
 from neural_mmo.config import Config
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv
 from neural_mmo.envs.vector import VecEnv
@@ -55,30 +58,29 @@ def _timed_steps(
     return agents / spent
 
 
+def _timed_play(player: Player, ticks: int) -> float:
+    """:func:`_timed_steps` of a :class:`Player`: the policy acts outside the clock, the env's
+    step (:meth:`Player.apply`) inside; living agents counted after each step."""
+    alive = player.env.alive
+    return _timed_steps(player.apply, player.act, ticks, lambda: int(np.count_nonzero(alive)))
+
+
 def bench_vecenv(
     config: Config, ticks: int, repeats: int, num_worlds: int = 1, seed: int = 0, policy: str = "random"
 ) -> dict[str, Any]:
     """Agent-steps/s of :class:`VecEnv` stepping ``num_worlds`` worlds, actions from ``policy``."""
-    from neural_mmo.agents import make_policy
-
     vec = VecEnv(num_worlds, config=config, seed=seed)
-    agent = make_policy(policy, vec.layout, seed)
-    vec.reset()
+    player = Player(vec, make_policy(policy, vec.layout, seed))
+    player.reset()
     for _ in range(20):
-        vec.step(agent.act(vec.observations))
-
-    def run() -> float:
-        return _timed_steps(
-            vec.step, lambda: agent.act(vec.observations), ticks, lambda: int(np.count_nonzero(vec.alive))
-        )
-
-    median, rates = _median_rate(run, repeats)
+        player.step()
+    median, rates = _median_rate(lambda: _timed_play(player, ticks), repeats)
     return {"agent_steps_per_s": median, "runs": rates, "agents": int(vec.alive.sum()), "worlds": num_worlds}
 
 
 def bench_parallel_env(config: Config, ticks: int, repeats: int, seed: int = 0) -> dict[str, Any]:
     """Agent-steps/s of the PettingZoo ParallelEnv (dict in, dicts out) with the Random policy."""
-    from neural_mmo.agents import RandomPolicy, act_dict
+    from neural_mmo.agents import act_dict
 
     env = NeuralMMOParallelEnv(config=config, seed=seed)
     agent = RandomPolicy(env.layout, seed)
@@ -105,7 +107,6 @@ def bench_multiprocess(
 ) -> dict[str, Any]:
     """Agent-steps/s of :class:`MultiprocessVecEnv` (``num_workers`` processes) against the
     in-process :class:`VecEnv` with the same worlds on one core, alternating runs of the two."""
-    from neural_mmo.agents import RandomPolicy
     from neural_mmo.envs.multiprocess import MultiprocessVecEnv
 
     envs: dict[str, Any] = {
@@ -114,22 +115,14 @@ def bench_multiprocess(
     }
     rates: dict[str, list[float]] = {name: [] for name in envs}
     try:
-        for env in envs.values():
-            agent = RandomPolicy(env.layout, seed)
-            env.reset()
+        players = {name: Player(env, RandomPolicy(env.layout, seed)) for name, env in envs.items()}
+        for player in players.values():
+            player.reset()
             for _ in range(20):
-                env.step(agent.act(env.observations))
+                player.step()
         for _ in range(repeats):
-            for name, env in envs.items():
-                agent = RandomPolicy(env.layout, seed)
-                rates[name].append(
-                    _timed_steps(
-                        env.step,
-                        lambda e=env, a=agent: a.act(e.observations),
-                        ticks,
-                        lambda e=env: int(np.count_nonzero(e.alive)),
-                    )  # fmt: skip
-                )
+            for name, player in players.items():
+                rates[name].append(_timed_play(player, ticks))
     finally:
         envs["multi"].close()
     one, multi = statistics.median(rates["one_core"]), statistics.median(rates["multi"])

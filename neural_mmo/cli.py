@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from neural_mmo.agents import make_policy
+    from neural_mmo.agents import Player, make_policy
     from neural_mmo.envs.vector import VecEnv
     from neural_mmo.render import material_rgb, save_png
     from neural_mmo.stats import RunStats
@@ -92,8 +92,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         label = _label(args)
         who = args.agents
         policy = make_policy(who, vec.layout, seed=args.seed)
-    restart = getattr(policy, "restart", None)  # recurrent models: new agents start afresh
-    obs, infos = vec.reset()
+    stats = RunStats()
+    player = Player(vec, policy, stats)
+    player.reset()
     if args.map_png:
         console.print(f"map: {save_png(material_rgb(vec.worlds[0].material, 4), args.map_png)}")
     recorder = None
@@ -106,22 +107,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         except OSError as err:
             print(f"neural-mmo: error: --record {args.record}: {err}", file=sys.stderr)
             return 2
-    stats = RunStats()
-    stats.record(vec.worlds, stepped=False)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("alive {task.fields[alive]}"), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=console, disable=args.quiet) as progress:
         task = progress.add_task(f"{who} x {label}", total=ticks, alive=int(vec.alive.sum()))
-        for _ in range(ticks):
-            if restart is not None:
-                restart(np.flatnonzero(infos["spawned"]))
-            obs, _, _, _, infos = vec.step(policy.act(obs))
+        for _ in player.run(ticks):
             if recorder is not None:
                 recorder.follow(vec.worlds[0])
-            stats.record(vec.worlds)
-            stats.finish([vec.worlds[w] for w in np.flatnonzero(vec.episode_done)])  # next step resets them
             progress.update(task, advance=1, alive=int(vec.alive.sum()))
-    stats.finish([vec.worlds[w] for w in np.flatnonzero(~vec.episode_done)])
+    player.finish()
     if recorder is not None:
         recorder.close()
         more = f" (+{len(recorder.paths) - 1} later episodes)" if len(recorder.paths) > 1 else ""

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from neural_mmo.agents import record_scripted_run
 from neural_mmo.config import Config
-from neural_mmo.replay import record_scripted_run
 from neural_mmo.viewer.server import LiveSource, ReplaySource, ViewerServer
 
 CHROMIUM = os.environ.get("NEURAL_MMO_CHROMIUM", "/usr/bin/chromium")

@@ -11,7 +11,10 @@ from neural_mmo.observe.layout import ObsLayout
 
 
 class Policy(ABC):
-    """A batched policy: ``act(observations) -> int32 [n, n_heads]`` (row ``k`` for agent ``k``)."""
+    """A batched policy: ``act(observations) -> int32 [n, n_heads]`` (row ``k`` for agent ``k``).
+
+    Rows are agent slots, and slots are reused: :meth:`restart` says which rows hold new agents
+    (the play loop, :class:`~neural_mmo.agents.play.Player`, calls it where ``infos["spawned"]``)."""
 
     name = "policy"
 
@@ -22,6 +25,12 @@ class Policy(ABC):
     @abstractmethod
     def act(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         """Actions for a batch of observations (``{key: [n, ...]}``)."""
+
+    def restart(self, rows: np.ndarray) -> None:  # noqa: B027 (a documented no-op, not abstract)
+        """The agents in batch ``rows`` (int indices) are new: forget what was kept about the
+        agents that had those rows before. A no-op here: the scripted policies keep nothing per
+        agent that outlives it (they see a new agent's time alive of 0 in its observation); a
+        policy with memory, such as a recurrent model's state, overrides it."""
 
 
 def act_dict(policy: Policy, obs: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, int]]:

@@ -7,7 +7,7 @@ or pass ``record="run.replay"`` to :func:`neural_mmo.parallel_env` / ``--record`
 
 from neural_mmo.replay.format import FORMAT_VERSION, MAGIC, ReplayError, config_from_toml_text
 from neural_mmo.replay.reader import ReplayReader
-from neural_mmo.replay.writer import EpisodeRecorder, ReplayWriter, episode_path, record_scripted_run
+from neural_mmo.replay.writer import EpisodeRecorder, ReplayWriter, episode_path
 
 __all__ = [
     "FORMAT_VERSION",
@@ -18,5 +18,4 @@ __all__ = [
     "ReplayWriter",
     "config_from_toml_text",
     "episode_path",
-    "record_scripted_run",
 ]

@@ -229,23 +229,3 @@ class EpisodeRecorder:
     ) -> None:
         self.finish()
 
-
-def record_scripted_run(
-    path: str | os.PathLike[str], config: Config, seed: int, ticks: int, policy: str = "fighter"
-) -> Path:
-    """Record one world played by a scripted ``policy`` for ``ticks`` ticks (or until its episode
-    ends) to ``path``; returns the path. Demos, viewer checks and tests."""
-    from neural_mmo.agents import make_policy
-    from neural_mmo.envs.vector import VecEnv
-
-    vec = VecEnv(1, config=config, seed=seed, autoreset=False)
-    agents = make_policy(policy, vec.layout, seed)
-    obs, _ = vec.reset()
-    with ReplayWriter(path, config, seed) as writer:
-        writer.record(vec.worlds[0])
-        for _ in range(ticks):
-            if vec.episode_done[0]:
-                break
-            obs, *_ = vec.step(agents.act(obs))
-            writer.record(vec.worlds[0])
-    return Path(path)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from neural_mmo.agents import make_policy
+from neural_mmo.agents import make_policy, play
 from neural_mmo.agents.base import Policy
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
@@ -19,25 +17,13 @@ HELD_OUT_SEED = 1_000_003
 
 def run_policy(policy: Policy, config: Config, seed: int = HELD_OUT_SEED, worlds: int = 4,
                episodes: int = 1) -> dict[str, Any]:  # fmt: skip
-    """``episodes`` whole episodes in each of ``worlds`` worlds; :meth:`RunStats.summary` plus
+    """``episodes`` whole episodes in each of ``worlds`` worlds (at most ``episode.horizon`` ticks
+    each; a world whose episode ends sooner starts its next one); :meth:`RunStats.summary` plus
     per-agent death rates (``deaths_per_agent``)."""
     env = VecEnv(worlds, config=config, seed=seed)
-    obs, infos = env.reset()
     stats = RunStats()
-    stats.record(env.worlds, stepped=False)
-    restart = getattr(policy, "restart", None)  # recurrent policies: new agents start afresh
-    for _ in range(episodes):
-        for _tick in range(config.episode.horizon):
-            if restart is not None:
-                restart(np.flatnonzero(infos["spawned"]))
-            obs, _, _, _, infos = env.step(policy.act(obs))
-            stats.record(env.worlds)
-            if env.episode_done.all():
-                break
-        stats.finish(env.worlds)
-        if episodes > 1:
-            obs, infos = env.reset()
-            stats.record(env.worlds, stepped=False)
+    for _ in range(episodes):  # each reset starts the next episode of every world
+        play(env, policy, config.episode.horizon, until_done=True, stats=stats)
     summary: dict[str, Any] = stats.summary()
     for key in ("population_mean", "population_min", "population_max", "population_final"):
         summary[key] = summary[key] / worlds  # RunStats counts all worlds together

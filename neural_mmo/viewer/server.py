@@ -118,13 +118,14 @@ def parse_command(text: str | bytes) -> dict[str, Any]:
 class LiveSource:
     """One world of a :class:`VecEnv` stepped by a policy: a scripted one by name (``fighter``,
     ``forager``, ``random``) or a :class:`~neural_mmo.agents.base.Policy` object, such as a
-    checkpoint's ``TrainedPolicy``, whose observations and actions must be this world's. A policy
-    with ``restart(rows)`` (recurrent state per agent slot) is told where agents spawned."""
+    checkpoint's ``TrainedPolicy``, whose observations and actions must be this world's. The
+    :class:`~neural_mmo.agents.play.Player` plays it, so the policy's ``restart(rows)`` is told
+    where agents spawned (recurrent state per agent slot)."""
 
     seekable = False
 
     def __init__(self, config: Any, agents: str | Policy = "fighter", seed: int = 0):
-        from neural_mmo.agents import make_policy
+        from neural_mmo.agents import Player, make_policy
         from neural_mmo.envs.vector import VecEnv
 
         self.vec = VecEnv(1, config=config, seed=seed)
@@ -137,23 +138,16 @@ class LiveSource:
                     f"the policy does not fit this world's observations and actions: {'; '.join(differences)}"
                 )
             self.policy = agents
-        self.obs, self.infos = self.vec.reset()
-        self._restart()
+        self.player = Player(self.vec, self.policy)
+        self.player.reset()
 
     @property
     def state(self) -> WorldState:
         return self.vec.worlds[0]
 
     def advance(self) -> WorldState:
-        self.obs, _, _, _, self.infos = self.vec.step(self.policy.act(self.obs))
-        self._restart()
+        self.player.step()
         return self.state
-
-    def _restart(self) -> None:
-        restart = getattr(self.policy, "restart", None)
-        spawned = np.flatnonzero(self.infos["spawned"])
-        if restart is not None and spawned.size:
-            restart(spawned)
 
     def close(self) -> None:
         self.vec.close()

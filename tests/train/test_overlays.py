@@ -74,7 +74,7 @@ def test_values_are_each_agents_value_at_its_tile(live):
     assert slots.size > 1
     grid = ModelOverlays(policy).values_overlay(view_of(state))
     assert grid.shape == state.material.shape and np.isfinite(grid).all()
-    _, expected = forward(policy.models[0], source.obs, slots)
+    _, expected = forward(policy.models[0], source.player.observations, slots)
     r, c = state.agents.r[slots], state.agents.c[slots]
     np.testing.assert_allclose(grid[r, c], expected, rtol=1e-5, atol=1e-6)
     empty = np.ones(grid.shape, bool)
@@ -90,8 +90,8 @@ def test_recurrent_values_use_the_policys_state_of_the_slot(tmp_path):
     slots = np.flatnonzero(source.state.agents.alive)
     h, c = policy.states[0]
     index = torch.from_numpy(slots)
-    _, expected = forward(policy.models[0], source.obs, slots, (h[index], c[index]))
-    _, fresh = forward(policy.models[0], source.obs, slots)
+    _, expected = forward(policy.models[0], source.player.observations, slots, (h[index], c[index]))
+    _, fresh = forward(policy.models[0], source.player.observations, slots)
     assert not np.allclose(expected, fresh), "four ticks of history change the values"
     grid = ModelOverlays(policy).values(source.state)
     a = source.state.agents
@@ -147,7 +147,7 @@ def test_attention_of_the_selected_agent(live):
     other = alive[np.argmax(a.agent_id[alive])]
     for slot, agent in ((lowest, None), (other, int(a.agent_id[other]))):
         weights, expected = _expected_attention(
-            model, source.obs, slot, a.r[slot], a.c[slot], state.material.shape
+            model, source.player.observations, slot, a.r[slot], a.c[slot], state.material.shape
         )
         assert weights.sum() == pytest.approx(1.0, abs=1e-5)
         grid = overlays.attention(state, agent)

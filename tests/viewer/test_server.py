@@ -10,8 +10,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from neural_mmo.agents import record_scripted_run
 from neural_mmo.config import Config
-from neural_mmo.replay import ReplayReader, record_scripted_run
+from neural_mmo.replay import ReplayReader
 from neural_mmo.viewer.server import CommandError, LiveSource, ReplaySource, ViewerServer, parse_command
 
 TIMEOUT = 30  # only keeps a broken test from hanging
