@@ -444,6 +444,7 @@ class ViewerServer:
         self.tick = source.state.tick
         self.frame: Frame | None = None
         self.seeks = 0  # seeks applied (a burst of seek commands counts once)
+        self.refused = 0  # commands dropped by the rate limit, all clients together
         self._seek: tuple[int, Client] | None = None  # the last seek asked for, and by whom
         self._layer_wanted: set[Client] = set()  # clients that chose an overlay since the last frame
         self._wake: asyncio.Event | None = None
@@ -525,25 +526,25 @@ class ViewerServer:
         next_tick = requests_at = loop.time()
         while not self._stop.is_set():
             now = loop.time()
-            due = next_tick
-            if self._seek is not None or self._layer_wanted:
-                due = min(due, requests_at)
-            if due > now:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), due - now)
-                except TimeoutError:
-                    pass
-                continue
-            if (self._seek is not None or self._layer_wanted) and now >= requests_at:
+            requested = self._seek is not None or bool(self._layer_wanted)
+            if requested and now >= requests_at:
                 requests_at = now + 1.0 / self.fps  # requests are served at most once per frame period
                 if self._apply_requests():
                     next_tick = now + 1.0 / (self.fps * self.speed)  # the sought frame is this tick's
-                    continue
-            if now >= next_tick:
+            elif now >= next_tick:
                 next_tick = max(next_tick + 1.0 / (self.fps * self.speed), now)
                 if self.playing and not getattr(self.source, "at_end", False):
                     self._publish(self.source.advance())
+            else:
+                self._wake.clear()  # set by a command: a request may be due earlier
+                try:
+                    await asyncio.wait_for(
+                        self._wake.wait(), min(next_tick, requests_at if requested else next_tick) - now
+                    )
+                except TimeoutError:
+                    pass
+                continue
+            await asyncio.sleep(0)  # clients are served between frames, however far behind the source is
 
     # ------------------------------------------------------------------ clients
 
@@ -603,6 +604,7 @@ class ViewerServer:
                 client.push(self.frame)
             async for message in ws:
                 if not client.admit(loop.time()):
+                    self.refused += 1
                     if client.excess > FLOOD_LIMIT:
                         await ws.close(1008, "rate limit exceeded")
                         break

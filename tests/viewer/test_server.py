@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from neural_mmo.config import Config
 from neural_mmo.replay import ReplayReader, record_scripted_run
+from neural_mmo.viewer import server as server_module
 from neural_mmo.viewer.server import (
     COMMAND_BURST,
     FLOOD_LIMIT,
@@ -357,7 +358,7 @@ FLOODER = """
 import itertools, json, sys, time
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
-port, seconds, seekable = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "1"
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
 sent = 0
 deadline = time.monotonic() + seconds
 agents = itertools.count()
@@ -376,11 +377,11 @@ print(sent, flush=True)
 """
 
 
-def flood(server, seconds: float, seekable: bool) -> subprocess.Popen:
+def flood(server, seconds: float) -> subprocess.Popen:
     """A client in another process sending overlay requests with new agent ids and seeks as fast
     as it can for ``seconds`` (reconnecting when closed); returns once it has started."""
     process = subprocess.Popen(
-        [sys.executable, "-c", FLOODER, str(server.port), str(seconds), "1" if seekable else "0"],
+        [sys.executable, "-c", FLOODER, str(server.port), str(seconds)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert process.stdout.readline().strip() == "go"
@@ -398,14 +399,19 @@ def new_ticks_per_second(ws, seconds: float) -> float:
     return count / seconds
 
 
-def test_a_flooding_client_does_not_starve_another():
+@pytest.mark.parametrize("closing", [True, False])
+def test_a_flooding_client_does_not_starve_another(closing, monkeypatch):
+    """``closing``: as served (the flooder is closed and reconnects); otherwise it is never closed,
+    so its commands are read and dropped for the whole flood."""
+    if not closing:
+        monkeypatch.setattr(server_module, "FLOOD_LIMIT", float("inf"))
     server = ViewerServer(LiveSource(Config.preset("small"), seed=1), port=0, fps=10).start_in_thread()
     flooder = None
     try:
         with connect(url(server)) as ws:
             reply(ws, "hello")
             before = new_ticks_per_second(ws, 3.0)
-            flooder = flood(server, 6.0, seekable=False)
+            flooder = flood(server, 6.0)
             time.sleep(0.5)
             during = new_ticks_per_second(ws, 4.0)
             sent = int(flooder.communicate(timeout=60)[0].split()[-1])
@@ -415,7 +421,8 @@ def test_a_flooding_client_does_not_starve_another():
             flooder.wait()
         server.stop()
         server.source.close()
-    assert sent > 200  # it did flood
+    assert sent > (200 if closing else 2000), sent  # it did flood
+    assert closing or server.refused > 1000, server.refused  # and was not closed
     assert during >= before / 2, f"{during:.1f} new ticks/s during the flood, {before:.1f} before"
 
 
@@ -424,7 +431,7 @@ def test_a_new_client_is_served_promptly_during_a_seek_flood(tmp_path):
     server = ViewerServer(ReplaySource(replay), port=0, fps=10).start_in_thread()
     flooder = None
     try:
-        flooder = flood(server, 8.0, seekable=True)
+        flooder = flood(server, 8.0)
         time.sleep(2.0)
         start = time.monotonic()
         with connect(url(server), open_timeout=TIMEOUT) as ws:
@@ -439,3 +446,36 @@ def test_a_new_client_is_served_promptly_during_a_seek_flood(tmp_path):
         server.stop()
         server.source.close()
     assert waited < 3.0, f"the new client waited {waited:.1f} s for its first frame"
+
+
+class SlowSource:
+    """A live world whose every tick takes longer than the frame period."""
+
+    seekable = False
+
+    def __init__(self, seconds: float):
+        self.inner, self.seconds = LiveSource(Config.preset("small"), seed=1), seconds
+
+    @property
+    def state(self):
+        return self.inner.state
+
+    def advance(self):
+        time.sleep(self.seconds)  # holds the loop, as a big world would
+        return self.inner.advance()
+
+    def close(self):
+        self.inner.close()
+
+
+def test_a_source_slower_than_its_fps_still_lets_clients_in():
+    server = ViewerServer(SlowSource(0.02), port=0, fps=200).start_in_thread()
+    try:
+        for _ in range(3):
+            with connect(url(server), open_timeout=TIMEOUT) as ws:
+                assert reply(ws, "hello")["source"] == "live"
+                ticks = [f["tick"] for f in frames(ws, 2)]
+                assert ticks[1] > ticks[0]
+    finally:
+        server.stop()
+        server.source.close()
