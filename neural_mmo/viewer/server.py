@@ -627,7 +627,8 @@ class ViewerServer:
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         local = connection.local_address
-        refused = self.guard.check(request.headers, None if local is None else str(local[0]))
+        address = None if local is None else str(local[0]).removeprefix("::ffff:")  # IPv4 on a dual socket
+        refused = self.guard.check(request.headers, address)
         if refused is not None:
             return connection.respond(HTTPStatus.FORBIDDEN, f"forbidden: {refused}\n")
         path = request.path.split("?", 1)[0].split("#", 1)[0]
