@@ -236,7 +236,15 @@ def _serve(server_args: argparse.Namespace, source: Any) -> int:
 
     from neural_mmo.viewer.server import ViewerServer
 
-    server = ViewerServer(source, host=server_args.host, port=server_args.port, fps=server_args.fps)
+    try:
+        server = ViewerServer(
+            source, host=server_args.host, port=server_args.port, fps=server_args.fps,
+            allow_hosts=server_args.allow_host, allow_origins=server_args.allow_origin,
+        )  # fmt: skip
+    except ValueError as err:
+        source.close()
+        print(f"neural-mmo: error: {err}", file=sys.stderr)
+        return 2
     seconds = server_args.seconds
 
     def ready(srv: Any) -> None:
@@ -340,6 +348,12 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=_count(0), default=8765, help="port (default 8765; 0: any free port)")
     p.add_argument("--fps", type=_count(1), default=10, help="ticks per second (default 10)")
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: until Ctrl-C)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                   help="also accept this Host (repeatable; default: 127.0.0.1, localhost, [::1] and --host; "
+                   "'*': any)")  # fmt: skip
+    p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
+                   help="also accept browser pages from this origin, e.g. https://viewer.example.com "
+                   "(repeatable; default: this server's own pages; '*': any)")  # fmt: skip
 
 
 # ---------------------------------------------------------------------- config, docs

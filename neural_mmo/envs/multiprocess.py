@@ -14,17 +14,41 @@ Two ways to step:
   processes at once, worlds step while the policy runs.
 
 World ``w`` uses the seed of world ``w`` of an in-process VecEnv with the same ``seed``, so both
-give the same trajectories for the same actions. Shared memory is released by :meth:`close`
-(also at garbage collection and interpreter exit); a worker that dies raises
-:class:`WorkerError` in the trainer instead of hanging it.
+give the same trajectories for the same actions. A worker that dies raises :class:`WorkerError`
+in the trainer instead of hanging it.
+
+Workers never outlive the trainer, whatever kills it (``SIGTERM``, ``SIGKILL``, the
+out-of-memory killer), and the shared block never outlives its users:
+
+* a worker holds no copy of any trainer end of a pipe (with ``fork`` it closes those it
+  inherited, its own and other workers'), so its pipe reads end-of-file when the trainer dies;
+* on Linux a worker asks for ``SIGKILL`` when its parent dies (``PR_SET_PDEATHSIG``; not when
+  the env is made outside the main thread, since that signal follows the creating thread), and a
+  watchdog thread checks every :data:`WATCH_PERIOD` seconds that the trainer process is still the
+  one that started it (for ``forkserver``, whose workers are the fork server's children);
+* the block's name is unlinked as soon as every worker has attached: the mapping lives on in the
+  processes that hold it and the kernel frees it with the last of them, so nothing is left in
+  ``/dev/shm`` however they end. (A trainer killed while its workers start leaves the name to
+  multiprocessing's resource tracker, which unlinks it once they are gone.)
+
+The trainer installs no signal handler: killed by a signal it releases nothing itself, and needs
+not, since its workers exit by themselves and the block has no name left. :meth:`close` (also at
+garbage collection and interpreter exit) stops the workers at once.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
 import pickle
+import signal
+import sys
+import threading
+import time
 import traceback
 import weakref
+from dataclasses import dataclass
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection, wait
 from typing import Any, NoReturn
@@ -81,11 +105,85 @@ def _message(kind: str, payload: Any = None) -> bytes:
     return pickle.dumps((kind, payload))
 
 
+# ---------------------------------------------------------------------- workers die with the trainer
+
+WATCH_PERIOD = 0.25
+"""Seconds between a worker's checks that the trainer is alive."""
+
+PR_SET_PDEATHSIG = 1
+
+
+def process_stat(pid: int) -> tuple[str, int] | None:
+    """State letter (``R``, ``S``, ``Z`` for a zombie, ...) and start time (clock ticks after boot)
+    of process ``pid`` from ``/proc``; None when there is no such process or no ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
+    return fields[0], int(fields[19])
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """What a worker knows of the process that made it, to tell when that process is gone."""
+
+    pid: int
+    started: int | None  # start time from /proc (None without /proc): a reused pid is not the trainer
+    direct: bool  # the worker is the trainer's own child (fork, spawn), not the fork server's
+    death_signal: bool  # ask the kernel for SIGKILL when the worker's parent (thread) ends
+
+    @classmethod
+    def this(cls, start_method: str) -> Trainer:
+        stat = process_stat(os.getpid())
+        in_main = threading.current_thread() is threading.main_thread()
+        return cls(os.getpid(), None if stat is None else stat[1], start_method != "forkserver",
+                   in_main or start_method == "forkserver")  # fmt: skip
+
+    def alive(self) -> bool:
+        if self.direct and os.getppid() != self.pid:
+            return False  # reparented: the trainer has exited (a zombie or gone)
+        if self.started is None:
+            return True  # no /proc: the pipe's end-of-file is the signal
+        stat = process_stat(self.pid)
+        return stat is not None and stat[0] not in "ZX" and stat[1] == self.started
+
+
+def _set_death_signal() -> None:
+    """Linux: the kernel sends this process SIGKILL when its parent ends (a no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # the watchdog and the pipe still stop the worker
+
+
+def _watch(trainer: Trainer) -> None:
+    while trainer.alive():
+        time.sleep(WATCH_PERIOD)
+    os._exit(1)  # the trainer is gone: nobody waits for this worker's results
+
+
+def _guard(trainer: Trainer, inherited: list[Connection]) -> None:
+    """Make sure this worker ends when the trainer does, however the trainer ends."""
+    for conn in inherited:  # fork: the trainer's ends of every pipe so far, ours included
+        conn.close()
+    if trainer.death_signal:
+        _set_death_signal()
+    if not trainer.alive():  # it died before the death signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch, args=(trainer,), name="trainer-watchdog", daemon=True).start()
+
+
 def _worker(
     conn: Connection, shm_name: str, specs: Specs, group: tuple[int, int], config: Config, seed: int,
-    reward_fn: RewardFn | None, autoreset: bool,
+    reward_fn: RewardFn | None, autoreset: bool, trainer: Trainer, inherited: list[Connection],
 ) -> None:  # fmt: skip
     """Worker main loop: step the worlds ``group = (first, stop)`` on command."""
+    _guard(trainer, inherited)
     shm = shared_memory.SharedMemory(name=shm_name)
     vec = views = None
     try:
@@ -135,7 +233,17 @@ def _worker(
         shm.close()
 
 
-def _release(shm: shared_memory.SharedMemory, processes: list, conns: list) -> None:
+def _unlink(shm: shared_memory.SharedMemory, linked: list[bool]) -> None:
+    """Remove the block's name (once: a later block may reuse it); the mappings stay valid."""
+    if linked[0]:
+        linked[0] = False
+        try:
+            shm.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _release(shm: shared_memory.SharedMemory, linked: list[bool], processes: list, conns: list) -> None:
     """Stop the workers and free the shared block (close, finaliser, or interpreter exit)."""
     for conn in conns:
         try:
@@ -153,10 +261,7 @@ def _release(shm: shared_memory.SharedMemory, processes: list, conns: list) -> N
         shm.close()
     except BufferError:
         pass  # a caller still holds views: the segment is unlinked anyway and freed with them
-    try:
-        shm.unlink()
-    except FileNotFoundError:
-        pass
+    _unlink(shm, linked)
 
 
 class MultiprocessVecEnv:
@@ -221,11 +326,17 @@ class MultiprocessVecEnv:
         self._started = False
         self._closed = False
         context: Any = mp.get_context(start_method)
+        method = context.get_start_method()
+        trainer = Trainer.this(method)
+        self._linked = [True]
         self._conns: list[Connection] = []
         self._processes: list[Any] = []
-        self._finalizer = weakref.finalize(self, _release, self._shm, self._processes, self._conns)
+        self._finalizer = weakref.finalize(
+            self, _release, self._shm, self._linked, self._processes, self._conns
+        )
         for g in self.groups:
             parent, child = context.Pipe()
+            inherited = [*self._conns, parent] if method == "fork" else []
             process = context.Process(
                 target=_worker,
                 args=(
@@ -237,6 +348,8 @@ class MultiprocessVecEnv:
                     self.seed,
                     reward_fn,
                     autoreset,
+                    trainer,
+                    inherited,
                 ),
                 daemon=True,
             )
@@ -246,6 +359,7 @@ class MultiprocessVecEnv:
             self._processes.append(process)
         for k in range(self.num_workers):
             self._expect(k, "ready")
+        _unlink(self._shm, self._linked)  # every worker has it mapped: no name needs to stay behind
 
     # ------------------------------------------------------------------ synchronous API
 

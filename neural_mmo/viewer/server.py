@@ -4,6 +4,21 @@ One asyncio loop runs the source (a live world or a replay) at ``fps`` ticks per
 each frame to every client's bounded queue; a per-client task sends from that queue. A client that
 reads slowly (or never) loses its oldest queued frames (``Client.dropped``); the simulation never
 waits for it. Client messages are small JSON objects checked by :func:`parse_command`.
+
+No client can starve the others:
+
+* each client has a token bucket of :data:`COMMAND_BURST` commands refilled at
+  :data:`COMMAND_RATE` per second; a command beyond it is dropped unread (the client is told once
+  per run of drops), and a client that keeps flooding (more than :data:`FLOOD_LIMIT` drops, the
+  count draining at the refill rate) is closed with code 1008;
+* work a command asks for is done by the source loop, at most once per frame period (``1/fps``),
+  the last request winning: a burst of seeks costs one seek, a burst of overlay choices one layer;
+* an overlay layer is computed once per frame for all clients that chose it (a client's layer is
+  keyed by overlay, skill and selected agent).
+
+Only pages of this server may connect: :class:`Guard` checks ``Host`` and ``Origin`` on every
+request (websocket and static files) and answers 403 otherwise, against DNS rebinding and against
+other web pages the user visits.
 """
 
 from __future__ import annotations
@@ -14,11 +29,12 @@ import mimetypes
 import socket
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 from websockets.asyncio.server import ServerConnection, serve
@@ -49,6 +65,21 @@ SPEED_RANGE = (0.1, 16.0)
 SEND_BUFFER = 256 * 1024
 """Kernel send buffer per client (bytes): a slow client holds at most this much of stale frames
 beyond its queue, so it catches up to the present instead of watching the past."""
+COMMAND_RATE = 20.0
+"""Commands per second a client may send, sustained."""
+COMMAND_BURST = 40
+"""Commands a client may send at once (the browser sends a handful on connecting)."""
+FLOOD_LIMIT = 200
+"""Dropped commands (the count drains at ``COMMAND_RATE`` per second) after which a client is closed."""
+RATE_LIMITED = (
+    f"rate limit: at most {COMMAND_RATE:g} commands per second ({COMMAND_BURST} at once); "
+    "commands are dropped until you slow down"
+)
+OVERLAY_CACHE = 32
+"""Overlay layers kept per frame; beyond it, layers no client shows any more are forgotten."""
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+"""Host names under which a server is always reachable from its own machine."""
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
 
 class CommandError(ValueError):
@@ -110,6 +141,107 @@ def parse_command(text: str | bytes) -> dict[str, Any]:
         if msg.get("agent") is not None and msg["agent"] < 0:
             raise CommandError("overlay: agent must be an agent id (0 or more) or null")
     return msg
+
+
+# ---------------------------------------------------------------------- who may connect
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """``"name[:port]"`` (``"[::1]:8765"`` for IPv6) as ``(lowercase name without brackets, port or
+    None)``, or None when it is not a plain host (user info, a path, a bad port)."""
+    if not value or any(ch in value for ch in "@/?#\\ \t,"):
+        return None
+    try:
+        parts = urlsplit("//" + value)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return parts.hostname, port
+
+
+class Guard:
+    """Which ``Host`` and ``Origin`` headers a server accepts.
+
+    A host name is allowed when it is one of :data:`LOOPBACK_NAMES`, the address the server is
+    bound to (unless it binds every interface), the address the request arrived at (an IP literal
+    names the server itself) or an ``allow_hosts`` entry; with no port or the server's port (an
+    ``allow_hosts`` entry ``name:port`` allows that port instead). ``Host`` must be present and
+    allowed. ``Origin`` (browsers send it; other clients need not) must be ``http(s)://`` an allowed
+    name with the server's port, or an ``allow_origins`` entry. ``"*"`` in either list allows any.
+    """
+
+    def __init__(self, host: str, allow_hosts: Iterable[str] = (), allow_origins: Iterable[str] = ()):
+        self.port = 0
+        self.any_host = self.any_origin = False
+        self.names = set(LOOPBACK_NAMES)
+        self.named_ports: set[tuple[str, int]] = set()
+        bound = host.strip("[]").lower()
+        if bound not in WILDCARD_HOSTS:
+            self.names.add(bound)
+        for entry in allow_hosts:
+            if entry == "*":
+                self.any_host = True
+                continue
+            split = split_host(entry)
+            if split is None:
+                raise ValueError(f"allowed host {entry!r} is not a host name or NAME:PORT")
+            name, port = split
+            if port is None:
+                self.names.add(name)
+            else:
+                self.named_ports.add((name, port))
+        self.origins: set[str] = set()
+        for entry in allow_origins:
+            if entry == "*":
+                self.any_origin = True
+                continue
+            origin = _origin(entry)
+            if origin is None:
+                raise ValueError(
+                    f"allowed origin {entry!r} is not SCHEME://HOST[:PORT] (e.g. http://example.com)"
+                )
+            self.origins.add(origin)
+
+    def _name_ok(self, name: str, port: int | None, local: str | None) -> bool:
+        if port is not None and (name, port) in self.named_ports:
+            return True
+        return (name in self.names or name == local) and port in (None, self.port)
+
+    def check(self, headers: Headers, local: str | None) -> str | None:
+        """Why a request is refused (None: it is accepted). ``local``: the address it arrived at."""
+        hosts = headers.get_all("Host")
+        if len(hosts) != 1:
+            return "exactly one Host header is required"
+        split = split_host(hosts[0])
+        if not self.any_host and (split is None or not self._name_ok(*split, local)):
+            return f"Host {hosts[0][:80]!r} is not an address of this server (see --allow-host)"
+        origins = headers.get_all("Origin")
+        if not origins or self.any_origin:
+            return None
+        if len(origins) > 1:
+            return "more than one Origin header"
+        origin = _origin(origins[0])
+        if origin is not None and origin in self.origins:
+            return None
+        parts = None if origin is None else urlsplit(origin)
+        if parts is not None and parts.hostname and self._name_ok(parts.hostname, parts.port, local):
+            return None
+        return f"Origin {origins[0][:80]!r} is not a page of this server (see --allow-origin)"
+
+
+def _origin(value: str) -> str | None:
+    """An origin as ``scheme://name:port`` (default ports written out), or None if it is none."""
+    parts = urlsplit(value.strip().rstrip("/"))
+    if parts.scheme.lower() not in ("http", "https") or parts.path or parts.query or parts.fragment:
+        return None
+    split = split_host(parts.netloc)
+    if split is None:
+        return None
+    name, port = split
+    port = port if port is not None else (443 if parts.scheme.lower() == "https" else 80)
+    return f"{parts.scheme.lower()}://{f'[{name}]' if ':' in name else name}:{port}"
 
 
 # ---------------------------------------------------------------------- sources
@@ -212,6 +344,28 @@ class ReplaySource:
 # ---------------------------------------------------------------------- server
 
 
+@dataclass
+class TokenBucket:
+    """At most ``rate`` takes per second on average and ``burst`` at once."""
+
+    rate: float
+    burst: float
+    tokens: float = field(init=False)
+    at: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = float(self.burst)
+
+    def take(self, now: float) -> bool:
+        if self.at is not None:
+            self.tokens = min(float(self.burst), self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
 @dataclass(eq=False)
 class Client:
     """One websocket connection: its queue of frames, what it has seen, and what it chose."""
@@ -223,12 +377,27 @@ class Client:
     sent: int = 0
     known: np.ndarray | None = None  # the map this client has
     overlay: str | None = None  # overlay key: "name", "skills:melee"; "@id" added for a selected agent
+    commands: TokenBucket = field(default_factory=lambda: TokenBucket(COMMAND_RATE, COMMAND_BURST))
+    refused: int = 0  # commands dropped by the rate limit
+    excess: float = 0.0  # recent drops, draining at COMMAND_RATE per second
+    excess_at: float = 0.0
+    throttled: bool = False  # told that its commands are being dropped
 
     def push(self, frame: Frame) -> None:
         if len(self.queue) == self.queue.maxlen:
             self.dropped += 1  # deque(maxlen) drops the oldest on append
         self.queue.append(frame)
         self.wake.set()
+
+    def admit(self, now: float) -> bool:
+        """Whether a command from this client may run now (the token bucket)."""
+        if self.commands.take(now):
+            self.throttled = False
+            return True
+        self.refused += 1
+        self.excess = max(0.0, self.excess - (now - self.excess_at) * COMMAND_RATE) + 1.0
+        self.excess_at = now
+        return False
 
 
 def _overlay_key(name: str, skill: str, agent: int | None = None) -> str:
@@ -245,16 +414,20 @@ class SelectionView(WorldView):
 
 
 class ViewerServer:
-    """Serve ``source`` to browsers: ``await server.serve_forever()`` or ``start_in_thread()``."""
+    """Serve ``source`` to browsers: ``await server.serve_forever()`` or ``start_in_thread()``.
+
+    ``allow_hosts`` (``name`` or ``name:port``) and ``allow_origins`` (``scheme://host[:port]``)
+    add to what :class:`Guard` accepts; ``"*"`` accepts any."""
 
     def __init__(
         self, source: Any, host: str = "127.0.0.1", port: int = 8765, fps: float = 10.0,
-        send_buffer: int = SEND_BUFFER,
+        send_buffer: int = SEND_BUFFER, allow_hosts: Iterable[str] = (), allow_origins: Iterable[str] = (),
     ):  # fmt: skip
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.source = source
         self.host, self.port, self.fps = host, port, float(fps)
+        self.guard = Guard(host, allow_hosts, allow_origins)
         self.send_buffer = send_buffer
         self.on_ready: Any = None  # called with the server once it listens (the CLI prints the address)
         self.speed = 1.0
@@ -264,6 +437,11 @@ class ViewerServer:
         self.tracker = OverlayTracker()
         self.tick = source.state.tick
         self.frame: Frame | None = None
+        self.seeks = 0  # seeks applied (a burst of seek commands counts once)
+        self.refused = 0  # commands dropped by the rate limit, all clients together
+        self._seek: tuple[int, Client] | None = None  # the last seek asked for, and by whom
+        self._layer_wanted: set[Client] = set()  # clients that chose an overlay since the last frame
+        self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -275,8 +453,21 @@ class ViewerServer:
     def _publish(self, state: WorldState) -> None:
         self.tracker.observe(state)
         frame = self.encoder.encode(state)
-        wanted = {c.overlay for c in self.clients if c.overlay is not None}
-        for key in wanted:
+        self._add_layers(frame, state, {c.overlay for c in self.clients if c.overlay is not None})
+        self.tick = state.tick
+        self.frame = frame
+        self._layer_wanted.clear()  # every client gets this frame with its layer
+        for client in self.clients:
+            client.push(frame)
+
+    def _add_layers(self, frame: Frame, state: WorldState, keys: set[str]) -> None:
+        """Compute the overlay layers ``keys`` for ``frame`` (of ``state``), those it lacks."""
+        missing = [key for key in keys if key not in frame.overlays]
+        if len(frame.overlays) + len(missing) > OVERLAY_CACHE:
+            shown = {c.overlay for c in self.clients}
+            for key in [k for k in frame.overlays if k not in shown]:
+                del frame.overlays[key]
+        for key in missing:
             base, _, agent = key.partition("@")
             name, _, skill = base.partition(":")
             tracked = self.tracker.view(state, Skill[skill.upper()] if skill else Skill.MELEE)
@@ -289,10 +480,6 @@ class ViewerServer:
                     self._reply(client, {"type": "error", "error": str(err)})
                 continue
             frame.overlays[key] = json.dumps({"name": key, **layer}, separators=(",", ":"))
-        self.tick = state.tick
-        self.frame = frame
-        for client in self.clients:
-            client.push(frame)
 
     def _reply(self, client: Client, message: dict) -> None:
         asyncio.ensure_future(self._send_quietly(client, json.dumps(message)))
@@ -304,16 +491,54 @@ class ViewerServer:
         except ConnectionClosed:
             pass
 
+    def _apply_requests(self) -> bool:
+        """Do what clients asked for since the last frame: the last seek, the chosen overlays.
+        True when a frame was published (a seek)."""
+        request, self._seek = self._seek, None
+        if request is not None:
+            tick, client = request
+            try:
+                state = self.source.seek(tick)
+            except (ValueError, OSError) as err:  # a replay damaged there: only the asker hears of it
+                self._reply(client, {"type": "error", "error": f"seek: {err}"})
+            else:
+                self.seeks += 1
+                self._publish(state)
+                return True
+        wanted = [c for c in self._layer_wanted if c in self.clients and c.overlay is not None]
+        self._layer_wanted.clear()
+        if wanted and self.frame is not None:
+            self._add_layers(self.frame, self.source.state, {c.overlay for c in wanted if c.overlay})
+            for client in wanted:
+                client.push(self.frame)  # the current tick again, with its new layer (paused streams too)
+        return False
+
     async def _run_source(self) -> None:
-        assert self._stop is not None
+        assert self._stop is not None and self._wake is not None
         loop = asyncio.get_running_loop()
         self._publish(self.source.state)
-        next_at = loop.time()
+        next_tick = requests_at = loop.time()
         while not self._stop.is_set():
-            next_at = max(next_at + 1.0 / (self.fps * self.speed), loop.time())
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            if self.playing and not getattr(self.source, "at_end", False):
-                self._publish(self.source.advance())
+            now = loop.time()
+            requested = self._seek is not None or bool(self._layer_wanted)
+            if requested and now >= requests_at:
+                requests_at = now + 1.0 / self.fps  # requests are served at most once per frame period
+                if self._apply_requests():
+                    next_tick = now + 1.0 / (self.fps * self.speed)  # the sought frame is this tick's
+            elif now >= next_tick:
+                next_tick = max(next_tick + 1.0 / (self.fps * self.speed), now)
+                if self.playing and not getattr(self.source, "at_end", False):
+                    self._publish(self.source.advance())
+            else:
+                self._wake.clear()  # set by a command: a request may be due earlier
+                try:
+                    await asyncio.wait_for(
+                        self._wake.wait(), min(next_tick, requests_at if requested else next_tick) - now
+                    )
+                except TimeoutError:
+                    pass
+                continue
+            await asyncio.sleep(0)  # clients are served between frames, however far behind the source is
 
     # ------------------------------------------------------------------ clients
 
@@ -328,21 +553,20 @@ class ViewerServer:
         elif cmd == "seek":
             if not self.source.seekable:
                 raise CommandError("seek: only a replay can be sought; this is a live world")
-            self._publish(self.source.seek(msg["tick"]))
+            ticks = self.source.ticks
+            if msg["tick"] not in ticks:
+                raise CommandError(
+                    f"seek: tick {msg['tick']} is outside the replay's {ticks.start}..{ticks.stop - 1}"
+                )
+            self._seek = (msg["tick"], client)  # the source loop applies the last one
         elif cmd == "overlay":
             client.overlay = (
                 None if msg["name"] is None else _overlay_key(msg["name"], msg["skill"], msg.get("agent"))
             )
-            if (
-                self.frame is not None
-                and client.overlay is not None
-                and client.overlay not in self.frame.overlays
-            ):
-                self._publish_overlay_now(client)
-
-    def _publish_overlay_now(self, client: Client) -> None:
-        """Send the current tick again with the newly chosen layer (a paused stream shows it too)."""
-        self._publish(self.source.state)
+            if client.overlay is not None:
+                self._layer_wanted.add(client)
+        if self._wake is not None:
+            self._wake.set()
 
     async def _sender(self, client: Client) -> None:
         while True:
@@ -367,11 +591,21 @@ class ViewerServer:
         if self.source.seekable:
             hello["ticks"] = [self.source.ticks.start, self.source.ticks.stop - 1]
         sender = asyncio.ensure_future(self._sender(client))
+        loop = asyncio.get_running_loop()
         try:
             await ws.send(json.dumps(hello))
             if self.frame is not None:
                 client.push(self.frame)
             async for message in ws:
+                if not client.admit(loop.time()):
+                    self.refused += 1
+                    if client.excess > FLOOD_LIMIT:
+                        await ws.close(1008, "rate limit exceeded")
+                        break
+                    if not client.throttled:
+                        client.throttled = True
+                        await ws.send(json.dumps({"type": "error", "error": RATE_LIMITED}))
+                    continue
                 try:
                     self._command(client, parse_command(message))
                 except CommandError as err:
@@ -380,11 +614,17 @@ class ViewerServer:
             pass
         finally:
             self.clients.discard(client)
+            self._layer_wanted.discard(client)
             sender.cancel()
 
     # ------------------------------------------------------------------ static files
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        local = connection.local_address
+        address = None if local is None else str(local[0]).removeprefix("::ffff:")  # IPv4 on a dual socket
+        refused = self.guard.check(request.headers, address)
+        if refused is not None:
+            return connection.respond(HTTPStatus.FORBIDDEN, f"forbidden: {refused}\n")
         path = request.path.split("?", 1)[0].split("#", 1)[0]
         if path == "/ws":
             return None  # the websocket handshake
@@ -403,10 +643,11 @@ class ViewerServer:
 
     async def serve_forever(self) -> None:
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         async with serve(self._handler, self.host, self.port, process_request=self._http,
                          max_size=MAX_MESSAGE, max_queue=4) as server:  # fmt: skip
-            self.port = server.sockets[0].getsockname()[1]
+            self.port = self.guard.port = server.sockets[0].getsockname()[1]
             self._ready.set()
             if self.on_ready is not None:
                 self.on_ready(self)
@@ -415,6 +656,7 @@ class ViewerServer:
                 await self._stop.wait()
             finally:
                 source.cancel()
+                self._wake = None
 
     def start_in_thread(self, timeout: float = 30.0) -> ViewerServer:
         """Run in a daemon thread with its own loop; returns once listening (``self.port`` is bound)."""
@@ -437,6 +679,8 @@ class ViewerServer:
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
+            if self._wake is not None:
+                self._loop.call_soon_threadsafe(self._wake.set)
         if self._thread is not None:
             self._thread.join(10)
 

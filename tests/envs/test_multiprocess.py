@@ -1,17 +1,24 @@
 """MultiprocessVecEnv: same trajectories as the in-process VecEnv, zero-copy shared buffers,
-asynchronous groups, and clean failure (no hang, no leaked shared memory)."""
+asynchronous groups, clean failure (no hang, no leaked shared memory), and workers that die with
+their trainer whatever kills it."""
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import signal
+import subprocess
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 
 import neural_mmo
 from neural_mmo.agents import RandomPolicy
-from neural_mmo.envs.multiprocess import MultiprocessVecEnv, WorkerError
+from neural_mmo.envs.multiprocess import MultiprocessVecEnv, WorkerError, process_stat
 
 
 @pytest.fixture
@@ -59,7 +66,7 @@ def test_same_trajectories_as_the_in_process_vecenv(workers, no_leak):
                 assert np.array_equal(got, want)
             assert_same(out[4], out_ref[4])
         assert attacks > 100 and env.episode_done.dtype == np.bool_
-        assert len(no_leak) == 1 and os.path.exists(f"/dev/shm/{no_leak[0].lstrip('/')}")  # checked after
+        assert len(no_leak) == 1
         env.reset(seed=9)
         ref.reset(seed=9)
         assert_same(env.observations, ref.observations)
@@ -147,3 +154,103 @@ def test_constructor_checks_and_close_twice(no_leak):
         env.step(np.zeros((env.num_slots, env.n_heads), np.int64))
     env.close()
     env.close()
+
+
+def shm_path(name: str) -> str:
+    return f"/dev/shm/{name.lstrip('/')}"
+
+
+def test_no_worker_holds_a_trainer_end_of_a_pipe_and_the_block_has_no_name(no_leak):
+    """With ``fork`` each worker inherits the trainer's end of its own pipe and of the pipes of the
+    workers made before it; holding one, it would never read end-of-file when the trainer dies."""
+    with MultiprocessVecEnv(3, "small", seed=0, num_workers=3, start_method="fork",
+                            map__size=16, spawn__n_agents=4) as env:  # fmt: skip
+        ours = {f"socket:[{os.fstat(conn.fileno()).st_ino}]" for conn in env._conns}
+        assert len(ours) == 3
+        for process in env._processes:
+            fd_dir = f"/proc/{process.pid}/fd"
+            held = {os.readlink(f"{fd_dir}/{fd}") for fd in os.listdir(fd_dir)}
+            assert not held & ours, f"worker {process.pid} holds {sorted(held & ours)}"
+        assert not os.path.exists(shm_path(env._shm.name))  # unlinked once every worker attached
+        env.reset()
+        out = env.step(np.zeros((env.num_slots, env.n_heads), np.int64))
+        assert out[4]["alive"].sum() == 12  # the mapping still works without the name
+
+
+def test_an_env_made_in_a_thread_that_ends_keeps_its_workers(no_leak):
+    """The parent-death signal follows the creating thread: it must not be armed there."""
+    made = []
+    thread = threading.Thread(target=lambda: made.append(
+        MultiprocessVecEnv(2, "small", seed=0, num_workers=2, map__size=16, spawn__n_agents=4)))  # fmt: skip
+    thread.start()
+    thread.join()
+    with made[0] as env:
+        time.sleep(0.5)  # a death signal would have killed the workers by now
+        env.reset()
+        out = env.step(np.zeros((env.num_slots, env.n_heads), np.int64))
+        assert out[4]["alive"].sum() == 8 and all(p.is_alive() for p in env._processes)
+
+
+PARENT = """
+import json, sys, time
+import numpy as np
+from neural_mmo.envs.multiprocess import MultiprocessVecEnv
+env = MultiprocessVecEnv(2, "small", seed=0, num_workers=2, start_method=sys.argv[1], map__size=16,
+                         spawn__n_agents=4)
+env.reset()
+env.step(np.zeros((env.num_slots, env.n_heads), np.int64))
+print(json.dumps({"workers": [p.pid for p in env._processes], "shm": env._shm.name}), flush=True)
+time.sleep(600)
+"""
+
+
+def first_line(process: subprocess.Popen, timeout: float) -> str:
+    """The process's first line of output, waiting at most ``timeout`` seconds."""
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    assert ready, "the parent did not start its workers in time"
+    line = process.stdout.readline()
+    assert line, f"the parent exited: {process.stderr.read()}"
+    return line
+
+
+@pytest.mark.parametrize(
+    "method, sig",
+    [("fork", signal.SIGTERM), ("fork", signal.SIGKILL), ("spawn", signal.SIGKILL),
+     ("forkserver", signal.SIGTERM)],
+)  # fmt: skip
+def test_workers_die_with_a_killed_parent_and_leave_no_shared_memory(method, sig):
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, method], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    workers: dict[int, int] = {}
+    try:
+        started = json.loads(first_line(parent, timeout=180))
+        for pid in started["workers"]:
+            stat = process_stat(pid)
+            assert stat is not None and stat[0] not in "ZX"
+            workers[pid] = stat[1]  # its start time: a reused pid is another process
+
+        def alive() -> list[int]:
+            out = []
+            for pid, start in workers.items():
+                stat = process_stat(pid)
+                if stat is not None and stat[1] == start and stat[0] not in "ZX":
+                    out.append(pid)
+            return out
+
+        os.kill(parent.pid, sig)
+        assert parent.wait(timeout=30) == -sig
+        deadline = time.monotonic() + 5.0
+        while alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alive() == [], f"workers still running 5 s after the parent's {sig.name}"
+        assert not os.path.exists(shm_path(started["shm"]))
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        for pid, start in workers.items():  # never leave a failing test's workers running
+            stat = process_stat(pid)
+            if stat is not None and stat[1] == start and stat[0] not in "ZX":
+                os.kill(pid, signal.SIGKILL)
+        parent.stdout.close()
+        parent.stderr.close()

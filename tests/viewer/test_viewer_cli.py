@@ -24,3 +24,17 @@ def test_view_of_a_missing_or_corrupt_file_exits_2(tmp_path, capsys):
     bad.write_bytes(b"not a replay at all")
     assert main(["view", str(bad)]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_allow_host_and_origin_options(tmp_path, capsys, monkeypatch):
+    args = build_parser().parse_args(
+        ["serve", "--allow-host", "viewer.example.com", "--allow-host", "proxy:443",
+         "--allow-origin", "https://viewer.example.com"]
+    )  # fmt: skip
+    assert args.allow_host == ["viewer.example.com", "proxy:443"]
+    assert args.allow_origin == ["https://viewer.example.com"]
+    assert build_parser().parse_args(["view", "x.replay"]).allow_host == []
+    # a bad entry is one clear error and exit code 2, before anything is served
+    assert main(["serve", "--preset", "small", "--set", "map.size=16", "--allow-origin", "evil.com"]) == 2
+    err = capsys.readouterr().err
+    assert "allowed origin 'evil.com'" in err and "Traceback" not in err
