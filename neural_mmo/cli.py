@@ -360,8 +360,19 @@ def _server_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from neural_mmo.envs.memory import check_memory, estimate_memory
+
     cfg = _config(args)
-    print(json.dumps(cfg.to_dict()) if args.json else cfg.to_toml())
+    memory = estimate_memory(cfg, args.worlds).describe()
+    try:
+        check_memory(cfg, args.worlds)
+    except ConfigError as err:
+        memory += f"\n# over the memory limit, an env would refuse it: {err}"
+    if args.json:
+        print(json.dumps(cfg.to_dict()))
+        print(memory, file=sys.stderr)
+    else:
+        print(f"# {memory}\n\n{cfg.to_toml()}")
     return 0
 
 
@@ -436,8 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_train(sub)
     add_eval(sub)
 
-    p = sub.add_parser("config", help="print the resolved configuration (TOML, or --json)")
+    p = sub.add_parser(
+        "config", help="print the resolved configuration (TOML, or --json) and the memory it needs"
+    )
     _common(p, seed=False)
+    p.add_argument("--worlds", type=_count(1), default=1, help="worlds to size the memory for (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of TOML")
     p.set_defaults(func=cmd_config)
 

@@ -628,7 +628,7 @@ def _data_depth(data: Any) -> int:
     """How deeply tables and arrays nest in parsed TOML (dotted keys such as ``a.b.c = 1`` nest
     tables without brackets); counted without recursion."""
     deepest = 0
-    stack = [(data, 1)]
+    stack = [(data, 0)]
     while stack:
         value, depth = stack.pop()
         deepest = max(deepest, depth)
