@@ -282,7 +282,11 @@ def _write(folder, name: str, text: str):
 )
 def test_bad_toml_files_exit_2_with_one_message(capsys, tmp_path, command, text, fragment):
     path = _write(tmp_path, "bad.toml", text)
-    extra = {"run": ["--ticks", "1", "--quiet"], "map": ["--out", str(tmp_path / "m.png")]}.get(command, [])
+    extra = {
+        "run": ["--ticks", "1", "--quiet"],
+        "map": ["--out", str(tmp_path / "m.png")],
+        "train": ["--total-steps", "64", "--worlds", "1", "--out", str(tmp_path / "run"), "--quiet"],
+    }.get(command, [])
     assert main([command, "--config", path, *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith("neural-mmo: error:") and fragment in err and "Traceback" not in err
@@ -303,7 +307,9 @@ def test_bad_toml_files_exit_2_with_one_message(capsys, tmp_path, command, text,
         (["config", "--set", "horizon=5", "--set", "horizon=6"], "given twice"),
     ],
 )
-def test_bad_settings_exit_2_with_one_message(capsys, argv, fragment):
+def test_bad_settings_exit_2_with_one_message(capsys, tmp_path, argv, fragment):
+    if argv[0] == "train":  # were a bad value accepted, the run would be short and land in tmp_path
+        argv = [*argv, "--total-steps", "64", "--worlds", "1", "--out", str(tmp_path / "run"), "--quiet"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "neural-mmo: error:" in err and fragment in err and "Traceback" not in err
