@@ -70,7 +70,7 @@ class TrainConfig:
                     f"train config: {f.name}: {value!r} has type {type(value).__name__}; "
                     f"expected {kind.__name__}"
                 )
-            if kind is float and not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"train config: {f.name}: {value!r} is not finite")
         if not 0 <= self.seed < 2**64:
             raise ConfigError(f"train config: seed must be in [0, 2**64), got {self.seed!r}")
