@@ -32,14 +32,22 @@ def _label(args: argparse.Namespace) -> str:
     return args.preset or args.config or "medium"
 
 
-def _count(minimum: int):
+MAX_SEED = 2**64 - 1
+"""Largest ``--seed``: replays and saves store the seed in 64 bits."""
+
+
+def _count(minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = int(text) if len(text) <= 64 else None
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+            value = None
+        if value is None:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer")
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{value} is above the maximum {maximum}")
         return value
 
     return parse
@@ -54,7 +62,7 @@ def _common(p: argparse.ArgumentParser, seed: bool = True) -> None:
         "--set", action="append", metavar="KEY=VALUE", help="override, e.g. resources.food_regrow_prob=0.05"
     )
     if seed:
-        p.add_argument("--seed", type=_count(0), default=0, help="world seed (default 0)")
+        p.add_argument("--seed", type=_count(0, MAX_SEED), default=0, help="world seed (default 0)")
 
 
 # ---------------------------------------------------------------------- run
@@ -360,8 +368,19 @@ def _server_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from neural_mmo.envs.memory import check_memory, estimate_memory
+
     cfg = _config(args)
-    print(json.dumps(cfg.to_dict()) if args.json else cfg.to_toml())
+    memory = estimate_memory(cfg, args.worlds).describe()
+    try:
+        check_memory(cfg, args.worlds)
+    except ConfigError as err:
+        memory += f"\n# over the memory limit, an env would refuse it: {err}"
+    if args.json:
+        print(json.dumps(cfg.to_dict()))
+        print(memory, file=sys.stderr)
+    else:
+        print(f"# {memory}\n\n{cfg.to_toml()}")
     return 0
 
 
@@ -436,8 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_train(sub)
     add_eval(sub)
 
-    p = sub.add_parser("config", help="print the resolved configuration (TOML, or --json)")
+    p = sub.add_parser(
+        "config", help="print the resolved configuration (TOML, or --json) and the memory it needs"
+    )
     _common(p, seed=False)
+    p.add_argument("--worlds", type=_count(1), default=1, help="worlds to size the memory for (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of TOML")
     p.set_defaults(func=cmd_config)
 
@@ -448,10 +470,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; bad input (a ConfigError, ReplayError, CheckpointError or other ValueError, a
+    file that cannot be read or written) is one line on stderr and exit code 2. Anything else is a
+    bug and keeps its traceback."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as err:
+    except (ValueError, OSError) as err:
         print(f"neural-mmo: error: {err}", file=sys.stderr)
         return 2
 

@@ -322,7 +322,7 @@ class Config:
     def preset(name: str = "medium") -> Config:
         """``small`` (64x64, 64 agents, 32 NPCs), ``medium`` (128x128, 128, 128) or ``large``
         (1024x1024, 1024, 1024)."""
-        if name not in PRESETS:
+        if not isinstance(name, str) or name not in PRESETS:
             raise ConfigError(f"preset: unknown preset {name!r}; allowed: {', '.join(PRESETS)}")
         return Config().override(PRESETS[name])
 
@@ -347,11 +347,13 @@ class Config:
         The starting point is ``base`` if given, else the preset named by the caller or the file
         (both naming different presets is an error), else the defaults.
         """
-        try:
-            data = tomllib.loads(Path(path).read_text())
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise ConfigError(f"{path}: cannot read TOML config: {err}") from err
+        data = read_toml(path, "TOML config")
         file_preset = data.pop("preset", None)
+        if file_preset is not None and not isinstance(file_preset, str):
+            raise ConfigError(
+                f"{path}: preset: {file_preset!r} is {_toml_kind(file_preset)}; expected the name of a "
+                f"preset ({', '.join(PRESETS)}), e.g. preset = 'small'"
+            )
         if preset is not None and file_preset is not None and preset != file_preset:
             raise ConfigError(f"preset: {path} names {file_preset!r} but {preset!r} was asked for")
         name = preset if preset is not None else file_preset
@@ -574,11 +576,122 @@ def _check(key: str, spec: dataclasses.Field[Any], value: Any) -> None:
 
 
 def set_pairs(items: list[str] | None, form: str) -> dict[str, str]:
-    """``--set KEY=VALUE`` options as ``{key: value}``; ConfigError names a malformed one."""
+    """``--set KEY=VALUE`` options as ``{key: value}``; ConfigError names a malformed one (no
+    ``=``, an empty key, or a key given twice with different values)."""
     pairs: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep:
+        key = key.strip()
+        if not sep or not key:
             raise ConfigError(f"--set {item!r}: expected {form}")
-        pairs[key.strip()] = value
+        if key in pairs and pairs[key] != value:
+            raise ConfigError(f"--set {key}: given twice ({pairs[key]!r} and {value!r}); give it once")
+        pairs[key] = value
     return pairs
+
+
+# ---------------------------------------------------------------------- TOML files
+
+MAX_TOML_DEPTH = 16
+"""Deepest nesting of arrays, inline tables and ``[a.b.c]`` headers a TOML file of settings may
+use (configs use two levels); deeper files are refused before they are parsed, so a hostile file
+cannot exhaust the parser's recursion."""
+
+MAX_TOML_BYTES = 1 << 20
+"""Largest TOML file of settings read (configs are a few KB)."""
+
+
+def toml_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` in TOML ``text`` outside strings and comments: an
+    upper bound on how deep a parser recurses into arrays and inline tables."""
+    depth = deepest = i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+            continue
+        if ch in "\"'":
+            i = _skip_string(text, i)
+            continue
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest
+
+
+def _data_depth(data: Any) -> int:
+    """How deeply tables and arrays nest in parsed TOML (dotted keys such as ``a.b.c = 1`` nest
+    tables without brackets); counted without recursion."""
+    deepest = 0
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_TOML_DEPTH:
+            break
+        items = value.values() if isinstance(value, dict) else value
+        stack += [(v, depth + 1) for v in items if isinstance(v, (dict, list))]
+    return deepest
+
+
+def _skip_string(text: str, i: int) -> int:
+    """Index just past the TOML string starting at ``text[i]`` (basic or literal, one or three quotes)."""
+    quote = text[i]
+    close = quote * 3 if text.startswith(quote * 3, i) else quote
+    i += len(close)
+    while i < len(text):
+        if quote == '"' and text[i] == "\\":
+            i += 2
+            continue
+        if text.startswith(close, i):
+            return i + len(close)
+        if text[i] == "\n" and len(close) == 1:
+            return i  # an unterminated one-line string: the parser reports it
+        i += 1
+    return i
+
+
+def load_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML ``text`` (from ``where``, named in errors) with bounded nesting; every problem is a
+    :class:`ConfigError`."""
+    depth = toml_depth(text)
+    if depth > MAX_TOML_DEPTH:
+        raise ConfigError(
+            f"{where}: nested {depth} levels deep, more than the {MAX_TOML_DEPTH} a settings file may use"
+        )
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{where}: cannot read TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to parse") from None
+    if _data_depth(data) > MAX_TOML_DEPTH:
+        raise ConfigError(
+            f"{where}: tables nested more than the {MAX_TOML_DEPTH} levels a settings file may use"
+        )
+    return data
+
+
+def read_toml(path: str | Path, what: str = "TOML file") -> dict[str, Any]:
+    """Read and parse a TOML file of settings: a regular file (never a FIFO or a device) of at most
+    :data:`MAX_TOML_BYTES`, UTF-8, nesting bounded (see :func:`load_toml`). Errors are ConfigErrors
+    naming the file."""
+    from neural_mmo.files import read_regular
+
+    try:
+        text = read_regular(path, MAX_TOML_BYTES).decode()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read {what}: {err}") from None
+    return load_toml(text, str(path))
+
+
+def _toml_kind(value: Any) -> str:
+    """``"a table"``, ``"an array"``, ``"an int"``...: what a parsed TOML value is, for messages."""
+    kinds = {dict: "table", list: "array"}
+    name = kinds.get(type(value), type(value).__name__)
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"

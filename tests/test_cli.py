@@ -251,3 +251,145 @@ def test_serve_stops_after_seconds_and_prints_the_address(capsys):
     assert main(["serve", "--preset", "small", "--port", "0", "--seconds", "0.5"]) == 0
     err = capsys.readouterr().err
     assert "viewer: http://127.0.0.1:" in err and "for 0.5 s" in err
+
+
+# ---------------------------------------------------------------------- bad input: exit 2, never a traceback
+
+DEEP = "[episode]\nhorizon = " + "[" * 10_000 + "]" * 10_000 + "\n"
+
+
+def _write(folder, name: str, text: str):
+    path = folder / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "command,text,fragment",
+    [
+        ("config", DEEP, "nested 10000 levels deep"),
+        ("run", DEEP, "nested 10000 levels deep"),
+        ("map", DEEP, "nested 10000 levels deep"),
+        ("train", "lr = " + "[" * 10_000 + "]" * 10_000 + "\n", "nested 10000 levels deep"),
+        ("train", "[game]\n" + ".".join(["a"] * 100) + " = 1\n", "nested more than"),
+        ("config", "preset = [1]\n", "preset: [1] is an array"),
+        ("config", "[preset]\nname = 'small'\n", "preset: {'name': 'small'} is a table"),
+        ("run", "preset = 7\n", "preset: 7 is an int"),
+        ("config", "[episode]\nhorizon = [1, 2]\n", "episode.horizon"),
+        ("config", "[episode]\nhorizon = {a = 1}\n", "episode.horizon"),
+        ("config", "[map]\nsize = 'x' # ] ] ]\n", "map.size"),
+    ],
+)
+def test_bad_toml_files_exit_2_with_one_message(capsys, tmp_path, command, text, fragment):
+    path = _write(tmp_path, "bad.toml", text)
+    extra = {
+        "run": ["--ticks", "1", "--quiet"],
+        "map": ["--out", str(tmp_path / "m.png")],
+        "train": ["--total-steps", "64", "--worlds", "1", "--out", str(tmp_path / "run"), "--quiet"],
+    }.get(command, [])
+    assert main([command, "--config", path, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neural-mmo: error:") and fragment in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["train", "--set", "lr=abc"], "lr: 'abc' has type str; expected float"),
+        (["train", "--lr", "abc"], "lr: 'abc' has type str"),
+        (["train", "--set", "worlds=1.5"], "worlds: 1.5 has type float"),
+        (["train", "--set", "anneal_lr=maybe"], "anneal_lr"),
+        (["train", "--set", "preset=[1]"], "preset"),
+        (["train", "--set", "seed=-1"], "seed"),
+        (["train", "--set", "=3"], "expected key=value"),
+        (["config", "--set", "=3"], "expected group.field=value"),
+        (["config", "--set", "horizon=5", "--set", "horizon=6"], "given twice"),
+    ],
+)
+def test_bad_settings_exit_2_with_one_message(capsys, tmp_path, argv, fragment):
+    if argv[0] == "train":  # were a bad value accepted, the run would be short and land in tmp_path
+        argv = [*argv, "--total-steps", "64", "--worlds", "1", "--out", str(tmp_path / "run"), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "neural-mmo: error:" in err and fragment in err and "Traceback" not in err
+
+
+def test_a_seed_that_does_not_fit_64_bits_is_an_argparse_error(capsys, tmp_path):
+    record = tmp_path / "x.replay"
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--seed", str(2**64), "--record", str(record), "--quiet"])
+    assert exc.value.code == 2
+    assert "argument --seed: 18446744073709551616 is above the maximum" in capsys.readouterr().err
+    assert not record.exists()
+    assert build_parser().parse_args(["run", "--seed", str(2**64 - 1)]).seed == 2**64 - 1
+    with pytest.raises(SystemExit):
+        main(["map", "--seed", "9" * 5000])  # a huge string is refused without converting it
+    assert "is not an integer" in capsys.readouterr().err
+
+
+def test_a_replay_whose_header_config_is_nested_deep_exits_2(capsys, tmp_path):
+    from replay._replay_runs import reheader
+
+    from neural_mmo.replay import record_scripted_run
+
+    small = Config.preset("small").override({"map.size": 16})
+    path = record_scripted_run(tmp_path / "ok.replay", small, 1, 2)
+    deep = tmp_path / "deep.replay"
+    deep.write_bytes(reheader(path.read_bytes(), config=DEEP.encode()))
+    assert main(["video", str(deep), str(tmp_path / "out.gif")]) == 2
+    assert "nested 10000 levels deep" in capsys.readouterr().err
+    pytest.importorskip("websockets")
+    assert main(["view", str(deep), "--port", "0", "--seconds", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "nested 10000 levels deep" in err and "Traceback" not in err
+
+
+FIFO_COMMANDS = [
+    ["config", "--config", "{fifo}"],
+    ["run", "--config", "{fifo}", "--ticks", "1", "--quiet"],
+    ["train", "--config", "{fifo}"],
+    ["view", "{fifo}", "--port", "0", "--seconds", "0.1"],
+    ["video", "{fifo}", "{folder}/out.gif"],
+]
+
+
+@pytest.mark.parametrize("argv", FIFO_COMMANDS, ids=lambda argv: argv[0] + " " + argv[1])
+def test_a_fifo_is_refused_without_hanging(tmp_path, argv):
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    args = [a.format(fifo=fifo, folder=tmp_path) for a in argv]
+    done = subprocess.run([sys.executable, "-m", "neural_mmo.cli", *args], capture_output=True, text=True,
+                          timeout=30, env=os.environ.copy())  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "not a regular file" in done.stderr and "FIFO" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_config_prints_the_memory_it_needs(capsys):
+    from neural_mmo.envs.memory import estimate_memory
+
+    assert main(["config", "--preset", "small", "--worlds", "3"]) == 0
+    out = capsys.readouterr().out
+    estimate = estimate_memory(Config.preset("small"), 3)
+    assert out.splitlines()[0] == f"# {estimate.describe()}"
+    assert "3 worlds:" in out
+    assert main(["config", "--preset", "small", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["map"]["size"] == 64
+    assert estimate_memory(Config.preset("small")).describe() in captured.err
+
+
+def test_a_config_over_the_memory_limit_is_reported_and_refused(capsys, monkeypatch):
+    from neural_mmo.envs.memory import ENV_VAR
+
+    monkeypatch.setenv(ENV_VAR, "1e-9")
+    assert main(["config", "--preset", "small"]) == 0
+    assert "over the memory limit" in capsys.readouterr().out
+    assert main(["run", "--preset", "small", "--ticks", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "memory_limit=1e-09" in err and ENV_VAR in err and "Traceback" not in err

@@ -534,3 +534,90 @@ def test_to_toml_reads_back_to_the_same_config(tmp_path, preset):
     path = tmp_path / "cfg.toml"
     path.write_text(cfg.to_toml())
     assert Config.from_toml(path) == cfg
+
+
+# ---------------------------------------------------------------------- hostile TOML
+
+
+def test_toml_depth_counts_brackets_outside_strings_and_comments():
+    from neural_mmo.config import toml_depth
+
+    assert toml_depth("[map]\nsize = 3\n") == 1
+    assert toml_depth("a = [[1], [2, [3]]]\n") == 3
+    assert toml_depth("a = \"[[[[[[\"\nb = '{{{{'\n# [[[[[[\n") == 0
+    assert toml_depth('a = """\n[[[[ " \\""" ]]\n"""\nb = [1]\n') == 1
+    assert toml_depth("a = '''[[[[''' # [[\n") == 0
+
+
+def test_a_deeply_nested_file_is_refused_before_parsing(tmp_path):
+    from neural_mmo.config import MAX_TOML_DEPTH, load_toml
+
+    path = tmp_path / "deep.toml"
+    path.write_text("[episode]\nhorizon = " + "[" * 10_000 + "]" * 10_000 + "\n")
+    with pytest.raises(ConfigError, match="nested 10000 levels deep, more than the 16"):
+        Config.from_toml(path)
+    inline = "a = " + "{b = " * 40 + "1" + "}" * 40 + "\n"
+    with pytest.raises(ConfigError, match="nested 40"):
+        load_toml(inline, "inline")
+    dotted = ".".join(["k"] * (MAX_TOML_DEPTH + 5)) + " = 1\n"  # tables nested without brackets
+    with pytest.raises(ConfigError, match="nested more than"):
+        load_toml(dotted, "dotted")
+    fine = "a = " + "[" * MAX_TOML_DEPTH + "]" * MAX_TOML_DEPTH + "\n"
+    assert load_toml(fine, "fine")["a"] is not None
+
+
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("preset = [1]\n", "preset: [1] is an array"),
+        ("[preset]\nx = 1\n", "is a table"),
+        ("preset = 3\n", "preset: 3 is an int"),
+        ("preset = true\n", "is a bool"),
+        ("[map]\nsize = [64]\n", "map.size: [64] has type list"),
+        ("[map]\nsize = {value = 64}\n", "map.size"),
+        ("[map.size]\nvalue = 64\n", "map.size"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_config_errors(tmp_path, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        Config.from_toml(path)
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize("name", [["small"], {"a": 1}, 3, None])
+def test_a_preset_that_is_not_a_name_is_a_config_error(name):
+    with pytest.raises(ConfigError, match="unknown preset"):
+        Config.preset(name)  # type: ignore[arg-type]
+
+
+def test_set_pairs_refuses_empty_keys_and_conflicting_repeats():
+    from neural_mmo.config import set_pairs
+
+    assert set_pairs(["a=1", " b =2", "a=1"], "k=v") == {"a": "1", "b": "2"}
+    with pytest.raises(ConfigError, match="expected k=v"):
+        set_pairs(["=1"], "k=v")
+    with pytest.raises(ConfigError, match="given twice"):
+        set_pairs(["a=1", "a=2"], "k=v")
+
+
+@pytest.mark.parametrize(
+    "pairs,fragment",
+    [
+        ({"lr": "abc"}, "lr: 'abc' has type str; expected float"),
+        ({"lr": "nan"}, "lr: nan is not finite"),
+        ({"worlds": "2.5"}, "worlds: 2.5 has type float; expected int"),
+        ({"anneal_lr": "1"}, "anneal_lr: 1 has type int; expected bool"),
+        ({"preset": "huge"}, "preset: 'huge' is not one of"),
+        ({"seed": str(2**64)}, "seed must be in [0, 2**64)"),
+        ({"lr": "[" * 5000 + "]" * 5000}, "lr"),
+    ],
+)
+def test_training_settings_of_the_wrong_type_are_config_errors(pairs, fragment):
+    from neural_mmo.train.config import TrainConfig
+
+    with pytest.raises(ConfigError) as err:
+        TrainConfig().override(pairs)
+    assert fragment in str(err.value)
+    assert TrainConfig().override({"lr": "1"}).lr == 1.0  # an int where a float is wanted is fine

@@ -57,6 +57,7 @@ import numpy as np
 
 from neural_mmo.config import Config
 from neural_mmo.envs.actions import as_action_array
+from neural_mmo.envs.memory import check_memory
 from neural_mmo.envs.vector import VecEnv, buffer_specs, make_config
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn
@@ -284,6 +285,7 @@ class MultiprocessVecEnv:
         autoreset: bool = True,
         num_workers: int | None = None,
         start_method: str | None = None,
+        memory_limit: float | None = None,
         **overrides: Any,
     ):
         if isinstance(num_worlds, bool) or not isinstance(num_worlds, (int, np.integer)) or num_worlds < 1:
@@ -307,6 +309,7 @@ class MultiprocessVecEnv:
         bounds = np.linspace(0, self.num_worlds, self.num_workers + 1).round().astype(int)
         self.groups = [range(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
+        check_memory(self.config, self.num_worlds, memory_limit)
         specs = buffer_specs(self.layout, self.num_worlds)
         offsets, size = _layout_of(specs)
         self._shm = shared_memory.SharedMemory(create=True, size=size)

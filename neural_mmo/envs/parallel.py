@@ -103,6 +103,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         render_mode: None or ``"rgb_array"``; seed: default seed of the first reset;
         reward_fn: ``fn(state, events) -> [slots]``; record: a replay file to write, one per
         episode (``run.replay``, then ``run-1.replay``, ...; see ``docs/replay.md``);
+        ``memory_limit``: share of the machine's memory it may take (see :class:`VecEnv`);
         ``**overrides``: config fields (``horizon=256``, ``spawn__mode="concurrent"``).
     """
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from neural_mmo.config import Config, ConfigError, resolve_key
 from neural_mmo.envs.actions import as_action_array, sanitize_actions
+from neural_mmo.envs.memory import check_memory
 from neural_mmo.observe.encode import Encoding, Observer, ObserverArrays, write_all
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
@@ -207,6 +208,10 @@ class VecEnv:
             them); the multi-process VecEnv passes views of shared memory here.
         first_world: global index of this env's first world, for seeds (world ``w`` here is world
             ``first_world + w`` of a larger run split over processes).
+        memory_limit: share of the machine's memory the env may take (default 0.5, or
+            ``$NEURAL_MMO_MEMORY_LIMIT``; ``math.inf``: no limit): a config needing more is refused
+            with a MemoryLimitError before anything is allocated (``neural_mmo.envs.memory``).
+            Not checked when ``buffers`` are given (their owner checked).
         **overrides: config fields, e.g. ``horizon=256`` or ``spawn__n_agents=16``.
     """
 
@@ -221,6 +226,7 @@ class VecEnv:
         autoreset: bool = True,
         buffers: dict[str, np.ndarray] | None = None,
         first_world: int = 0,
+        memory_limit: float | None = None,
         **overrides: Any,
     ):
         if isinstance(num_worlds, bool) or not isinstance(num_worlds, (int, np.integer)) or num_worlds < 1:
@@ -237,6 +243,8 @@ class VecEnv:
 
         self.first_world = int(first_world)
         n, S = self.num_slots, self.slots_per_world
+        if buffers is None:
+            check_memory(self.config, self.num_worlds, memory_limit)
         b = buffers if buffers is not None else allocate_buffers(buffer_specs(self.layout, self.num_worlds))
         self.observations = {f.key: b[f.key] for f in self.layout.fields}
         self.rewards = b["rewards"]

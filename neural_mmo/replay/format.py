@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import lzma
 import struct
-import tomllib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from neural_mmo.config import Config, ConfigError
+from neural_mmo.config import Config, ConfigError, MapConfig, load_toml
 from neural_mmo.world.events import EventColumn
 from neural_mmo.world.state import WorldState
 
@@ -50,6 +49,27 @@ COUNT = struct.Struct("<I")
 MAX_TEXT = 1 << 20
 """Upper bound on the config and layout texts of a header (a corrupt length is caught before any
 large read)."""
+
+
+def _largest_grid_side() -> int:
+    limits = {f.name: f.metadata for f in fields(MapConfig)}
+    return int(limits["size"]["max"]) + 2 * int(limits["border"]["max"])
+
+
+def stored_bound(raw_length: int) -> int:
+    """The most bytes either codec needs to store ``raw_length`` bytes (incompressible data costs
+    zstandard under 1/256 more, LZMA2 3 bytes per 64 KiB chunk): a stored length above this is
+    corrupt or hostile, and refused before it is read."""
+    return raw_length + raw_length // 64 + 4096
+
+
+MAX_MAP_STORED = stored_bound(_largest_grid_side() ** 2)
+"""Upper bound on the header's compressed map: the largest grid any valid config allows, stored
+incompressibly. Checked before the header is read, so a header claiming gigabytes is refused at
+once (the tighter bound of the header's own config is checked once it is parsed)."""
+
+READ_CHUNK = 1 << 20
+"""Checksums of record payloads are computed over chunks of this many bytes while scanning."""
 
 DEFAULT_KEYFRAME_EVERY = 64
 """Ticks between keyframes: random access decodes at most this many records."""
@@ -182,7 +202,7 @@ def crc32(data: bytes | memoryview) -> int:
 
 def config_from_toml_text(text: str) -> Config:
     """The Config written by ``Config.to_toml()``: every ``[group]`` field over the defaults."""
-    data = tomllib.loads(text)
+    data = load_toml(text, "the header's config")
     flat: dict[str, Any] = {}
     for group, table in data.items():
         if not isinstance(table, dict):

@@ -4,6 +4,7 @@ tick's state by decoding from the nearest keyframe before it."""
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -12,13 +13,16 @@ from typing import BinaryIO
 import numpy as np
 
 from neural_mmo.config import Config, ConfigError
+from neural_mmo.files import open_regular
 from neural_mmo.replay.format import (
     END_PAYLOAD,
     FORMAT_VERSION,
     FRAME,
     HEADER,
     MAGIC,
+    MAX_MAP_STORED,
     MAX_TEXT,
+    READ_CHUNK,
     Codec,
     Decompressor,
     RecordKind,
@@ -26,6 +30,7 @@ from neural_mmo.replay.format import (
     StateLayout,
     config_from_toml_text,
     crc32,
+    stored_bound,
 )
 from neural_mmo.replay.records import Decoder
 from neural_mmo.world.state import WorldState
@@ -53,7 +58,7 @@ class ReplayReader:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         try:
-            with open(self.path, "rb") as f:
+            with open_regular(self.path) as f:
                 self._size = os.fstat(f.fileno()).st_size
                 self._read_header(f)
                 self._scan(f)
@@ -140,16 +145,20 @@ class ReplayReader:
                 f"replay format version {version} is {newer} the version this neural_mmo reads "
                 f"({FORMAT_VERSION}); read it with the neural_mmo release that wrote it"
             )
-        if (
-            n_config > MAX_TEXT
-            or n_layout > MAX_TEXT
-            or HEADER.size + n_config + n_layout + n_map + 4 > self._size
-        ):
+        lengths = f"config {n_config}, layout {n_layout}, map {n_map} bytes"
+        if n_config > MAX_TEXT or n_layout > MAX_TEXT or n_map > MAX_MAP_STORED:
             raise self._fail(
-                f"header lengths (config {n_config}, layout {n_layout}, map {n_map} bytes) do not fit in "
-                f"the file ({self._size} bytes): truncated or corrupt header"
+                f"header lengths ({lengths}) exceed what the format allows (texts of at most {MAX_TEXT} "
+                f"bytes, a map of at most {MAX_MAP_STORED} bytes): corrupt header"
+            )
+        if HEADER.size + n_config + n_layout + n_map + 4 > self._size:
+            raise self._fail(
+                f"header lengths ({lengths}) do not fit in the file ({self._size} bytes): truncated or "
+                "corrupt header"
             )
         rest = f.read(n_config + n_layout + n_map + 4)
+        if len(rest) != n_config + n_layout + n_map + 4:
+            raise self._fail("the file shrank while its header was read")
         header = fixed + rest[:-4]
         if crc32(header) != int.from_bytes(rest[-4:], "little"):
             raise self._fail("header checksum mismatch: the header is corrupt")
@@ -183,6 +192,8 @@ class ReplayReader:
             )
         self._decompressor = Decompressor(self.codec, str(self.path))
         side = self.config.grid_side
+        if n_map > stored_bound(side * side):
+            raise self._fail(f"a map of {n_map} bytes is larger than any {side}x{side} map can be stored in")
         material = self._decompressor.decompress(
             rest[n_config + n_layout : -4], side * side, f"{self.path}: map"
         )
@@ -206,17 +217,26 @@ class ReplayReader:
                 raise self._fail(f"{where}: frame checksum mismatch: the record is corrupt")
             if kind not in _KINDS:
                 raise self._fail(f"{where}: unknown record kind {kind}")
+            if kind == RecordKind.END and stored != END_PAYLOAD.size:
+                raise self._fail(f"{where}: end record of {stored} bytes, expected {END_PAYLOAD.size}")
+            if kind != RecordKind.END and (raw > self._layout.max_raw or stored > stored_bound(raw)):
+                raise self._fail(
+                    f"{where}: payload of {stored} bytes stored, {raw} raw, is larger than any state of "
+                    f"this config ({self._layout.max_raw} bytes raw at most)"
+                )
             if pos + FRAME.size + stored > self._size:
                 break  # payload cut short: the writer stopped while writing it
-            payload = f.read(stored)
-            if crc32(payload) != payload_crc:
-                raise self._fail(f"{where} (tick {tick}): payload checksum mismatch: the record is corrupt")
             if kind == RecordKind.END:
+                payload = f.read(stored)
+                if crc32(payload) != payload_crc:
+                    raise self._fail(f"{where}: payload checksum mismatch: the record is corrupt")
                 self._check_end(payload, tick, ticks, where, pos + FRAME.size + stored)
                 self.complete = True
                 break
-            if raw > self._layout.max_raw:
-                raise self._fail(f"{where}: payload of {raw} bytes is larger than any state of this config")
+            if _crc_of(f, stored) != payload_crc:
+                raise self._fail(f"{where} (tick {tick}): payload checksum mismatch: the record is corrupt")
+            if not ticks and tick < 0:
+                raise self._fail(f"{where}: negative tick {tick}")
             if not ticks and kind != RecordKind.KEYFRAME:
                 raise self._fail(f"{where}: the first record must be a keyframe")
             if ticks and tick != ticks[-1] + 1:
@@ -249,7 +269,7 @@ class ReplayReader:
 
     def _open(self) -> BinaryIO:
         try:
-            f = open(self.path, "rb")  # noqa: SIM115 (callers close it)
+            f = open_regular(self.path)
         except OSError as err:
             raise self._fail(f"cannot read: {err}") from None
         if os.fstat(f.fileno()).st_size < self._size:
@@ -278,3 +298,16 @@ class ReplayReader:
         if len(payload) != stored or crc32(payload) != payload_crc:
             raise ReplayError(f"{where}: the file changed since it was opened")
         decoder.apply(RecordKind(kind), self._decompressor.decompress(payload, raw, where), tick, where)
+
+
+def _crc_of(f: BinaryIO, n: int) -> int:
+    """CRC-32 of the next ``n`` bytes of ``f``, read in chunks (a scan holds no whole payload);
+    a short read gives a value no checksum matches."""
+    value = 0
+    while n > 0:
+        chunk = f.read(min(n, READ_CHUNK))
+        if not chunk:
+            return -1
+        value = zlib.crc32(chunk, value)
+        n -= len(chunk)
+    return value & 0xFFFFFFFF

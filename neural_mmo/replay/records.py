@@ -18,6 +18,7 @@ import numba
 import numpy as np
 from numpy.typing import DTypeLike
 
+from neural_mmo.replay.checks import check_state
 from neural_mmo.replay.format import (
     COUNT,
     GROUP_SIZES,
@@ -272,4 +273,5 @@ class Decoder:
         state.events.table[:n] = self.events
         if state.tick != self.tick:
             raise ReplayError(f"{where}: the state's clock says tick {state.tick}, the record {self.tick}")
+        check_state(state, where)
         return state

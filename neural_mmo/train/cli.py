@@ -31,11 +31,14 @@ def add_train(sub: Any) -> None:
 
 
 def add_eval(sub: Any) -> None:
+    from neural_mmo.cli import MAX_SEED
+    from neural_mmo.cli import _count as count
+
     p = sub.add_parser("eval", help="evaluate a checkpoint on held-out seeds next to the baselines")
     p.add_argument("checkpoint", help="a checkpoint of neural-mmo train")
-    p.add_argument("--worlds", type=int, default=4, help="worlds (default 4)")
-    p.add_argument("--episodes", type=int, default=1, help="episodes per world (default 1)")
-    p.add_argument("--seed", type=int, default=None, help="base seed (default: the held-out seed)")
+    p.add_argument("--worlds", type=count(1), default=4, help="worlds (default 4)")
+    p.add_argument("--episodes", type=count(1), default=1, help="episodes per world (default 1)")
+    p.add_argument("--seed", type=count(0, MAX_SEED), help="base seed (default: the held-out seed)")
     p.add_argument("--baselines", default="random,forager,fighter", help="comma-separated scripted policies")
     p.add_argument("--greedy", action="store_true", help="most likely actions instead of sampling")
     p.add_argument("--json", action="store_true", help="print JSON")

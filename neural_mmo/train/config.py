@@ -3,10 +3,12 @@ file and from the command line (``neural-mmo train --set lr=1e-3`` or ``--lr 1e-
 
 from __future__ import annotations
 
-import tomllib
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from neural_mmo.config import PRESETS, ConfigError, load_toml, read_toml
 
 
 def _f(default: Any, doc: str) -> Any:
@@ -57,9 +59,29 @@ class TrainConfig:
             self.threads = "auto"
         if isinstance(self.game, dict):  # TOML dotted keys arrive nested: {"resources": {"x": 1}}
             self.game = _flatten(self.game)
+        for f in fields(self):  # ints are fine where a float is wanted
+            value = getattr(self, f.name)
+            if isinstance(f.default, float) and isinstance(value, int) and not isinstance(value, bool):
+                setattr(self, f.name, float(value))
         self.validate()
 
     def validate(self) -> None:
+        """Raise :class:`~neural_mmo.config.ConfigError` (a ValueError) for the first field of the
+        wrong type or out of range, naming it."""
+        for f in fields(self):
+            kind = dict if f.name == "game" else type(f.default)
+            value = getattr(self, f.name)
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+                raise ConfigError(
+                    f"train config: {f.name}: {value!r} has type {type(value).__name__}; "
+                    f"expected {kind.__name__}"
+                )
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"train config: {f.name}: {value!r} is not finite")
+        if not 0 <= self.seed < 2**64:
+            raise ConfigError(f"train config: seed must be in [0, 2**64), got {self.seed!r}")
+        if self.preset not in PRESETS:
+            raise ConfigError(f"train config: preset: {self.preset!r} is not one of {', '.join(PRESETS)}")
         positive = ("worlds", "populations", "total_steps", "horizon", "epochs", "minibatch", "hidden",
                     "checkpoint_every", "log_every")  # fmt: skip
         for name in positive:
@@ -100,10 +122,7 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> TrainConfig:
-        try:
-            return cls.from_dict(tomllib.loads(Path(path).read_text()))
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"{path}: not valid TOML: {e}") from e
+        return cls.from_dict(read_toml(path, "training settings"))
 
     def override(self, pairs: dict[str, str | Any]) -> TrainConfig:
         """A copy with fields set from ``{name: value}``; string values are parsed as TOML values
@@ -156,6 +175,6 @@ def parse_value(raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+        return load_toml(f"v = {raw}", "value")["v"]
+    except ConfigError:
         return raw

@@ -11,7 +11,7 @@ from neural_mmo.agents import FighterPolicy
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.replay import ReplayWriter
-from neural_mmo.replay.format import FRAME, HEADER
+from neural_mmo.replay.format import FRAME, HEADER, crc32
 
 
 @dataclass
@@ -72,3 +72,31 @@ def frame_ends(data: bytes) -> list[int]:
 def header_end(data: bytes) -> int:
     fixed = HEADER.unpack(data[: HEADER.size])
     return HEADER.size + fixed[-3] + fixed[-2] + fixed[-1] + 4
+
+
+def reheader(data: bytes, config: bytes | None = None, layout: bytes | None = None) -> bytes:
+    """``data`` with its header's config and/or layout text replaced and the header's checksum
+    recomputed (the map and every record are kept)."""
+    fixed = HEADER.unpack(data[: HEADER.size])
+    n_config, n_layout, n_map = fixed[-3:]
+    old_config = data[HEADER.size : HEADER.size + n_config]
+    old_layout = data[HEADER.size + n_config : HEADER.size + n_config + n_layout]
+    config = old_config if config is None else config
+    layout = old_layout if layout is None else layout
+    start = HEADER.size + n_config + n_layout
+    material = data[start : start + n_map]
+    head = HEADER.pack(*fixed[:-3], len(config), len(layout), n_map) + config + layout + material
+    return head + crc32(head).to_bytes(4, "little") + data[header_end(data) :]
+
+
+def rewrite_record(data: bytes, index: int, stored: bytes, raw_length: int | None = None) -> bytes:
+    """``data`` with record ``index``'s stored (compressed) payload replaced by ``stored`` and its
+    frame rebuilt around it with valid checksums (``raw_length``: the frame's raw length, default
+    unchanged); later records move along with it."""
+    ends = frame_ends(data)
+    start = header_end(data) if index == 0 else ends[index - 1]
+    kind, tick, _, raw, _, _ = FRAME.unpack(data[start : start + FRAME.size])
+    raw = raw if raw_length is None else raw_length
+    head = FRAME.pack(kind, tick, len(stored), raw, crc32(stored), 0)[:-4]
+    frame = head + crc32(head).to_bytes(4, "little")
+    return data[:start] + frame + stored + data[ends[index] :]

@@ -116,13 +116,14 @@ def test_ticks_outside_the_replay_are_index_errors(recorded):
 
 def test_a_state_the_tables_do_not_explain_still_round_trips(tmp_path):
     """``occupant`` is stored as its difference from what the tables predict: a hand-edited grid
-    (an occupant nobody's table places there) must come back as it was."""
+    (an occupant nobody's table places there) must come back as it was. (Entity numbers outside the
+    tables are refused on read: ``test_replay_hostile``.)"""
     vec = VecEnv(1, "small", seed=1)
     vec.reset()
     world = vec.worlds[0]
     free = np.argwhere(world.occupant == -1)[:3]
     world.occupant[free[0][0], free[0][1]] = 7
-    world.occupant[free[1][0], free[1][1]] = 12345
+    world.occupant[free[1][0], free[1][1]] = vec.config.spawn.n_agents + vec.config.npc.n_npcs - 1  # an NPC
     live = np.flatnonzero(world.agents.alive)[0]
     world.occupant[world.agents.r[live], world.agents.c[live]] = -1
     with ReplayWriter(tmp_path / "odd.replay", vec.config, 1) as writer:
