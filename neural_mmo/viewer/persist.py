@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_mmo.world.snapshot import SaveError, read_save, write_save
+from neural_mmo.world.snapshot import SaveError, SaveFile, read_save, write_save
 
 
 def save_live(source: Any, path: str | os.PathLike[str]) -> None:
@@ -27,11 +27,13 @@ def save_live(source: Any, path: str | os.PathLike[str]) -> None:
     write_save(path, "live", source.vec.config, arrays, meta)
 
 
-def restore_live(source: Any, path: str | os.PathLike[str]) -> None:
+def restore_live(source: Any, path: str | os.PathLike[str] | SaveFile) -> None:
     """Continue ``source`` from a live save (or a one-world VecEnv save) of its config; a scripted
     policy of the saved name takes its saved state, any other policy restarts in every slot.
     Raises :class:`SaveError` and changes nothing when the file is bad."""
-    save = read_save(path, ("live", "vec"))
+    save = path if isinstance(path, SaveFile) else read_save(path, ("live", "vec"))
+    if isinstance(path, SaveFile):
+        path = "save"
     meta = save.meta.pop("policy", None)
     arrays = {k[len("policy.") :]: save.arrays.pop(k) for k in list(save.arrays) if k.startswith("policy.")}
     commit = checked_policy_state(source.policy, meta, arrays, path)

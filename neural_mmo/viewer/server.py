@@ -182,8 +182,9 @@ class LiveSource:
 
         save_live(self, path)
 
-    def restore(self, path: str | Path) -> None:
-        """Continue from :meth:`save`'s file (same config); ``SaveError`` and no change if it is bad."""
+    def restore(self, path: Any) -> None:
+        """Continue from :meth:`save`'s file (or a read ``SaveFile``) of this config; on a bad
+        file ``SaveError`` is raised and nothing changes."""
         from neural_mmo.viewer.persist import restore_live
 
         restore_live(self, path)
