@@ -165,10 +165,11 @@ def read_save(path: str | os.PathLike[str], kinds: tuple[str, ...] | None = None
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block here
     except OSError as err:
         raise SaveError(f"{path}: cannot open the save: {err}") from err
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SaveError(f"{path}: not a regular file (a save is a file written by save())")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise SaveError(f"{path}: not a regular file (a save is a file written by save())")
         try:
             return _read(f, str(path), info.st_size, kinds)
         except OSError as err:
