@@ -31,7 +31,8 @@ def assert_same_vec(a: VecEnv, b: VecEnv, tick: int) -> None:
     for wa, wb in zip(a.worlds, b.worlds):
         assert wa.state_hash() == wb.state_hash(), tick
         assert np.array_equal(wa.events.table[: wa.events.counts[0]], wb.events.table[: wb.events.counts[0]])
-    assert [a.episode_index(w) for w in range(a.num_worlds)] == [b.episode_index(w) for w in range(b.num_worlds)]
+    episodes = [[env.episode_index(w) for w in range(env.num_worlds)] for env in (a, b)]
+    assert episodes[0] == episodes[1], tick
 
 
 def run_in_lockstep(envs: list[VecEnv], policy_seed: int, ticks: int) -> VecEnv:
