@@ -557,7 +557,7 @@ class VecEnv:
         :func:`buffer_specs`, the episode indices and idle flags, each world's state and the
         observers' own arrays (those not views of the buffers)."""
         specs = buffer_specs(self.layout, self.num_worlds)
-        buffers = {name: self.observations.get(name, getattr(self, name, None)) for name in specs}
+        buffers = {k: self.observations[k] if k in self.observations else getattr(self, k) for k in specs}
         arrays = {f"buffer.{name}": array for name, array in buffers.items()}
         arrays["vec.episodes"], arrays["vec.idle"] = self._episodes, self._idle
         for w, state in enumerate(self.worlds):

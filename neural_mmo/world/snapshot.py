@@ -131,9 +131,14 @@ def _body(manifest: bytes, arrays: Iterable[np.ndarray], digest: Any) -> Iterabl
     """The manifest, then every array's bytes (hashed on the way)."""
     yield manifest
     for array in arrays:
-        data = memoryview(np.ascontiguousarray(array)).cast("B")
+        data = _raw_bytes(np.ascontiguousarray(array))
         digest.update(data)
         yield data
+
+
+def _raw_bytes(array: np.ndarray) -> memoryview:
+    """The bytes of a C-contiguous array, as a flat view (empty arrays included)."""
+    return array.reshape(-1).view(np.uint8).data
 
 
 def _write_chunks(f: Any, chunks: Iterable[memoryview | bytes]) -> None:
@@ -207,7 +212,7 @@ def _read(f: Any, path: str, size: int, kinds: tuple[str, ...] | None) -> SaveFi
     arrays = {}
     for name, dtype, shape, nbytes in entries:
         array = np.empty(shape, dtype)
-        if f.readinto(memoryview(array).cast("B")) != nbytes:
+        if f.readinto(_raw_bytes(array)) != nbytes:
             raise SaveError(f"{path}: the file ended early (truncated while reading {name})")
         arrays[name] = array
     return SaveFile(kind, config, meta, arrays)

@@ -342,3 +342,13 @@ def test_a_write_failing_half_way_keeps_the_last_good_save(failure, tmp_path, mo
 def test_a_save_into_a_missing_folder_is_a_save_error(tmp_path):
     with pytest.raises(SaveError, match="cannot write"):
         stepped_env(ticks=1).save(tmp_path / "no" / "such" / "folder.save")
+
+
+def test_a_world_with_an_empty_table_round_trips(tmp_path):
+    vec = VecEnv(1, "small", seed=2, npc__n_npcs=0)
+    vec.reset()
+    vec.step(np.zeros((vec.num_slots, vec.n_heads), np.int64))
+    vec.save(tmp_path / "no-npcs.save")
+    assert read_save(tmp_path / "no-npcs.save").arrays["world0.npcs.alive"].shape == (0,)
+    again = VecEnv.from_save(tmp_path / "no-npcs.save")
+    assert again.worlds[0].state_hash() == vec.worlds[0].state_hash()
