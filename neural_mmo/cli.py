@@ -294,7 +294,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if server is None:
         return 2
     if not args.policy:
-        return _serve(args, server.LiveSource(_config(args), agents=args.agents, seed=args.seed))
+        resumed = _resumed(args, _config(args))
+        if resumed is None:
+            return 2
+        source = server.LiveSource(resumed[0], agents=args.agents, seed=args.seed)
+        return _serve(args, source) if _persist(args, source, resumed[1]) else 2
     from neural_mmo.train.cli import load_policy
 
     policy = load_policy(args.policy, "--policy", seed=args.seed)
@@ -305,7 +309,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # the checkpoint's own game; --preset, --config and --set change it only where the models
     # still fit (the same observations and actions)
     trained = policy.game_config
-    cfg = _config(args, base=trained)
+    resumed = _resumed(args, _config(args, base=trained))
+    if resumed is None:
+        return 2
+    cfg = resumed[0]
     try:
         source = server.LiveSource(cfg, agents=policy, seed=args.seed)
     except ValueError as err:
@@ -318,7 +325,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     register_model_overlays(policy)
-    return _serve(args, source)
+    return _serve(args, source) if _persist(args, source, resumed[1]) else 2
+
+
+def _resumed(args: argparse.Namespace, cfg: Config) -> tuple[Config, Any] | None:
+    """``(config, save)`` of ``serve``: ``--persistent`` applied, or the ``--resume`` save's own
+    config (the world continues as saved); None after printing why not."""
+    from neural_mmo.world.snapshot import SaveError, read_save
+
+    if args.save_every and not (args.save or args.resume):
+        print("neural-mmo: error: --save-every needs --save FILE or --resume FILE", file=sys.stderr)
+        return None
+    if args.persistent:
+        cfg = cfg.override({"episode.persistent": True})
+    if not args.resume:
+        return cfg, None
+    try:
+        save = read_save(args.resume, ("live", "vec"))
+    except SaveError as err:
+        print(f"neural-mmo: error: --resume: {err}", file=sys.stderr)
+        return None
+    if save.config != cfg:
+        print("neural-mmo: note: --resume: the world keeps the config it was saved with", file=sys.stderr)
+    return save.config, save
+
+
+def _persist(args: argparse.Namespace, source: Any, save: Any) -> bool:
+    """Restore a ``--resume`` save into the live source and start its periodic saving."""
+    from neural_mmo.world.snapshot import SaveError
+
+    if save is not None:
+        try:
+            source.restore(save)
+        except SaveError as err:
+            print(f"neural-mmo: error: --resume: {err}", file=sys.stderr)
+            source.close()
+            return False
+        print(f"resumed {args.resume} at tick {source.state.tick}", file=sys.stderr)
+    if args.save_every:
+        source.enable_saving(args.save or args.resume, args.save_every)
+    return True
 
 
 def cmd_view(args: argparse.Namespace) -> int:
@@ -443,6 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _who(p, overlays=True)
     _server_options(p)
+    p.add_argument("--persistent", action="store_true", help="no horizon: the world runs forever")
+    p.add_argument("--save-every", type=_count(1), metavar="N", help="save every N ticks (atomically)")
+    p.add_argument("--save", metavar="FILE", help="where --save-every writes (default: the --resume file)")
+    p.add_argument("--resume", metavar="FILE", help="continue the world saved in FILE (its config and seed)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("view", help="play a replay in the browser viewer")

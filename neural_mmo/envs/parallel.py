@@ -17,6 +17,7 @@ from neural_mmo.config import Config
 from neural_mmo.envs.actions import agent_action_row
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.tasks.rewards import RewardFn
+from neural_mmo.world.snapshot import SaveError, SaveFile, read_save, write_save
 
 RENDER_MODES = (None, "rgb_array")
 
@@ -249,6 +250,54 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     def state_hash(self) -> str:
         return self.world.state_hash()
+
+    # ------------------------------------------------------------------ saves
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the world and this env's bookkeeping (current agents, their slots) to ``path``,
+        atomically; :meth:`restore` then continues bit-identically (``docs/saves.md``)."""
+        meta, arrays = self.vec.snapshot()
+        names = list(self._slot_of.items())
+        arrays["parallel.agent_ids"] = np.array([agent_number(n) for n, _ in names], np.int64)
+        arrays["parallel.agent_slots"] = np.array([slot for _, slot in names], np.int64)
+        meta["ignored_actions"] = int(self.ignored_actions)
+        write_save(path, "parallel", self.config, arrays, meta)
+
+    def restore(self, path: str | os.PathLike[str]) -> None:
+        """Continue from a :meth:`save` of an env of the same config; raises
+        :class:`~neural_mmo.world.snapshot.SaveError` and changes nothing when the file is bad.
+        A replay being recorded is finished here (the next reset starts a new one)."""
+        self._restore(read_save(path, ("parallel",)), path)
+
+    @classmethod
+    def from_save(cls, path: str | os.PathLike[str], **kwargs: Any) -> NeuralMMOParallelEnv:
+        """A new env of the saved config, restored from ``path`` (``kwargs``: ``render_mode``,
+        ``reward_fn``, ``record``)."""
+        save = read_save(path, ("parallel",))
+        env = cls(config=save.config, **kwargs)
+        env._restore(save, path)
+        return env
+
+    def _restore(self, save: SaveFile, path: Any) -> None:
+        ids = save.arrays.pop("parallel.agent_ids", None)
+        slots = save.arrays.pop("parallel.agent_slots", None)
+        held = save.arrays.get("buffer.agent_id")
+        ignored = save.meta.get("ignored_actions")
+        n = self.vec.num_slots
+        if (
+            ids is None or slots is None or held is None or held.shape != (n,)
+            or ids.dtype != np.int64 or slots.dtype != np.int64 or ids.shape != slots.shape or ids.ndim != 1
+            or ((slots < 0) | (slots >= n)).any() or (held[slots] != ids).any() or (ids < 0).any()
+            or type(ignored) is not int or ignored < 0
+        ):  # fmt: skip
+            raise SaveError(f"{path}: corrupt save (the PettingZoo env's agents)")
+        self.vec.restore_snapshot(save, path)
+        self.ignored_actions = ignored
+        self._slot_of = {f"player_{i}": s for i, s in zip(ids.tolist(), slots.tolist())}
+        self.agents = list(self._slot_of)
+        self._slot_ids.fill(-1)
+        if self.recorder is not None:
+            self.recorder.finish()
 
     # ------------------------------------------------------------------ internals
 

@@ -28,6 +28,7 @@ so the final observation of an episode is always seen, which bootstrapping on tr
 
 from __future__ import annotations
 
+import os
 from typing import Any, NamedTuple
 
 import numba
@@ -45,6 +46,17 @@ from neural_mmo.world.events import DeathCause, EventColumn, EventKind
 from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
 from neural_mmo.world.rng import check_seed, episode_seed
 from neural_mmo.world.rules import Rules
+from neural_mmo.world.snapshot import (
+    SaveError,
+    SaveFile,
+    check_arrays,
+    check_config,
+    check_world_values,
+    copy_arrays,
+    read_save,
+    world_arrays,
+    write_save,
+)
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.step import reset as reset_world
 from neural_mmo.world.step import tick
@@ -466,3 +478,122 @@ class VecEnv:
         observer = self._observers[w]
         state = self.worlds[w]
         return WorldIo(state.world, observer.arrays, slots, state.rules, observer.encoding)
+
+    # ------------------------------------------------------------------ saves
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save every world and this env's bookkeeping to ``path`` (atomically; ``docs/saves.md``).
+
+        :meth:`restore` (or :meth:`from_save`) and the same actions then give bit-identical outputs
+        to never having stopped. The reward function is not saved: the restoring env's is used.
+        """
+        meta, arrays = self.snapshot()
+        write_save(path, "vec", self.config, arrays, meta)
+
+    def restore(self, path: str | os.PathLike[str]) -> None:
+        """Continue from a :meth:`save` of an env of the same config and ``num_worlds`` (seed,
+        episodes, maps, buffers and worlds all come from the file). Raises
+        :class:`~neural_mmo.world.snapshot.SaveError` and changes nothing when the file is bad.
+        (``load`` is taken: it plays a world on a given map.)"""
+        self.restore_snapshot(read_save(path, ("vec",)), path)
+
+    @classmethod
+    def from_save(cls, path: str | os.PathLike[str], reward_fn: RewardFn | None = None) -> VecEnv:
+        """A new env built from the config and shape in the save at ``path``, then restored."""
+        save = read_save(path, ("vec",))
+        vec = cls._for_save(save, path, reward_fn)
+        vec.restore_snapshot(save, path)
+        return vec
+
+    @classmethod
+    def _for_save(cls, save: SaveFile, path: Any, reward_fn: RewardFn | None) -> VecEnv:
+        """An env of the save's config and world count (to restore the save into)."""
+        num_worlds = save.meta.get("num_worlds")
+        if type(num_worlds) is not int or not 1 <= num_worlds <= 2**20:
+            raise SaveError(f"{path}: corrupt save (num_worlds {num_worlds!r})")
+        return cls(num_worlds, config=save.config, reward_fn=reward_fn)
+
+    def snapshot(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """``(meta, arrays)``: everything :meth:`save` writes (the arrays are live views, not copies)."""
+        maps = [None if m is None else {"placements": m[1] is not None} for m in self._maps]
+        meta = {"num_worlds": self.num_worlds, "first_world": self.first_world, "seed": self.seed,
+                "autoreset": bool(self.autoreset), "started": bool(self._started), "maps": maps}  # fmt: skip
+        arrays = self._saved_arrays()
+        for w, m in enumerate(self._maps):
+            if m is not None:
+                arrays[f"map{w}.material"] = m[0]
+                if m[1] is not None:
+                    arrays[f"map{w}.placements"] = m[1]
+        return meta, arrays
+
+    def restore_snapshot(self, save: SaveFile, path: Any = "save") -> None:
+        """Check a read save against this env, then copy it in (all or nothing)."""
+        check_config(path, save.config, self.config)
+        meta = save.meta
+        if meta.get("num_worlds") != self.num_worlds:
+            raise SaveError(
+                f"{path}: a save of {meta.get('num_worlds')!r} worlds; this env has {self.num_worlds}"
+            )
+        try:
+            seed, first_world = check_seed(meta["seed"]), check_seed(meta["first_world"])
+            flags = meta["autoreset"], meta["started"]
+            if not all(isinstance(f, bool) for f in flags) or not isinstance(meta["maps"], list):
+                raise TypeError("flags")
+            maps = [self._saved_map(save, path, w, m) for w, m in enumerate(meta["maps"])]
+        except (KeyError, TypeError, ValueError) as err:
+            raise SaveError(f"{path}: corrupt save bookkeeping ({err})") from None
+        if len(maps) != self.num_worlds:
+            raise SaveError(f"{path}: corrupt save ({len(maps)} maps for {self.num_worlds} worlds)")
+        live = self._saved_arrays()
+        saved = {k: v for k, v in save.arrays.items() if not k.startswith("map")}
+        check_arrays(path, saved, live)
+        n_entities = self.slots_per_world + self.config.npc.n_npcs
+        for w in range(self.num_worlds):
+            check_world_values(path, saved, self.config, f"world{w}.")
+            slot = saved[f"observer{w}.entity_slot"]
+            if slot.size and (slot.min() < -1 or slot.max() >= n_entities):
+                raise SaveError(f"{path}: observer{w}.entity_slot holds values outside [-1, {n_entities})")
+        if (saved["vec.episodes"] < 0).any():
+            raise SaveError(f"{path}: negative episode indices")
+        copy_arrays(saved, live)
+        self.seed, self.first_world = seed, first_world
+        self.autoreset, self._started = flags
+        self._maps = maps
+
+    def _saved_arrays(self) -> dict[str, np.ndarray]:
+        """Name -> live array of everything saved but the maps: every buffer of
+        :func:`buffer_specs`, the episode indices and idle flags, each world's state and the
+        observers' own arrays (those not views of the buffers)."""
+        specs = buffer_specs(self.layout, self.num_worlds)
+        buffers = {k: self.observations[k] if k in self.observations else getattr(self, k) for k in specs}
+        arrays = {f"buffer.{name}": array for name, array in buffers.items()}
+        arrays["vec.episodes"], arrays["vec.idle"] = self._episodes, self._idle
+        for w, state in enumerate(self.worlds):
+            arrays.update(world_arrays(state, f"world{w}."))
+            own = self._observers[w].arrays
+            for name, array in own._asdict().items():
+                if not any(np.shares_memory(array, b) for b in buffers.values()):
+                    arrays[f"observer{w}.{name}"] = array
+        return arrays
+
+    def _saved_map(
+        self, save: SaveFile, path: Any, w: int, entry: Any
+    ) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """World ``w``'s loaded map in a save, checked as :meth:`load` checks one (None: generated maps)."""
+        if entry is None:
+            return None
+        side = self.config.grid_side
+        material = save.arrays.get(f"map{w}.material")
+        if material is None or material.shape != (side, side) or material.dtype != np.uint8:
+            raise TypeError(f"map{w}.material missing or not uint8 [{side}, {side}]")
+        if material.max() >= N_MATERIALS:
+            raise ValueError(f"map{w}.material holds unknown materials")
+        if not entry["placements"]:
+            return material, None
+        placements = save.arrays.get(f"map{w}.placements")
+        lo, hi = self.config.map.border, self.config.map.border + self.config.map.size
+        if placements is None or placements.dtype != np.int64 or placements.shape[1:] != (2,):
+            raise TypeError(f"map{w}.placements missing or not int64 [k, 2]")
+        if len(placements) > self.slots_per_world or (placements < lo).any() or (placements >= hi).any():
+            raise ValueError(f"map{w}.placements outside the playable area or too many")
+        return material, placements

@@ -27,6 +27,7 @@ import asyncio
 import json
 import mimetypes
 import socket
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -279,10 +280,40 @@ class LiveSource:
 
     def advance(self) -> WorldState:
         self.player.step()
+        self._autosave()
         return self.state
 
     def close(self) -> None:
         self.vec.close()
+
+    # ------------------------------------------------------------------ persistent worlds
+
+    save_path: Path | None = None
+    save_every = 0
+
+    def enable_saving(self, path: str | Path, every: int) -> None:
+        """Save to ``path`` (atomically) after every tick that is a multiple of ``every``."""
+        self.save_path, self.save_every = Path(path), int(every)
+
+    def _autosave(self) -> None:
+        if self.save_every and self.save_path is not None and self.state.tick % self.save_every == 0:
+            try:
+                self.save(self.save_path)
+            except ValueError as err:  # SaveError: the world runs on; the last good save stays
+                print(f"neural-mmo: warning: {err}", file=sys.stderr, flush=True)
+
+    def save(self, path: str | Path) -> None:
+        """Save the world and the policy's state (``neural_mmo.viewer.persist``), atomically."""
+        from neural_mmo.viewer.persist import save_live
+
+        save_live(self, path)
+
+    def restore(self, path: Any) -> None:
+        """Continue from :meth:`save`'s file (or a read ``SaveFile``) of this config; on a bad
+        file ``SaveError`` is raised and nothing changes."""
+        from neural_mmo.viewer.persist import restore_live
+
+        restore_live(self, path)
 
 
 def layout_differences(policy: ObsLayout, world: ObsLayout) -> list[str]:

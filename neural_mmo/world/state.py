@@ -8,6 +8,7 @@ a grid, never a scan of a table.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
@@ -173,6 +174,26 @@ class WorldState:
         for _name, array in self.arrays(Role.STATE):
             h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save this world to ``path``, atomically (``neural_mmo.world.snapshot``)."""
+        from neural_mmo.world.snapshot import save_world
+
+        save_world(self, path)
+
+    def restore(self, path: str | os.PathLike[str]) -> None:
+        """Overwrite this world (same config) with a saved one; on a bad file ``SaveError`` is
+        raised and nothing changes."""
+        from neural_mmo.world.snapshot import restore_world
+
+        restore_world(self, path)
+
+    @staticmethod
+    def from_save(path: str | os.PathLike[str]) -> WorldState:
+        """A new world of the saved config, holding the world saved in ``path``."""
+        from neural_mmo.world.snapshot import load_world
+
+        return load_world(path)
 
 
 def arrays_of(value: Any) -> tuple[np.ndarray, ...]:
