@@ -114,7 +114,9 @@ def _combat_table(cfg: Config) -> list[str]:
         "",
         "| | " + " | ".join(f"L={v}" for v in levels) + " |",
         "|---" * (len(levels) + 1) + "|",
-        "| hit chance | " + " | ".join(f"{hit_chance(v, v, rules.combat.roll_bonus):.2f}" for v in levels) + " |",
+        "| hit chance | "
+        + " | ".join(f"{hit_chance(v, v, rules.combat.roll_bonus):.2f}" for v in levels)
+        + " |",
     ]
     for style in (Style.MELEE, Style.RANGE, Style.MAGE):
         cells = " | ".join(str(hit_damage(int(style), v, v, False, rules)) for v in levels)

@@ -331,7 +331,7 @@ def test_a_seed_that_does_not_fit_64_bits_is_an_argparse_error(capsys, tmp_path)
 def test_a_replay_whose_header_config_is_nested_deep_exits_2(capsys, tmp_path):
     from replay._replay_runs import reheader
 
-    from neural_mmo.replay import record_scripted_run
+    from neural_mmo.agents import record_scripted_run
 
     small = Config.preset("small").override({"map.size": 16})
     path = record_scripted_run(tmp_path / "ok.replay", small, 1, 2)

@@ -144,8 +144,16 @@ def _step_worlds(
             continue
         io = worlds[w]
         world, out, rules = io.world, io.slots, io.rules
-        sanitize_actions(out.actions, io.observer.action_mask, io.encoding.head_offsets, io.encoding.head_sizes,
-                         out.alive, io.observer.entity_slot, out.commands, out.invalid)  # fmt: skip
+        sanitize_actions(
+            out.actions,
+            io.observer.action_mask,
+            io.encoding.head_offsets,
+            io.encoding.head_sizes,
+            out.alive,
+            io.observer.entity_slot,
+            out.commands,
+            out.invalid,
+        )
         tick(world, out.commands, rules)
         _count_events(io)
         write_all(world, io.observer, io.encoding, rules)

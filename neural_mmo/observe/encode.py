@@ -23,8 +23,8 @@ from neural_mmo.world.systems.combat import N_STYLES, combat_level
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
-__all__ = ["Encoding", "Observer", "ObserverArrays", "encoding_of", "nearest_first", "tile_pairs", "write_all",
-           "write_observations", "write_public_rows"]  # fmt: skip
+__all__ = ["Encoding", "Observer", "ObserverArrays", "encoding_of", "nearest_first", "tile_pairs",
+           "write_all", "write_observations", "write_public_rows"]  # fmt: skip
 
 
 MATERIAL_SHIFT = 8 * (TileChannel.MATERIAL if sys.byteorder == "little" else 1 - TileChannel.MATERIAL)

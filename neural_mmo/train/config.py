@@ -69,6 +69,8 @@ class TrainConfig:
         """Raise :class:`~neural_mmo.config.ConfigError` (a ValueError) for the first field of the
         wrong type or out of range, naming it."""
         for f in fields(self):
+            if f.name == "threads":
+                continue  # 'auto' or an int: checked below
             kind = dict if f.name == "game" else type(f.default)
             value = getattr(self, f.name)
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):

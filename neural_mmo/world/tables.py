@@ -2,8 +2,8 @@
 
 A table is a NamedTuple of same-length numpy columns plus an ``alive`` mask, so numba kernels take
 the whole table as one argument (``agents.health[i]``). Each column is declared once, as a field
-whose default (:func:`column`) states its dtype and the value of a free slot. Rows are slots: an entity is a row index,
-never a Python object. Capacity is fixed when the world is built, so nothing is
+whose default (:func:`column`) states its dtype and the value of a free slot. Rows are slots:
+an entity is a row index, never a Python object. Capacity is fixed when the world is built, so nothing is
 allocated while it runs.
 """
 

@@ -2,8 +2,9 @@
 
 A rule change must update these digests in the same commit and say why; a refactor must leave them
 alone. Each digest covers every tick's observation buffers, rewards, terminations, truncations,
-infos and the world's event log, and the state hash every ``HASH_EVERY`` ticks, for every world of a VecEnv driven by seeded
-scripted policies (fighters in world 0, random actions over the masks in world 1).
+infos and the world's event log, and the state hash every ``HASH_EVERY`` ticks, for every world
+of a VecEnv driven by seeded scripted policies (fighters in world 0, random actions over the
+masks in world 1).
 
 To re-record after an intended rule change: ``python tests/envs/test_pinned_trajectories.py``.
 """

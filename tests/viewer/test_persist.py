@@ -39,9 +39,9 @@ def test_a_live_world_saved_every_n_ticks_resumes_bit_identically(agents, tmp_pa
         reference.advance()
         resumed.advance()
         assert resumed.state.state_hash() == reference.state.state_hash()
-        for key in reference.obs:
-            assert np.array_equal(resumed.obs[key], reference.obs[key])
-        spawns += int(reference.infos["spawned"].sum())
+        for key in reference.player.observations:
+            assert np.array_equal(resumed.player.observations[key], reference.player.observations[key])
+        spawns += int(reference.player.infos["spawned"].sum())
     if agents != "forager":
         assert reference.vec.death_causes.sum() > deaths and spawns > 0
 

@@ -139,6 +139,12 @@ def test_diagonal_water_does_not_count():
     agents.r[0] = agents.c[0] = 2
     agents.water[0] = 3
     events = EventLog.empty(5)
-    p = rules(vitals__max_food=10, vitals__max_water=10, resources__food_restore=5, resources__water_restore=5, resources__food_regrow_prob=0.5)
+    p = rules(
+        vitals__max_food=10,
+        vitals__max_water=10,
+        resources__food_restore=5,
+        resources__water_restore=5,
+        resources__food_regrow_prob=0.5,
+    )
     forage(agents, material, empty_queue(5), events, stream(0), 1, p)
     assert agents.water[0] == 3 and events.n == 0

@@ -177,7 +177,12 @@ def test_spawn_concurrent_spaces_agents_evenly_clockwise(seed, size, n_agents, n
     events = EventLog.empty(5 * n_agents)
     clock = np.zeros(len(Clock), np.int64)
     p = rules(
-        map__border=border, spawn__n_agents=n_agents, spawn__n_populations=n_populations, vitals__max_health=5, vitals__max_food=6, vitals__max_water=7
+        map__border=border,
+        spawn__n_agents=n_agents,
+        spawn__n_populations=n_populations,
+        vitals__max_health=5,
+        vitals__max_food=6,
+        vitals__max_water=7,
     )
     assert spawn_concurrent(agents, material, occupant, ring, events, clock, p) is None
     next_id = int(clock[Clock.NEXT_ID])
@@ -256,7 +261,13 @@ def test_min_alive_falls_back_to_scanning_the_ring_when_every_random_draw_misses
     occupant = np.full((g, g), -1, np.int32)
     events = EventLog.empty(8)
     clock = np.zeros(len(Clock), np.int64)
-    p = rules(map__border=border, spawn__attempts_per_tick=0, spawn__min_alive=1, spawn__n_agents=1, spawn__n_populations=1)
+    p = rules(
+        map__border=border,
+        spawn__attempts_per_tick=0,
+        spawn__min_alive=1,
+        spawn__n_agents=1,
+        spawn__n_populations=1,
+    )
     spawn_continuous(agents, material, occupant, ring, events, stream(seed), clock, p)
     assert agents.alive[0] and (agents.r[0], agents.c[0]) == tuple(ring[free])
 

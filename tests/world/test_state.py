@@ -8,8 +8,8 @@ import pytest
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventColumn
 from neural_mmo.world.geometry import nearest_first
-from neural_mmo.world.rules import make_rules
 from neural_mmo.world.rng import Stream, episode_seed
+from neural_mmo.world.rules import make_rules
 from neural_mmo.world.state import REGROW_RING, Clock, WorldState, event_capacity, ring_tiles
 from neural_mmo.world.step import reset
 from neural_mmo.world.tables import AgentTable, NpcTable

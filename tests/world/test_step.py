@@ -11,8 +11,8 @@ from neural_mmo.testing import check_invariants
 from neural_mmo.world.actions import Command
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.materials import Material
-from neural_mmo.world.rules import make_rules
 from neural_mmo.world.rng import Stream, episode_seed, system_streams, terrain_generator
+from neural_mmo.world.rules import make_rules
 from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.step import commands_for, reset, step, tick
 from neural_mmo.world.systems.movement import Direction

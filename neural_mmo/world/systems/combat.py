@@ -228,11 +228,47 @@ def resolve_attacks(
         c = agents.c[i]
         if agents.death_cause[i] == 0:
             aid = agents.agent_id[i]
-            gain_xp(agents.xp, agents.level, agents.max_health, i, STYLE_SKILL[style], rules.progression.xp_per_damage,
-                    damage, aid, r, c, events, rules)  # fmt: skip
-            gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.CONSTITUTION,
-                    rules.progression.constitution_xp_per_damage, damage, aid, r, c, events, rules)  # fmt: skip
+            gain_xp(
+                agents.xp,
+                agents.level,
+                agents.max_health,
+                i,
+                STYLE_SKILL[style],
+                rules.progression.xp_per_damage,
+                damage,
+                aid,
+                r,
+                c,
+                events,
+                rules,
+            )
+            gain_xp(
+                agents.xp,
+                agents.level,
+                agents.max_health,
+                i,
+                Skill.CONSTITUTION,
+                rules.progression.constitution_xp_per_damage,
+                damage,
+                aid,
+                r,
+                c,
+                events,
+                rules,
+            )
         t = targets[i]
         if t < n and agents.death_cause[t] == 0:
-            gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE, rules.progression.defence_xp_per_damage,
-                    damage, agents.agent_id[t], agents.r[t], agents.c[t], events, rules)  # fmt: skip
+            gain_xp(
+                agents.xp,
+                agents.level,
+                agents.max_health,
+                t,
+                Skill.DEFENCE,
+                rules.progression.defence_xp_per_damage,
+                damage,
+                agents.agent_id[t],
+                agents.r[t],
+                agents.c[t],
+                events,
+                rules,
+            )

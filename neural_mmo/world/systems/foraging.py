@@ -49,8 +49,20 @@ def forage(
             schedule_regrowth(regrowth, r * side + c, tick, rules.resources.food_regrow_prob, rng)
             log_event(events, EventKind.EAT, i, agents.agent_id[i], r, c, gained)
             if gained > 0:
-                gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.HUNTING, rules.progression.forage_xp, 1.0,
-                        agents.agent_id[i], r, c, events, rules)  # fmt: skip
+                gain_xp(
+                    agents.xp,
+                    agents.level,
+                    agents.max_health,
+                    i,
+                    Skill.HUNTING,
+                    rules.progression.forage_xp,
+                    1.0,
+                    agents.agent_id[i],
+                    r,
+                    c,
+                    events,
+                    rules,
+                )
         if (
             DRINKABLE[material[r - 1, c]]
             or DRINKABLE[material[r + 1, c]]
@@ -64,5 +76,17 @@ def forage(
             agents.water[i] += gained
             log_event(events, EventKind.DRINK, i, agents.agent_id[i], r, c, gained)
             if gained > 0:
-                gain_xp(agents.xp, agents.level, agents.max_health, i, Skill.FISHING, rules.progression.forage_xp, 1.0,
-                        agents.agent_id[i], r, c, events, rules)  # fmt: skip
+                gain_xp(
+                    agents.xp,
+                    agents.level,
+                    agents.max_health,
+                    i,
+                    Skill.FISHING,
+                    rules.progression.forage_xp,
+                    1.0,
+                    agents.agent_id[i],
+                    r,
+                    c,
+                    events,
+                    rules,
+                )

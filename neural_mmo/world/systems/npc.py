@@ -263,17 +263,36 @@ def act_npcs(
             style = npcs.style[j]
             reach = rules.derived.style_range[style - 1]
             if distance(r, c, agents.r[t], agents.c[t]) <= reach:
-                damage = roll_damage(style, npcs.level[j, STYLE_SKILL[style]], agents.level[t, Skill.DEFENCE],
-                                     agents.style[t], agents.health[t], not rules.vitals.immortal, rng, rules)  # fmt: skip
+                damage = roll_damage(
+                    style,
+                    npcs.level[j, STYLE_SKILL[style]],
+                    agents.level[t, Skill.DEFENCE],
+                    agents.style[t],
+                    agents.health[t],
+                    not rules.vitals.immortal,
+                    rng,
+                    rules,
+                )
                 killed = take_hit(agents.health, agents.freeze_until, agents.combat_tick, agents.death_cause,
                                   agents.killer, t, damage, style, n + j, now, rules)  # fmt: skip
                 npcs.combat_tick[j] = now
                 log_attack(events, n + j, npcs.npc_id[j], r, c, damage, t, agents.agent_id[t], style, killed,
                            combat_level(agents.level, t))  # fmt: skip
                 if not killed:
-                    gain_xp(agents.xp, agents.level, agents.max_health, t, Skill.DEFENCE,
-                            rules.progression.defence_xp_per_damage, damage, agents.agent_id[t], agents.r[t], agents.c[t],
-                            events, rules)  # fmt: skip
+                    gain_xp(
+                        agents.xp,
+                        agents.level,
+                        agents.max_health,
+                        t,
+                        Skill.DEFENCE,
+                        rules.progression.defence_xp_per_damage,
+                        damage,
+                        agents.agent_id[t],
+                        agents.r[t],
+                        agents.c[t],
+                        events,
+                        rules,
+                    )
                 continue
             if frozen:
                 continue
