@@ -695,3 +695,14 @@ def _toml_kind(value: Any) -> str:
     kinds = {dict: "table", list: "array"}
     name = kinds.get(type(value), type(value).__name__)
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def make_config(preset: str | None = None, config: Config | None = None, **overrides: Any) -> Config:
+    """A validated config from a preset (default ``medium``) or a full ``config``, plus keyword
+    overrides: bare field names (``horizon=64``) or ``group__field`` (``spawn__n_agents=16``)."""
+    if preset is not None and config is not None:
+        raise ConfigError(f"preset: got preset={preset!r} and a config; give one or the other")
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(f"config must be a neural_mmo.Config, got {type(config).__name__}")
+    base = config if config is not None else Config.preset(preset or "medium")
+    return base.override({resolve_key(k): v for k, v in overrides.items()}) if overrides else base

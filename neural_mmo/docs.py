@@ -104,7 +104,8 @@ def _xp_table() -> list[str]:
 def _combat_table(cfg: Config) -> list[str]:
     """Hit chance and damage per hit of each style at a few levels (defaults, equal defence)."""
     from neural_mmo.world.rules import make_rules
-    from neural_mmo.world.systems.combat import Style, hit_chance, hit_damage
+    from neural_mmo.world.systems.combat import hit_chance, hit_damage
+    from neural_mmo.world.vocabulary import Style
 
     rules = make_rules(cfg)
     levels = (1, 10, 25, 50, 75, 99)

@@ -61,7 +61,7 @@ def test_module_docstring_examples_run(module):
     text = "\n".join(line[4:] for line in block.splitlines())
     namespace: dict = {}
     header = (
-        "from neural_mmo.testing import Scenario\nfrom neural_mmo.world.systems.movement import Direction\n"
+        "from neural_mmo.testing import Scenario\nfrom neural_mmo.world.vocabulary import Direction\n"
     )
     exec(header + text, namespace)
     assert namespace["sc"].pos(0) == (1, 2)

@@ -22,9 +22,10 @@ from neural_mmo.config import (
     SpawnConfig,
     VitalsConfig,
     field_docs,
+    make_config,
     resolve_key,
 )
-from neural_mmo.envs.vector import VecEnv, make_config
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.layout import ObsLayout, TileChannel
 from neural_mmo.world.state import WorldState
 from neural_mmo.world.tables import Behaviour

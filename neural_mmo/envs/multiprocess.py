@@ -55,10 +55,10 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from neural_mmo.config import Config
+from neural_mmo.config import Config, make_config
 from neural_mmo.envs.actions import as_action_array
 from neural_mmo.envs.memory import check_memory
-from neural_mmo.envs.vector import VecEnv, buffer_specs, make_config
+from neural_mmo.envs.vector import VecEnv, buffer_specs
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn
 from neural_mmo.world.rng import check_seed

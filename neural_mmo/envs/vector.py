@@ -35,7 +35,7 @@ import numba
 import numba.typed
 import numpy as np
 
-from neural_mmo.config import Config, ConfigError, resolve_key
+from neural_mmo.config import Config, make_config
 from neural_mmo.envs.actions import as_action_array, sanitize_actions
 from neural_mmo.envs.memory import check_memory
 from neural_mmo.observe.encode import Encoding, Observer, ObserverArrays, write_all
@@ -60,17 +60,6 @@ from neural_mmo.world.snapshot import (
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.step import reset as reset_world
 from neural_mmo.world.step import tick
-
-
-def make_config(preset: str | None = None, config: Config | None = None, **overrides: Any) -> Config:
-    """A validated config from a preset (default ``medium``) or a full ``config``, plus keyword
-    overrides: bare field names (``horizon=64``) or ``group__field`` (``spawn__n_agents=16``)."""
-    if preset is not None and config is not None:
-        raise ConfigError(f"preset: got preset={preset!r} and a config; give one or the other")
-    if config is not None and not isinstance(config, Config):
-        raise TypeError(f"config must be a neural_mmo.Config, got {type(config).__name__}")
-    base = config if config is not None else Config.preset(preset or "medium")
-    return base.override({resolve_key(k): v for k, v in overrides.items()}) if overrides else base
 
 
 class Slots(NamedTuple):

@@ -23,8 +23,8 @@ from gymnasium import spaces
 from neural_mmo.config import Config
 from neural_mmo.world.actions import HeadSpec, action_heads
 from neural_mmo.world.materials import N_MATERIALS
-from neural_mmo.world.systems.combat import Style
 from neural_mmo.world.tables import Behaviour
+from neural_mmo.world.vocabulary import Style
 
 INT16_MAX = np.iinfo(np.int16).max
 

@@ -15,8 +15,8 @@ from neural_mmo.replay.format import ReplayError
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
 from neural_mmo.world.materials import N_MATERIALS
 from neural_mmo.world.state import Clock, WorldState
-from neural_mmo.world.systems.combat import Style
 from neural_mmo.world.tables import N_SKILLS, Behaviour
+from neural_mmo.world.vocabulary import Style
 
 
 def _in(where: str, name: str, values: np.ndarray, lo: int, hi: int) -> None:

@@ -9,9 +9,8 @@ import numpy as np
 from pettingzoo.test import api_test, parallel_api_test
 
 from neural_mmo.agents import RandomPolicy, act_dict
-from neural_mmo.config import Config
+from neural_mmo.config import Config, make_config
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv, env, parallel_env
-from neural_mmo.envs.vector import make_config
 from neural_mmo.testing.invariants import InvariantError, check_invariants
 
 

@@ -34,14 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from neural_mmo.envs.vector import VecEnv, make_config
+from neural_mmo.config import make_config
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import Clock, WorldState
-from neural_mmo.world.systems.combat import Style
 from neural_mmo.world.systems.npc import put_npc
 from neural_mmo.world.tables import Behaviour
+from neural_mmo.world.vocabulary import Style
 
 LEGEND = {
     ".": Material.GRASS,

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from neural_mmo.envs.vector import VecEnv, make_config
+from neural_mmo.config import make_config
+from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.layout import EntityColumn, ObsLayout
 from neural_mmo.tasks.rewards import SurvivalReward
 from neural_mmo.train import ppo

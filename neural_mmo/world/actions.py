@@ -20,8 +20,7 @@ from enum import IntEnum
 import numba
 
 from neural_mmo.config import Config
-from neural_mmo.world.systems.combat import N_STYLES, Style
-from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.vocabulary import N_STYLES, Direction, Style
 
 
 class ActionHead(IntEnum):

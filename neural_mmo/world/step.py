@@ -33,10 +33,10 @@ from neural_mmo.world.rng import Stream, system_streams, terrain_generator
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import resolve_attacks
-from neural_mmo.world.systems.death import remove_dead
+from neural_mmo.world.systems.death import remove_dead, remove_dead_npcs
 from neural_mmo.world.systems.foraging import forage
 from neural_mmo.world.systems.movement import move_agents
-from neural_mmo.world.systems.npc import act_npcs, remove_dead_npcs, spawn_npcs
+from neural_mmo.world.systems.npc import act_npcs, spawn_npcs
 from neural_mmo.world.systems.regrowth import regrow_resources, schedule_initial_regrowth
 from neural_mmo.world.systems.spawning import place_agents, spawn_concurrent, spawn_continuous
 from neural_mmo.world.systems.vitals import update_vitals

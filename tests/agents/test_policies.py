@@ -21,8 +21,7 @@ from neural_mmo.observe.layout import EntityKind, ObsLayout
 from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.materials import DEADLY, DRINKABLE, FOOD, PASSABLE, Material
-from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.vocabulary import Direction, Style
 
 LAYOUT = ObsLayout(Config.preset("small"))
 ATTACK_OFFSET = int(LAYOUT.action_offsets[ActionHead.ATTACK])

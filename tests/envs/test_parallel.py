@@ -18,8 +18,7 @@ from neural_mmo.agents import RandomPolicy, act_dict
 from neural_mmo.envs.parallel import AgentNames, agent_number
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.world.actions import attack_value
-from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.vocabulary import Direction, Style
 
 CONTRACT_CASES = [
     ("small", {"horizon": 60}, 100),

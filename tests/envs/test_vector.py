@@ -13,8 +13,7 @@ from neural_mmo.testing import check_invariants
 from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
-from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.vocabulary import Direction, Style
 
 
 def small(num_worlds=1, **overrides):

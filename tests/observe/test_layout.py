@@ -10,9 +10,8 @@ from neural_mmo.config import PRESETS, Config
 from neural_mmo.observe.layout import EntityColumn, EntityKind, ObsLayout, TileChannel
 from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.materials import N_MATERIALS
-from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.movement import Direction
 from neural_mmo.world.tables import Behaviour
+from neural_mmo.world.vocabulary import Direction, Style
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

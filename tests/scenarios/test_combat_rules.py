@@ -29,9 +29,8 @@ from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.step import commands_for
 from neural_mmo.world.step import step as step_world
-from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.movement import Direction
 from neural_mmo.world.systems.progression import XP_FOR_LEVEL, Skill
+from neural_mmo.world.vocabulary import Direction, Style
 
 STYLES = (Style.MELEE, Style.RANGE, Style.MAGE)
 SKILL_OF = {Style.MELEE: Skill.MELEE, Style.RANGE: Skill.RANGE, Style.MAGE: Skill.MAGE}

@@ -10,7 +10,7 @@ from neural_mmo.config import Config
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
-from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.vocabulary import Direction
 
 FOREST = """
 ........

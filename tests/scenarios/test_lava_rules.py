@@ -8,7 +8,7 @@ from _support import make_scenario
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.materials import Material
-from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.vocabulary import Direction
 
 MAP = """
 ........

@@ -10,7 +10,7 @@ from neural_mmo.world.actions import Command
 from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.step import commands_for
 from neural_mmo.world.step import step as step_world
-from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.vocabulary import Direction
 
 OPEN = """
 ........

@@ -19,10 +19,10 @@ from neural_mmo.observe.layout import EntityColumn, EntityKind
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import DEADLY, PASSABLE, Material
 from neural_mmo.world.rng import Stream
-from neural_mmo.world.systems.combat import Style
 from neural_mmo.world.systems.npc import danger, put_npc, step_toward
 from neural_mmo.world.systems.progression import XP_FOR_LEVEL, Skill
 from neural_mmo.world.tables import Behaviour
+from neural_mmo.world.vocabulary import Style
 
 STEP = {1: (-1, 0), 2: (1, 0), 3: (0, 1), 4: (0, -1)}  # Direction -> (dr, dc)
 

@@ -10,8 +10,7 @@ from neural_mmo.agents import ForagerPolicy, act_dict
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.tasks import SurvivalReward
 from neural_mmo.world.events import DeathCause, EventKind
-from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.movement import Direction
+from neural_mmo.world.vocabulary import Direction, Style
 
 
 def test_survival_reward_is_minus_one_on_death_only():

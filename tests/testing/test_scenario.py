@@ -11,9 +11,8 @@ from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import Clock
-from neural_mmo.world.systems.combat import Style
-from neural_mmo.world.systems.movement import Direction
 from neural_mmo.world.tables import Behaviour
+from neural_mmo.world.vocabulary import Direction, Style
 
 
 def test_parse_map_legend_and_agents():

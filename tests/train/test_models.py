@@ -7,7 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from neural_mmo.envs.vector import VecEnv, make_config  # noqa: E402
+from neural_mmo.config import make_config  # noqa: E402
+from neural_mmo.envs.vector import VecEnv  # noqa: E402
 from neural_mmo.observe.layout import ObsLayout  # noqa: E402
 from neural_mmo.train.io import MASKED, log_prob_entropy, sample, to_tensors  # noqa: E402
 from neural_mmo.train.models import Base, Recurrent, Simple, make_model, reset_state  # noqa: E402

@@ -8,7 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from neural_mmo.envs.vector import VecEnv, make_config  # noqa: E402
+from neural_mmo.config import make_config  # noqa: E402
+from neural_mmo.envs.vector import VecEnv  # noqa: E402
 from neural_mmo.train import ppo  # noqa: E402
 from neural_mmo.train.models import Base, Simple  # noqa: E402
 

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from neural_mmo.world.events import DeathCause, EventKind, EventLog
 from neural_mmo.world.materials import Material
-from neural_mmo.world.systems.movement import DC, DR, Direction, move_agents, shuffled_alive
+from neural_mmo.world.systems.movement import move_agents, shuffled_alive
 from neural_mmo.world.tables import NEVER, AgentTable
+from neural_mmo.world.vocabulary import DC, DR, Direction
 
 OFFSETS = {Direction.NORTH: (-1, 0), Direction.SOUTH: (1, 0), Direction.EAST: (0, 1), Direction.WEST: (0, -1)}
 BLOCKING = {int(Material.WATER), int(Material.STONE)}

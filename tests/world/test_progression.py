@@ -14,7 +14,6 @@ from _support import draw, grass, make_scenario, rules
 
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventKind, EventLog
-from neural_mmo.world.systems.movement import Direction
 from neural_mmo.world.systems.progression import (
     MAX_LEVEL,
     XP_FOR_LEVEL,
@@ -25,6 +24,7 @@ from neural_mmo.world.systems.progression import (
     xp_table,
 )
 from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.vocabulary import Direction
 
 
 def reference_table(max_level: int = 99) -> dict[int, int]:

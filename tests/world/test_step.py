@@ -15,8 +15,8 @@ from neural_mmo.world.rng import Stream, episode_seed, system_streams, terrain_g
 from neural_mmo.world.rules import make_rules
 from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.step import commands_for, reset, step, tick
-from neural_mmo.world.systems.movement import Direction
 from neural_mmo.world.terrain import generate_terrain
+from neural_mmo.world.vocabulary import Direction
 
 
 def world(size=8, n_agents=4, n_npcs=0, **overrides):

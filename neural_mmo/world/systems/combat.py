@@ -36,7 +36,6 @@ victim, the style of the blow) and the victim's DEATH (agents) names the killer.
 from __future__ import annotations
 
 import math
-from enum import IntEnum
 
 import numba
 import numpy as np
@@ -48,21 +47,11 @@ from neural_mmo.world.rules import Rules
 from neural_mmo.world.systems.movement import shuffled_alive
 from neural_mmo.world.systems.progression import Skill, gain_xp
 from neural_mmo.world.tables import AgentTable, Behaviour, NpcTable
-
-
-class Style(IntEnum):
-    """Attack styles (0: no attack)."""
-
-    NONE = 0
-    MELEE = 1
-    RANGE = 2
-    MAGE = 3
-
+from neural_mmo.world.vocabulary import N_STYLES, Style
 
 __all__ = ["BEATS", "N_STYLES", "STYLE_SKILL", "Style", "distance", "hit_chance", "hit_damage",
            "nearest_first", "resolve_attacks"]  # fmt: skip
 
-N_STYLES = 3
 BEATS = np.array([0, Style.RANGE, Style.MAGE, Style.MELEE], np.uint8)
 """``BEATS[s]``: the style that style ``s`` does extra damage against."""
 STYLE_SKILL = np.array([-1, Skill.MELEE, Skill.RANGE, Skill.MAGE], np.int64)

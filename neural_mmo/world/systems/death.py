@@ -41,3 +41,18 @@ def remove_dead(agents: AgentTable, npcs: NpcTable, occupant: np.ndarray, events
                  killer, entity_id(agents, npcs, killer), 0)  # fmt: skip
         deaths += 1
     return deaths
+
+
+@numba.njit(cache=True)
+def remove_dead_npcs(npcs: NpcTable, occupant: np.ndarray, n_agents: int, now: int) -> None:
+    """NPCs killed this tick leave the map and free their slot (their KILL was logged)."""
+    for j in range(npcs.alive.shape[0]):
+        if not npcs.alive[j] or npcs.death_cause[j] == 0:
+            continue
+        if occupant[npcs.r[j], npcs.c[j]] == n_agents + j:
+            occupant[npcs.r[j], npcs.c[j]] = -1
+        npcs.alive[j] = False
+        npcs.health[j] = 0
+        npcs.target[j] = -1
+        npcs.target_id[j] = -1
+        npcs.death_tick[j] = now

@@ -12,8 +12,6 @@ border (only immortal agents survive there).
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 import numba
 import numpy as np
 
@@ -22,23 +20,7 @@ from neural_mmo.world.materials import DEADLY, PASSABLE
 from neural_mmo.world.rng import below
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.tables import AgentTable
-
-
-class Direction(IntEnum):
-    """Values of the ``move`` action head."""
-
-    STAY = 0
-    NORTH = 1  # r - 1
-    SOUTH = 2  # r + 1
-    EAST = 3  # c + 1
-    WEST = 4  # c - 1
-
-
-N_DIRECTIONS = len(Direction)
-DR = np.array([0, -1, 1, 0, 0], np.int16)
-"""Row offset of each Direction."""
-DC = np.array([0, 0, 0, 1, -1], np.int16)
-"""Column offset of each Direction."""
+from neural_mmo.world.vocabulary import DC, DR, N_DIRECTIONS, Direction  # noqa: F401 (Direction: the move head)
 
 
 @numba.njit(cache=True)

@@ -347,18 +347,3 @@ def put_npc(state: WorldState, r: int, c: int, behaviour: int, level: int, style
     _place_npc(npcs, occupant, state.events, j, r, c, int(behaviour), int(level), int(style), state.clock,
                state.agents.capacity, rules)  # fmt: skip
     return state.agents.capacity + j
-
-
-@numba.njit(cache=True)
-def remove_dead_npcs(npcs: NpcTable, occupant: np.ndarray, n_agents: int, now: int) -> None:
-    """NPCs killed this tick leave the map and free their slot (their KILL was logged)."""
-    for j in range(npcs.alive.shape[0]):
-        if not npcs.alive[j] or npcs.death_cause[j] == 0:
-            continue
-        if occupant[npcs.r[j], npcs.c[j]] == n_agents + j:
-            occupant[npcs.r[j], npcs.c[j]] = -1
-        npcs.alive[j] = False
-        npcs.health[j] = 0
-        npcs.target[j] = -1
-        npcs.target_id[j] = -1
-        npcs.death_tick[j] = now
