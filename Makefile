@@ -24,11 +24,11 @@ demo: $(STAMP)
 	$(if $(HEADLESS),@echo "HEADLESS: no viewer",$(BIN)/neural-mmo serve --policy pretrained --seconds $(DEMO_SECONDS))
 
 ## The browser tests drive Debian's Chromium through Playwright (`executable_path`); Playwright's
-## own browsers are never downloaded. CHROMIUM=/path picks another binary.
+## own browsers are never downloaded. CHROMIUM=/path picks another binary. When Chromium is
+## missing, .ci/ensure-chromium installs it with apt-get (as root or through `sudo -n`).
 CHROMIUM ?= /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
-NEED_CHROMIUM = test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) is missing; the browser tests need \
-Debian's Chromium. Install it with: apt-get install -y chromium (as root; .ci/run does this)" >&2; exit 1; }
+NEED_CHROMIUM = CHROMIUM=$(CHROMIUM) .ci/ensure-chromium
 
 ## The whole test suite: the Python tests on two workers (this machine has two cores), then the
 ## viewer's browser tests (tests_browser/) in one headless Chromium, one test at a time.
