@@ -2,7 +2,8 @@
 
 Invalid means: not an integer, out of the head's range, or masked out by the agent's current
 ``action_mask``. Valid actions are decoded into the world's commands (the attack head's row
-becomes the entity that row showed), so the world only ever sees clean command rows.
+becomes the entity that row showed; a style-only attack head, ``combat.auto_target``, leaves the
+target to the world), so the world only ever sees clean command rows.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.world.actions import ActionHead, Command, decode_attack_of
+from neural_mmo.world.vocabulary import N_STYLES
 
 INVALID = -1
 """Marker for a value that is not an integer at all; always rejected."""
@@ -46,6 +48,9 @@ def sanitize_actions(
             elif h == ActionHead.ATTACK:
                 if v == 0:
                     commands[i, Command.STYLE] = 0
+                    commands[i, Command.TARGET] = -1
+                elif sizes[h] == 1 + N_STYLES:  # a style only (automatic targeting: the world aims)
+                    commands[i, Command.STYLE] = v
                     commands[i, Command.TARGET] = -1
                 else:
                     style, row = decode_attack_of(v, n_rows)
