@@ -16,7 +16,6 @@ import numpy as np
 
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.world.actions import ActionHead, Command, decode_attack_of
-from neural_mmo.world.vocabulary import N_STYLES
 
 INVALID = -1
 """Marker for a value that is not an integer at all; always rejected."""
@@ -32,9 +31,11 @@ def sanitize_actions(
     entity_slot: np.ndarray,
     commands: np.ndarray,
     invalid: np.ndarray,
+    style_only: bool,
 ) -> None:
     """Decode ``raw`` action rows into ``commands`` (``int32 [n, len(Command)]``); a value that is
-    out of range or masked becomes its head's no-op, and ``invalid[i]`` counts such heads."""
+    out of range or masked becomes its head's no-op, and ``invalid[i]`` counts such heads.
+    ``style_only``: the attack head names a style alone (``combat.auto_target``; the world aims)."""
     n_rows = entity_slot.shape[1]
     for i in range(raw.shape[0]):
         bad = 0
@@ -49,7 +50,7 @@ def sanitize_actions(
                 if v == 0:
                     commands[i, Command.STYLE] = 0
                     commands[i, Command.TARGET] = -1
-                elif sizes[h] == 1 + N_STYLES:  # a style only (automatic targeting: the world aims)
+                elif style_only:
                     commands[i, Command.STYLE] = v
                     commands[i, Command.TARGET] = -1
                 else:

@@ -147,6 +147,7 @@ def _step_worlds(
             io.observer.entity_slot,
             out.commands,
             out.invalid,
+            rules.combat.auto_target,
         )
         tick(world, out.commands, rules)
         _count_events(io)
