@@ -426,7 +426,7 @@ def results_markdown(recipe: Recipe, results: dict[str, Any]) -> str:
     lines = [f"# {recipe.name}", "", recipe.claim.strip(), "", f"Scale {results['scale']:g}; wall clock "
              f"{results.get('wall_seconds', 0) / 60:.1f} min.", ""]  # fmt: skip
     header = ["arm", "agent-steps", "train min", "eval lifetime", "tournament lifetime (95% CI)", "rating",
-              "coverage", "distance", "specialisation", "|dependency|"]  # fmt: skip
+              "coverage", "distance", "specialisation", "dependency (mean abs)"]  # fmt: skip
     lines += ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     by_name = {e["name"]: e for e in results.get("tournament", {}).get("entrants", [])}
 

@@ -28,11 +28,10 @@ def plot_tournament(result: TournamentResult, path: str | Path) -> Path:
     cis = [0.0 if not np.isfinite(e.lifetime_ci95) else e.lifetime_ci95 for e in result.entrants]
     fig, (left, right) = plt.subplots(1, 2, figsize=(4 + 1.4 * len(names), 3.6))
     left.bar(range(len(names)), means, yerr=cis, capsize=4, color="#4c72b0")
-    left.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    labels = [f"{e.name}\nrating {e.rating:.1f}" for e in result.entrants]
+    left.set_xticks(range(len(names)), labels, rotation=30, ha="right", fontsize=8)
     left.set_ylabel("mean lifetime (ticks)")
-    left.set_title(f"{result.matches} matches")
-    for k, e in enumerate(result.entrants):
-        left.annotate(f"{e.rating:.1f}", (k, 0), ha="center", va="bottom", fontsize=8, color="white")
+    left.set_title(f"{result.matches} matches (95% intervals)")
     image = right.imshow(result.win_rate, vmin=0, vmax=1, cmap="RdBu")
     right.set_xticks(range(len(names)), names, rotation=30, ha="right")
     right.set_yticks(range(len(names)), names)
