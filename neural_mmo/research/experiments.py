@@ -395,9 +395,10 @@ def experiment_figures(recipe: Recipe, results: dict[str, Any], out: Path) -> li
     series = {}
     for key, label in (("coverage", "coverage (share of tiles)"), ("distance_from_spawn_mean",
                        "distance from spawn (tiles)"), ("specialisation", "specialisation (mean JS)"),
+                       ("specialisation_null", "null specialisation (halves)"),
                        ("dependency_abs_mean", "|value change| (mean)")):  # fmt: skip
-        values = [m.get(key) for m in maps]
-        if all(isinstance(v, float) and math.isfinite(v) for v in values):
+        values = [m.get(key) if isinstance(m.get(key), (int, float)) else math.nan for m in maps]
+        if any(math.isfinite(v) for v in values):
             series[label] = values
     tournament = results.get("tournament", {}).get("entrants", [])
     by_name = {e["name"]: e for e in tournament}
@@ -426,7 +427,7 @@ def results_markdown(recipe: Recipe, results: dict[str, Any]) -> str:
     lines = [f"# {recipe.name}", "", recipe.claim.strip(), "", f"Scale {results['scale']:g}; wall clock "
              f"{results.get('wall_seconds', 0) / 60:.1f} min.", ""]  # fmt: skip
     header = ["arm", "agent-steps", "train min", "eval lifetime", "tournament lifetime (95% CI)", "rating",
-              "coverage", "distance", "specialisation", "dependency (mean abs)"]  # fmt: skip
+              "coverage", "distance", "specialisation (null)", "dependency (mean abs)"]  # fmt: skip
     lines += ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     by_name = {e["name"]: e for e in results.get("tournament", {}).get("entrants", [])}
 
@@ -444,7 +445,8 @@ def results_markdown(recipe: Recipe, results: dict[str, Any]) -> str:
             fmt(r.get("evaluation", {}).get("lifetime_mean"), ".1f"),
             f"{fmt(t.get('lifetime_mean'), '.1f')} ± {fmt(t.get('lifetime_ci95'), '.1f')}" if t else "",
             fmt(t.get("rating"), ".2f"), fmt(m.get("coverage")), fmt(m.get("distance_from_spawn_mean")),
-            fmt(m.get("specialisation")), fmt(m.get("dependency_abs_mean")),
+            f"{fmt(m.get('specialisation'))} ({fmt(m.get('specialisation_null'))})",
+            fmt(m.get("dependency_abs_mean")),
         ]) + " |")  # fmt: skip
     others = [
         e for e in results.get("tournament", {}).get("entrants", []) if e["name"] not in results["arms"]

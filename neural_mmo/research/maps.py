@@ -7,7 +7,12 @@
 * **Niche formation** (Fig. 5): the same counts per population, one colour per population in one
   picture, and the *specialisation*: the mean Jensen-Shannon divergence (base 2, so in [0, 1])
   between every two populations' visitation distributions. 0 when every population visits the
-  tiles in the same proportions; 1 when no tile is visited by both of a pair.
+  tiles in the same proportions; 1 when no tile is visited by both of a pair. Finite samples
+  make it positive even for populations that behave alike, so the same number is computed
+  between the two halves of each population (agents of even and odd rank in it, by id): the
+  *null specialisation*, what chance and spawn positions alone give. Populations specialise when
+  their specialisation is clearly above it (the halves hold fewer visits than a population, so
+  the null errs high).
 * **Agent-agent dependency** (Fig. 7): :func:`dependency_map`.
 * **Attacks**: where agents attacked from, by style (one count per attack, at the attacker's tile).
 
@@ -46,6 +51,8 @@ class MapRecorder:
     Call :meth:`start` after a reset, :meth:`tick` after every step and :meth:`finish` at the end.
 
     * ``visits`` int64 ``[n_populations, G, G]``: agent-ticks per population and tile;
+    * ``halves`` int64 ``[n_populations, 2, G, G]``: the same, split by the parity of each agent's
+      rank in its population (id // n_populations), for the null specialisation;
     * ``visited`` bool ``[n_worlds, G, G]``: tiles each world's agents stood on;
     * ``attacks`` int64 ``[3, G, G]``: attacks made from each tile, per style (melee, range, mage);
     * ``distances``: per agent, the greatest distance from its spawn tile it reached.
@@ -56,6 +63,7 @@ class MapRecorder:
         G, P, W = cfg.grid_side, cfg.spawn.n_populations, env.num_worlds
         self.env = env
         self.visits = np.zeros((P, G, G), np.int64)
+        self.halves = np.zeros((P, 2, G, G), np.int64)
         self.visited = np.zeros((W, G, G), np.bool_)
         self.attacks = np.zeros((N_STYLES, G, G), np.int64)
         self.ticks = 0
@@ -99,6 +107,10 @@ class MapRecorder:
         slots = np.flatnonzero(alive)
         r, c, p = self._rows(slots)
         self.visits.reshape(-1)[:] += np.bincount((p * G + r) * G + c, minlength=self.visits.size)
+        half = (env.agent_id[slots] // len(self.visits)) % 2
+        self.halves.reshape(-1)[:] += np.bincount(
+            ((p * 2 + half) * G + r) * G + c, minlength=self.halves.size
+        )
         self.visited[slots // S, r, c] = True
         for state in env.worlds:
             events = state.events.table[: state.events.counts[0]]
@@ -145,6 +157,13 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
         return float(np.sum(a[keep] * np.log2(a[keep] / m[keep])))
 
     return 0.5 * kl(p) + 0.5 * kl(q)
+
+
+def null_specialisation(halves: np.ndarray) -> float:
+    """Mean Jensen-Shannon divergence between the two halves of each population (``halves [P, 2,
+    ...]``; see module docs); NaN when no population has visits in both halves."""
+    values = [jensen_shannon(h[0], h[1]) for h in halves if h[0].sum() > 0 and h[1].sum() > 0]
+    return float(np.mean(values)) if values else math.nan
 
 
 def specialisation(visits: np.ndarray) -> float:
@@ -336,8 +355,8 @@ def save_maps(recorder: MapRecorder, out: str | Path, scale: int = 4) -> dict[st
     cfg = env.config
     material = env.worlds[0].material
     materials = [w.material for w in env.worlds]
-    np.savez_compressed(out / "maps.npz", visits=recorder.visits, visited=recorder.visited,
-                        attacks=recorder.attacks, material=material,
+    np.savez_compressed(out / "maps.npz", visits=recorder.visits, halves=recorder.halves,
+                        visited=recorder.visited, attacks=recorder.attacks, material=material,
                         distances=recorder.distances)  # fmt: skip
     save_png(crop(exploration_image(recorder.visits, material, scale), cfg, scale), out / "exploration.png")
     save_png(crop(niche_image(recorder.visits, material, scale), cfg, scale), out / "niche.png")
@@ -348,6 +367,7 @@ def save_maps(recorder: MapRecorder, out: str | Path, scale: int = 4) -> dict[st
         "coverage": coverage(recorder.visited, materials, cfg),
         "distance_from_spawn_mean": float(distances.mean()) if distances.size else math.nan,
         "specialisation": specialisation(recorder.visits),
+        "specialisation_null": null_specialisation(recorder.halves),
         "visits_per_population": recorder.visits.reshape(len(recorder.visits), -1).sum(1).tolist(),
         "attacks_per_style": {
             s: int(recorder.attacks[k].sum()) for k, s in enumerate(("melee", "range", "mage"))

@@ -17,6 +17,7 @@ from neural_mmo.research.maps import (
     grass_scene,
     jensen_shannon,
     niche_image,
+    null_specialisation,
     specialisation,
 )
 from neural_mmo.testing import Scenario
@@ -56,6 +57,8 @@ def test_visits_coverage_and_distance_on_a_drawn_map():
     expected[0, b + 1, b + 4] = 3
     expected[1, b + 4, b + 6] = 5  # agent 1 (population 1) stays five ticks
     np.testing.assert_array_equal(rec.visits, expected)
+    np.testing.assert_array_equal(rec.halves[:, 0], expected)  # ids 0 and 1: rank 0 in their populations
+    assert not rec.halves[:, 1].any()
     assert rec.ticks == 5
     assert coverage(rec.visited, [sc.state.material], sc.config) == pytest.approx(4 / 64)
     assert sorted(rec.distances.tolist()) == [0.0, 3.0]
@@ -86,6 +89,9 @@ def test_specialisation_is_zero_for_identical_visits_and_grows_as_they_separate(
     assert values[0] == pytest.approx(0.0, abs=1e-12)
     assert all(x < y for x, y in zip(values, values[1:])) and values[-1] > 0.9
     assert math.isnan(specialisation(same[:1]))
+    halves = np.stack([np.stack([p, p]), np.stack([p, q])])  # population 0: alike halves; 1: p and q
+    assert null_specialisation(halves) == pytest.approx(0.25)
+    assert math.isnan(null_specialisation(np.stack([np.stack([p, 0 * p])])))
 
 
 def test_the_niche_picture_colours_tiles_by_population():
