@@ -416,11 +416,12 @@ def _server_options(p: argparse.ArgumentParser) -> None:
 
 def _research(what: str) -> Any:
     """The research package, or None (after saying which extras to install)."""
-    try:
-        import matplotlib  # noqa: F401
-        import openskill  # noqa: F401
-        import torch  # noqa: F401
+    import importlib.util
 
+    missing = [m for m in ("torch", "openskill", "matplotlib") if importlib.util.find_spec(m) is None]
+    try:
+        if missing:
+            raise ImportError(f"missing {', '.join(missing)}")
         import neural_mmo.research as research
     except ImportError as err:
         print(
