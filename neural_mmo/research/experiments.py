@@ -176,6 +176,12 @@ def parse_recipe(data: dict[str, Any], source: str = "recipe") -> Recipe:
     sections["tournament"]["game"] = _flat_game(
         sections["tournament"].get("game"), f"{source}: [tournament] game"
     )
+    sizes = sections["tournament"].get("agents")
+    listed = sizes if isinstance(sizes, list) else [sizes]
+    if sizes is not None and (not listed or not all(type(a) is int and a > 0 for a in listed)):
+        raise ConfigError(
+            f"{source}: [tournament] agents must be a positive int or a list of them, got {sizes!r}"
+        )
     entrants = sections["tournament"].get("entrants", [])
     if not isinstance(entrants, list) or not all(isinstance(e, str) for e in entrants):
         raise ConfigError(f"{source}: [tournament] entrants must be a list of policy names")
@@ -341,32 +347,53 @@ def evaluate_arm(checkpoint: Path, settings: dict[str, Any]) -> dict[str, Any]:
     return {k: summary[k] for k in keep}
 
 
+def tournament_sizes(settings: dict[str, Any]) -> list[int | None]:
+    """The total populations the recipe's tournaments are held at (``agents``: one or a list;
+    None: the game's own)."""
+    agents = settings.get("agents")
+    return list(agents) if isinstance(agents, list) else [agents]
+
+
 def hold_tournament(recipe: Recipe, checkpoints: dict[str, Path], out: Path) -> dict[str, Any]:
-    """The arms (named as in the recipe) and the recipe's scripted entrants in shared worlds."""
+    """The arms (named as in the recipe) and the recipe's scripted entrants in shared worlds, once
+    per total population asked for ("we vary the maximum number of agents at test time"); the
+    results of the last (the largest, in the shipped recipes), with ``by_agents`` holding every
+    size's lifetimes and ratings."""
     from neural_mmo.config import Config
     from neural_mmo.research.entrants import load_entrant
     from neural_mmo.research.tournament import HELD_OUT_SEED, run_tournament
 
     settings = recipe.tournament
-    entrants = []
-    for name, path in checkpoints.items():
-        entrant = load_entrant(str(path))
-        entrant.name = name
-        entrants.append(entrant)
-    entrants += [load_entrant(e) for e in settings.get("entrants", [])]
-    base = entrants[0].game or Config.preset("small")
-    overrides = {"spawn.cap": 0, "spawn.sample_cap": False, **settings.get("game", {})}
-    result = run_tournament(
-        entrants,
-        agents=settings.get("agents"),
-        worlds=settings.get("worlds", 4),
-        ticks=settings.get("ticks"),
-        rounds=settings.get("rounds", 2),
-        seed=settings.get("seed", HELD_OUT_SEED),
-        game=base.override(overrides),
-    )
-    result.save(out)
-    return result.to_dict()
+    sizes = tournament_sizes(settings)
+    by_agents: dict[str, Any] = {}
+    result = None
+    for agents in sizes:
+        entrants = []
+        for name, path in checkpoints.items():
+            entrant = load_entrant(str(path))
+            entrant.name = name
+            entrants.append(entrant)
+        entrants += [load_entrant(e) for e in settings.get("entrants", [])]
+        base = entrants[0].game or Config.preset("small")
+        overrides = {"spawn.cap": 0, "spawn.sample_cap": False, **settings.get("game", {})}
+        result = run_tournament(
+            entrants,
+            agents=agents,
+            worlds=settings.get("worlds", 4),
+            ticks=settings.get("ticks"),
+            rounds=settings.get("rounds", 2),
+            seed=settings.get("seed", HELD_OUT_SEED),
+            game=base.override(overrides),
+        )
+        result.save(out if len(sizes) == 1 else out / f"agents-{result.settings['agents']}")
+        by_agents[str(result.settings["agents"])] = {
+            e.name: {"lifetime_mean": e.lifetime_mean, "lifetime_ci95": e.lifetime_ci95, "rating": e.rating}
+            for e in result.entrants
+        }
+    assert result is not None
+    summary = result.to_dict()
+    summary["by_agents"] = by_agents
+    return summary
 
 
 def draw_maps(checkpoint: Path, settings: dict[str, Any], out: Path) -> dict[str, Any]:
@@ -406,6 +433,12 @@ def experiment_figures(recipe: Recipe, results: dict[str, Any], out: Path) -> li
         series["tournament lifetime"] = [by_name[n]["lifetime_mean"] for n in names]
     if series:
         path = plot_bars(names, series, out / "figures" / "numbers.png", recipe.name)
+        figures.append(str(path.relative_to(out)))
+    by_agents = results.get("tournament", {}).get("by_agents", {})
+    if len(by_agents) > 1:
+        from neural_mmo.research.plots import plot_sizes
+
+        path = plot_sizes(by_agents, out / "figures" / "tournament_sizes.png", recipe.name)
         figures.append(str(path.relative_to(out)))
     for picture in ("exploration", "niche", "attacks", "dependency"):
         files = [out / "maps" / _slug(n) / f"{picture}.png" for n in names]
@@ -448,6 +481,15 @@ def results_markdown(recipe: Recipe, results: dict[str, Any]) -> str:
             f"{fmt(m.get('specialisation'))} ({fmt(m.get('specialisation_null'))})",
             fmt(m.get("dependency_abs_mean")),
         ]) + " |")  # fmt: skip
+    by_agents = results.get("tournament", {}).get("by_agents", {})
+    if len(by_agents) > 1:
+        lines += ["", "Tournament mean lifetime (95% CI) and rating at each total population:", ""]
+        entrants = list(next(iter(by_agents.values())))
+        lines += ["| agents | " + " | ".join(entrants) + " |", "|---|" + "---:|" * len(entrants)]
+        for agents, row in by_agents.items():
+            cells = [f"{fmt(row[n]['lifetime_mean'], '.1f')} ± {fmt(row[n]['lifetime_ci95'], '.1f')} "
+                     f"({fmt(row[n]['rating'], '.1f')})" for n in entrants]  # fmt: skip
+            lines.append(f"| {agents} | " + " | ".join(cells) + " |")
     others = [
         e for e in results.get("tournament", {}).get("entrants", []) if e["name"] not in results["arms"]
     ]

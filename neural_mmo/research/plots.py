@@ -87,6 +87,28 @@ def plot_bars(labels: list[str], series: dict[str, list[float]], path: str | Pat
     return _save(fig, path)
 
 
+def plot_sizes(by_agents: dict[str, dict[str, dict[str, float]]], path: str | Path, title: str = "") -> Path:
+    """Each entrant's tournament mean lifetime (95% interval) at each total population."""
+    plt = _pyplot()
+    sizes = [int(a) for a in by_agents]
+    names = list(next(iter(by_agents.values())))
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for k, name in enumerate(names):
+        means = [by_agents[str(a)][name]["lifetime_mean"] for a in sizes]
+        cis = [by_agents[str(a)][name]["lifetime_ci95"] for a in sizes]
+        cis = [c if np.isfinite(c) else 0.0 for c in cis]
+        offset = (k - (len(names) - 1) / 2) * 0.015 * max(sizes)
+        ax.errorbar(np.array(sizes) + offset, means, yerr=cis, marker="o", capsize=3, label=name)
+    ax.set_xticks(sizes)
+    ax.set_xlabel("agents in each tournament world")
+    ax.set_ylabel("mean lifetime (ticks)")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def image_grid(images: list[np.ndarray], labels: list[str], path: str | Path, title: str = "") -> Path:
     """Pictures side by side with a label each (maps of several experiment arms)."""
     plt = _pyplot()

@@ -36,7 +36,7 @@ name = "a"
 name = "b"
 game = { "spawn.cap" = 4 }
 [tournament]
-agents = 8
+agents = [4, 8]
 entrants = ["forager"]
 [maps]
 maps = ["exploration", "niche", "attacks", "dependency"]
@@ -73,6 +73,7 @@ def test_the_shipped_recipes_are_valid():
         ({"arm": [{"name": "a"}, {"name": "a"}]}, "names must differ"),
         ({"arm": []}, "at least one"),
         ({"tournament": {"rounds": 2, "referee": "x"}}, r"\[tournament\]: unknown key.*referee"),
+        ({"tournament": {"agents": [8, 0]}}, r"\[tournament\] agents must be"),
         ({"tournament": {"game": {"combat.enabled": False, "npc.n_npcs": 5}}}, r"\[tournament\] game.*npc"),
         ({"train": {"total_steps": 10, "learning": 1}}, r"\[train\]: unknown key.*learning"),
     ],
@@ -102,7 +103,12 @@ def test_a_recipe_runs_end_to_end_at_the_smoke_scale_and_resumes(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| a |" in table and "| b |" in table and "forager" in table
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["recipe"] == "tiny" and len(saved["figures"]) == 5
+    assert saved["recipe"] == "tiny" and len(saved["figures"]) == 6
+    assert (
+        list(saved["tournament"]["by_agents"]) == ["4", "8"]
+        and saved["tournament"]["settings"]["agents"] == 8
+    )
+    assert "| 4 |" in table and (tmp_path / "tournament" / "agents-4" / "tournament.png").exists()
     assert all((tmp_path / f).exists() for f in saved["figures"])
     checkpoint = tmp_path / "arms" / "a" / "checkpoints" / "latest.pt"
     stamp = checkpoint.stat().st_mtime_ns
