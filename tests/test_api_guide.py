@@ -60,8 +60,6 @@ def test_module_docstring_examples_run(module):
     block = doc.split("Example::", 1)[1].split("\n\n", 2)[1]
     text = "\n".join(line[4:] for line in block.splitlines())
     namespace: dict = {}
-    header = (
-        "from neural_mmo.testing import Scenario\nfrom neural_mmo.world.vocabulary import Direction\n"
-    )
+    header = "from neural_mmo.testing import Scenario\nfrom neural_mmo.world.vocabulary import Direction\n"
     exec(header + text, namespace)
     assert namespace["sc"].pos(0) == (1, 2)

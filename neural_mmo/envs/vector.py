@@ -41,7 +41,7 @@ from neural_mmo.envs.memory import check_memory
 from neural_mmo.observe.encode import Encoding, Observer, ObserverArrays, write_all
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
-from neural_mmo.world.actions import Command
+from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
 from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
 from neural_mmo.world.rng import check_seed, episode_seed

@@ -12,9 +12,9 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from neural_mmo.observe.heads import ActionHead, attack_value_of
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
-from neural_mmo.world.actions import ActionHead, attack_value_of
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.rules import Rules

@@ -21,7 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from neural_mmo.config import Config
-from neural_mmo.world.actions import HeadSpec, action_heads
+from neural_mmo.observe.heads import HeadSpec, action_heads
 from neural_mmo.world.materials import N_MATERIALS
 from neural_mmo.world.tables import Behaviour
 from neural_mmo.world.vocabulary import Style

@@ -8,9 +8,9 @@ from _support import make_scenario
 
 import neural_mmo
 from neural_mmo.agents import RandomPolicy, act_dict
+from neural_mmo.observe.heads import ActionHead
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, TileChannel
-from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.materials import PASSABLE, Material
 from neural_mmo.world.systems.movement import DC, DR
 from neural_mmo.world.tables import Behaviour

@@ -16,8 +16,8 @@ from pettingzoo.utils.conversions import parallel_to_aec
 import neural_mmo
 from neural_mmo.agents import RandomPolicy, act_dict
 from neural_mmo.envs.parallel import AgentNames, agent_number
+from neural_mmo.observe.heads import attack_value
 from neural_mmo.observe.layout import EntityColumn as E
-from neural_mmo.world.actions import attack_value
 from neural_mmo.world.vocabulary import Direction, Style
 
 CONTRACT_CASES = [

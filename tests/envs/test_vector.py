@@ -9,8 +9,8 @@ from _support import load_world
 from neural_mmo.agents import RandomPolicy
 from neural_mmo.config import Config, ConfigError
 from neural_mmo.envs.vector import VecEnv
+from neural_mmo.observe.heads import ActionHead, attack_value
 from neural_mmo.testing import check_invariants
-from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
 from neural_mmo.world.vocabulary import Direction, Style

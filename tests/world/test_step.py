@@ -8,7 +8,7 @@ from _support import PyStream
 
 from neural_mmo.config import Config
 from neural_mmo.testing import check_invariants
-from neural_mmo.world.actions import Command
+from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.materials import Material
 from neural_mmo.world.rng import Stream, episode_seed, system_streams, terrain_generator

@@ -21,11 +21,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.events import EventKind, EventLog, log_event
+from neural_mmo.world.events import EventKind, log_event
 from neural_mmo.world.materials import SPAWNABLE
-from neural_mmo.world.rng import below
+from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
-from neural_mmo.world.state import Clock
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.tables import NEVER, AgentTable
 
 
@@ -43,17 +43,9 @@ def _can_spawn(material: np.ndarray, occupant: np.ndarray, r: int, c: int) -> bo
 
 
 @numba.njit(cache=True, inline="always")
-def _place(
-    agents: AgentTable,
-    occupant: np.ndarray,
-    events: EventLog,
-    slot: int,
-    r: int,
-    c: int,
-    clock: np.ndarray,
-    rules: Rules,
-) -> None:
+def _place(world: World, slot: int, r: int, c: int, rules: Rules) -> None:
     """Put the next agent id in ``slot`` at ``(r, c)`` with full vitals."""
+    agents, clock = world.agents, world.clock
     agent_id = clock[Clock.NEXT_ID]
     clock[Clock.NEXT_ID] = agent_id + 1
     population = agent_id % rules.spawn.n_populations
@@ -74,23 +66,16 @@ def _place(
     agents.killer[slot] = -1
     agents.spawn_tick[slot] = clock[Clock.TICK]
     agents.death_cause[slot] = 0
-    occupant[r, c] = slot
-    log_event(events, EventKind.SPAWN, slot, agent_id, r, c, population)
+    world.occupant[r, c] = slot
+    log_event(world.events, EventKind.SPAWN, slot, agent_id, r, c, population)
 
 
 @numba.njit(cache=True)
-def spawn_continuous(
-    agents: AgentTable,
-    material: np.ndarray,
-    occupant: np.ndarray,
-    edge_tiles: np.ndarray,
-    events: EventLog,
-    rng: np.ndarray,
-    clock: np.ndarray,
-    rules: Rules,
-) -> None:
+def spawn_continuous(world: World, rules: Rules) -> None:
     """One tick of continuous spawning (see module docs)."""
-    tick = clock[Clock.TICK]
+    agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
+    rng = world.streams[Stream.SPAWN]
+    tick = world.clock[Clock.TICK]
     n_edge = edge_tiles.shape[0]
     alive = 0
     for i in range(agents.alive.shape[0]):
@@ -108,7 +93,7 @@ def spawn_continuous(
         r = edge_tiles[pick, 0]
         c = edge_tiles[pick, 1]
         if _can_spawn(material, occupant, r, c):
-            _place(agents, occupant, events, slot, r, c, clock, rules)
+            _place(world, slot, r, c, rules)
             alive += 1
     for e in range(n_edge):
         if alive >= rules.spawn.min_alive:
@@ -119,27 +104,21 @@ def spawn_continuous(
         r = edge_tiles[e, 0]
         c = edge_tiles[e, 1]
         if _can_spawn(material, occupant, r, c):
-            _place(agents, occupant, events, slot, r, c, clock, rules)
+            _place(world, slot, r, c, rules)
             alive += 1
 
 
 @numba.njit(cache=True)
-def spawn_concurrent(
-    agents: AgentTable,
-    material: np.ndarray,
-    occupant: np.ndarray,
-    edge_tiles: np.ndarray,
-    events: EventLog,
-    clock: np.ndarray,
-    rules: Rules,
-) -> None:
+def spawn_concurrent(world: World, rules: Rules) -> None:
     """Place ``rules.spawn.n_agents`` agents evenly along the ring (see module docs)."""
+    agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
+    tick = world.clock[Clock.TICK]
     n_edge = edge_tiles.shape[0]
     lo = rules.map.border
     size = material.shape[0] - 2 * rules.map.border
     cursor = 0  # row-major position in the playable area where the fallback scan resumes
     for a in range(rules.spawn.n_agents):
-        slot = _free_slot(agents, clock[Clock.TICK])
+        slot = _free_slot(agents, tick)
         if slot < 0:
             return
         start = (a * n_edge) // rules.spawn.n_agents
@@ -149,7 +128,7 @@ def spawn_concurrent(
             r = edge_tiles[k, 0]
             c = edge_tiles[k, 1]
             if _can_spawn(material, occupant, r, c):
-                _place(agents, occupant, events, slot, r, c, clock, rules)
+                _place(world, slot, r, c, rules)
                 placed = True
                 break
         while not placed and cursor < size * size:
@@ -157,21 +136,14 @@ def spawn_concurrent(
             c = lo + cursor % size
             cursor += 1
             if _can_spawn(material, occupant, r, c):
-                _place(agents, occupant, events, slot, r, c, clock, rules)
+                _place(world, slot, r, c, rules)
                 placed = True
         if not placed:
             return
 
 
 @numba.njit(cache=True)
-def place_agents(
-    agents: AgentTable,
-    occupant: np.ndarray,
-    events: EventLog,
-    positions: np.ndarray,
-    clock: np.ndarray,
-    rules: Rules,
-) -> None:
+def place_agents(world: World, positions: np.ndarray, rules: Rules) -> None:
     """Put agent ``k`` in slot ``k`` at ``positions[k]`` (hand-made maps and scenario tests)."""
     for k in range(positions.shape[0]):
-        _place(agents, occupant, events, k, positions[k, 0], positions[k, 1], clock, rules)
+        _place(world, k, positions[k, 0], positions[k, 1], rules)
