@@ -143,10 +143,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "population_mean", "population_min", "population_max", "population_final"):  # fmt: skip
         value = summary[key]
         table.add_row(key.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else str(value))
-    for cause, count in sorted(summary["deaths"].items()):  # type: ignore[union-attr]
+    for cause, count in sorted(summary["deaths"].items()):  # type: ignore[union-attr,attr-defined]
         table.add_row(f"deaths: {cause}", str(count))
     for kind in ("eat", "drink", "move", "spawn", "attack", "kill", "level_up", "npc_spawn"):
-        table.add_row(f"events: {kind}", str(summary["events"].get(kind, 0)))  # type: ignore[union-attr]
+        table.add_row(f"events: {kind}", str(summary["events"].get(kind, 0)))  # type: ignore[union-attr,attr-defined]
     for key in ("hits", "kills_of_agents", "kills_of_npcs", "top_level"):
         table.add_row(key.replace("_", " "), str(summary[key]))
     Console().print(table)

@@ -692,7 +692,7 @@ def read_toml(path: str | Path, what: str = "TOML file") -> dict[str, Any]:
 
 def _toml_kind(value: Any) -> str:
     """``"a table"``, ``"an array"``, ``"an int"``...: what a parsed TOML value is, for messages."""
-    kinds = {dict: "table", list: "array"}
+    kinds: dict[type, str] = {dict: "table", list: "array"}
     name = kinds.get(type(value), type(value).__name__)
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 

@@ -227,7 +227,7 @@ def load_optimizer(optimizer: torch.optim.Optimizer, state: Any, where: str) -> 
     if not isinstance(groups, list) or len(groups) != len(own["param_groups"]):
         raise CheckpointError(f"{where}: param_groups must be a list of {len(own['param_groups'])}, got "
                               f"{_describe(groups)}")  # fmt: skip
-    params = {}
+    params: dict[Any, Any] = {}
     for g, (group, mine, live) in enumerate(zip(groups, own["param_groups"], optimizer.param_groups)):
         if not isinstance(group, dict) or group.get("params") != mine["params"]:
             raise CheckpointError(f"{where}: param_groups[{g}] does not hold the model's "

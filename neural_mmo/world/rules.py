@@ -14,7 +14,7 @@ new config group needs one line in :data:`neural_mmo.config._GROUPS`, nothing he
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from neural_mmo.config import _GROUPS, Config
 
@@ -24,7 +24,8 @@ _KINDS: dict[str, type] = {"int": int, "float": float, "bool": bool}
 
 def _group_record(name: str, cls: type) -> type:
     fields = [(f.name, _KINDS[str(f.type)]) for f in dataclasses.fields(cls) if str(f.type) in _KINDS]
-    return NamedTuple(f"{name.title()}Rules", fields)  # type: ignore[misc]
+    record: type = NamedTuple(f"{name.title()}Rules", fields)  # type: ignore[misc]
+    return record
 
 
 GROUP_RULES: dict[str, type] = {name: _group_record(name, cls) for name, cls in _GROUPS.items()}
@@ -63,9 +64,12 @@ def derive(cfg: Config) -> Derived:
     )
 
 
-Rules = NamedTuple(  # type: ignore[misc]
-    "Rules", [(name, record) for name, record in GROUP_RULES.items()] + [("derived", Derived)]
-)
+if TYPE_CHECKING:
+    Rules = Any  # generated from the config at import time: to a type checker, any record
+else:
+    Rules = NamedTuple(
+        "Rules", [(name, record) for name, record in GROUP_RULES.items()] + [("derived", Derived)]
+    )
 """The record kernels take: one generated field per config group, plus ``derived``."""
 
 
