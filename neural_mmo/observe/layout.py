@@ -235,10 +235,11 @@ class ObsLayout:
         lines = ["| key | dtype | shape | content |", "|---|---|---|---|"]
         for f in self.fields:
             lines.append(f"| `{f.key}` | {f.dtype} | {f.shape} | {f.doc} |")
+        without = ""
         if not self.config.fog.enabled:
             lines.append(f"| `fog` | int16 | (2,) | {FOG_DOC} |")
-        lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**"
-                  + (" (without `fog`)" if not self.config.fog.enabled else "") + ".", "", "Tile channels:", ""]
+            without = " (without `fog`)"
+        lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**{without}.", "", "Tile channels:", ""]
         lines += ["| channel | name | content |", "|---|---|---|"]
         lines += [f"| {c.value} | `{c.name.lower()}` | {TILE_DOCS[c]} |" for c in TileChannel]
         lines += [
