@@ -110,9 +110,11 @@ def test_nobody_spawns_in_the_fog_in_continuous_mode():
     policy = RandomPolicy(vec.layout, seed=1)
     state = vec.worlds[0]
     spawned_before = spawned_after = 0
+    space = vec.observation_space["fog"]
     for _ in range(120):
         obs, *_ = vec.step(policy.act(obs))
         check_invariants(state)
+        assert all(space.contains(row) for row in obs["fog"])
         lo, hi = safe_bounds(state.tick, state.rules)
         for e in state.events.rows():
             if e["kind"] in ("SPAWN", "NPC_SPAWN"):

@@ -69,13 +69,13 @@ def test_depth_and_safe_square_match_the_formula_at_every_tick(speed, size, min_
     assert hi - lo + 1 == final
 
 
-def test_fog_off_leaves_the_whole_playable_area_safe():
+def test_fog_off_leaves_every_tile_safe():
     cfg = fog_config(enabled=False, start_tick=0, speed=5.0)
     rules = make_rules(cfg)
-    b, n = cfg.map.border, cfg.map.size
     for tick in (0, 1, 100, 10**6):
         assert fog_depth(tick, rules) == 0
-        assert safe_bounds(tick, rules) == (b, b + n - 1)
+        lo, hi = safe_bounds(tick, rules)
+        assert lo <= 0 and hi >= 2**31  # whatever grid a kernel is given
         assert ticks_to_advance(tick, rules) == 0
 
 

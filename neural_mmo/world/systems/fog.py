@@ -51,10 +51,16 @@ def fog_depth(tick: int, rules: Rules) -> int:
     return min(max_depth, (elapsed * step) // MICRO)
 
 
+NO_FOG = (0, 2**62)
+""":func:`safe_bounds` while the fog is off: every tile of any grid is safe."""
+
+
 @numba.njit(cache=True)
 def safe_bounds(tick: int, rules: Rules) -> tuple[int, int]:
     """First and last row (and column) of the safe square at ``tick``, on the stored grid
-    (border included), inclusive; the whole playable area when the fog is off."""
+    (border included), inclusive; :data:`NO_FOG` when the fog is off."""
+    if not rules.fog.enabled:
+        return NO_FOG
     depth = fog_depth(tick, rules)
     return rules.map.border + depth, rules.map.border + rules.map.size - 1 - depth
 
@@ -94,7 +100,7 @@ def close_fog(world: World, rules: Rules) -> None:
         return
     agents = world.agents
     lo, hi = safe_bounds(world.clock[Clock.TICK], rules)
-    if lo == rules.map.border:  # no fog yet
+    if lo <= rules.map.border:  # no fog yet
         return
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] or agents.death_cause[i] != 0:  # dead, or killed earlier this tick
