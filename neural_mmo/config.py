@@ -284,6 +284,30 @@ class NpcConfig:
     leash: int = _f(8, "an idle NPC farther than this from its spawn tile walks back", min=1, max=4096)
 
 
+@dataclass(frozen=True)
+class FogConfig:
+    """A death fog that closes in from the playable area's edges (``neural_mmo.world.systems.fog``).
+
+    ``depth`` fogged rings at tick ``t``: 0 until ``start_tick``, then
+    ``min((size - min_safe) // 2, floor((t - start_tick) x speed))``; the safe square is what the
+    fog leaves, a square of side ``size - 2 depth`` (never below ``min_safe``).
+    """
+
+    enabled: bool = _f(False, "whether the fog closes in (off: the world is exactly as without it)")
+    start_tick: int = _f(256, "tick after which the fog starts to close in", min=0, max=2**31 - 1)
+    speed: float = _f(
+        0.05,
+        "tiles per tick the fog advances from every side (fractional: 0.1 is one ring every 10 "
+        "ticks); counted in millionths of a tile, so 1e-6 is the slowest",
+        min=1e-6,
+        max=1024.0,
+    )
+    damage: int = _f(10, "damage per tick to an agent standing in the fog", min=0, max=10_000)
+    min_safe: int = _f(
+        8, "side of the smallest safe square the fog leaves (at most map.size when enabled)", min=1, max=4096
+    )
+
+
 _GROUPS: dict[str, type] = {
     "map": MapConfig,
     "terrain": TerrainConfig,
@@ -295,6 +319,7 @@ _GROUPS: dict[str, type] = {
     "combat": CombatConfig,
     "progression": ProgressionConfig,
     "npc": NpcConfig,
+    "fog": FogConfig,
 }
 
 
@@ -312,6 +337,7 @@ class Config:
     combat: CombatConfig = field(default_factory=CombatConfig)
     progression: ProgressionConfig = field(default_factory=ProgressionConfig)
     npc: NpcConfig = field(default_factory=NpcConfig)
+    fog: FogConfig = field(default_factory=FogConfig)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -453,6 +479,11 @@ class Config:
                 raise ConfigError(
                     f"npc.{key}: {getattr(n, key)} exceeds progression.max_level={self.progression.max_level}"
                 )
+        if self.fog.enabled and self.fog.min_safe > m.size:
+            raise ConfigError(
+                f"fog.min_safe: {self.fog.min_safe} exceeds map.size={m.size}; the safe square "
+                "cannot be larger than the playable area"
+            )
         if self.spawn.min_alive > self.spawn.n_agents:
             raise ConfigError(
                 f"spawn.min_alive: {self.spawn.min_alive} exceeds spawn.n_agents={self.spawn.n_agents}"

@@ -84,6 +84,7 @@ class DeathCause(IntEnum):
     STARVATION = 2
     DEHYDRATION = 3
     COMBAT = 4
+    FOG = 5
 
 
 class EventColumn(IntEnum):

@@ -11,6 +11,9 @@
   taken or unspawnable goes to the next good tile clockwise (then anywhere on the map, scanning
   row by row within the playable area, if the ring is full).
 
+With the fog on, nobody spawns in it: a tile outside the safe square is never taken, and
+continuous spawning stops (no draws are made) once the fog covers the edge ring.
+
 A new agent takes the lowest free slot that did not lose its agent this tick, gets the next
 global id, population ``id % n_populations``, full health, food and water, and every skill at
 level 1.
@@ -26,6 +29,7 @@ from neural_mmo.world.materials import SPAWNABLE
 from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
+from neural_mmo.world.systems.fog import in_fog, safe_bounds
 from neural_mmo.world.tables import NEVER, AgentTable
 
 
@@ -38,8 +42,9 @@ def _free_slot(agents: AgentTable, tick: int) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _can_spawn(material: np.ndarray, occupant: np.ndarray, r: int, c: int) -> bool:
-    return SPAWNABLE[material[r, c]] and occupant[r, c] < 0
+def _can_spawn(material: np.ndarray, occupant: np.ndarray, r: int, c: int, lo: int, hi: int) -> bool:
+    """A free, spawnable tile inside the safe square ``lo .. hi`` (the fog's, see ``fog.py``)."""
+    return SPAWNABLE[material[r, c]] and occupant[r, c] < 0 and not in_fog(r, c, lo, hi)
 
 
 @numba.njit(cache=True, inline="always")
@@ -76,6 +81,9 @@ def spawn_continuous(world: World, rules: Rules) -> None:
     agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
     rng = world.streams[Stream.SPAWN]
     tick = world.clock[Clock.TICK]
+    lo, hi = safe_bounds(tick, rules)
+    if lo > rules.map.border:  # the fog covers the whole edge ring
+        return
     n_edge = edge_tiles.shape[0]
     alive = 0
     for i in range(agents.alive.shape[0]):
@@ -92,7 +100,7 @@ def spawn_continuous(world: World, rules: Rules) -> None:
         pick = below(rng, n_edge)
         r = edge_tiles[pick, 0]
         c = edge_tiles[pick, 1]
-        if _can_spawn(material, occupant, r, c):
+        if _can_spawn(material, occupant, r, c, lo, hi):
             _place(world, slot, r, c, rules)
             alive += 1
     for e in range(n_edge):
@@ -103,7 +111,7 @@ def spawn_continuous(world: World, rules: Rules) -> None:
             break
         r = edge_tiles[e, 0]
         c = edge_tiles[e, 1]
-        if _can_spawn(material, occupant, r, c):
+        if _can_spawn(material, occupant, r, c, lo, hi):
             _place(world, slot, r, c, rules)
             alive += 1
 
@@ -113,6 +121,7 @@ def spawn_concurrent(world: World, rules: Rules) -> None:
     """Place ``rules.spawn.n_agents`` agents evenly along the ring (see module docs)."""
     agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
     tick = world.clock[Clock.TICK]
+    safe_lo, safe_hi = safe_bounds(tick, rules)
     n_edge = edge_tiles.shape[0]
     lo = rules.map.border
     size = material.shape[0] - 2 * rules.map.border
@@ -127,7 +136,7 @@ def spawn_concurrent(world: World, rules: Rules) -> None:
             k = (start + j) % n_edge
             r = edge_tiles[k, 0]
             c = edge_tiles[k, 1]
-            if _can_spawn(material, occupant, r, c):
+            if _can_spawn(material, occupant, r, c, safe_lo, safe_hi):
                 _place(world, slot, r, c, rules)
                 placed = True
                 break
@@ -135,7 +144,7 @@ def spawn_concurrent(world: World, rules: Rules) -> None:
             r = lo + cursor // size
             c = lo + cursor % size
             cursor += 1
-            if _can_spawn(material, occupant, r, c):
+            if _can_spawn(material, occupant, r, c, safe_lo, safe_hi):
                 _place(world, slot, r, c, rules)
                 placed = True
         if not placed:
