@@ -1,4 +1,5 @@
-"""``neural-mmo``: run, map, bench, serve, view, train, eval, config, docs, video.
+"""``neural-mmo``: run, map, bench, serve, view, train, eval, tournament, analyze, experiment,
+config, docs, video.
 
 Every command takes ``--preset``, ``--config FILE.toml`` and repeated ``--set group.field=value``.
 """
@@ -410,6 +411,105 @@ def _server_options(p: argparse.ArgumentParser) -> None:
                    "(repeatable; default: this server's own pages; '*': any)")  # fmt: skip
 
 
+# ---------------------------------------------------------------------- research
+
+
+def _research(what: str) -> Any:
+    """The research package, or None (after saying which extras to install)."""
+    try:
+        import matplotlib  # noqa: F401
+        import openskill  # noqa: F401
+        import torch  # noqa: F401
+
+        import neural_mmo.research as research
+    except ImportError as err:
+        print(
+            f"neural-mmo: error: {what} needs pip install 'neural-mmo[train,research]' ({err})",
+            file=sys.stderr,
+        )
+        return None
+    return research
+
+
+def _maybe_config(args: argparse.Namespace, base: Config) -> Config | None:
+    """The game of ``--preset``, ``--config`` and ``--set`` applied to ``base``; None if none given."""
+    if not (args.preset or args.config or args.set):
+        return None
+    return _config(args, base=base)
+
+
+def cmd_tournament(args: argparse.Namespace) -> int:
+    research = _research("tournament")
+    if research is None:
+        return 2
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    entrants = [research.load_entrant(spec) for spec in args.entrants]
+    base = next((e.game for e in entrants if e.game is not None), None) or Config.preset("small")
+    game = _maybe_config(args, base)
+    ticks = args.ticks or (game or base).episode.horizon
+    columns = (TextColumn("[bold]tournament"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), disable=args.quiet or args.json) as progress:
+        task = progress.add_task("", total=ticks * args.rounds)
+        result = research.run_tournament(
+            entrants, agents=args.agents, worlds=args.worlds, ticks=ticks, rounds=args.rounds, seed=args.seed,
+            game=game, on_tick=lambda n: progress.update(task, completed=n),
+        )  # fmt: skip
+    paths = result.save(args.out, plot=not args.no_plot)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    Console().print(result.table())
+    Console().print(result.markdown().split("\n\n", 1)[1])
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    research = _research("analyze")
+    if research is None:
+        return 2
+    maps = tuple(m for m in args.maps.split(",") if m)
+    entrant = research.load_entrant(args.policy)
+    base = entrant.game or Config.preset("small")
+    game = _maybe_config(args, base)
+    result = research.analyze(args.policy, args.out, maps=maps, worlds=args.worlds, ticks=args.ticks,
+                              seed=args.seed, map_seed=args.map_seed, game=game)  # fmt: skip
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for key, value in result.items():
+        print(f"{key:28s} {value}")
+    print(f"wrote the maps to {args.out}/")
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    research = _research("experiment")
+    if research is None:
+        return 2
+    names = research.recipe_names()
+    if args.list or not args.recipe:
+        for name in names:
+            recipe = research.load_recipe(name)
+            print(f"{name:18s} {recipe.figure}: {' '.join(recipe.claim.split())[:160]}")
+        return 0 if args.list else 2
+    recipes = [research.load_recipe(n) for n in (names if args.recipe == "all" else [args.recipe])]
+    for recipe in recipes:
+        if args.smoke:
+            recipe = research.smoke(recipe)
+        out = Path(args.out) / recipe.name if args.out else Path("runs") / "experiments" / recipe.name
+        result = research.run_experiment(
+            recipe, out, scale=args.scale, log=None if args.quiet else lambda m: print(m, file=sys.stderr)
+        )
+        if args.json:
+            print(json.dumps(result, default=str))
+        else:
+            print((out / "results.md").read_text())
+    return 0
+
+
 # ---------------------------------------------------------------------- config, docs
 
 
@@ -504,6 +604,52 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train(sub)
     add_eval(sub)
+
+    held_out = 1_000_003  # neural_mmo.research.tournament.HELD_OUT_SEED (imported when a command runs)
+    p = sub.add_parser("tournament", help="merge the populations of checkpoints and scripted policies into "
+                       "shared worlds and rank them (needs neural-mmo[train,research])")  # fmt: skip
+    who = "a checkpoint ('pretrained': the shipped one), random, forager or fighter"
+    p.add_argument("entrants", nargs="+", metavar="WHO", help=who)
+    _common(p, seed=False)
+    p.add_argument("--agents", type=_count(1), help="total population of each world (default: the game's)")
+    p.add_argument("--worlds", type=_count(1), default=4, help="worlds per round, one match each (default 4)")
+    p.add_argument("--ticks", type=_count(1), help="ticks per round (default: the horizon)")
+    p.add_argument("--rounds", type=_count(1), default=2, help="rounds, each on new maps (default 2)")
+    p.add_argument("--seed", type=_count(0, MAX_SEED), default=held_out, help="base seed (default: held out)")
+    p.add_argument(
+        "--out", default="runs/tournament", help="folder for the results (default runs/tournament)"
+    )
+    p.add_argument("--no-plot", action="store_true", help="no tournament.png")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_tournament)
+
+    p = sub.add_parser("analyze", help="exploration, niche, dependency and attack maps of a policy "
+                       "(needs neural-mmo[train,research])")  # fmt: skip
+    p.add_argument("policy", help="a checkpoint (or 'pretrained') or a scripted policy")
+    _common(p, seed=False)
+    p.add_argument("--maps", default="exploration,niche,attacks,dependency", help="comma-separated maps")
+    p.add_argument("--worlds", type=_count(1), default=4, help="worlds evaluated (default 4)")
+    p.add_argument("--ticks", type=_count(1), help="ticks evaluated (default: the horizon)")
+    p.add_argument("--seed", type=_count(0, MAX_SEED), default=held_out, help="base seed (default: held out)")
+    p.add_argument("--map-seed", type=_count(0, MAX_SEED),
+                   help="the fixed map (default: the game's own fixed map, else the seed's)")  # fmt: skip
+    p.add_argument("--out", default="runs/analyze", help="folder for the maps (default runs/analyze)")
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("experiment", help="one of the paper's experiments from a recipe: train the arms, "
+                       "evaluate, hold a tournament, draw the maps (needs the research extra)")  # fmt: skip
+    p.add_argument(
+        "recipe", nargs="?", help="population-size, species, dependency, all, or a recipe TOML file"
+    )
+    p.add_argument("--list", action="store_true", help="list the shipped recipes")
+    p.add_argument("--out", help="parent folder of the results (default runs/experiments)")
+    p.add_argument("--scale", type=float, default=1.0, help="multiply every arm's training samples")
+    p.add_argument("--smoke", action="store_true", help="a seconds-long check of the whole pipeline")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser(
         "config", help="print the resolved configuration (TOML, or --json) and the memory it needs"

@@ -44,6 +44,18 @@ class MapConfig:
         min=2,
         max=64,
     )
+    fixed_seed: int = _f(
+        -1,
+        "-1: every episode generates its own map; a seed >= 0: every episode of every world plays the "
+        "one map of that seed (the map `neural-mmo map --seed` draws)",
+        min=-1,
+        max=2**63 - 1,
+    )
+    file: str = _f(
+        "",
+        "empty: generated maps; a path: every episode of every world plays the map in this .npy file "
+        "(uint8 materials, the playable square or the whole grid with its border)",
+    )
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,18 @@ class SpawnConfig:
     min_alive: int = _f(
         1, "continuous mode: keep trying edge tiles until at least this many agents live", min=0, max=65_536
     )
+    cap: int = _f(
+        0,
+        "most agents alive at once in a world, below the slots (0: n_agents); concurrent mode "
+        "spawns this many",
+        min=0,
+        max=65_536,
+    )
+    sample_cap: bool = _f(
+        False,
+        "each world draws its cap uniformly from 1..cap (1..n_agents when cap is 0) at every "
+        "episode: worlds of one run hold populations of many sizes",
+    )
 
 
 @dataclass(frozen=True)
@@ -229,6 +253,18 @@ class CombatConfig:
         5, "ticks an entity stays 'in combat' after attacking or being attacked", min=0, max=100_000
     )
     regen_in_combat: bool = _f(False, "whether health regenerates while in combat")
+    enabled: bool = _f(
+        True,
+        "False: foraging only: no attack happens and the attack head allows only its no-op "
+        "(npc.n_npcs must be 0, since NPCs fight)",
+    )
+    auto_target: bool = _f(
+        False,
+        "True: the attack head takes only a style (0 none, 1 melee, 2 range, 3 mage) and the target "
+        "is the attackable entity of lowest health within that style's reach (ties: the nearest, "
+        "then the lowest entity number); False: the head names an entity row (learned targeting)",
+        static=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -483,6 +519,16 @@ class Config:
             raise ConfigError(
                 f"fog.min_safe: {self.fog.min_safe} exceeds map.size={m.size}; the safe square "
                 "cannot be larger than the playable area"
+            )
+        if self.spawn.cap > self.spawn.n_agents:
+            raise ConfigError(
+                f"spawn.cap: {self.spawn.cap} exceeds spawn.n_agents={self.spawn.n_agents} "
+                "(the slots of a world); raise spawn.n_agents or lower the cap"
+            )
+        if not self.combat.enabled and n.n_npcs > 0:
+            raise ConfigError(
+                f"combat.enabled: False (foraging only) with npc.n_npcs={n.n_npcs}; NPCs fight, so "
+                "set npc.n_npcs=0 as well"
             )
         if self.spawn.min_alive > self.spawn.n_agents:
             raise ConfigError(

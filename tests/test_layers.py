@@ -25,7 +25,8 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "envs",
         "agents integrations docs",  # agents: the scripted policies and the play loop over envs
         "testing bench viewer",
-        "train research",  # train's overlays plug into the viewer
+        "train",  # train's overlays plug into the viewer
+        "research",  # tournaments, maps and experiments use the trainer and its checkpoints
         "cli",
     )
 )

@@ -7,6 +7,8 @@ Per agent, per tick:
   ``level_margin`` unless both it and they are in combat (then it fights back); it uses the allowed
   style in which it has the highest level (ties: melee, then range, then mage, the order of
   their damage).
+  Under automatic targeting (``combat.auto_target``: the world picks the target) it names the
+  style alone, whenever one is allowed, and moves as the Forager does.
 * **move**: while food and water are both above ``hunt_above`` of their max and an attackable
   entity of no higher combat level is in view but out of reach, it steps toward it (never onto
   lava); otherwise it moves as the Forager does.
@@ -107,6 +109,23 @@ def fight_actions(
             out[i, ActionHead.MOVE] = best_move
 
 
+@numba.njit(cache=True)
+def style_actions(entities: np.ndarray, action_mask: np.ndarray, attack_offset: int, out: np.ndarray) -> None:
+    """The attack head of ``out`` under automatic targeting (a style-only head; the world picks the
+    target): the allowed style in which the agent has the highest level (ties: melee, range, mage)."""
+    for i in range(entities.shape[0]):
+        out[i, ActionHead.ATTACK] = 0
+        if entities[i, 0, E.KIND] != EntityKind.PLAYER:
+            continue
+        best_style = -1
+        for s in range(N_STYLES):
+            if action_mask[i, attack_offset + 1 + s] == 0:
+                continue
+            if best_style < 0 or entities[i, 0, E.MELEE + s] > entities[i, 0, E.MELEE + best_style]:
+                best_style = s
+        out[i, ActionHead.ATTACK] = best_style + 1
+
+
 class FighterPolicy(ForagerPolicy):
     """Forages, attacks the weakest entity in reach, and hunts weaker ones when fed."""
 
@@ -121,6 +140,10 @@ class FighterPolicy(ForagerPolicy):
         out = super().act(observations)
         v = self.layout.config.vitals
         offsets = self.layout.action_offsets
+        if self.layout.config.combat.auto_target:
+            style_actions(observations["entities"], observations["action_mask"],
+                          int(offsets[ActionHead.ATTACK]), out)  # fmt: skip
+            return out
         fight_actions(
             observations["tiles"], observations["entities"], observations["entity_mask"],
             observations["action_mask"], int(offsets[ActionHead.MOVE]), int(offsets[ActionHead.ATTACK]),

@@ -2,7 +2,8 @@
 
 Invalid means: not an integer, out of the head's range, or masked out by the agent's current
 ``action_mask``. Valid actions are decoded into the world's commands (the attack head's row
-becomes the entity that row showed), so the world only ever sees clean command rows.
+becomes the entity that row showed; a style-only attack head, ``combat.auto_target``, leaves the
+target to the world), so the world only ever sees clean command rows.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ def sanitize_actions(
     entity_slot: np.ndarray,
     commands: np.ndarray,
     invalid: np.ndarray,
+    style_only: bool,
 ) -> None:
     """Decode ``raw`` action rows into ``commands`` (``int32 [n, len(Command)]``); a value that is
-    out of range or masked becomes its head's no-op, and ``invalid[i]`` counts such heads."""
+    out of range or masked becomes its head's no-op, and ``invalid[i]`` counts such heads.
+    ``style_only``: the attack head names a style alone (``combat.auto_target``; the world aims)."""
     n_rows = entity_slot.shape[1]
     for i in range(raw.shape[0]):
         bad = 0
@@ -47,6 +50,9 @@ def sanitize_actions(
             elif h == ActionHead.ATTACK:
                 if v == 0:
                     commands[i, Command.STYLE] = 0
+                    commands[i, Command.TARGET] = -1
+                elif style_only:
+                    commands[i, Command.STYLE] = v
                     commands[i, Command.TARGET] = -1
                 else:
                     style, row = decode_attack_of(v, n_rows)

@@ -14,6 +14,10 @@ Slot semantics, per step:
 * ``rewards[k]``: the reward of the slot's agent this step (0 for empty slots).
 * ``invalid_actions[k]``: action heads of this slot rejected this step (became no-ops).
 
+Experiment settings (``neural_mmo.envs.settings``): with ``map.fixed_seed`` or ``map.file`` every
+episode of every world plays one map; with ``spawn.sample_cap`` each world draws its own population
+cap at every episode (``spawn_caps[w]``).
+
 Per world, running totals since construction (for training logs; never reset, take differences):
 ``event_counts[w, kind]`` counts the world's events by ``EventKind`` value, and
 ``death_causes[w, cause]`` its agents' deaths by ``DeathCause``.
@@ -38,6 +42,7 @@ import numpy as np
 from neural_mmo.config import Config, make_config
 from neural_mmo.envs.actions import as_action_array, sanitize_actions
 from neural_mmo.envs.memory import check_memory
+from neural_mmo.envs.settings import fixed_material, room_of, rules_with_cap, sampled_cap
 from neural_mmo.observe.encode import Encoding, Observer, ObserverArrays, write_all
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
@@ -142,6 +147,7 @@ def _step_worlds(
             io.observer.entity_slot,
             out.commands,
             out.invalid,
+            rules.combat.auto_target,
         )
         tick(world, out.commands, rules)
         _count_events(io)
@@ -310,6 +316,12 @@ class VecEnv:
             )
             for w in range(self.num_worlds)
         ]
+        self._rules = self.worlds[0].rules
+        self._fixed_map = fixed_material(self.config)
+        """The one map every episode plays (``map.fixed_seed``, ``map.file``), or None."""
+        self.spawn_caps = np.full(self.num_worlds, room_of(self.config), np.int64)
+        """Most agents alive at once in each world this episode (``spawn.cap``; drawn per world
+        and episode with ``spawn.sample_cap``)."""
         self._io = numba.typed.List([self._world_io(w) for w in range(self.num_worlds)])
         """Per world: every array of one whole step, by name (:class:`WorldIo`); built once, since
         no array ever moves. A typed list, so one compiled call steps every world."""
@@ -466,9 +478,19 @@ class VecEnv:
             self.worlds[w].events.clear()
             self._observers[w].clear()
 
+    def _draw_cap(self, w: int) -> None:
+        """World ``w``'s own population cap for its current episode (``spawn.sample_cap``)."""
+        if not self.config.spawn.sample_cap:
+            return
+        cap = sampled_cap(self.config, self.seed, self.first_world + w, int(self._episodes[w]))
+        self.worlds[w].rules = rules_with_cap(self._rules, cap)
+        self._io[w] = self._world_io(w)
+        self.spawn_caps[w] = cap
+
     def _reset_world(self, w: int) -> None:
         state = self.worlds[w]
-        material, placements = self._maps[w] or (None, None)
+        material, placements = self._maps[w] or (self._fixed_map, None)
+        self._draw_cap(w)
         reset_world(
             state, episode_seed(self.seed, self.first_world + w, int(self._episodes[w])), material, placements
         )
@@ -579,6 +601,8 @@ class VecEnv:
         self.seed, self.first_world = seed, first_world
         self.autoreset, self._started = flags
         self._maps = maps
+        for w in range(self.num_worlds):
+            self._draw_cap(w)
 
     def _saved_arrays(self) -> dict[str, np.ndarray]:
         """Name -> live array of everything saved but the maps: every buffer of

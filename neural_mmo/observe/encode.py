@@ -150,7 +150,9 @@ def write_observations(world: World, out: ObserverArrays, enc: Encoding, rules: 
     window = 2 * radius + 1
     move_offset = head_offsets[ActionHead.MOVE]
     attack_offset = head_offsets[ActionHead.ATTACK]
-    attack_size = 1 + N_STYLES * n_rows
+    attack_size = enc.head_sizes[ActionHead.ATTACK]  # 1 + N_STYLES * n_rows; 1 + N_STYLES when automatic
+    fights = rules.combat.enabled
+    auto = rules.combat.auto_target
     lo = border - 1  # movement never goes past the first ring of the border
     hi = material.shape[0] - border
     found_rank = found[0]
@@ -230,10 +232,14 @@ def write_observations(world: World, out: ObserverArrays, enc: Encoding, rules: 
             rows[row, E.REL_COL] = dc
             entity_mask[i, row] = 1
             entity_slot[i, row] = occ
-            if public[occ, E.IMMUNE] == 0 and alive[i]:
+            if public[occ, E.IMMUNE] == 0 and alive[i] and fights:
                 distance = max(abs(dr), abs(dc))
                 for s in range(1, N_STYLES + 1):
-                    mask[attack_value_of(s, row, n_rows)] = distance <= reach[s - 1]
+                    if auto:
+                        if distance <= reach[s - 1]:
+                            mask[s] = 1
+                    else:
+                        mask[attack_value_of(s, row, n_rows)] = distance <= reach[s - 1]
         for k in range(n_found + 1, n_rows):
             for col in range(n_cols):
                 rows[k, col] = 0

@@ -26,7 +26,7 @@ from neural_mmo.config import Config
 from neural_mmo.observe.heads import HeadSpec, action_heads
 from neural_mmo.world.materials import N_MATERIALS
 from neural_mmo.world.tables import Behaviour
-from neural_mmo.world.vocabulary import Style
+from neural_mmo.world.vocabulary import N_STYLES, Style
 
 INT16_MAX = np.iinfo(np.int16).max
 
@@ -119,6 +119,23 @@ FOG_DOC = (
 )
 
 
+def heads_of(config: Config) -> tuple[HeadSpec, ...]:
+    """The world's action heads; with ``combat.auto_target`` the ``attack`` head names a style only
+    (the world picks the target: ``neural_mmo.world.systems.targeting``)."""
+    heads = action_heads(config)
+    if not config.combat.auto_target:
+        return heads
+    styles = tuple(Style(s).name.lower() for s in range(1, N_STYLES + 1))
+    attack = HeadSpec(
+        "attack",
+        1 + N_STYLES,
+        "0: no attack; 1 melee, 2 range, 3 mage: attack the attackable entity of lowest health in "
+        "that style's reach (automatic targeting)",
+        ("none", *styles),
+    )
+    return tuple(attack if h.name == "attack" else h for h in heads)
+
+
 @dataclass(frozen=True)
 class ObsField:
     """One array of the observation."""
@@ -143,7 +160,7 @@ class ObsLayout:
         self.radius = config.observe.vision_radius
         self.window = 2 * self.radius + 1
         self.n_entities = config.observe.n_entities
-        self.heads: tuple[HeadSpec, ...] = action_heads(config)
+        self.heads: tuple[HeadSpec, ...] = heads_of(config)
         sizes = [h.size for h in self.heads]
         self.action_offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         self.action_sizes = np.array(sizes, np.int64)
@@ -262,7 +279,10 @@ class ObsLayout:
                   "avoiding it is for the agent to learn. An attack value is allowed when its row holds",
                   "another entity within that style's reach that may be attacked (not spawn-immune); the",
                   "attack part of the mask reshapes to `[1 + 3 x n_entities]` = no-op, then one block of",
-                  "rows per style.",
+                  "rows per style. With `combat.auto_target` the attack head takes a style only (4 values:",
+                  "none, melee, range, mage; a style is allowed when something attackable is in its reach)",
+                  "and the world picks the target of lowest health; with `combat.enabled = false` only the",
+                  "attack no-op is allowed.",
                   "",
                   "| column | head | size | values | meaning |", "|---|---|---|---|---|"]  # fmt: skip
         for k, h in enumerate(self.heads):

@@ -3,9 +3,11 @@
 :func:`register_model_overlays` adds three layers through the viewer's overlay API
 (:func:`neural_mmo.viewer.overlays.register_overlay`):
 
-* ``values``: the value ``V(obs)`` of every living agent, at the tile it stands on. Each agent is
-  evaluated by the model of its population, on the observation the project's encoder writes for
-  it from the tick's world state. A recurrent model uses the policy's own state of the agent's
+* ``values``: the value ``V(obs)`` of the living agents, painted on the tiles as agents walk over
+  them: each tile shows the mean of the values agents had on it over the ticks the overlay was
+  computed (since it was first shown, a new episode or a seek). Each agent is evaluated by the
+  model of its population, on the observation the project's encoder writes for it from the
+  tick's world state. A recurrent model uses the policy's own state of the agent's
   slot when it is given a :class:`~neural_mmo.train.checkpoint.TrainedPolicy` that plays this
   world (``neural-mmo serve --policy``), a fresh state otherwise.
 * ``attention``: the attention weights of the selected agent (``view.agent``, an agent id sent by
@@ -13,12 +15,14 @@
   (:attr:`~neural_mmo.train.models.Simple.attention`). Each 3x3 patch's weight is painted on the
   tiles of that patch around the agent; the weight of each other entity in view is added on the
   tile where it stands. Painted weights add up to 1 (less what padding patches hold).
-* ``global_values``: the value of a lone agent, freshly spawned with full vitals and no one else
-  in the world, on every passable tile of the playable area. The observations come from the
-  project's reset and encoder on a scratch world (:func:`lone_agent_observations`) and are
-  evaluated in batches. The grid is computed once per map and cached; when
-  tiles of the map change (a forest eaten, regrowth) only the tiles that see a changed tile are
-  evaluated again, and a new map (a new episode) is evaluated in full.
+* ``global_values``: the value of a lone agent, freshly spawned with full vitals, with no other
+  agents on the map and all resources present (every scrub tile, eaten forest or not yet grown,
+  counted as forest: :func:`all_resources`), on every passable tile of the playable area. The
+  observations come from the project's reset and encoder on a scratch world
+  (:func:`lone_agent_observations`) and are evaluated in batches. The grid is computed once per
+  map and cached; when tiles of the map change, only the tiles that see a changed tile are
+  evaluated again (with all resources present, meals and regrowth change nothing), and a new
+  map (a new episode) is evaluated in full.
 
 Tiles with nothing to show hold the *empty marker* (:func:`fill_empty`): 0 when every shown value
 is positive (as the built-in overlays mark empty tiles), otherwise one quantisation step below the
@@ -40,11 +44,17 @@ from neural_mmo.observe.encode import Observer
 from neural_mmo.observe.layout import EntityColumn, ObsLayout
 from neural_mmo.train.io import to_tensors
 from neural_mmo.train.models import Base, Simple
-from neural_mmo.world.materials import PASSABLE
+from neural_mmo.world.materials import PASSABLE, REGROWS_TO
 from neural_mmo.world.state import WorldState
 from neural_mmo.world.step import reset as reset_world
 
-__all__ = ["ModelOverlays", "fill_empty", "lone_agent_observations", "register_model_overlays"]
+__all__ = [
+    "ModelOverlays",
+    "all_resources",
+    "fill_empty",
+    "lone_agent_observations",
+    "register_model_overlays",
+]
 
 OVERLAYS = ("values", "attention", "global_values")
 BATCH = 4096
@@ -72,6 +82,12 @@ def fill_empty(grid: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- lone agents
+
+
+def all_resources(material: np.ndarray) -> np.ndarray:
+    """``material`` with every resource present: each tile that regrows into something else (an
+    eaten forest, scrub) is what it regrows into."""
+    return np.asarray(REGROWS_TO[np.asarray(material)], np.uint8)
 
 
 def lone_agent_observations(
@@ -162,6 +178,8 @@ class ModelOverlays:
         self._grid: np.ndarray | None = None
         self._grid_material: np.ndarray | None = None
         self._grid_config: Config | None = None
+        self._trail: tuple[np.ndarray, np.ndarray] | None = None  # values summed per tile, counts
+        self._trail_key: tuple[int, int] | None = None  # (state id, tick) last added
 
     def functions(self) -> dict[str, Callable[[Any], np.ndarray]]:
         """``{name: fn(view) -> grid}``: ``attention`` only when every model keeps its weights."""
@@ -323,14 +341,35 @@ class ModelOverlays:
 
     # ------------------------------------------------------------------ the viewer's functions
 
+    def value_trail(self, state: WorldState) -> np.ndarray:
+        """The ``values`` overlay's grid: each tile's mean value of the agents that stood on it
+        over the ticks this was called (NaN where none did). A tick before the last one seen, or
+        another world, starts a new trail; a tick seen already adds nothing."""
+        key = (id(state), state.tick)
+        last = self._trail_key
+        if self._trail is None or last is None or last[0] != key[0] or key[1] < last[1] or (
+            self._trail[0].shape != state.material.shape
+        ):  # fmt: skip
+            self._trail = (np.zeros(state.material.shape), np.zeros(state.material.shape, np.int64))
+            last = None
+        total, count = self._trail
+        if last is None or key[1] > last[1]:
+            slots, values = self.agent_values(state)
+            r, c = state.agents.r[slots].astype(np.intp), state.agents.c[slots].astype(np.intp)
+            np.add.at(total, (r, c), values)
+            np.add.at(count, (r, c), 1)
+        self._trail_key = key
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
     def values_overlay(self, view: Any) -> np.ndarray:
-        return fill_empty(self.values(view.state))
+        return fill_empty(self.value_trail(view.state))
 
     def attention_overlay(self, view: Any) -> np.ndarray:
         return fill_empty(self.attention(view.state, getattr(view, "agent", None)))
 
     def global_values_overlay(self, view: Any) -> np.ndarray:
-        return fill_empty(self.global_values(view.state.material, view.state.config))
+        return fill_empty(self.global_values(all_resources(view.state.material), view.state.config))
 
 
 def register_model_overlays(policy_or_models: Any, population: int = 0) -> ModelOverlays:

@@ -6,7 +6,11 @@ started (or the replay was last sought, or a new episode began). Built-ins:
 
 * ``counts``: visits of each tile by agents (one per living agent per tick it stands there);
 * ``skills``: the level of the chosen skill (``view.skill``) where each living agent stands;
-* ``population``: the population (1-based; 0: never visited) of the last agent seen on each tile.
+* ``population``: the population (1-based; 0: never visited) of the last agent seen on each tile;
+* ``attacks``: the style of the last attack an agent made from each tile (1 melee, 2 range,
+  3 mage; 0: none), splatted as they happen.
+
+``counts`` is the exploration map of the research tools (``neural-mmo analyze``) as it grows.
 
 Layers are sent quantised to ``uint8`` (base64, row-major) with their min and max for the legend.
 """
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neural_mmo.world.events import EventColumn, EventKind
 from neural_mmo.world.state import WorldState
 from neural_mmo.world.tables import Skill
 
@@ -37,6 +42,7 @@ class WorldView:
     visits: np.ndarray  # int64 [G, G]  agent-ticks spent on each tile
     last_population: np.ndarray  # int16 [G, G]  population + 1 of the last agent seen there; 0 never
     skill: Skill = Skill.MELEE  # the skill chosen by the client (``skills`` overlay)
+    last_attack: np.ndarray | None = None  # int8 [G, G]  Style of the last attack made from the tile
 
     @property
     def tick(self) -> int:
@@ -103,10 +109,11 @@ class OverlayTracker:
     def __init__(self) -> None:
         self.visits: np.ndarray | None = None
         self.last_population: np.ndarray | None = None
+        self.last_attack: np.ndarray | None = None
         self._tick: int | None = None
 
     def reset(self) -> None:
-        self.visits = self.last_population = None
+        self.visits = self.last_population = self.last_attack = None
         self._tick = None
 
     def observe(self, state: WorldState) -> None:
@@ -122,19 +129,27 @@ class OverlayTracker:
         ):
             self.visits = np.zeros(shape, np.int64)
             self.last_population = np.zeros(shape, np.int16)
-        assert self.last_population is not None
+            self.last_attack = np.zeros(shape, np.int8)
+        assert self.last_population is not None and self.last_attack is not None
         agents = state.agents
         alive = agents.alive
         r, c = agents.r[alive].astype(np.intp), agents.c[alive].astype(np.intp)
         np.add.at(self.visits, (r, c), 1)
         self.last_population[r, c] = agents.population[alive] + 1
+        events = state.events.table[: state.events.counts[0]]
+        attack = (events[:, EventColumn.KIND] == EventKind.ATTACK) & (
+            events[:, EventColumn.SLOT] < len(alive)
+        )
+        self.last_attack[events[attack, EventColumn.R], events[attack, EventColumn.C]] = events[
+            attack, EventColumn.DETAIL
+        ]
         self._tick = state.tick
 
     def view(self, state: WorldState, skill: Skill = Skill.MELEE) -> WorldView:
         if self.visits is None or self.last_population is None:
             self.observe(state)
         assert self.visits is not None and self.last_population is not None
-        return WorldView(state, self.visits, self.last_population, skill)
+        return WorldView(state, self.visits, self.last_population, skill, self.last_attack)
 
 
 def _counts(view: WorldView) -> np.ndarray:
@@ -153,6 +168,13 @@ def _population(view: WorldView) -> np.ndarray:
     return view.last_population
 
 
+def _attacks(view: WorldView) -> np.ndarray:
+    if view.last_attack is None:
+        return np.zeros(view.state.material.shape, np.int8)
+    return view.last_attack
+
+
 register_overlay("counts", _counts)
 register_overlay("skills", _skills)
 register_overlay("population", _population)
+register_overlay("attacks", _attacks)

@@ -4,6 +4,7 @@
 |-------|------------------------|--------------------------------------------------------------------|
 | 1     | begin tick             | clear the event log, advance the clock                             |
 | 2     | ``resolve_attacks``    | attack head: agents attack from where they stand, random order     |
+|       | (``choose_targets``)   | first: combat off drops attacks; automatic targeting picks targets |
 | 3     | ``act_npcs``           | NPCs regenerate, pick targets, attack or move (path search)        |
 | 4     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
 | 5     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
@@ -41,6 +42,7 @@ from neural_mmo.world.systems.movement import move_agents
 from neural_mmo.world.systems.npc import act_npcs, spawn_npcs
 from neural_mmo.world.systems.regrowth import regrow_resources, schedule_initial_regrowth
 from neural_mmo.world.systems.spawning import place_agents, spawn_concurrent, spawn_continuous
+from neural_mmo.world.systems.targeting import choose_targets
 from neural_mmo.world.systems.vitals import update_vitals
 from neural_mmo.world.terrain import generate_terrain
 
@@ -51,6 +53,7 @@ def tick(world: World, commands: np.ndarray, rules: Rules) -> None:
     world.events.counts[0] = 0
     world.clock[Clock.TICK] += 1
     now = world.clock[Clock.TICK]
+    choose_targets(world, commands, rules)
     resolve_attacks(world, commands, rules)
     act_npcs(world, rules)
     move_agents(world, commands, rules)

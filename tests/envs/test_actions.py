@@ -68,7 +68,7 @@ def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows):
     entity_slot = rng.integers(-1, 200, size=(n, n_rows)).astype(np.int32)
     commands = np.full((n, len(Command)), 99, np.int32)
     invalid = np.full(n, 99, np.int32)
-    sanitize_actions(raw, mask, offsets, sizes, alive, entity_slot, commands, invalid)
+    sanitize_actions(raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False)
     ref_commands, ref_invalid = reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot)
     assert (commands == ref_commands).all()
     assert (invalid == ref_invalid).all()
@@ -85,11 +85,26 @@ def test_sanitize_actions_decodes_each_style_and_row_into_the_entity_shown():
     entity_slot = np.tile(np.array([10, 20, 30, 40], np.int32), (n, 1))
     commands = np.zeros((n, len(Command)), np.int32)
     invalid = np.full(n, 5, np.int32)
-    sanitize_actions(raw, mask, offsets, sizes, np.ones(n, np.bool_), entity_slot, commands, invalid)
+    sanitize_actions(raw, mask, offsets, sizes, np.ones(n, np.bool_), entity_slot, commands, invalid, False)
     assert commands[:, Command.MOVE].tolist() == [1 + k % 4 for k in range(n)]
     assert commands[:, Command.STYLE].tolist() == [s for s, _ in rows]
     assert commands[:, Command.TARGET].tolist() == [10 * (r + 1) for _, r in rows]
     assert invalid.tolist() == [0] * n
+
+
+def test_a_style_only_attack_head_leaves_the_target_to_the_world():
+    """``combat.auto_target``: attack values 1..3 are styles; the target column is -1."""
+    sizes = np.array([5, 4], np.int64)
+    offsets = np.array([0, 5], np.int64)
+    raw = np.array([[0, 0], [1, 1], [2, 2], [3, 3], [0, 4]], np.int64)
+    mask = np.ones((5, 9), np.int8)
+    entity_slot = np.full((5, 1), 7, np.int32)
+    commands = np.zeros((5, len(Command)), np.int32)
+    invalid = np.zeros(5, np.int32)
+    sanitize_actions(raw, mask, offsets, sizes, np.ones(5, np.bool_), entity_slot, commands, invalid, True)
+    assert commands[:, Command.STYLE].tolist() == [0, 1, 2, 3, 0]
+    assert commands[:, Command.TARGET].tolist() == [-1, -1, -1, -1, -1]
+    assert invalid.tolist() == [0, 0, 0, 0, 1]  # 4 is outside the head
 
 
 # ---------------------------------------------------------------------- the attack head's encoding
@@ -133,7 +148,15 @@ def test_zero_is_never_counted_even_when_masked():
     invalid = np.ones(2, np.int32)
     entity_slot = np.zeros((2, 2), np.int32)
     sanitize_actions(
-        raw, mask, np.array([0, 5]), np.array([5, 7]), np.array([True, True]), entity_slot, commands, invalid
+        raw,
+        mask,
+        np.array([0, 5]),
+        np.array([5, 7]),
+        np.array([True, True]),
+        entity_slot,
+        commands,
+        invalid,
+        False,
     )
     assert commands.tolist() == [[0, 0, -1], [0, 0, -1]] and invalid.tolist() == [0, 0]
 
@@ -148,7 +171,7 @@ def test_masked_and_out_of_range_values_are_no_ops_counted_per_head():
     entity_slot = np.array([[0, 8]] * 4, np.int32)
     commands = np.zeros((4, 3), np.int32)
     invalid = np.zeros(4, np.int32)
-    sanitize_actions(raw, mask, offsets, sizes, alive, entity_slot, commands, invalid)
+    sanitize_actions(raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False)
     assert commands.tolist() == [[0, 0, -1], [0, 0, -1], [2, 0, -1], [1, 2, 8]]
     assert invalid.tolist() == [2, 2, 1, 0]
 

@@ -19,6 +19,7 @@ from neural_mmo.train.io import to_tensors  # noqa: E402
 from neural_mmo.train.models import make_model  # noqa: E402
 from neural_mmo.train.overlays import (  # noqa: E402
     ModelOverlays,
+    all_resources,
     fill_empty,
     lone_agent_observations,
     register_model_overlays,
@@ -217,8 +218,10 @@ def test_global_values_are_a_lone_agents_value_and_cached(live):
     standing = np.zeros(material.shape, bool)
     standing[rows, cols] = True
     assert np.isfinite(grid[standing]).all() and np.isnan(grid[~standing]).all()
-    painted = overlays.global_values_overlay(view_of(state))
-    assert np.isfinite(painted).all() and (painted[~standing] < grid[standing].min()).all()
+    painted = ModelOverlays(policy).global_values_overlay(view_of(state))
+    restored = ModelOverlays(policy).global_values(all_resources(material), state.config)
+    np.testing.assert_allclose(painted, fill_empty(restored), rtol=1e-5, atol=1e-6)
+    assert np.isfinite(painted).all() and (painted[~standing] < restored[standing].min()).all()
 
     # a direct forward pass of the encoder's observation of a lone agent on sample tiles
     game = state.config.override({"npc.n_npcs": 0})
@@ -234,7 +237,6 @@ def test_global_values_are_a_lone_agents_value_and_cached(live):
     calls = []
     model.register_forward_hook(lambda *_: calls.append(1))
     assert overlays.global_values(material, state.config) is grid
-    overlays.global_values_overlay(view_of(state))
     assert overlays.computed == len(rows) and calls == []
 
     # a few tiles change: only the tiles that see them are evaluated, and the grid is the full one's

@@ -93,7 +93,7 @@ def test_each_group_record_is_generated_from_the_config_fields():
     for group, cls in _GROUPS.items():
         numeric = [f.name for f in dataclasses.fields(cls) if str(f.type) in ("int", "float", "bool")]
         assert list(GROUP_RULES[group]._fields) == numeric
-    spawn = ("n_agents", "n_populations", "attempts_per_tick", "min_alive")
+    spawn = ("n_agents", "n_populations", "attempts_per_tick", "min_alive", "cap", "sample_cap")
     assert make_rules(Config()).spawn._fields == spawn
 
 

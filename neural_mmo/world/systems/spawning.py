@@ -7,9 +7,13 @@
   ``4 * ring length`` extra draws, then a scan of the ring) so the world is not left empty. It
   can only end up empty when every slot was emptied on the same tick (a slot is not refilled on
   the tick its agent died) or no ring tile is spawnable; the episode then ends.
-* concurrent: at reset, ``n_agents`` agents evenly spaced along the ring; an agent whose tile is
-  taken or unspawnable goes to the next good tile clockwise (then anywhere on the map, scanning
-  row by row within the playable area, if the ring is full).
+* concurrent: at reset, ``n_agents`` agents (``cap`` when set) evenly spaced along the ring; an
+  agent whose tile is taken or unspawnable goes to the next good tile clockwise (then anywhere on
+  the map, scanning row by row within the playable area, if the ring is full).
+
+A world's ``spawn.cap`` (when above 0) bounds the agents alive at once below the slots: no spawn
+happens while that many live, and ``min_alive`` counts up to the cap at most. (A VecEnv with
+``spawn.sample_cap`` gives each world and episode its own cap.)
 
 With the fog on, nobody spawns in it: a tile outside the safe square is never taken, and
 continuous spawning stops (no draws are made) once the fog covers the edge ring.
@@ -39,6 +43,14 @@ def _free_slot(agents: AgentTable, tick: int) -> int:
         if not agents.alive[i] and agents.death_tick[i] != tick:
             return i
     return -1
+
+
+@numba.njit(cache=True, inline="always")
+def room_for(agents: AgentTable, rules: Rules) -> int:
+    """Most agents alive at once: ``spawn.cap`` when set (and below the slots), else every slot."""
+    n = agents.alive.shape[0]
+    cap = rules.spawn.cap
+    return cap if 0 < cap < n else n
 
 
 @numba.njit(cache=True, inline="always")
@@ -85,15 +97,19 @@ def spawn_continuous(world: World, rules: Rules) -> None:
     if lo > rules.map.border:  # the fog covers the whole edge ring
         return
     n_edge = edge_tiles.shape[0]
+    room = room_for(agents, rules)
+    min_alive = min(rules.spawn.min_alive, room)
     alive = 0
     for i in range(agents.alive.shape[0]):
         alive += agents.alive[i]
     extra = 4 * n_edge
     k = 0
     while k < rules.spawn.attempts_per_tick or (
-        alive < rules.spawn.min_alive and k < rules.spawn.attempts_per_tick + extra
+        alive < min_alive and k < rules.spawn.attempts_per_tick + extra
     ):
         k += 1
+        if alive >= room:
+            return
         slot = _free_slot(agents, tick)
         if slot < 0:
             return
@@ -104,7 +120,7 @@ def spawn_continuous(world: World, rules: Rules) -> None:
             _place(world, slot, r, c, rules)
             alive += 1
     for e in range(n_edge):
-        if alive >= rules.spawn.min_alive:
+        if alive >= min_alive:
             break
         slot = _free_slot(agents, tick)
         if slot < 0:
@@ -118,7 +134,7 @@ def spawn_continuous(world: World, rules: Rules) -> None:
 
 @numba.njit(cache=True)
 def spawn_concurrent(world: World, rules: Rules) -> None:
-    """Place ``rules.spawn.n_agents`` agents evenly along the ring (see module docs)."""
+    """Place ``rules.spawn.n_agents`` agents (the cap, when set) evenly along the ring (see module docs)."""
     agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
     tick = world.clock[Clock.TICK]
     safe_lo, safe_hi = safe_bounds(tick, rules)
@@ -126,11 +142,12 @@ def spawn_concurrent(world: World, rules: Rules) -> None:
     lo = rules.map.border
     size = material.shape[0] - 2 * rules.map.border
     cursor = 0  # row-major position in the playable area where the fallback scan resumes
-    for a in range(rules.spawn.n_agents):
+    count = min(rules.spawn.n_agents, room_for(agents, rules))
+    for a in range(count):
         slot = _free_slot(agents, tick)
         if slot < 0:
             return
-        start = (a * n_edge) // rules.spawn.n_agents
+        start = (a * n_edge) // count
         placed = False
         for j in range(n_edge):
             k = (start + j) % n_edge
