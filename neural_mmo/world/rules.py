@@ -30,6 +30,10 @@ def _group_record(name: str, cls: type) -> type:
 
 GROUP_RULES: dict[str, type] = {name: _group_record(name, cls) for name, cls in _GROUPS.items()}
 """Config group name -> its generated record type (numeric and boolean fields only)."""
+globals().update({record.__name__: record for record in GROUP_RULES.values()})
+# Each record is also a module attribute (``VitalsRules`` ...), so it pickles by reference: numba's
+# on-disk cache stores a kernel's signature pickled, and a record it cannot find again by name makes
+# every new process compile every kernel anew.
 
 
 class Derived(NamedTuple):
