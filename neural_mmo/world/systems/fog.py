@@ -18,7 +18,8 @@ Each tick, after vitals, every living agent not killed earlier in the tick that 
 the safe square loses ``damage`` health; at 0 it dies with cause FOG (immortal agents stay at 1).
 Nobody spawns in the fog: continuous spawning, which uses the edge ring, stops once the fog
 covers it (no draws are made), and NPCs respawn only inside the safe square. NPCs take no fog
-damage.
+damage. So from then on a continuous world only loses agents: its episode ends when nobody is
+left (with ``spawn.min_alive`` above 0) or at the horizon.
 
 With the fog on, each agent observes ``fog``: how many moves it is from the fog (its distance to
 the safe square's outer ring, 0 on that ring; negative in the fog: minus the moves to the safe
