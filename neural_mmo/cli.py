@@ -416,18 +416,18 @@ def _server_options(p: argparse.ArgumentParser) -> None:
 
 def _research(what: str) -> Any:
     """The research package, or None (after saying which extras to install)."""
-    try:
-        import matplotlib  # noqa: F401
-        import openskill  # noqa: F401
-        import torch  # noqa: F401
+    import importlib.util
 
-        import neural_mmo.research as research
-    except ImportError as err:
+    missing = [m for m in ("matplotlib", "openskill", "torch") if importlib.util.find_spec(m) is None]
+    if missing:
         print(
-            f"neural-mmo: error: {what} needs pip install 'neural-mmo[train,research]' ({err})",
+            f"neural-mmo: error: {what} needs pip install 'neural-mmo[train,research]' (missing: "
+            f"{', '.join(missing)})",
             file=sys.stderr,
         )
         return None
+    import neural_mmo.research as research
+
     return research
 
 
