@@ -449,6 +449,9 @@ def cmd_tournament(args: argparse.Namespace) -> int:
     base = next((e.game for e in entrants if e.game is not None), None) or Config.preset("small")
     game = _maybe_config(args, base)
     ticks = args.ticks or (game or base).episode.horizon
+    from neural_mmo.research.tournament import prepare
+
+    prepare(entrants, agents=args.agents, worlds=args.worlds, ticks=ticks, rounds=args.rounds, game=game)
     columns = (TextColumn("[bold]tournament"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), disable=args.quiet or args.json) as progress:
         task = progress.add_task("", total=ticks * args.rounds)

@@ -354,6 +354,31 @@ def tournament_config(entrants: list[Entrant], agents: int | None, game: Config 
     })  # fmt: skip
 
 
+def prepare(
+    entrants: Sequence[str | Entrant | Policy],
+    *,
+    agents: int | None = None,
+    worlds: int = 4,
+    ticks: int | None = None,
+    rounds: int = 2,
+    game: Config | None = None,
+) -> tuple[list[Entrant], Config, ObsLayout]:
+    """Check a tournament's settings and load its entrants: ``(entrants, game, layout)``, or an
+    EntrantError saying what is wrong (see :func:`run_tournament`)."""
+    if isinstance(entrants, (str, Entrant, Policy)) or len(entrants) < 2:
+        raise EntrantError("a tournament needs at least two entrants")
+    for name, value, low in (("worlds", worlds, 1), ("rounds", rounds, 1), ("ticks", ticks, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                  or value < low):  # fmt: skip
+            raise EntrantError(f"{name} must be an int >= {low}, got {value!r}")
+    players = [load_entrant(e) for e in entrants]
+    unique_names(players)
+    config = tournament_config(players, agents, game)
+    layout = ObsLayout(config)
+    check_layouts(players, layout, config)
+    return players, config, layout
+
+
 def run_tournament(
     entrants: Sequence[str | Entrant | Policy],
     *,
@@ -378,17 +403,8 @@ def run_tournament(
         game: the game to play (default: the first checkpoint's, else the small preset).
         on_tick: called after every tick with the ticks played so far (progress bars).
     """
-    if isinstance(entrants, (str, Entrant, Policy)) or len(entrants) < 2:
-        raise EntrantError("a tournament needs at least two entrants")
-    for name, value, low in (("worlds", worlds, 1), ("rounds", rounds, 1), ("ticks", ticks, 1)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                  or value < low):  # fmt: skip
-            raise EntrantError(f"{name} must be an int >= {low}, got {value!r}")
-    players = [load_entrant(e) for e in entrants]
-    unique_names(players)
-    config = tournament_config(players, agents, game)
-    layout = ObsLayout(config)
-    check_layouts(players, layout, config)
+    players, config, layout = prepare(entrants, agents=agents, worlds=worlds, ticks=ticks, rounds=rounds,
+                                      game=game)  # fmt: skip
     for e in players:
         make_scripted(e, layout, seed)
         if e.policy is not None and signature(e.policy.layout) != signature(layout):
