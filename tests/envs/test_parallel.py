@@ -232,7 +232,7 @@ def test_attacks_through_pettingzoo_decode_rows_and_count_bad_values():
     env.reset()
     b = sc.border
     env.vec.load(0, sc.state.material.copy(), np.array([[b + 2, b + 3], [b + 2, b + 4]]))
-    obs = env._observations()
+    obs = env._observations()[2]
     n_rows = env.layout.n_entities
     assert obs["player_0"]["entities"][1][2:4].tolist() == [b + 2, b + 4]  # row 1: player_1, east
     melee = attack_value(Style.MELEE, 1, n_rows)
@@ -292,7 +292,7 @@ def test_spawned_agents_appear_in_agents_and_every_dict_on_their_first_tick():
 
 def test_render_modes():
     with pytest.raises(ValueError, match="render_mode"):
-        neural_mmo.parallel_env("small", render_mode="human")
+        neural_mmo.parallel_env("small", render_mode="window")
     env = neural_mmo.parallel_env("small", seed=0)
     env.reset()
     with pytest.warns(UserWarning, match="render_mode='rgb_array'"):
