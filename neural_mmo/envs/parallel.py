@@ -27,6 +27,7 @@ from neural_mmo.tasks.rewards import RewardFn
 from neural_mmo.world.snapshot import SaveError, SaveFile, read_save, write_save
 
 RENDER_MODES = (None, "rgb_array", "human")
+AGENT_NAMES = ("slot", "unique")
 
 
 class AgentNames(Sequence[str]):
@@ -94,12 +95,26 @@ class NeuralMMOParallelEnv(_ParallelEnv):
     Reward:
         0 per tick and -1 on the death tick by default; pass ``reward_fn`` for your own.
 
+    Agent names (``agent_names``):
+        ``"slot"`` (the default, bounded: what RLlib, TorchRL and SuperSuit/Stable-Baselines3
+        expect): ``possible_agents`` is ``player_0 .. player_<n_agents - 1>``, one name per agent
+        slot, every name is in ``agents`` and in every returned dict from reset until the episode
+        ends, and the next agent born in a slot takes over its name. An empty slot shows a zero
+        observation whose mask allows only the no-ops, and a reward of 0. A death does not end the
+        name: ``infos[name]`` says what happened (``agent_id``: the unique id of the agent shown, -1
+        when empty; ``alive``; ``spawned``: a new agent, start its memory afresh; ``died``: this
+        is its last observation, with the -1 reward by default). An action for an empty slot is a
+        no-op, not counted anywhere.
+        ``"unique"``: one name per agent, ``player_<agent id>``, never reused within an episode
+        (each reset starts again at ``player_0``); a dying agent appears once with
+        ``terminations=True`` and is gone; spawned agents appear in ``agents`` and every returned
+        dict on their first tick. ``possible_agents`` bounds every id an episode can hold, a
+        lazily computed sequence (effectively unbounded in persistent mode).
+
     Episode end:
-        A dying agent appears once with ``terminations=True``; at the horizon every agent gets
-        ``truncations=True`` and ``agents`` becomes empty. The episode also ends when nobody is
-        alive after a tick's spawns (concurrent mode once everyone died). Persistent mode has no
-        horizon. Spawned agents appear in ``agents`` and in every returned dict on the tick they
-        spawn; ids are never reused within an episode (each reset starts again at ``player_0``).
+        At the horizon every name gets ``truncations=True`` and ``agents`` becomes empty. The
+        episode also ends when nobody is alive after a tick's spawns (concurrent mode once everyone
+        died): then every slot name gets ``terminations=True``. Persistent mode has no horizon.
 
     State:
         ``state()`` is the global view for centralised critics: ``uint8 [G, G, 2]``, the material
@@ -118,6 +133,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         mask also in ``infos[agent]["action_mask"]``; action_format: ``"dict"`` (default) or
         ``"multidiscrete"``: ``MultiDiscrete([move, attack])``, masked by ``action_mask`` as it is;
         max_cycles: another name for ``horizon`` (PettingZoo's own tests pass it);
+        agent_names: ``"slot"`` (default) or ``"unique"`` (see above);
         ``**overrides``: config fields (``horizon=256``, ``spawn__mode="concurrent"``).
     """
 
@@ -132,6 +148,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         seed: int = 0,
         reward_fn: RewardFn | None = None,
         record: str | os.PathLike[str] | None = None,
+        agent_names: str = "slot",
         observation_format: str = "dict",
         action_format: str = "dict",
         max_cycles: int | None = None,
@@ -158,7 +175,14 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         self.layout = self.vec.layout
         self.world = self.vec.worlds[0]
         """The live :class:`~neural_mmo.world.state.WorldState` (read it, do not write it)."""
-        self.possible_agents = AgentNames(_id_pool_size(self.config))
+        self.agent_names = check_format("agent_names", agent_names, AGENT_NAMES)
+        n = self.vec.num_slots
+        self.possible_agents: Sequence[str] = (
+            [f"player_{k}" for k in range(n)] if self.agent_names == "slot"
+            else AgentNames(_id_pool_size(self.config))
+        )  # fmt: skip
+        self._all_slots = np.arange(n)
+        self._slot_index = {f"player_{k}": k for k in range(n)} if self.agent_names == "slot" else {}
         self.agents: list[str] = []
         self.ignored_actions = 0
         side = self.config.grid_side
@@ -191,11 +215,16 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     @functools.cached_property
     def observation_spaces(self) -> Mapping[str, Any]:  # type: ignore[override]
-        return SpacesByAgent(self.possible_agents, self._space)
+        return self._spaces_by_agent(self._space)
 
     @functools.cached_property
     def action_spaces(self) -> Mapping[str, Any]:  # type: ignore[override]
-        return SpacesByAgent(self.possible_agents, self._action_space)
+        return self._spaces_by_agent(self._action_space)
+
+    def _spaces_by_agent(self, space: Any) -> Mapping[str, Any]:
+        if isinstance(self.possible_agents, AgentNames):
+            return SpacesByAgent(self.possible_agents, space)
+        return dict.fromkeys(self.possible_agents, space)
 
     # ------------------------------------------------------------------ API
 
@@ -217,11 +246,14 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         staged = vec.action_buffer
         staged.fill(0)
         malformed = {}
+        by_slot = self.agent_names == "slot"
         for name, action in actions.items():
             slot = self._slot_of.get(name)
             if slot is None:
                 self.ignored_actions += 1
                 continue
+            if by_slot and not vec.alive[slot]:
+                continue  # an empty slot: nobody acts there
             malformed_parts = agent_action_row(action, self.layout, self._row)
             staged[slot] = self._row
             if malformed_parts:
@@ -235,8 +267,14 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         slots, names, obs, masks = self._observations()
         done = bool(vec.episode_done[0])
         rewards = dict(zip(names, vec.rewards[slots].tolist()))
-        terms = dict(zip(names, vec.terminations[slots].tolist()))
-        truncs = dict(zip(names, vec.truncations[slots].tolist()))
+        if by_slot:  # a name ends with the episode only; deaths are in infos
+            episode = self.config.episode
+            at_horizon = done and not episode.persistent and self.world.tick >= episode.horizon
+            terms = dict.fromkeys(names, done and not at_horizon)
+            truncs = dict.fromkeys(names, at_horizon)
+        else:
+            terms = dict(zip(names, vec.terminations[slots].tolist()))
+            truncs = dict(zip(names, vec.truncations[slots].tolist()))
         infos = self._infos(slots, names, masks, malformed)
         if done:
             self.agents = []
@@ -329,7 +367,11 @@ class NeuralMMOParallelEnv(_ParallelEnv):
             raise SaveError(f"{path}: corrupt save (the PettingZoo env's agents)")
         self.vec.restore_snapshot(save, path)
         self.ignored_actions = ignored
-        self._slot_of = {f"player_{i}": s for i, s in zip(ids.tolist(), slots.tolist())}
+        if self.agent_names == "slot":  # every slot's name while the episode runs
+            running = self.vec._started and not self.vec.episode_done[0]
+            self._slot_of = self._slot_index if running else {}
+        else:
+            self._slot_of = {f"player_{i}": s for i, s in zip(ids.tolist(), slots.tolist())}
         self.agents = list(self._slot_of)
         self._slot_ids.fill(-1)
         if self.recorder is not None:
@@ -350,12 +392,17 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         ``infos``); also refreshes ``agents`` and the name -> slot map. Slot names show every slot;
         unique names the slots holding an agent, living or died this tick."""
         vec = self.vec
-        ids = vec.agent_id
-        slots = np.flatnonzero(ids >= 0)
-        names = [self._name(i, int(ids[i])) for i in slots.tolist()]
-        alive = vec.alive[slots].tolist()
-        self.agents = [name for name, a in zip(names, alive) if a]
-        self._slot_of = {name: int(i) for name, i, a in zip(names, slots.tolist(), alive) if a}
+        if self.agent_names == "slot":
+            slots, names = self._all_slots, self.possible_agents
+            self.agents = list(names)
+            self._slot_of = self._slot_index
+        else:
+            ids = vec.agent_id
+            slots = np.flatnonzero(ids >= 0)
+            names = [self._name(i, int(ids[i])) for i in slots.tolist()]
+            alive = vec.alive[slots].tolist()
+            self.agents = [name for name, a in zip(names, alive) if a]
+            self._slot_of = {name: int(i) for name, i, a in zip(names, slots.tolist(), alive) if a}
         snapshot = {k: v[slots] for k, v in vec.observations.items()}
         if self.observation_format == "flat":
             flat = self.flat_observation.flatten(snapshot)
@@ -373,7 +420,15 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         invalid = vec.invalid_actions[slots].tolist()
         for n, i in enumerate(slots.tolist() if malformed else ()):
             invalid[n] += malformed.get(i, 0)
-        infos = {name: {"invalid_actions": k} for name, k in zip(names, invalid)}
+        if self.agent_names == "slot":
+            columns = zip(invalid, vec.agent_id[slots].tolist(), vec.alive[slots].tolist(),
+                          vec.spawned[slots].tolist(), vec.terminations[slots].tolist())  # fmt: skip
+            infos = {
+                name: {"invalid_actions": k, "agent_id": i, "alive": a, "spawned": s, "died": d}
+                for name, (k, i, a, s, d) in zip(names, columns)
+            }
+        else:
+            infos = {name: {"invalid_actions": k} for name, k in zip(names, invalid)}
         if masks is not None:
             for name, mask in zip(names, masks):
                 infos[name]["action_mask"] = mask

@@ -10,6 +10,7 @@ import pytest
 from gymnasium import spaces
 from pettingzoo.test import (
     api_test,
+    max_cycles_test,
     parallel_api_test,
     parallel_seed_test,
     render_test,
@@ -52,8 +53,8 @@ def test_flat_layout_covers_every_field_once_in_field_order():
 def test_flat_observations_hold_exactly_the_dict_observations():
     """Same seed, same actions: every flat observation unflattens to the dict env's, bit for bit,
     and the infos carry each agent's action mask."""
-    dict_env = neural_mmo.parallel_env("small", seed=3, horizon=80)
-    flat_env = neural_mmo.parallel_env("small", seed=3, horizon=80, **FLAT)
+    dict_env = neural_mmo.parallel_env("small", seed=3, horizon=80, agent_names="unique")
+    flat_env = neural_mmo.parallel_env("small", seed=3, horizon=80, agent_names="unique", **FLAT)
     obs_d, _ = dict_env.reset()
     obs_f, infos_f = flat_env.reset()
     policy = FighterPolicy(dict_env.layout, seed=1)
@@ -119,13 +120,14 @@ def test_multidiscrete_space_samples_within_the_flat_mask():
     assert len(draws) > 50 and all(0 <= a < n for d in draws for a, n in zip(d, space.nvec))
 
 
+@pytest.mark.parametrize("agent_names", ["slot", "unique"])
 @pytest.mark.parametrize(
     "kwargs",
     [FLAT, {"observation_format": "flat"}, {"action_format": "multidiscrete"}],
     ids=["flat+multidiscrete", "flat", "multidiscrete"],
 )
-def test_pettingzoo_tests_pass_in_every_format(kwargs):
-    kwargs = dict(kwargs, horizon=40)
+def test_pettingzoo_tests_pass_in_every_format(kwargs, agent_names):
+    kwargs = dict(kwargs, agent_names=agent_names, horizon=40)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         parallel_api_test(neural_mmo.parallel_env("small", **kwargs), num_cycles=60)
@@ -164,9 +166,10 @@ def test_max_cycles_is_the_horizon():
     assert steps == 7 == env.world.tick
 
 
-def test_pettingzoo_render_test_passes():
+def test_pettingzoo_max_cycles_and_render_tests_pass():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        max_cycles_test(neural_mmo)
         render_test(lambda render_mode=None: neural_mmo.env("small", render_mode=render_mode, horizon=30))
 
 
