@@ -377,6 +377,22 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         if self.recorder is not None:
             self.recorder.finish()
 
+    # ------------------------------------------------------------------ copies
+
+    def __getstate__(self) -> dict[str, Any]:
+        """``pickle`` and ``copy`` keep the env's own bookkeeping and its VecEnv (which copies
+        its worlds and buffers, see :meth:`VecEnv.__getstate__`); what derives from the VecEnv is
+        rebuilt from it. A replay being recorded is not copied: the copy records nothing."""
+        state = self.__dict__.copy()
+        for derived in ("config", "layout", "world", "recorder"):
+            del state[derived]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.config, self.layout, self.world = self.vec.config, self.vec.layout, self.vec.worlds[0]
+        self.recorder = None
+
     # ------------------------------------------------------------------ internals
 
     def _name(self, slot: int, agent_id: int) -> str:
