@@ -266,8 +266,9 @@ class RayVecEnv:
         """Actors on the learner's node (they share its CPUs)."""
         self.shared = [node == here and self.transport == "auto" for node in self.nodes]
         """Whether each actor writes into the learner's shared memory (else: the object store)."""
+        name = self._shm.name
         self._get([
-            actor.attach.remote(self._shm.name, self._specs) if shared else actor.allocate.remote(memory_limit)
+            actor.attach.remote(name, self._specs) if shared else actor.allocate.remote(memory_limit)
             for actor, shared in zip(self._actors, self.shared)
         ])  # fmt: skip
         # where each shipped block's arrays lie, and where they go here
