@@ -239,7 +239,15 @@ class Trainer:
         """Where the worlds step, in words (printed when training starts)."""
         c = self.config
         if c.backend == "ray":
-            return f"{self.env.num_workers} Ray actor(s), {self.env.local_workers} on this node"
+            env = self.env
+            how = (
+                "shared memory"
+                if all(env.shared)
+                else "object store"
+                if not any(env.shared)
+                else "shared memory and object store"
+            )
+            return f"{env.num_workers} Ray actor(s), {env.local_workers} on this node ({how})"
         return f"{c.workers} worker process(es)" if c.workers else "this process"
 
     # ------------------------------------------------------------------ checkpoints
