@@ -144,10 +144,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "population_mean", "population_min", "population_max", "population_final"):  # fmt: skip
         value = summary[key]
         table.add_row(key.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else str(value))
-    for cause, count in sorted(summary["deaths"].items()):  # type: ignore[union-attr]
+    for cause, count in sorted(summary["deaths"].items()):  # type: ignore[union-attr,attr-defined]
         table.add_row(f"deaths: {cause}", str(count))
     for kind in ("eat", "drink", "move", "spawn", "attack", "kill", "level_up", "npc_spawn"):
-        table.add_row(f"events: {kind}", str(summary["events"].get(kind, 0)))  # type: ignore[union-attr]
+        table.add_row(f"events: {kind}", str(summary["events"].get(kind, 0)))  # type: ignore[union-attr,attr-defined]
     for key in ("hits", "kills_of_agents", "kills_of_npcs", "top_level"):
         table.add_row(key.replace("_", " "), str(summary[key]))
     Console().print(table)
@@ -418,17 +418,16 @@ def _research(what: str) -> Any:
     """The research package, or None (after saying which extras to install)."""
     import importlib.util
 
-    missing = [m for m in ("torch", "openskill", "matplotlib") if importlib.util.find_spec(m) is None]
-    try:
-        if missing:
-            raise ImportError(f"missing {', '.join(missing)}")
-        import neural_mmo.research as research
-    except ImportError as err:
+    missing = [m for m in ("matplotlib", "openskill", "torch") if importlib.util.find_spec(m) is None]
+    if missing:
         print(
-            f"neural-mmo: error: {what} needs pip install 'neural-mmo[train,research]' ({err})",
+            f"neural-mmo: error: {what} needs pip install 'neural-mmo[train,research]' (missing: "
+            f"{', '.join(missing)})",
             file=sys.stderr,
         )
         return None
+    import neural_mmo.research as research
+
     return research
 
 

@@ -320,6 +320,30 @@ class NpcConfig:
     leash: int = _f(8, "an idle NPC farther than this from its spawn tile walks back", min=1, max=4096)
 
 
+@dataclass(frozen=True)
+class FogConfig:
+    """A death fog that closes in from the playable area's edges (``neural_mmo.world.systems.fog``).
+
+    ``depth`` fogged rings at tick ``t``: 0 until ``start_tick``, then
+    ``min((size - min_safe) // 2, floor((t - start_tick) x speed))``; the safe square is what the
+    fog leaves, a square of side ``size - 2 depth`` (never below ``min_safe``).
+    """
+
+    enabled: bool = _f(False, "whether the fog closes in (off: the world is exactly as without it)")
+    start_tick: int = _f(256, "tick after which the fog starts to close in", min=0, max=2**31 - 1)
+    speed: float = _f(
+        0.05,
+        "tiles per tick the fog advances from every side (fractional: 0.1 is one ring every 10 "
+        "ticks); counted in millionths of a tile, so 1e-6 is the slowest",
+        min=1e-6,
+        max=1024.0,
+    )
+    damage: int = _f(10, "damage per tick to an agent standing in the fog", min=0, max=10_000)
+    min_safe: int = _f(
+        8, "side of the smallest safe square the fog leaves (at most map.size when enabled)", min=1, max=4096
+    )
+
+
 _GROUPS: dict[str, type] = {
     "map": MapConfig,
     "terrain": TerrainConfig,
@@ -331,6 +355,7 @@ _GROUPS: dict[str, type] = {
     "combat": CombatConfig,
     "progression": ProgressionConfig,
     "npc": NpcConfig,
+    "fog": FogConfig,
 }
 
 
@@ -348,6 +373,7 @@ class Config:
     combat: CombatConfig = field(default_factory=CombatConfig)
     progression: ProgressionConfig = field(default_factory=ProgressionConfig)
     npc: NpcConfig = field(default_factory=NpcConfig)
+    fog: FogConfig = field(default_factory=FogConfig)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -489,6 +515,11 @@ class Config:
                 raise ConfigError(
                     f"npc.{key}: {getattr(n, key)} exceeds progression.max_level={self.progression.max_level}"
                 )
+        if self.fog.enabled and self.fog.min_safe > m.size:
+            raise ConfigError(
+                f"fog.min_safe: {self.fog.min_safe} exceeds map.size={m.size}; the safe square "
+                "cannot be larger than the playable area"
+            )
         if self.spawn.cap > self.spawn.n_agents:
             raise ConfigError(
                 f"spawn.cap: {self.spawn.cap} exceeds spawn.n_agents={self.spawn.n_agents} "
@@ -738,7 +769,7 @@ def read_toml(path: str | Path, what: str = "TOML file") -> dict[str, Any]:
 
 def _toml_kind(value: Any) -> str:
     """``"a table"``, ``"an array"``, ``"an int"``...: what a parsed TOML value is, for messages."""
-    kinds = {dict: "table", list: "array"}
+    kinds: dict[type, str] = {dict: "table", list: "array"}
     name = kinds.get(type(value), type(value).__name__)
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 

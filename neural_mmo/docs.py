@@ -18,6 +18,7 @@ from neural_mmo.world.materials import MATERIAL_TABLE, Material
 from neural_mmo.world.systems import (
     combat,
     death,
+    fog,
     foraging,
     movement,
     npc,
@@ -44,7 +45,7 @@ def rules_markdown() -> str:
     for title, module in (
         ("Combat", combat), ("Skills and experience", progression), ("NPCs", npc),
         ("Movement", movement), ("Foraging", foraging), ("Vitals", vitals),
-        ("Death", death), ("Regrowth", regrowth), ("Spawning", spawning),
+        ("Death", death), ("Regrowth", regrowth), ("Spawning", spawning), ("Fog", fog),
     ):  # fmt: skip
         lines += [f"## {title}", "", inspect.cleandoc(module.__doc__ or ""), ""]
         if module is progression:

@@ -11,9 +11,13 @@ import numpy as np
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import Scenario
+from neural_mmo.world.events import EventLog
+from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.materials import Material
+from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import make_rules, replace_rules
-from neural_mmo.world.state import ring_tiles
+from neural_mmo.world.state import Clock, RegrowthQueue, World, ring_tiles
+from neural_mmo.world.tables import AgentTable, NpcTable
 
 GRASS_8 = "\n".join(["........"] * 8)
 
@@ -136,3 +140,56 @@ def stream(seed: int) -> np.ndarray:
     if not state.any():
         state[0] = 1
     return state
+
+
+def world_of(
+    material: np.ndarray,
+    now: int = 0,
+    streams: dict[Stream, np.ndarray] | None = None,
+    **parts: Any,
+) -> World:
+    """A :data:`World` record (what systems take) around hand-made parts, the arrays passed in
+    themselves (so a test reads back what the system wrote); every part not given is empty.
+    ``now`` is the clock's tick unless a ``clock`` is given; ``streams`` seeds the named random
+    streams (read them back from ``world.streams[stream]``)."""
+    side = material.shape[0]
+    agents = parts.get("agents", AgentTable.empty(1))
+    clock = np.zeros(len(Clock), np.int64)
+    clock[Clock.TICK] = now
+    all_streams = np.zeros((len(Stream), 4), np.uint64)
+    for stream, state in (streams or {}).items():
+        all_streams[stream] = state
+    defaults = dict(
+        clock=clock,
+        streams=all_streams,
+        material=material,
+        occupant=np.full((side, side), -1, np.int32),
+        agents=agents,
+        npcs=NpcTable.empty(1),
+        regrowth=RegrowthQueue.empty(side),
+        events=EventLog.empty(16 * agents.capacity + 16),
+        edge_tiles=np.zeros((0, 2), np.int16),
+        npc_offsets=nearest_first(1),
+        scratch=np.zeros((2, agents.capacity), np.int32),
+        npc_search=np.zeros((2, 9), np.int32),
+    )
+    unknown = set(parts) - set(defaults)
+    if unknown:
+        raise TypeError(f"World has no parts {sorted(unknown)}")
+    return World(**{**defaults, **parts})
+
+
+def commands_of(
+    moves: Any = None, styles: Any = None, targets: Any = None, n: int | None = None
+) -> np.ndarray:
+    """Command rows (``int32 [n, len(Command)]``) from per-slot moves, styles and targets."""
+    from neural_mmo.world.commands import Command
+
+    given = [np.asarray(x) for x in (moves, styles, targets) if x is not None]
+    n = len(given[0]) if n is None else n
+    out = np.zeros((n, len(Command)), np.int32)
+    out[:, Command.TARGET] = -1
+    for column, values in ((Command.MOVE, moves), (Command.STYLE, styles), (Command.TARGET, targets)):
+        if values is not None:
+            out[:, column] = values
+    return out

@@ -20,9 +20,9 @@ import numba
 import numpy as np
 
 from neural_mmo.agents.forager import ForagerPolicy
+from neural_mmo.observe.heads import ActionHead, attack_value_of
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, TileChannel
-from neural_mmo.world.actions import ActionHead, attack_value_of
 from neural_mmo.world.materials import DEADLY
 from neural_mmo.world.systems.combat import N_STYLES
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS

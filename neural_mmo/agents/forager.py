@@ -12,9 +12,9 @@ import numba
 import numpy as np
 
 from neural_mmo.agents.base import Policy
+from neural_mmo.observe.heads import ActionHead
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import TileChannel
-from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.materials import DEADLY, DRINKABLE, FOOD, PASSABLE
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 

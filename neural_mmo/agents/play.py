@@ -48,7 +48,9 @@ class Player:
         self.stats = stats
         self.observations: dict[str, np.ndarray] | None = None
         self.infos: dict[str, np.ndarray] | None = None
-        self.rewards = self.terminations = self.truncations = None
+        self.rewards: np.ndarray | None = None
+        self.terminations: np.ndarray | None = None
+        self.truncations: np.ndarray | None = None
         self._tells = getattr(policy.restart, "__func__", None) is not Policy.restart
         """Whether the policy has a restart of its own: the base one does nothing, so a scripted
         policy's steps skip looking for spawned rows (the benchmark times this path)."""

@@ -14,8 +14,9 @@ from typing import Any
 import numba
 import numpy as np
 
+from neural_mmo.observe.heads import ActionHead, decode_attack_of
 from neural_mmo.observe.layout import ObsLayout
-from neural_mmo.world.actions import ActionHead, Command, decode_attack_of
+from neural_mmo.world.commands import Command
 
 INVALID = -1
 """Marker for a value that is not an integer at all; always rejected."""

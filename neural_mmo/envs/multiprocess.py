@@ -58,7 +58,7 @@ import numpy as np
 from neural_mmo.config import Config, make_config
 from neural_mmo.envs.actions import as_action_array
 from neural_mmo.envs.memory import check_memory
-from neural_mmo.envs.vector import VecEnv, buffer_specs
+from neural_mmo.envs.vector import PER_WORLD, VecEnv, buffer_specs
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn
 from neural_mmo.world.rng import check_seed
@@ -92,10 +92,6 @@ def _views(buf: Any, specs: Specs, offsets: dict[str, int]) -> dict[str, np.ndar
 def _slice(views: dict[str, np.ndarray], worlds: slice, slots: slice) -> dict[str, np.ndarray]:
     """The block of every buffer that belongs to one group of worlds."""
     return {name: (a[worlds] if name in PER_WORLD else a[slots]) for name, a in views.items()}
-
-
-PER_WORLD = ("episode_done", "event_counts", "death_causes")
-"""Buffers with one row per world (the others have one row per agent slot)."""
 
 
 STEP, OK = b"s", b"k"
@@ -458,6 +454,15 @@ class MultiprocessVecEnv:
 
     def __enter__(self) -> MultiprocessVecEnv:
         return self
+
+    def __getstate__(self) -> NoReturn:
+        """Refused: this object is a handle on worker processes and a shared-memory block, which a
+        copy could neither share (two trainers driving one set of workers) nor own."""
+        raise TypeError(
+            "a MultiprocessVecEnv cannot be pickled or copied: it is a handle on worker processes and "
+            "shared memory. Build one from the same arguments in the process that needs it, or copy a "
+            "VecEnv (pickle and copy.deepcopy work on it)"
+        )
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -32,6 +32,7 @@ so the final observation of an episode is always seen, which bootstrapping on tr
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any, NamedTuple
 
@@ -46,7 +47,7 @@ from neural_mmo.envs.settings import fixed_material, room_of, rules_with_cap, sa
 from neural_mmo.observe.encode import Encoding, Observer, ObserverArrays, write_all
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
-from neural_mmo.world.actions import Command
+from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
 from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
 from neural_mmo.world.rng import check_seed, episode_seed
@@ -177,18 +178,43 @@ def _start_world(worlds: Any, w: int) -> None:
     _publish(io, False)
 
 
+class Output(NamedTuple):
+    """The declaration of one output buffer of a VecEnv: one row per agent slot or per world."""
+
+    per_world: bool  # rows: one per world (else one per agent slot)
+    dtype: type
+    shape: tuple[int, ...] = ()  # shape of one row
+    info: bool = False  # also an entry of ``infos``
+
+
+OUTPUTS: dict[str, Output] = {
+    "rewards": Output(False, np.float32),
+    "terminations": Output(False, np.bool_),
+    "truncations": Output(False, np.bool_),
+    "alive": Output(False, np.bool_, info=True),
+    "agent_id": Output(False, np.int64, info=True),
+    "spawned": Output(False, np.bool_, info=True),
+    "invalid_actions": Output(False, np.int32, info=True),
+    "episode_done": Output(True, np.bool_, info=True),
+    "event_counts": Output(True, np.int64, (max(EventKind) + 1,)),
+    "death_causes": Output(True, np.int64, (len(DeathCause),)),
+}
+"""Every output buffer of a VecEnv (see the module docs for what each holds), declared once:
+:func:`buffer_specs`, the env's attributes, ``infos`` and the multi-process env's shared memory
+are derived from it."""
+
+PER_WORLD = frozenset(name for name, out in OUTPUTS.items() if out.per_world)
+"""Buffers with one row per world (the others, the observations and the action buffer have one
+row per agent slot)."""
+
+
 def buffer_specs(layout: ObsLayout, num_worlds: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Name -> (shape, dtype) of every array a VecEnv of ``num_worlds`` worlds reads and writes:
-    the observations, the per-slot outputs, the per-world flags and the action buffer."""
+    the observations, the :data:`OUTPUTS` and the action buffer."""
     n = num_worlds * layout.config.spawn.n_agents
     specs = {f.key: ((n, *f.shape), f.dtype) for f in layout.fields}
-    for name, dtype in (("rewards", np.float32), ("terminations", np.bool_), ("truncations", np.bool_),
-                        ("alive", np.bool_), ("agent_id", np.int64), ("spawned", np.bool_),
-                        ("invalid_actions", np.int32)):  # fmt: skip
-        specs[name] = ((n,), np.dtype(dtype))
-    specs["episode_done"] = ((num_worlds,), np.dtype(np.bool_))
-    specs["event_counts"] = ((num_worlds, max(EventKind) + 1), np.dtype(np.int64))
-    specs["death_causes"] = ((num_worlds, len(DeathCause)), np.dtype(np.int64))
+    for name, out in OUTPUTS.items():
+        specs[name] = (((num_worlds if out.per_world else n), *out.shape), np.dtype(out.dtype))
     specs["action_buffer"] = ((n, len(layout.heads)), np.dtype(np.int64))
     return specs
 
@@ -230,6 +256,18 @@ class VecEnv:
         **overrides: config fields, e.g. ``horizon=256`` or ``spawn__n_agents=16``.
     """
 
+    # the OUTPUTS buffers, assigned in __init__ from the declarations (names checked by a test)
+    rewards: np.ndarray
+    terminations: np.ndarray
+    truncations: np.ndarray
+    alive: np.ndarray
+    agent_id: np.ndarray
+    spawned: np.ndarray
+    invalid_actions: np.ndarray
+    episode_done: np.ndarray
+    event_counts: np.ndarray
+    death_causes: np.ndarray
+
     def __init__(
         self,
         num_worlds: int = 1,
@@ -257,29 +295,16 @@ class VecEnv:
         self.seed = check_seed(seed)
 
         self.first_world = int(first_world)
+        self._memory_limit = memory_limit
         n, S = self.num_slots, self.slots_per_world
         if buffers is None:
             check_memory(self.config, self.num_worlds, memory_limit)
         b = buffers if buffers is not None else allocate_buffers(buffer_specs(self.layout, self.num_worlds))
         self.observations = {f.key: b[f.key] for f in self.layout.fields}
-        self.rewards = b["rewards"]
-        self.terminations = b["terminations"]
-        self.truncations = b["truncations"]
-        self.alive = b["alive"]
-        self.agent_id = b["agent_id"]
+        for name in OUTPUTS:  # self.rewards, self.alive, ... (see OUTPUTS)
+            setattr(self, name, b[name])
         self.agent_id.fill(-1)
-        self.spawned = b["spawned"]
-        self.invalid_actions = b["invalid_actions"]
-        self.episode_done = b["episode_done"]
-        self.event_counts = b["event_counts"]
-        self.death_causes = b["death_causes"]
-        self.infos: dict[str, np.ndarray] = {
-            "alive": self.alive,
-            "agent_id": self.agent_id,
-            "spawned": self.spawned,
-            "invalid_actions": self.invalid_actions,
-            "episode_done": self.episode_done,
-        }
+        self.infos: dict[str, np.ndarray] = {name: b[name] for name, out in OUTPUTS.items() if out.info}
         self.action_buffer = b["action_buffer"]
         """Actions staged for :meth:`step_buffered` (any int64 values; they are checked there)."""
         self._commands = np.zeros((n, len(Command)), np.int32)
@@ -596,6 +621,34 @@ class VecEnv:
                 if not any(np.shares_memory(array, b) for b in buffers.values()):
                     arrays[f"observer{w}.{name}"] = array
         return arrays
+
+    # ------------------------------------------------------------------ copies
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``pickle`` and ``copy`` keep: how to build an env like this one, and its
+        :meth:`snapshot` (every world and buffer, as live views that pickling writes out).
+        :meth:`__setstate__` builds fresh worlds, buffers and the views between them, then copies
+        the snapshot in: a copy shares no array with this env and continues bit-identically.
+        Buffers passed in by a caller (``buffers=``) are not kept: a copy owns its own."""
+        meta, arrays = self.snapshot()
+        return {"config": self.config, "num_worlds": self.num_worlds, "reward_fn": self.reward_fn,
+                "memory_limit": self._memory_limit, "meta": meta, "arrays": arrays}  # fmt: skip
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        VecEnv.__init__(
+            self, state["num_worlds"], config=state["config"], reward_fn=state["reward_fn"],
+            memory_limit=state["memory_limit"],
+        )  # fmt: skip
+        self.restore_snapshot(SaveFile("vec", self.config, state["meta"], state["arrays"]), "copy")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> VecEnv:
+        """A copy straight from this env's arrays (no intermediate copy of the snapshot)."""
+        state = self.__getstate__()
+        state["reward_fn"] = copy.deepcopy(self.reward_fn, memo)
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        clone.__setstate__(state)
+        return clone
 
     def _saved_map(
         self, save: SaveFile, path: Any, w: int, entry: Any

@@ -12,14 +12,15 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from neural_mmo.observe.heads import ActionHead, attack_value_of
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
-from neural_mmo.world.actions import ActionHead, attack_value_of
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import N_STYLES, combat_level
+from neural_mmo.world.systems.fog import write_fog_view
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
@@ -54,6 +55,7 @@ class ObserverArrays(NamedTuple):
     public: np.ndarray  # int16 [n_agents + n_npcs, n_columns]  each entity's row as anyone sees it
     tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
     found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
+    fog: np.ndarray  # int16 [N, 2] the fog observation; [N, 0] when the fog is off
 
 
 @numba.njit(cache=True)
@@ -289,6 +291,7 @@ class Observer:
             public=np.zeros((entities, buffers["entities"].shape[2]), np.int16),
             tile_code=np.zeros(entities, np.uint8),
             found=np.zeros((2, layout.n_entities), np.int64),
+            fog=buffers.get("fog", np.zeros((n, 0), np.int16)),
         )
 
     @property
@@ -328,3 +331,5 @@ def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) ->
     tick = world.clock[Clock.TICK]
     write_public_rows(world.agents, world.npcs, tick, rules, out.public, out.tile_code)
     write_observations(world, out, enc, rules)
+    if rules.fog.enabled:
+        write_fog_view(world, out.fog, rules)

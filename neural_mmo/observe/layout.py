@@ -7,7 +7,9 @@ An observation is a dict of fixed-size arrays:
   nearest other entities in view, agents and NPCs (nearest first), zero rows after them;
 * ``entity_mask``  ``uint8 [n_entities]``                 1 where a row holds an entity;
 * ``action_mask``  ``int8 [sum of head sizes]``           the heads' masks, concatenated in
-  head order (``ObsLayout.action_offsets``); 1 = allowed.
+  head order (``ObsLayout.action_offsets``); 1 = allowed;
+* ``fog``          ``int16 [2]``                          only with ``fog.enabled``: moves to the
+  fog (negative in it) and ticks until it next advances (``FOG_DOC``).
 
 Nothing else in the project restates these sizes: ask an :class:`ObsLayout`.
 """
@@ -21,7 +23,7 @@ import numpy as np
 from gymnasium import spaces
 
 from neural_mmo.config import Config
-from neural_mmo.world.actions import HeadSpec, action_heads
+from neural_mmo.observe.heads import HeadSpec, action_heads
 from neural_mmo.world.materials import N_MATERIALS
 from neural_mmo.world.tables import Behaviour
 from neural_mmo.world.vocabulary import N_STYLES, Style
@@ -110,6 +112,13 @@ ENTITY_DOCS = {
 }
 
 
+FOG_DOC = (
+    "only with `fog.enabled`: [0] moves from the agent to the fog (0 on the safe square's outer "
+    "ring; negative in the fog: minus the moves back to the safe square), [1] ticks until the fog "
+    "next advances (0 once it has stopped)"
+)
+
+
 def heads_of(config: Config) -> tuple[HeadSpec, ...]:
     """The world's action heads; with ``combat.auto_target`` the ``attack`` head names a style only
     (the world picks the target: ``neural_mmo.world.systems.targeting``)."""
@@ -164,6 +173,10 @@ class ObsLayout:
             ObsField("action_mask", np.dtype(np.int8), (self.n_actions,), np.zeros(self.n_actions),
                      np.ones(self.n_actions), "1 where an action value is allowed, heads concatenated"),
         )  # fmt: skip
+        if config.fog.enabled:
+            side = config.map.size
+            low, high = np.array([-min(INT16_MAX, side + 1), 0]), np.array([(side - 1) // 2, INT16_MAX])
+            self.fields += (ObsField("fog", np.dtype(np.int16), (2,), low, high, FOG_DOC),)
 
     # ------------------------------------------------------------------ fields
 
@@ -239,7 +252,11 @@ class ObsLayout:
         lines = ["| key | dtype | shape | content |", "|---|---|---|---|"]
         for f in self.fields:
             lines.append(f"| `{f.key}` | {f.dtype} | {f.shape} | {f.doc} |")
-        lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**.", "", "Tile channels:", ""]
+        without = ""
+        if not self.config.fog.enabled:
+            lines.append(f"| `fog` | int16 | (2,) | {FOG_DOC} |")
+            without = " (without `fog`)"
+        lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**{without}.", "", "Tile channels:", ""]
         lines += ["| channel | name | content |", "|---|---|---|"]
         lines += [f"| {c.value} | `{c.name.lower()}` | {TILE_DOCS[c]} |" for c in TileChannel]
         lines += [

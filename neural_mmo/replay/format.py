@@ -26,7 +26,7 @@ from numpy.typing import DTypeLike
 
 from neural_mmo.config import Config, ConfigError, MapConfig, load_toml
 from neural_mmo.world.events import EventColumn
-from neural_mmo.world.state import WorldState
+from neural_mmo.world.state import Role, WorldState
 
 MAGIC = b"NMMO-RPL"
 """The first 8 bytes of every replay file."""
@@ -248,13 +248,11 @@ UNSIGNED: dict[int, np.dtype[Any]] = {
 
 
 def state_arrays(state: WorldState) -> list[tuple[str, np.ndarray]]:
-    """Every array of a WorldState a replay stores as-is, by name. Not listed: ``occupant``
-    (stored as its difference from what the tables predict), the event rows (stored raw each
-    tick), and arrays that depend only on the config or are scratch space."""
-    arrays = [("clock", state.clock), ("streams", state.streams), ("material", state.material)]
-    arrays += [(f"agents.{k}", v) for k, v in state.agents._asdict().items()]
-    arrays += [(f"npcs.{k}", v) for k, v in state.npcs._asdict().items()]
-    arrays += [(f"regrowth.{k}", v) for k, v in state.regrowth._asdict().items()]
+    """Every array of a WorldState a replay stores as-is, by name: the world's STATE parts (as
+    declared in :class:`~neural_mmo.world.state.WorldState`, so a new table is stored without a
+    line here) but ``occupant`` (stored as its difference from what the tables predict), and the
+    event counts (the event rows are stored raw each tick). CONST and WORK parts are not stored."""
+    arrays = [(name, array) for name, array in state.arrays(Role.STATE) if name != "occupant"]
     arrays.append(("events.counts", state.events.counts))
     return arrays
 

@@ -176,9 +176,8 @@ class Encoder:
 
     def _group_views(self, state: WorldState) -> dict[int, tuple[np.ndarray, ...]]:
         """Flat unsigned views of the stored arrays, by item size; rebuilt only when the state's
-        tables are other objects than last time (tables are tuples: same tuple, same arrays)."""
-        s = state
-        key = (s.clock, s.streams, s.material, s.agents, s.npcs, s.regrowth, s.events)
+        world record is another object than last time (it holds every array of the world)."""
+        key = (state.world,)
         if len(key) != len(self._key) or any(a is not b for a, b in zip(key, self._key)):
             parts: dict[int, list[np.ndarray]] = {g: [] for g in GROUP_SIZES}
             for _, array in state_arrays(state):

@@ -132,6 +132,6 @@ def _mp4_writer():  # type: ignore[no-untyped-def]
                                 pixelformat="yuv420p", macro_block_size=1) as writer:  # fmt: skip
             for frame in pictures:
                 h, w = frame.shape[:2]
-                writer.append_data(np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge"))
+                writer.append_data(np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge"))  # type: ignore[attr-defined]
 
     return write

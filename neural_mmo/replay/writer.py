@@ -228,4 +228,3 @@ class EpisodeRecorder:
         self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.finish()
-

@@ -21,8 +21,8 @@ import numpy as np
 from neural_mmo.agents import POLICIES, make_policy
 from neural_mmo.agents.base import Policy
 from neural_mmo.config import Config
+from neural_mmo.observe.heads import ActionHead
 from neural_mmo.observe.layout import EntityColumn, EntityKind, ObsLayout, TileChannel
-from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.vocabulary import N_STYLES
 
 

@@ -285,7 +285,7 @@ def _rate(names: list[str], match_scores: np.ndarray) -> list[tuple[float, float
         if present.size < 2:
             continue
         teams = [[ratings[i]] for i in present]
-        new = model.rate(teams, ranks=_ranks(scores[present]))
+        new = model.rate(teams, ranks=_ranks(scores[present]))  # type: ignore[arg-type]
         for i, team in zip(present, new):
             ratings[i] = team[0]
     return [(float(r.mu), float(r.sigma), float(r.ordinal())) for r in ratings]

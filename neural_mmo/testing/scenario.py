@@ -36,7 +36,7 @@ import numpy as np
 
 from neural_mmo.config import make_config
 from neural_mmo.envs.vector import VecEnv
-from neural_mmo.world.actions import ActionHead, attack_value
+from neural_mmo.observe.heads import ActionHead, attack_value
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import Clock, WorldState

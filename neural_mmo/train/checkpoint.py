@@ -61,8 +61,8 @@ def save_checkpoint(path: str | Path, *, train_config: TrainConfig, game_config:
         "version": VERSION,
         "train_config": train_config.to_dict(),
         "game_config": game_config.to_toml(),
-        "models": [m.state_dict() for m in models],
-        "optimizers": [o.state_dict() for o in optimizers] if optimizers else None,
+        "models": [_on_cpu(m.state_dict()) for m in models],
+        "optimizers": [_on_cpu(o.state_dict()) for o in optimizers] if optimizers else None,
         "iteration": int(iteration),
         "agent_steps": int(agent_steps),
         "wall_seconds": float(wall_seconds),
@@ -73,6 +73,18 @@ def save_checkpoint(path: str | Path, *, train_config: TrainConfig, game_config:
     torch.save(payload, tmp)
     tmp.replace(path)
     return path
+
+
+def _on_cpu(value: Any) -> Any:
+    """``value`` (a state dict, nested) with every tensor on the CPU: a checkpoint written on a GPU
+    loads anywhere."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {k: _on_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(v) for v in value)
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -227,7 +239,7 @@ def load_optimizer(optimizer: torch.optim.Optimizer, state: Any, where: str) -> 
     if not isinstance(groups, list) or len(groups) != len(own["param_groups"]):
         raise CheckpointError(f"{where}: param_groups must be a list of {len(own['param_groups'])}, got "
                               f"{_describe(groups)}")  # fmt: skip
-    params = {}
+    params: dict[Any, Any] = {}
     for g, (group, mine, live) in enumerate(zip(groups, own["param_groups"], optimizer.param_groups)):
         if not isinstance(group, dict) or group.get("params") != mine["params"]:
             raise CheckpointError(f"{where}: param_groups[{g}] does not hold the model's "

@@ -70,8 +70,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         print(f"neural-mmo: error: {err}", file=sys.stderr)
         return 2
-    print(f"training: {trainer.config.total_steps:,} agent-steps into {trainer.out}/ with {trainer.threads} "
-          f"torch threads (tensorboard --logdir {trainer.out}/tensorboard)", file=sys.stderr)  # fmt: skip
+    print(f"training: {trainer.config.total_steps:,} agent-steps into {trainer.out}/ on {trainer.device} "
+          f"with {trainer.threads} torch threads, worlds on {trainer.backend_description} "
+          f"(tensorboard --logdir {trainer.out}/tensorboard)", file=sys.stderr)  # fmt: skip
     try:
         trainer.train(progress=not args.quiet)
     except KeyboardInterrupt:

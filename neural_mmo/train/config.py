@@ -4,11 +4,16 @@ file and from the command line (``neural-mmo train --set lr=1e-3`` or ``--lr 1e-
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from neural_mmo.config import PRESETS, ConfigError, load_toml, read_toml
+
+BACKENDS = ("local", "ray")
+"""Where the worlds step: ``local`` (in the trainer's process, or its ``workers`` processes) or
+``ray`` (``env_workers`` Ray actors; :mod:`neural_mmo.train.distributed`)."""
 
 
 def _f(default: Any, doc: str) -> Any:
@@ -50,6 +55,17 @@ class TrainConfig:
         "torch threads; auto (or 0): the cores free to this process, less its "
         "environment workers (see docs/training.md)",
     )
+    device: str = _f(
+        "auto", "where the models, rollouts and updates run: auto (CUDA when available), cpu, cuda or cuda:N"
+    )
+    backend: str = _f(
+        "local", "where the worlds step: local (this machine) or ray (Ray actors; docs/distributed.md)"
+    )
+    address: str = _f(
+        "",
+        "ray backend: the cluster to join (auto: the running one; host:port); empty: a Ray on this machine",
+    )
+    env_workers: int = _f(0, "ray backend: environment actors (0: one per world, up to the cluster's CPUs)")
     out: str = _f("runs/train", "run directory: TensorBoard logs, checkpoints, config")
     checkpoint_every: int = _f(20, "iterations between checkpoints (and at the end)")
     log_every: int = _f(1, "iterations between TensorBoard writes")
@@ -106,6 +122,26 @@ class TrainConfig:
                 raise ValueError(f"train config: {name} must be > 0, got {getattr(self, name)!r}")
         if not isinstance(self.game, dict):
             raise ValueError(f"train config: game must be a table of overrides, got {self.game!r}")
+        if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", self.device):
+            raise ConfigError(
+                f"train config: device: {self.device!r} is not one of auto, cpu, cuda or cuda:N "
+                "(N: a GPU index)"
+            )
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"train config: backend: {self.backend!r} is not one of {', '.join(BACKENDS)}")
+        if self.env_workers < 0:
+            raise ValueError(f"train config: env_workers must be an int >= 0, got {self.env_workers!r}")
+        if self.backend == "local" and (self.env_workers or self.address):
+            name = "env_workers" if self.env_workers else "address"
+            raise ConfigError(
+                f"train config: {name} is a setting of the ray backend (backend = 'ray'); the local "
+                "backend's environment processes are set by workers"
+            )
+        if self.backend == "ray" and self.workers:
+            raise ConfigError(
+                "train config: workers sets the local backend's processes; the ray backend's "
+                "environment actors are set by env_workers"
+            )
 
     # ------------------------------------------------------------------ conversions
 

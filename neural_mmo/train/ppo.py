@@ -73,17 +73,29 @@ def act(
         if mine.size == 0:
             continue
         slots = rows[mine]
-        batch = {k: torch.from_numpy(v[slots]) for k, v in obs.items()}
+        device = model_device(model)
+        batch = {k: torch.from_numpy(v[slots]).to(device) for k, v in obs.items()}
         state = None
         if model.recurrent and states is not None:
-            state = _take(states[p], torch.from_numpy(slots))
+            index = torch.from_numpy(slots).to(device)
+            state = _take(states[p], index)
         logits, value, state = model(batch, state)
         if model.recurrent and states is not None:
-            _put(states[p], torch.from_numpy(slots), state)
+            _put(states[p], index, state)
         chosen = sample(logits, greedy=greedy)
         log_prob, _ = log_prob_entropy(logits, chosen)
-        actions[mine], log_probs[mine], values[mine] = chosen.numpy(), log_prob.numpy(), value.numpy()
+        actions[mine], log_probs[mine], values[mine] = (
+            chosen.cpu().numpy(),
+            log_prob.cpu().numpy(),
+            value.cpu().numpy(),
+        )
     return actions, log_probs, values
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's parameters (the CPU for a model without any)."""
+    first = next(iter(model.parameters()), None)
+    return torch.device("cpu") if first is None else first.device
 
 
 def _take(state, index):
@@ -132,7 +144,8 @@ def collect(
             for p, model in enumerate(models):
                 if model.recurrent:
                     fresh = model.initial_state(rollout.N)
-                    states[p] = reset_state(states[p], torch.from_numpy(starts), fresh)
+                    where = torch.from_numpy(starts).to(model_device(model))
+                    states[p] = reset_state(states[p], where, fresh)
         started = time.perf_counter()
         actions, log_probs, values = act(models, obs, rows, population, states)
         timings["policy"] = timings.get("policy", 0.0) + time.perf_counter() - started
@@ -262,7 +275,10 @@ def update(
     if not mine.any():
         return stats
     T, N = mine.shape
-    flat = {k: v.reshape(T * N, *v.shape[2:]) for k, v in rollout.obs.items()}
+    device = model_device(model)
+    # the whole rollout moves to the model's device once (on the CPU these are views, no copy)
+    seqs = {k: torch.from_numpy(v).to(device) for k, v in rollout.obs.items()}
+    flat = {k: v.reshape(T * N, *v.shape[2:]) for k, v in seqs.items()}
     extra: dict[str, np.ndarray] = {
         "actions": rollout.actions.reshape(T * N, -1),
         "log_probs": rollout.log_probs.reshape(-1),
@@ -270,22 +286,28 @@ def update(
         "advantages": advantages.reshape(-1),
         "returns": returns.reshape(-1),
     }
+    extra_t = {k: torch.from_numpy(v).to(device) for k, v in extra.items()}
     steps = 0
     for _ in range(epochs):
         for index, seq in _minibatches(model, mine, minibatch, generator):
             if seq is None:  # feed-forward: a batch of samples
-                batch = {k: torch.from_numpy(v[index]) for k, v in flat.items()}
+                at = torch.from_numpy(index).to(device)
+                batch = {k: v[at] for k, v in flat.items()}
                 logits, value, _ = model(batch)
-                tensors = {k: torch.from_numpy(v[index]) for k, v in extra.items()}
+                tensors = {k: v[at] for k, v in extra_t.items()}
             else:  # recurrent: whole slots
                 cols = seq
-                obs = {k: torch.from_numpy(v[:, cols]) for k, v in rollout.obs.items()}
-                state0 = _take(rollout.state0[population], torch.from_numpy(cols))
-                logits, value = model.forward_sequence(obs, state0, torch.from_numpy(rollout.starts[:, cols]))
-                keep = torch.from_numpy(mine[:, cols].reshape(-1))
+                cols_t = torch.from_numpy(cols).to(device)
+                obs = {k: v[:, cols_t] for k, v in seqs.items()}
+                state0 = _take(rollout.state0[population], cols_t)
+                starts = torch.from_numpy(rollout.starts[:, cols]).to(device)
+                logits, value = model.forward_sequence(obs, state0, starts)
+                keep_np = mine[:, cols].reshape(-1)
+                keep = torch.from_numpy(keep_np).to(device)
                 logits, value = [lg[keep] for lg in logits], value[keep]
-                index = (np.arange(T)[:, None] * N + cols[None, :]).reshape(-1)[keep.numpy()]
-                tensors = {k: torch.from_numpy(v[index]) for k, v in extra.items()}
+                index = (np.arange(T)[:, None] * N + cols[None, :]).reshape(-1)[keep_np]
+                at = torch.from_numpy(index).to(device)
+                tensors = {k: v[at] for k, v in extra_t.items()}
             loss, info = ppo_loss(model, tensors, logits, value, clip, value_coef, entropy_coef)
             optimizer.zero_grad()
             loss.backward()

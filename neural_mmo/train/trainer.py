@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -93,6 +94,34 @@ def choose_threads(setting: int | str, workers: int = 0) -> int:
     return max(1, threads)
 
 
+def choose_device(setting: str) -> torch.device:
+    """The torch device for ``setting``: ``auto`` is CUDA when PyTorch sees a GPU, else the CPU;
+    ``cpu``; ``cuda`` (GPU 0) or ``cuda:N``. ValueError, saying why, for a GPU this machine does not
+    have (PyTorch built without CUDA, no driver, no such index) or a name that is none of these."""
+    if not isinstance(setting, str) or not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", setting):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {setting!r}")
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if setting == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        why = (
+            f"this PyTorch ({torch.__version__}) was built without CUDA"
+            if torch.version.cuda is None
+            else "PyTorch finds no usable GPU (no device, or no driver)"
+        )
+        raise ValueError(
+            f"device {setting!r}: CUDA is not available: {why}; use --device cpu or --device auto"
+        )
+    index = int(setting.partition(":")[2] or 0)
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise ValueError(
+            f"device {setting!r}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}"
+        )
+    return torch.device("cuda", index) if ":" in setting else torch.device("cuda")
+
+
 class EpisodeMetrics:
     """Lifetimes, population, deaths by cause and events, from the env's flat buffers only (so it
     works the same for in-process and multi-process environments)."""
@@ -162,23 +191,38 @@ class Trainer:
     def __init__(self, config: TrainConfig, model_factory: Callable[[ObsLayout], Base] | None = None):
         config.validate()
         self.config = c = config
+        self.device = choose_device(c.device)
         torch.manual_seed(c.seed)
-        self.threads = choose_threads(c.threads, c.workers)
-        torch.set_num_threads(self.threads)
         self.generator = np.random.default_rng(c.seed)
         game_overrides = {**c.game, "spawn.n_populations": c.populations}
         self.game = make_config(c.preset, **{k.replace(".", "__"): v for k, v in game_overrides.items()})
         self.layout = ObsLayout(self.game)
         reward = SurvivalReward(c.death_penalty)
-        if c.workers > 0:
+        if c.backend == "ray":
+            from neural_mmo.train.distributed import RayVecEnv
+
+            self.env: Any = RayVecEnv(
+                c.worlds, config=self.game, seed=c.seed, reward_fn=reward,
+                num_workers=c.env_workers or None, address=c.address or None,
+            )  # fmt: skip
+            local_workers = self.env.local_workers
+        elif c.workers > 0:
             from neural_mmo.envs.multiprocess import MultiprocessVecEnv
 
-            self.env: Any = MultiprocessVecEnv(c.worlds, config=self.game, seed=c.seed, num_workers=c.workers,
-                                               reward_fn=reward)  # fmt: skip
+            self.env = MultiprocessVecEnv(c.worlds, config=self.game, seed=c.seed, num_workers=c.workers,
+                                          reward_fn=reward)  # fmt: skip
+            local_workers = c.workers
         else:
             self.env = VecEnv(c.worlds, config=self.game, seed=c.seed, reward_fn=reward)
+            local_workers = 0
+        try:
+            self.threads = choose_threads(c.threads, local_workers)
+        except BaseException:
+            self.env.close()
+            raise
+        torch.set_num_threads(self.threads)
         factory = model_factory or (lambda layout: make_model(c.model, layout, hidden=c.hidden))
-        self.models = [factory(self.layout) for _ in range(c.populations)]
+        self.models = [factory(self.layout).to(self.device) for _ in range(c.populations)]
         self.optimizers = [torch.optim.Adam(m.parameters(), lr=c.lr, eps=1e-5) for m in self.models]
         self.rollout = ppo.Rollout(self.layout, c.horizon, self.env.num_slots)
         self.states = [m.initial_state(self.env.num_slots) for m in self.models]
@@ -189,6 +233,22 @@ class Trainer:
         self.out = Path(c.out)
         self._writer: Any = None
         self._started = False
+
+    @property
+    def backend_description(self) -> str:
+        """Where the worlds step, in words (printed when training starts)."""
+        c = self.config
+        if c.backend == "ray":
+            env = self.env
+            how = (
+                "shared memory"
+                if all(env.shared)
+                else "object store"
+                if not any(env.shared)
+                else "shared memory and object store"
+            )
+            return f"{env.num_workers} Ray actor(s), {env.local_workers} on this node ({how})"
+        return f"{c.workers} worker process(es)" if c.workers else "this process"
 
     # ------------------------------------------------------------------ checkpoints
 

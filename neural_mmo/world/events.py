@@ -42,6 +42,40 @@ EVENT_VALUES = {
 """What the ``value`` column means for each kind of event."""
 
 
+class Bound(NamedTuple):
+    """The most events of one kind a tick can log: ``per_agent`` per agent slot plus ``per_npc``
+    per NPC slot."""
+
+    per_agent: int
+    per_npc: int
+    why: str
+
+
+EVENT_BOUNDS = {
+    EventKind.SPAWN: Bound(1, 0, "an agent slot is filled at most once per tick"),
+    EventKind.MOVE: Bound(1, 0, "one move per agent"),
+    EventKind.EAT: Bound(1, 0, "one meal per agent"),
+    EventKind.DRINK: Bound(1, 0, "one drink per agent"),
+    EventKind.DEATH: Bound(1, 0, "an agent dies once"),
+    EventKind.ATTACK: Bound(1, 1, "each agent and each NPC attacks at most once"),
+    EventKind.KILL: Bound(1, 1, "at most one killing blow per attack"),
+    EventKind.LEVEL_UP: Bound(
+        5,
+        1,
+        "2 per attacking agent (style, constitution), 1 per attack on an agent (n + m: "
+        "defence), 2 per foraging agent (hunting, fishing)",
+    ),
+    EventKind.NPC_SPAWN: Bound(0, 1, "an NPC slot is filled at most once per tick"),
+}
+"""Per kind of event, how many one tick can log at most; the event log's capacity is their sum
+(:func:`event_capacity`), so a system that logs a new kind declares its bound here."""
+
+
+def event_capacity(n_agents: int, n_npcs: int) -> int:
+    """Room for every event one tick can produce: the sum of :data:`EVENT_BOUNDS`."""
+    return sum(b.per_agent * n_agents + b.per_npc * n_npcs for b in EVENT_BOUNDS.values())
+
+
 class DeathCause(IntEnum):
     """Why an agent died (stored in ``AgentTable.death_cause`` and DEATH events)."""
 
@@ -50,6 +84,7 @@ class DeathCause(IntEnum):
     STARVATION = 2
     DEHYDRATION = 3
     COMBAT = 4
+    FOG = 5
 
 
 class EventColumn(IntEnum):

@@ -14,7 +14,7 @@ new config group needs one line in :data:`neural_mmo.config._GROUPS`, nothing he
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from neural_mmo.config import _GROUPS, Config
 
@@ -24,11 +24,16 @@ _KINDS: dict[str, type] = {"int": int, "float": float, "bool": bool}
 
 def _group_record(name: str, cls: type) -> type:
     fields = [(f.name, _KINDS[str(f.type)]) for f in dataclasses.fields(cls) if str(f.type) in _KINDS]
-    return NamedTuple(f"{name.title()}Rules", fields)  # type: ignore[misc]
+    record: type = NamedTuple(f"{name.title()}Rules", fields)  # type: ignore[misc]
+    return record
 
 
 GROUP_RULES: dict[str, type] = {name: _group_record(name, cls) for name, cls in _GROUPS.items()}
 """Config group name -> its generated record type (numeric and boolean fields only)."""
+globals().update({record.__name__: record for record in GROUP_RULES.values()})
+# Each record is also a module attribute (``VitalsRules`` ...), so it pickles by reference: numba's
+# on-disk cache stores a kernel's signature pickled, and a record it cannot find again by name makes
+# every new process compile every kernel anew.
 
 
 class Derived(NamedTuple):
@@ -63,9 +68,12 @@ def derive(cfg: Config) -> Derived:
     )
 
 
-Rules = NamedTuple(  # type: ignore[misc]
-    "Rules", [(name, record) for name, record in GROUP_RULES.items()] + [("derived", Derived)]
-)
+if TYPE_CHECKING:
+    Rules = Any  # generated from the config at import time: to a type checker, any record
+else:
+    Rules = NamedTuple(
+        "Rules", [(name, record) for name, record in GROUP_RULES.items()] + [("derived", Derived)]
+    )
 """The record kernels take: one generated field per config group, plus ``derived``."""
 
 

@@ -12,12 +12,12 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from neural_mmo.config import Config
-from neural_mmo.world.events import EventLog
+from neural_mmo.world.events import EventLog, event_capacity
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import Rules, make_rules
@@ -108,7 +108,9 @@ class WorldState:
     npcs: NpcTable = _part(Role.STATE, lambda cfg: NpcTable.empty(cfg.npc.n_npcs))
     # timer wheel of depleted tiles
     regrowth: RegrowthQueue = _part(Role.STATE, lambda cfg: RegrowthQueue.empty(cfg.grid_side), -1)
-    events: EventLog = _part(Role.TICK, lambda cfg: EventLog.empty(event_capacity(cfg)))
+    events: EventLog = _part(
+        Role.TICK, lambda cfg: EventLog.empty(event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs))
+    )
     # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
     edge_tiles: np.ndarray = _part(Role.CONST, lambda cfg: ring_tiles(cfg.map.border, cfg.map.size))
     # int16 [(2V+1)^2, 2]  the NPC vision square, nearest first
@@ -204,18 +206,12 @@ def arrays_of(value: Any) -> tuple[np.ndarray, ...]:
 PARTS: dict[str, Part] = {f.name: f.metadata["part"] for f in fields(WorldState) if "part" in f.metadata}
 """Name -> declaration of every part of a world, in declaration order."""
 
-World = NamedTuple("World", [(name, Any) for name in PARTS])  # type: ignore[misc]
+if TYPE_CHECKING:
+    World = Any  # generated from the declarations at import time: to a type checker, any record
+else:
+    World = NamedTuple("World", [(name, Any) for name in PARTS])
 """The record numba kernels take: one field per part of :class:`WorldState`, same names
 (``world.agents.health[i]``, ``world.material[r, c]``); generated from the declarations."""
-
-
-def event_capacity(config: Config) -> int:
-    """Room for every event one tick can produce, exactly. With n agents and m NPCs a tick logs at
-    most n MOVE, EAT, DRINK, SPAWN and DEATH each (5 n), n + m ATTACK and n + m KILL, m NPC_SPAWN,
-    and one LEVEL_UP per experience gain: 2 per attacking agent, 1 per attack on an agent (at most
-    n + m) and 2 per foraging agent (5 n + m): 12 n + 4 m rows in all."""
-    n, m = config.spawn.n_agents, config.npc.n_npcs
-    return 12 * n + 4 * m
 
 
 def ring_tiles(border: int, size: int) -> np.ndarray:

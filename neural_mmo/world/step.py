@@ -9,11 +9,12 @@
 | 4     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
 | 5     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
 | 6     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
-| 7     | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
-| 8     | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
-| 9     | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
-| 10    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
-| 11    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
+| 7     | ``close_fog``          | the fog (when enabled) hurts agents outside the safe square        |
+| 8     | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
+| 9     | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
+| 10    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
+| 11    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
+| 12    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
 
 So within one tick an agent attacks before it moves: its target is where the observation showed
 it. (A masked-in attack can still find its target killed earlier in the tick, and a masked-in
@@ -29,12 +30,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.actions import Command
-from neural_mmo.world.rng import Stream, system_streams, terrain_generator
+from neural_mmo.world.commands import Command
+from neural_mmo.world.rng import system_streams, terrain_generator
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import resolve_attacks
 from neural_mmo.world.systems.death import remove_dead, remove_dead_npcs
+from neural_mmo.world.systems.fog import close_fog
 from neural_mmo.world.systems.foraging import forage
 from neural_mmo.world.systems.movement import move_agents
 from neural_mmo.world.systems.npc import act_npcs, spawn_npcs
@@ -48,33 +50,27 @@ from neural_mmo.world.terrain import generate_terrain
 @numba.njit(cache=True)
 def tick(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Advance one world by one tick; ``commands`` is ``int32 [N, len(Command)]``."""
-    w = world
-    n = w.agents.alive.shape[0]
-    w.events.counts[0] = 0
-    w.clock[Clock.TICK] += 1
-    now = w.clock[Clock.TICK]
-    choose_targets(w.agents, w.npcs, w.occupant, commands, now, rules)
-    resolve_attacks(w.agents, w.npcs, commands[:, Command.STYLE], commands[:, Command.TARGET], w.scratch,
-                    w.events, w.streams[Stream.COMBAT], now, rules)  # fmt: skip
-    act_npcs(w.agents, w.npcs, w.material, w.occupant, w.npc_offsets, w.npc_search, w.events,
-             w.streams[Stream.NPC], now, rules)  # fmt: skip
-    move_agents(w.agents, w.material, w.occupant, commands[:, Command.MOVE], w.scratch[0], w.events,
-                w.streams[Stream.MOVEMENT], now, rules)  # fmt: skip
-    forage(w.agents, w.material, w.regrowth, w.events, w.streams[Stream.REGROWTH], now, rules)
-    update_vitals(w.agents, now, rules)
-    remove_dead(w.agents, w.npcs, w.occupant, w.events, now)
-    remove_dead_npcs(w.npcs, w.occupant, n, now)
-    regrow_resources(w.regrowth, w.material, now)
+    world.events.counts[0] = 0
+    world.clock[Clock.TICK] += 1
+    now = world.clock[Clock.TICK]
+    choose_targets(world, commands, rules)
+    resolve_attacks(world, commands, rules)
+    act_npcs(world, rules)
+    move_agents(world, commands, rules)
+    forage(world, rules)
+    update_vitals(world, rules)
+    close_fog(world, rules)
+    remove_dead(world)
+    remove_dead_npcs(world)
+    regrow_resources(world)
     if rules.derived.continuous_spawn and now != rules.derived.last_tick:
-        spawn_continuous(w.agents, w.material, w.occupant, w.edge_tiles, w.events, w.streams[Stream.SPAWN],
-                         w.clock, rules)  # fmt: skip
-    spawn_npcs(w.npcs, w.material, w.occupant, w.events, w.streams[Stream.NPC], w.clock,
-               rules.npc.spawn_attempts, n, rules)  # fmt: skip
+        spawn_continuous(world, rules)
+    spawn_npcs(world, rules.npc.spawn_attempts, rules)
 
 
 def step(state: WorldState, commands: np.ndarray) -> None:
     """Advance the world by one tick with decoded ``commands`` (``int32 [N, len(Command)]``:
-    Direction, Style, target entity number; see :mod:`neural_mmo.world.actions`)."""
+    Direction, Style, target entity number; see :mod:`neural_mmo.world.commands`)."""
     expected = (state.agents.capacity, len(Command))
     if not isinstance(commands, np.ndarray) or commands.shape != expected or commands.dtype != np.int32:
         raise ValueError(
@@ -108,17 +104,11 @@ def reset(
     s.clear()
     s.streams[:] = system_streams(seed)
     s.material[:] = generate_terrain(s.config, terrain_generator(seed)) if material is None else material
-    schedule_initial_regrowth(
-        s.regrowth, s.material, 0, rules.resources.food_regrow_prob, s.streams[Stream.REGROWTH]
-    )
+    schedule_initial_regrowth(s.world, rules)
     if placements is not None:
-        place_agents(s.agents, s.occupant, s.events, np.asarray(placements, np.int64), s.clock, rules)
+        place_agents(s.world, np.asarray(placements, np.int64), rules)
     elif rules.derived.continuous_spawn:
-        spawn_continuous(
-            s.agents, s.material, s.occupant, s.edge_tiles, s.events, s.streams[Stream.SPAWN], s.clock, rules
-        )
+        spawn_continuous(s.world, rules)
     else:
-        spawn_concurrent(s.agents, s.material, s.occupant, s.edge_tiles, s.events, s.clock, rules)
-    n_npcs = s.npcs.capacity
-    spawn_npcs(s.npcs, s.material, s.occupant, s.events, s.streams[Stream.NPC], s.clock, 4 * n_npcs,
-               s.agents.capacity, rules)  # fmt: skip
+        spawn_concurrent(s.world, rules)
+    spawn_npcs(s.world, 4 * s.npcs.capacity, rules)

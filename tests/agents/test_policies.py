@@ -16,9 +16,9 @@ from neural_mmo.agents import POLICIES, FighterPolicy, ForagerPolicy, RandomPoli
 from neural_mmo.agents.random import sample_masked
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
+from neural_mmo.observe.heads import ActionHead, attack_value
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, ObsLayout
-from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.materials import DEADLY, DRINKABLE, FOOD, PASSABLE, Material
 from neural_mmo.world.vocabulary import Direction, Style

@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 
 from neural_mmo.config import Config
 from neural_mmo.envs.actions import INVALID, agent_action_row, as_action_array, sanitize_actions
-from neural_mmo.observe.layout import ObsLayout
-from neural_mmo.world.actions import (
+from neural_mmo.observe.heads import (
     ActionHead,
-    Command,
     attack_value,
     attack_value_of,
     decode_attack,
     decode_attack_of,
 )
+from neural_mmo.observe.layout import ObsLayout
+from neural_mmo.world.commands import Command
 
 LAYOUT = ObsLayout(Config.preset("small"))
 N_HEADS = len(LAYOUT.heads)

@@ -223,7 +223,7 @@ def test_workers_die_with_a_killed_parent_and_leave_no_shared_memory(method, sig
                               stderr=subprocess.PIPE, text=True)  # fmt: skip
     workers: dict[int, int] = {}
     try:
-        started = json.loads(first_line(parent, timeout=180))
+        started = json.loads(first_line(parent, timeout=600))  # a cold numba cache on a busy machine
         for pid in started["workers"]:
             stat = process_stat(pid)
             assert stat is not None and stat[0] not in "ZX"

@@ -8,9 +8,9 @@ from _support import make_scenario
 
 import neural_mmo
 from neural_mmo.agents import RandomPolicy, act_dict
+from neural_mmo.observe.heads import ActionHead
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, TileChannel
-from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.materials import PASSABLE, Material
 from neural_mmo.world.systems.movement import DC, DR
 from neural_mmo.world.tables import Behaviour
@@ -20,7 +20,7 @@ from neural_mmo.world.tables import Behaviour
     "overrides", [{}, {"spawn__mode": "concurrent", "n_populations": 4, "combat__spawn_immunity": 0}]
 )
 def test_every_observation_is_in_the_space_and_describes_its_agent(overrides):
-    env = neural_mmo.parallel_env("small", seed=6, horizon=150, **overrides)
+    env = neural_mmo.parallel_env("small", seed=6, horizon=150, agent_names="unique", **overrides)
     obs, _ = env.reset()
     policy = RandomPolicy(env.layout, seed=6)
     space = env.observation_space("player_0")

@@ -9,8 +9,8 @@ from _support import load_world
 from neural_mmo.agents import RandomPolicy
 from neural_mmo.config import Config, ConfigError
 from neural_mmo.envs.vector import VecEnv
+from neural_mmo.observe.heads import ActionHead, attack_value
 from neural_mmo.testing import check_invariants
-from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
 from neural_mmo.world.vocabulary import Direction, Style
@@ -638,3 +638,20 @@ def test_event_and_death_totals_match_the_event_logs():
     np.testing.assert_array_equal(vec.event_counts, kinds)
     np.testing.assert_array_equal(vec.death_causes, causes)
     assert causes.sum() > 10 and kinds[:, EventKind.SPAWN].sum() > 32
+
+
+def test_outputs_are_declared_once_and_derived():
+    """Every OUTPUTS entry is a buffer of the env, in buffer_specs, and (when marked) in infos."""
+    from neural_mmo.envs.vector import OUTPUTS, PER_WORLD, buffer_specs
+
+    vec = VecEnv(2, preset="small", seed=0)
+    specs = buffer_specs(vec.layout, 2)
+    slots = 2 * vec.config.spawn.n_agents
+    for name, out in OUTPUTS.items():
+        assert name in VecEnv.__annotations__, name  # typed attribute for readers and type checkers
+        array = getattr(vec, name)
+        assert specs[name] == (array.shape, array.dtype)
+        assert array.shape[0] == (2 if out.per_world else slots)
+        assert (name in vec.infos) == out.info
+        assert (name in PER_WORLD) == out.per_world
+    assert set(VecEnv.__annotations__) <= set(OUTPUTS)

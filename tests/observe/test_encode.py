@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.encode import Observer, nearest_first
+from neural_mmo.observe.heads import ActionHead
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
-from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.tables import N_SKILLS, NEVER, Behaviour

@@ -7,8 +7,8 @@ import pytest
 from gymnasium import spaces
 
 from neural_mmo.config import PRESETS, Config
+from neural_mmo.observe.heads import ActionHead, attack_value
 from neural_mmo.observe.layout import EntityColumn, EntityKind, ObsLayout, TileChannel
-from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.materials import N_MATERIALS
 from neural_mmo.world.tables import Behaviour
 from neural_mmo.world.vocabulary import Direction, Style

@@ -9,9 +9,10 @@ from _support import binomial_tolerance
 from neural_mmo.config import Config, ConfigError
 from neural_mmo.envs.settings import fixed_material, read_map_file, sampled_cap
 from neural_mmo.envs.vector import VecEnv
+from neural_mmo.observe.heads import ActionHead
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.testing import Scenario
-from neural_mmo.world.actions import ActionHead, Command
+from neural_mmo.world.commands import Command
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.rng import episode_seed, terrain_generator
 from neural_mmo.world.step import commands_for

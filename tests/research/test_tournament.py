@@ -12,6 +12,7 @@ from neural_mmo.agents import Player, RandomPolicy  # noqa: E402
 from neural_mmo.agents.base import Policy  # noqa: E402
 from neural_mmo.config import Config  # noqa: E402
 from neural_mmo.envs.vector import VecEnv  # noqa: E402
+from neural_mmo.observe.heads import ActionHead  # noqa: E402
 from neural_mmo.observe.layout import EntityColumn, EntityKind, ObsLayout, TileChannel  # noqa: E402
 from neural_mmo.research.entrants import (  # noqa: E402
     Adapter,
@@ -29,7 +30,6 @@ from neural_mmo.research.tournament import (  # noqa: E402
     tournament_config,
 )
 from neural_mmo.stats import RunStats  # noqa: E402
-from neural_mmo.world.actions import ActionHead  # noqa: E402
 from neural_mmo.world.events import EventKind  # noqa: E402
 
 SMALL = Config.preset("small").override({"npc.n_npcs": 0, "map.size": 32, "spawn.n_agents": 16})

@@ -24,7 +24,7 @@ from neural_mmo.agents import RandomPolicy
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.layout import EntityColumn
-from neural_mmo.world.actions import Command
+from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.step import commands_for

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from _support import make_scenario
 
-from neural_mmo.world.actions import Command
+from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.step import commands_for
 from neural_mmo.world.step import step as step_world

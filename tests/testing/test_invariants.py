@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from neural_mmo.envs.vector import VecEnv
+from neural_mmo.observe.heads import ActionHead
 from neural_mmo.testing import InvariantError, check_invariants
-from neural_mmo.world.actions import ActionHead
 from neural_mmo.world.materials import Material
 from neural_mmo.world.systems.progression import XP_FOR_LEVEL, Skill
 from neural_mmo.world.vocabulary import Direction

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from neural_mmo.config import ConfigError
+from neural_mmo.observe.heads import ActionHead, attack_value
 from neural_mmo.testing import Scenario, check_invariants, parse_map
-from neural_mmo.world.actions import ActionHead, attack_value
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.materials import Material
 from neural_mmo.world.state import Clock

@@ -108,6 +108,7 @@ def test_enum_values_are_stable():
         ("STARVATION", 2),
         ("DEHYDRATION", 3),
         ("COMBAT", 4),
+        ("FOG", 5),
     ]
     assert [(c.name, c.value) for c in EventColumn] == [
         ("KIND", 0),

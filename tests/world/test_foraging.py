@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, rules, stream
+from _support import PyStream, rules, stream, world_of
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neural_mmo.world.events import DeathCause, EventLog
 from neural_mmo.world.materials import Material
+from neural_mmo.world.rng import Stream
 from neural_mmo.world.state import REGROW_RING, RegrowthQueue
 from neural_mmo.world.systems.foraging import forage
 from neural_mmo.world.systems.progression import XP_FOR_LEVEL, Skill
@@ -117,7 +118,10 @@ def test_forage_matches_the_reference(
         progression__forage_xp=forage_xp,
         progression__max_level=max_level,
     )
-    forage(agents, material, queue, events, world_rng, tick, p)
+    world = world_of(
+        material, tick, {Stream.REGROWTH: world_rng}, agents=agents, regrowth=queue, events=events
+    )
+    forage(world, p)
 
     assert (material == ref_material).all()
     assert agents.food.tolist() == ref_food.tolist()
@@ -128,7 +132,7 @@ def test_forage_matches_the_reference(
     assert got == expected_events
     scheduled = {int(t): int(queue.due[t]) for t in np.flatnonzero(queue.due >= 0)}
     assert scheduled == ref_due
-    assert world_rng.tolist() == ref_rng.state()
+    assert world.streams[Stream.REGROWTH].tolist() == ref_rng.state()
 
 
 def test_diagonal_water_does_not_count():
@@ -146,5 +150,5 @@ def test_diagonal_water_does_not_count():
         resources__water_restore=5,
         resources__food_regrow_prob=0.5,
     )
-    forage(agents, material, empty_queue(5), events, stream(0), 1, p)
+    forage(world_of(material, 1, agents=agents, regrowth=empty_queue(5), events=events), p)
     assert agents.water[0] == 3 and events.n == 0

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
+from neural_mmo.observe.heads import ActionHead
 from neural_mmo.observe.layout import EntityColumn
 from neural_mmo.testing import check_invariants
-from neural_mmo.world.actions import ActionHead
 
 
 @st.composite

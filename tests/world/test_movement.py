@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, rules, stream
+from _support import PyStream, commands_of, rules, stream, world_of
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neural_mmo.world.events import DeathCause, EventKind, EventLog
 from neural_mmo.world.materials import Material
+from neural_mmo.world.rng import Stream
 from neural_mmo.world.systems.movement import move_agents, shuffled_alive
 from neural_mmo.world.tables import NEVER, AgentTable
 from neural_mmo.world.vocabulary import DC, DR, Direction
@@ -133,7 +134,10 @@ def test_move_agents_matches_the_reference(seed, size, border, n_agents, immorta
 
     events = EventLog.empty(5 * n_agents)
     p = rules(vitals__immortal=immortal, map__border=border)
-    move_agents(agents, material, occupant, moves, np.zeros(n_agents, np.int32), events, world_rng, now, p)
+    world = world_of(
+        material, now, {Stream.MOVEMENT: world_rng}, agents=agents, occupant=occupant, events=events
+    )
+    move_agents(world, commands_of(moves), p)
 
     assert (occupant == ref_occ).all()
     assert agents.r.tolist() == ref_r.tolist() and agents.c.tolist() == ref_c.tolist()
@@ -142,7 +146,7 @@ def test_move_agents_matches_the_reference(seed, size, border, n_agents, immorta
     got = [(e["kind"], e["slot"], e["r"], e["c"], e["value"]) for e in events.rows()]
     assert got == expected
     assert all(events.agent_id[k] == 100 + events.slot[k] for k in range(events.n))
-    assert world_rng.tolist() == ref_rng.state()
+    assert world.streams[Stream.MOVEMENT].tolist() == ref_rng.state()
 
 
 def test_dead_agents_do_not_move_and_are_not_shuffled():
@@ -154,17 +158,8 @@ def test_dead_agents_do_not_move_and_are_not_shuffled():
     agents.c[:] = [2, 3]
     occupant[3, 3] = 1
     events = EventLog.empty(10)
-    move_agents(
-        agents,
-        material,
-        occupant,
-        np.array([3, 4], np.int32),
-        np.zeros(2, np.int32),
-        events,
-        stream(0),
-        1,
-        rules(vitals__immortal=False, map__border=1),
-    )
+    world = world_of(material, 1, agents=agents, occupant=occupant, events=events)
+    move_agents(world, commands_of([3, 4]), rules(vitals__immortal=False, map__border=1))
     assert (agents.r[0], agents.c[0]) == (3, 2)
     assert (agents.r[1], agents.c[1]) == (3, 2)
     assert [e["kind"] for e in events.rows()] == [EventKind.MOVE.name]
@@ -183,8 +178,8 @@ def test_frozen_and_freshly_killed_agents_stay():
     agents.death_cause[2] = DeathCause.COMBAT  # killed by an attack earlier this tick
     events = EventLog.empty(10)
     moves = np.full(4, Direction.NORTH, np.int32)
-    move_agents(agents, material, occupant, moves, np.zeros(4, np.int32), events, stream(0), now,
-                rules(vitals__immortal=False, map__border=1))  # fmt: skip
+    world = world_of(material, now, agents=agents, occupant=occupant, events=events)
+    move_agents(world, commands_of(moves), rules(vitals__immortal=False, map__border=1))
     assert agents.r.tolist() == [2, 1, 4, 4] and agents.c.tolist() == [2, 4, 2, 4]
     assert [(e["kind"], e["slot"]) for e in events.rows()] == [("MOVE", 1)]
     assert occupant[1, 4] == 1 and occupant[2, 4] == -1 and occupant[4, 2] == 2

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _support import PyStream, binomial_tolerance, stream
+from _support import PyStream, binomial_tolerance, rules, stream, world_of
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neural_mmo.world.materials import Material
+from neural_mmo.world.rng import Stream
 from neural_mmo.world.state import REGROW_RING, RegrowthQueue
 from neural_mmo.world.systems.regrowth import regrow_resources, schedule_initial_regrowth, schedule_regrowth
 
@@ -63,7 +64,7 @@ def test_wheel_regrows_each_tile_exactly_at_its_due_tick(seed, prob, ticks):
                 assert due[tile] > tick
         expected = sorted(t for t, d in due.items() if d == tick)
         before = material.copy()
-        assert regrow_resources(queue, material, tick) == len(expected)
+        assert regrow_resources(world_of(material, tick, regrowth=queue)) == len(expected)
         changed = sorted(np.flatnonzero((before != material).ravel()).tolist())
         assert changed == expected
         assert all(material.flat[t] == Material.FOREST for t in expected)
@@ -84,11 +85,14 @@ def test_wheel_matches_bernoulli_trials_in_distribution(prob, checkpoints):
     side = int(np.ceil(np.sqrt(n)))
     material = np.full((side, side), Material.SCRUB, np.uint8)
     queue = empty_queue(side * side)
-    schedule_initial_regrowth(queue, material, 0, prob, stream(11))
+    schedule_initial_regrowth(
+        world_of(material, 0, {Stream.REGROWTH: stream(11)}, regrowth=queue),
+        rules(resources__food_regrow_prob=prob),
+    )
     bernoulli_rng = np.random.default_rng(12)
     pending = np.ones(side * side, bool)
     for tick in range(1, max(checkpoints) + 1):
-        regrow_resources(queue, material, tick)
+        regrow_resources(world_of(material, tick, regrowth=queue))
         pending &= ~(bernoulli_rng.random(side * side) < prob)
         if tick in checkpoints:
             total = side * side
@@ -104,12 +108,18 @@ def test_initial_schedule_covers_exactly_the_tiles_that_can_regrow():
     rng = np.random.default_rng(1)
     material = rng.integers(0, 6, size=(9, 9)).astype(np.uint8)
     queue = empty_queue(81)
-    schedule_initial_regrowth(queue, material, 0, 0.5, stream(2))
+    schedule_initial_regrowth(
+        world_of(material, 0, {Stream.REGROWTH: stream(2)}, regrowth=queue),
+        rules(resources__food_regrow_prob=0.5),
+    )
     assert set(np.flatnonzero(queue.due >= 0).tolist()) == set(
         np.flatnonzero(material.ravel() == Material.SCRUB)
     )
     queue = empty_queue(81)
-    schedule_initial_regrowth(queue, material, 0, 0.0, stream(2))
+    schedule_initial_regrowth(
+        world_of(material, 0, {Stream.REGROWTH: stream(2)}, regrowth=queue),
+        rules(resources__food_regrow_prob=0.0),
+    )
     assert (queue.due == -1).all()
 
 
@@ -126,8 +136,11 @@ def test_tiny_regrowth_probabilities_almost_never_regrow(prob):
     side = 40
     material = np.full((side, side), Material.SCRUB, np.uint8)
     queue = empty_queue(side * side)
-    schedule_initial_regrowth(queue, material, 0, prob, stream(0))
+    schedule_initial_regrowth(
+        world_of(material, 0, {Stream.REGROWTH: stream(0)}, regrowth=queue),
+        rules(resources__food_regrow_prob=prob),
+    )
     assert queue.due.dtype == np.int64
-    regrown = sum(regrow_resources(queue, material, tick) for tick in range(1, 300))
+    regrown = sum(regrow_resources(world_of(material, tick, regrowth=queue)) for tick in range(1, 300))
     assert regrown == 0  # expected count is side**2 * 300 * prob < 1e-3
     assert (queue.due > 0).all()

@@ -122,3 +122,19 @@ def test_a_world_carries_the_rules_of_its_config():
     assert state.rules == make_rules(cfg) and state.rules.vitals.food_decay == 9
     with pytest.raises(AttributeError):
         state.rules.vitals.food_decay = 1  # type: ignore[misc]
+
+
+def test_rules_and_world_records_pickle_by_reference():
+    """numba's on-disk kernel cache pickles each kernel's signature; a record type that cannot be
+    found again by module and name (a generated class not bound in its module) makes every new
+    process compile every kernel anew."""
+    import pickle
+
+    from neural_mmo.world.state import WorldState
+
+    rules = make_rules(Config())
+    assert pickle.loads(pickle.dumps(rules)) == rules
+    for group in rules:
+        assert pickle.loads(pickle.dumps(type(group))) is type(group)
+    state = WorldState.allocate(Config.preset("small"))
+    assert pickle.loads(pickle.dumps(type(state.world))) is type(state.world)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import PyStream, rules, stream
+from _support import PyStream, rules, stream, world_of
 from hypothesis import given
 from hypothesis import strategies as st
 
 from neural_mmo.world.events import EventLog
 from neural_mmo.world.materials import Material
+from neural_mmo.world.rng import Stream
 from neural_mmo.world.state import Clock, ring_tiles
 from neural_mmo.world.systems.spawning import place_agents, spawn_concurrent, spawn_continuous
 from neural_mmo.world.tables import NEVER, AgentTable
@@ -113,12 +114,21 @@ def test_spawn_continuous_matches_the_reference_and_its_rules(
         vitals__max_food=40,
         vitals__max_water=50,
     )
-    assert spawn_continuous(agents, material, occupant, ring, events, world_rng, clock, p) is None
+    world = world_of(
+        material,
+        streams={Stream.SPAWN: world_rng},
+        agents=agents,
+        occupant=occupant,
+        edge_tiles=ring,
+        events=events,
+        clock=clock,
+    )
+    assert spawn_continuous(world, p) is None
     spawns = events.rows()
     assert [(e["slot"], e["r"], e["c"]) for e in spawns] == expected
     assert clock[Clock.NEXT_ID] == next_id + len(expected)
     assert clock[Clock.TICK] == tick
-    assert world_rng.tolist() == ref_rng.state()
+    assert world.streams[Stream.SPAWN].tolist() == ref_rng.state()
     ring_set = {tuple(t) for t in ring.tolist()}
     for k, e in enumerate(spawns):
         i = e["slot"]
@@ -184,7 +194,8 @@ def test_spawn_concurrent_spaces_agents_evenly_clockwise(seed, size, n_agents, n
         vitals__max_food=6,
         vitals__max_water=7,
     )
-    assert spawn_concurrent(agents, material, occupant, ring, events, clock, p) is None
+    world = world_of(material, agents=agents, occupant=occupant, edge_tiles=ring, events=events, clock=clock)
+    assert spawn_concurrent(world, p) is None
     next_id = int(clock[Clock.NEXT_ID])
 
     taken = np.full((g, g), False)
@@ -236,7 +247,8 @@ def test_place_agents_puts_agent_k_in_slot_k():
     agents.freeze_until[:] = 9
     agents.combat_tick[:] = 9
     agents.killer[:] = 2
-    assert place_agents(agents, occupant, events, positions, clock, p) is None
+    world = world_of(np.zeros((6, 6), np.uint8), agents=agents, occupant=occupant, events=events, clock=clock)
+    assert place_agents(world, positions, p) is None
     assert clock.tolist() == [0, 3, 0]  # tick unchanged, next id after the three placed, no NPC ids
     assert (agents.max_health == 10).all() and (agents.level == 1).all() and (agents.xp == 0).all()
     assert (agents.style == 0).all() and (agents.killer == -1).all()
@@ -268,7 +280,16 @@ def test_min_alive_falls_back_to_scanning_the_ring_when_every_random_draw_misses
         spawn__n_agents=1,
         spawn__n_populations=1,
     )
-    spawn_continuous(agents, material, occupant, ring, events, stream(seed), clock, p)
+    world = world_of(
+        material,
+        streams={Stream.SPAWN: stream(seed)},
+        agents=agents,
+        occupant=occupant,
+        edge_tiles=ring,
+        events=events,
+        clock=clock,
+    )
+    spawn_continuous(world, p)
     assert agents.alive[0] and (agents.r[0], agents.c[0]) == tuple(ring[free])
 
 

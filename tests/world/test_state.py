@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from neural_mmo.config import Config
-from neural_mmo.world.events import EventColumn
+from neural_mmo.world.events import EVENT_BOUNDS, EventColumn, EventKind, event_capacity
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.rng import Stream, episode_seed
 from neural_mmo.world.rules import make_rules
-from neural_mmo.world.state import REGROW_RING, Clock, WorldState, event_capacity, ring_tiles
+from neural_mmo.world.state import REGROW_RING, Clock, WorldState, ring_tiles
 from neural_mmo.world.step import reset
 from neural_mmo.world.tables import AgentTable, NpcTable
 
@@ -57,7 +57,8 @@ def test_allocate_shapes_and_dtypes():
     assert (state.npc_offsets == nearest_first(cfg.npc.sight)).all()
     assert state.npc_search.shape == (2, side * side) and state.npc_search.dtype == np.int32
     # the worst tick: 12 rows per agent and 4 per NPC (see event_capacity)
-    assert event_capacity(cfg) == 12 * 5 + 4 * 32 == 188
+    assert event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs) == 12 * 5 + 4 * 32 == 188
+    assert set(EVENT_BOUNDS) == set(EventKind)  # every kind of event declares its bound
     assert state.events.table.shape == (188, len(EventColumn)) and state.events.n == 0
     assert state.edge_tiles.shape == (4 * (cfg.map.size - 1), 2)
     assert state.streams.shape == (len(Stream), 4) and state.streams.dtype == np.uint64

@@ -8,7 +8,7 @@ from _support import PyStream
 
 from neural_mmo.config import Config
 from neural_mmo.testing import check_invariants
-from neural_mmo.world.actions import Command
+from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.materials import Material
 from neural_mmo.world.rng import Stream, episode_seed, system_streams, terrain_generator
@@ -253,3 +253,21 @@ def test_commands_for_builds_no_op_rows():
     assert moved[:, Command.MOVE].tolist() == [Direction.EAST, 0, Direction.WEST]
     assert moved[:, Command.TARGET].tolist() == [-1, -1, -1]
     assert [(c.name, c.value) for c in Command] == [("MOVE", 0), ("STYLE", 1), ("TARGET", 2)]
+
+
+def test_every_system_in_the_step_order_takes_the_named_world():
+    """The tick hands each system the world record (and the rules, and the commands where it reads
+    them), never positional columns: ``move_agents(world, commands, rules)``."""
+    import ast
+    import inspect
+
+    from neural_mmo.world import step as step_module
+
+    tree = ast.parse(inspect.getsource(step_module.tick.py_func))
+    calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    systems = [getattr(step_module, name) for name in calls if hasattr(getattr(step_module, name), "py_func")]
+    assert len(systems) >= 10
+    for system in systems:
+        params = list(inspect.signature(system.py_func).parameters)
+        assert params[0] == "world", (system.__name__, params)
+        assert set(params[1:]) <= {"commands", "rules", "attempts"}, (system.__name__, params)

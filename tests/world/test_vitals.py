@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from _support import rules
+from _support import rules, world_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -111,7 +111,7 @@ def test_update_vitals_matches_the_reference(
         combat__status_ticks=status_ticks,
         combat__regen_in_combat=regen_in_combat,
     )
-    update_vitals(agents, now, kernel_params)
+    update_vitals(world_of(np.zeros((3, 3), np.uint8), now, agents=agents), kernel_params)
     for i in range(n):
         if not before_alive(agents, i) or before["death_cause"][i] != 0:
             for name, column in before.items():
@@ -144,7 +144,10 @@ def test_remove_dead_frees_slots_and_logs_causes():
     agents.death_cause[2] = DeathCause.LAVA
     agents.death_cause[3] = DeathCause.DEHYDRATION  # already dead: not logged again
     events = EventLog.empty(10)
-    assert remove_dead(agents, NpcTable.empty(2), occupant, events, 17) == 2
+    world = world_of(
+        occupant * 0, 17, agents=agents, npcs=NpcTable.empty(2), occupant=occupant, events=events
+    )
+    assert remove_dead(world) == 2
     assert agents.alive.tolist() == [True, False, False, False]
     assert agents.health.tolist() == [5, 0, 0, 5]
     assert agents.death_tick.tolist() == [-1, 17, 17, -1]
@@ -172,7 +175,10 @@ def test_remove_dead_names_the_killer_agent_or_npc():
     agents.killer[0] = 2  # agent slot 2 (itself killed this tick: blows are simultaneous)
     agents.killer[2] = 3 + 1  # entity n_agents + 1: NPC slot 1
     events = EventLog.empty(6)
-    assert remove_dead(agents, npcs, occupant, events, 5) == 2
+    assert (
+        remove_dead(world_of(occupant * 0, 5, agents=agents, npcs=npcs, occupant=occupant, events=events))
+        == 2
+    )
     assert [(e["slot"], e["agent_id"], e["value"], e["other"], e["other_id"]) for e in events.rows()] == [
         (0, 30, DeathCause.COMBAT, 2, 32),
         (2, 32, DeathCause.COMBAT, 4, 77),
@@ -188,5 +194,5 @@ def test_remove_dead_leaves_another_agents_tile_alone():
     agents.c[:] = 1
     occupant[1, 1] = 1
     agents.death_cause[0] = DeathCause.LAVA
-    remove_dead(agents, NpcTable.empty(1), occupant, EventLog.empty(4), 3)
+    remove_dead(world_of(occupant * 0, 3, agents=agents, occupant=occupant, events=EventLog.empty(4)))
     assert occupant[1, 1] == 1

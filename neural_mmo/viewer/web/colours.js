@@ -27,6 +27,9 @@ export const NPC_RGB = { 1: [200, 235, 200], 2: [130, 90, 50], 3: [150, 0, 0] };
 export const STYLE_CSS = ["#ffffff", "#ff3b3b", "#3bff6a", "#5aa8ff"];
 export const STYLE_NAMES = ["none", "melee", "range", "mage"];
 
+// The death fog, drawn over the playable area outside the safe square.
+export const FOG_CSS = "rgba(150, 60, 200, 0.45)";
+
 export const css = ([r, g, b]) => `rgb(${r},${g},${b})`;
 
 export function populationCss(population) {

@@ -40,13 +40,15 @@ import math
 import numba
 import numpy as np
 
+from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_pair
 from neural_mmo.world.geometry import distance, nearest_first
-from neural_mmo.world.rng import uniform
+from neural_mmo.world.rng import Stream, uniform
 from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.movement import shuffled_alive
 from neural_mmo.world.systems.progression import Skill, gain_xp
-from neural_mmo.world.tables import AgentTable, Behaviour, NpcTable
+from neural_mmo.world.tables import Behaviour
 from neural_mmo.world.vocabulary import N_STYLES, Style
 
 __all__ = ["BEATS", "N_STYLES", "STYLE_SKILL", "Style", "distance", "hit_chance", "hit_damage",
@@ -142,28 +144,23 @@ def in_combat(now: int, combat_tick: int, status_ticks: int) -> bool:
 
 
 @numba.njit(cache=True)
-def resolve_attacks(
-    agents: AgentTable,
-    npcs: NpcTable,
-    styles: np.ndarray,
-    targets: np.ndarray,
-    scratch: np.ndarray,
-    events: EventLog,
-    rng: np.ndarray,
-    now: int,
-    rules: Rules,
-) -> None:
-    """Every living agent ``i`` with ``styles[i] > 0`` attacks entity ``targets[i]`` (see module
-    docs). ``scratch`` (int32 ``[2, N]``) holds the attack order and the damage each attacker dealt.
+def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
+    """Every living agent ``i`` with a style in its command attacks its target entity (see module
+    docs). ``world.scratch`` holds the attack order and the damage each attacker dealt.
 
     Two passes keep the attacks simultaneous: the first rolls every attack against the levels and
     styles everyone had at the start of the tick; the second records every attacker's style and
     combat tick, and grants the experience to the agents that survived the attacks.
     """
+    agents, npcs, events = world.agents, world.npcs, world.events
+    styles = commands[:, Command.STYLE]
+    targets = commands[:, Command.TARGET]
+    rng = world.streams[Stream.COMBAT]
+    now = world.clock[Clock.TICK]
+    order = world.scratch[0]
+    dealt = world.scratch[1]
     n = agents.alive.shape[0]
     m = npcs.alive.shape[0]
-    order = scratch[0]
-    dealt = scratch[1]
     count = shuffled_alive(agents.alive, order, rng)
     for k in range(count):
         i = order[k]

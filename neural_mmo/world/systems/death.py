@@ -7,9 +7,9 @@ number, ``other_id``: its id). NPCs killed this tick leave the map too.
 from __future__ import annotations
 
 import numba
-import numpy as np
 
-from neural_mmo.world.events import EventKind, EventLog, log_pair
+from neural_mmo.world.events import EventKind, log_pair
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.tables import AgentTable, NpcTable
 
 
@@ -23,8 +23,10 @@ def entity_id(agents: AgentTable, npcs: NpcTable, entity: int) -> int:
 
 
 @numba.njit(cache=True)
-def remove_dead(agents: AgentTable, npcs: NpcTable, occupant: np.ndarray, events: EventLog, tick: int) -> int:
+def remove_dead(world: World) -> int:
     """Remove every living agent with a death cause set; log its death. Returns deaths."""
+    agents, npcs, occupant, events = world.agents, world.npcs, world.occupant, world.events
+    tick = world.clock[Clock.TICK]
     deaths = 0
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] or agents.death_cause[i] == 0:
@@ -44,8 +46,11 @@ def remove_dead(agents: AgentTable, npcs: NpcTable, occupant: np.ndarray, events
 
 
 @numba.njit(cache=True)
-def remove_dead_npcs(npcs: NpcTable, occupant: np.ndarray, n_agents: int, now: int) -> None:
+def remove_dead_npcs(world: World) -> None:
     """NPCs killed this tick leave the map and free their slot (their KILL was logged)."""
+    npcs, occupant = world.npcs, world.occupant
+    n_agents = world.agents.alive.shape[0]
+    now = world.clock[Clock.TICK]
     for j in range(npcs.alive.shape[0]):
         if not npcs.alive[j] or npcs.death_cause[j] == 0:
             continue

@@ -10,28 +10,22 @@ that restored something gives ``forage_xp`` to hunting (fishing).
 from __future__ import annotations
 
 import numba
-import numpy as np
 
-from neural_mmo.world.events import EventKind, EventLog, log_event
+from neural_mmo.world.events import EventKind, log_event
 from neural_mmo.world.materials import DEPLETES_TO, DRINKABLE, FOOD
+from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import Rules
-from neural_mmo.world.state import RegrowthQueue
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.progression import Skill, gain_xp
 from neural_mmo.world.systems.regrowth import schedule_regrowth
-from neural_mmo.world.tables import AgentTable
 
 
 @numba.njit(cache=True)
-def forage(
-    agents: AgentTable,
-    material: np.ndarray,
-    regrowth: RegrowthQueue,
-    events: EventLog,
-    rng: np.ndarray,
-    tick: int,
-    rules: Rules,
-) -> None:
+def forage(world: World, rules: Rules) -> None:
     """Every living agent eats where it stands and drinks from adjacent water, in slot order."""
+    agents, material, regrowth, events = world.agents, world.material, world.regrowth, world.events
+    rng = world.streams[Stream.REGROWTH]
+    tick = world.clock[Clock.TICK]
     side = material.shape[1]
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] or agents.death_cause[i] != 0:  # dead, or killed earlier this tick

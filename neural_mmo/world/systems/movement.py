@@ -15,11 +15,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_event
+from neural_mmo.world.commands import Command
+from neural_mmo.world.events import DeathCause, EventKind, log_event
 from neural_mmo.world.materials import DEADLY, PASSABLE
-from neural_mmo.world.rng import below
+from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
-from neural_mmo.world.tables import AgentTable
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.vocabulary import DC, DR, N_DIRECTIONS, Direction  # noqa: F401 (Direction: the move head)
 
 
@@ -38,18 +39,13 @@ def shuffled_alive(alive: np.ndarray, order: np.ndarray, rng: np.ndarray) -> int
 
 
 @numba.njit(cache=True)
-def move_agents(
-    agents: AgentTable,
-    material: np.ndarray,
-    occupant: np.ndarray,
-    moves: np.ndarray,
-    order: np.ndarray,
-    events: EventLog,
-    rng: np.ndarray,
-    now: int,
-    rules: Rules,
-) -> None:
-    """Apply every agent's ``moves[slot]`` (a Direction) in a random order; see module docs."""
+def move_agents(world: World, commands: np.ndarray, rules: Rules) -> None:
+    """Apply every agent's move command (a Direction) in a random order; see module docs."""
+    agents, material, occupant, events = world.agents, world.material, world.occupant, world.events
+    moves = commands[:, Command.MOVE]
+    rng = world.streams[Stream.MOVEMENT]
+    now = world.clock[Clock.TICK]
+    order = world.scratch[0]
     lo = rules.map.border - 1
     hi = material.shape[0] - rules.map.border
     n = shuffled_alive(agents.alive, order, rng)

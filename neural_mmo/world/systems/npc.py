@@ -9,7 +9,8 @@ rule (``max_health + health_per_level (level - 1)``).
 
 Spawning: at reset, and every tick while fewer than ``n_npcs`` live, up to ``spawn_attempts``
 attempts (``4 n_npcs`` at reset) at uniformly random tiles of the playable area; an attempt
-succeeds on a free, spawnable tile. A slot is not refilled on the tick its NPC died.
+succeeds on a free, spawnable tile outside the fog (when it is on). A slot is not refilled on the
+tick its NPC died.
 
 Each tick, after the agents' attacks, every living NPC in slot order:
 
@@ -36,12 +37,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.events import EventKind, EventLog, log_pair
+from neural_mmo.world.events import EventKind, log_pair
 from neural_mmo.world.geometry import distance
 from neural_mmo.world.materials import DEADLY, PASSABLE, SPAWNABLE
-from neural_mmo.world.rng import below, uniform
+from neural_mmo.world.rng import Stream, below, uniform
 from neural_mmo.world.rules import Rules
-from neural_mmo.world.state import Clock, WorldState
+from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import (
     N_STYLES,
     STYLE_SKILL,
@@ -51,9 +52,10 @@ from neural_mmo.world.systems.combat import (
     roll_damage,
     take_hit,
 )
+from neural_mmo.world.systems.fog import in_fog, safe_bounds
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.systems.progression import Skill, gain_xp, max_health_at
-from neural_mmo.world.tables import NEVER, AgentTable, Behaviour, NpcTable
+from neural_mmo.world.tables import NEVER, Behaviour
 
 BLOCKED = 9
 """Search mark of a tile that was looked at and cannot be entered."""
@@ -71,10 +73,11 @@ def danger(r: int, c: int, border: int, size: int) -> float:
 
 @numba.njit(cache=True)
 def _place_npc(
-    npcs: NpcTable, occupant: np.ndarray, events: EventLog, j: int, r: int, c: int, behaviour: int,
-    level: int, style: int, clock: np.ndarray, n_agents: int, rules: Rules,
-) -> None:  # fmt: skip
+    world: World, j: int, r: int, c: int, behaviour: int, level: int, style: int, rules: Rules
+) -> None:
     """Put a new NPC in slot ``j`` at ``(r, c)`` with full health; log NPC_SPAWN."""
+    npcs, clock = world.npcs, world.clock
+    n_agents = world.agents.alive.shape[0]
     npc_id = clock[Clock.NEXT_NPC_ID]
     clock[Clock.NEXT_NPC_ID] = npc_id + 1
     npcs.alive[j] = True
@@ -95,19 +98,19 @@ def _place_npc(
     npcs.killer[j] = -1
     npcs.spawn_tick[j] = clock[Clock.TICK]
     npcs.death_cause[j] = 0
-    occupant[r, c] = n_agents + j
-    log_pair(events, EventKind.NPC_SPAWN, n_agents + j, npc_id, r, c, behaviour, -1, -1, level)
+    world.occupant[r, c] = n_agents + j
+    log_pair(world.events, EventKind.NPC_SPAWN, n_agents + j, npc_id, r, c, behaviour, -1, -1, level)
 
 
 @numba.njit(cache=True)
-def spawn_npcs(
-    npcs: NpcTable, material: np.ndarray, occupant: np.ndarray, events: EventLog, rng: np.ndarray,
-    clock: np.ndarray, attempts: int, n_agents: int, rules: Rules,
-) -> None:  # fmt: skip
+def spawn_npcs(world: World, attempts: int, rules: Rules) -> None:
     """Up to ``attempts`` spawn attempts while below the cap (see module docs)."""
-    tick = clock[Clock.TICK]
+    npcs, material, occupant = world.npcs, world.material, world.occupant
+    rng = world.streams[Stream.NPC]
+    tick = world.clock[Clock.TICK]
     capacity = npcs.alive.shape[0]
     size = material.shape[0] - 2 * rules.map.border
+    lo, hi = safe_bounds(tick, rules)
     alive = 0
     for j in range(capacity):
         alive += npcs.alive[j]
@@ -121,7 +124,7 @@ def spawn_npcs(
                 return
         r = rules.map.border + below(rng, size)
         c = rules.map.border + below(rng, size)
-        if SPAWNABLE[material[r, c]] and occupant[r, c] < 0:
+        if SPAWNABLE[material[r, c]] and occupant[r, c] < 0 and not in_fog(r, c, lo, hi):
             x = danger(r, c, rules.map.border, size)
             if x < rules.npc.passive_below:
                 behaviour = Behaviour.PASSIVE
@@ -131,7 +134,7 @@ def spawn_npcs(
                 behaviour = Behaviour.HOSTILE
             level = int(round(rules.npc.edge_level + (rules.npc.centre_level - rules.npc.edge_level) * x))
             style = 1 + below(rng, N_STYLES)
-            _place_npc(npcs, occupant, events, slot, r, c, behaviour, level, style, clock, n_agents, rules)
+            _place_npc(world, slot, r, c, behaviour, level, style, rules)
             alive += 1
 
 
@@ -224,19 +227,18 @@ def _find_prey(death_cause: np.ndarray, occupant: np.ndarray, r: int, c: int, of
 
 
 @numba.njit(cache=True)
-def act_npcs(
-    agents: AgentTable,
-    npcs: NpcTable,
-    material: np.ndarray,
-    occupant: np.ndarray,
-    offsets: np.ndarray,
-    search: np.ndarray,
-    events: EventLog,
-    rng: np.ndarray,
-    now: int,
-    rules: Rules,
-) -> None:
+def act_npcs(world: World, rules: Rules) -> None:
     """One tick of every living NPC (see module docs)."""
+    agents, npcs, material, occupant, events = (
+        world.agents,
+        world.npcs,
+        world.material,
+        world.occupant,
+        world.events,
+    )
+    offsets, search = world.npc_offsets, world.npc_search
+    rng = world.streams[Stream.NPC]
+    now = world.clock[Clock.TICK]
     n = agents.alive.shape[0]
     radius = rules.npc.sight
     for j in range(npcs.alive.shape[0]):
@@ -344,6 +346,5 @@ def put_npc(state: WorldState, r: int, c: int, behaviour: int, level: int, style
     if free.size == 0:
         raise ValueError(f"all {npcs.capacity} NPC slots are taken (raise npc.n_npcs)")
     j = int(free[0])
-    _place_npc(npcs, occupant, state.events, j, r, c, int(behaviour), int(level), int(style), state.clock,
-               state.agents.capacity, rules)  # fmt: skip
+    _place_npc(state.world, j, r, c, int(behaviour), int(level), int(style), rules)
     return state.agents.capacity + j

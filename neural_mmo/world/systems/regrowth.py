@@ -12,8 +12,9 @@ import numba
 import numpy as np
 
 from neural_mmo.world.materials import REGROWS_TO
-from neural_mmo.world.rng import geometric
-from neural_mmo.world.state import REGROW_RING, RegrowthQueue
+from neural_mmo.world.rng import Stream, geometric
+from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import REGROW_RING, Clock, RegrowthQueue, World
 
 
 @numba.njit(cache=True, inline="always")
@@ -36,8 +37,10 @@ def schedule_regrowth(queue: RegrowthQueue, tile: int, tick: int, prob: float, r
 
 
 @numba.njit(cache=True)
-def regrow_resources(queue: RegrowthQueue, material: np.ndarray, tick: int) -> int:
-    """Regrow the tiles due at ``tick``; re-file the ones still waiting. Returns tiles regrown."""
+def regrow_resources(world: World) -> int:
+    """Regrow the tiles due this tick; re-file the ones still waiting. Returns tiles regrown."""
+    queue, material = world.regrowth, world.material
+    tick = world.clock[Clock.TICK]
     side = material.shape[1]
     bucket = tick % REGROW_RING
     tile = queue.head[bucket]
@@ -59,10 +62,12 @@ def regrow_resources(queue: RegrowthQueue, material: np.ndarray, tick: int) -> i
 
 
 @numba.njit(cache=True)
-def schedule_initial_regrowth(
-    queue: RegrowthQueue, material: np.ndarray, tick: int, prob: float, rng: np.ndarray
-) -> None:
+def schedule_initial_regrowth(world: World, rules: Rules) -> None:
     """At reset: every tile that can regrow into something else (e.g. generated scrub) waits too."""
+    queue, material = world.regrowth, world.material
+    tick = world.clock[Clock.TICK]
+    prob = rules.resources.food_regrow_prob
+    rng = world.streams[Stream.REGROWTH]
     side = material.shape[1]
     for r in range(material.shape[0]):
         for c in range(side):

@@ -15,6 +15,9 @@ A world's ``spawn.cap`` (when above 0) bounds the agents alive at once below the
 happens while that many live, and ``min_alive`` counts up to the cap at most. (A VecEnv with
 ``spawn.sample_cap`` gives each world and episode its own cap.)
 
+With the fog on, nobody spawns in it: a tile outside the safe square is never taken, and
+continuous spawning stops (no draws are made) once the fog covers the edge ring.
+
 A new agent takes the lowest free slot that did not lose its agent this tick, gets the next
 global id, population ``id % n_populations``, full health, food and water, and every skill at
 level 1.
@@ -25,11 +28,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.events import EventKind, EventLog, log_event
+from neural_mmo.world.events import EventKind, log_event
 from neural_mmo.world.materials import SPAWNABLE
-from neural_mmo.world.rng import below
+from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
-from neural_mmo.world.state import Clock
+from neural_mmo.world.state import Clock, World
+from neural_mmo.world.systems.fog import in_fog, safe_bounds
 from neural_mmo.world.tables import NEVER, AgentTable
 
 
@@ -50,22 +54,15 @@ def room_for(agents: AgentTable, rules: Rules) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _can_spawn(material: np.ndarray, occupant: np.ndarray, r: int, c: int) -> bool:
-    return SPAWNABLE[material[r, c]] and occupant[r, c] < 0
+def _can_spawn(material: np.ndarray, occupant: np.ndarray, r: int, c: int, lo: int, hi: int) -> bool:
+    """A free, spawnable tile inside the safe square ``lo .. hi`` (the fog's, see ``fog.py``)."""
+    return SPAWNABLE[material[r, c]] and occupant[r, c] < 0 and not in_fog(r, c, lo, hi)
 
 
 @numba.njit(cache=True, inline="always")
-def _place(
-    agents: AgentTable,
-    occupant: np.ndarray,
-    events: EventLog,
-    slot: int,
-    r: int,
-    c: int,
-    clock: np.ndarray,
-    rules: Rules,
-) -> None:
+def _place(world: World, slot: int, r: int, c: int, rules: Rules) -> None:
     """Put the next agent id in ``slot`` at ``(r, c)`` with full vitals."""
+    agents, clock = world.agents, world.clock
     agent_id = clock[Clock.NEXT_ID]
     clock[Clock.NEXT_ID] = agent_id + 1
     population = agent_id % rules.spawn.n_populations
@@ -86,23 +83,19 @@ def _place(
     agents.killer[slot] = -1
     agents.spawn_tick[slot] = clock[Clock.TICK]
     agents.death_cause[slot] = 0
-    occupant[r, c] = slot
-    log_event(events, EventKind.SPAWN, slot, agent_id, r, c, population)
+    world.occupant[r, c] = slot
+    log_event(world.events, EventKind.SPAWN, slot, agent_id, r, c, population)
 
 
 @numba.njit(cache=True)
-def spawn_continuous(
-    agents: AgentTable,
-    material: np.ndarray,
-    occupant: np.ndarray,
-    edge_tiles: np.ndarray,
-    events: EventLog,
-    rng: np.ndarray,
-    clock: np.ndarray,
-    rules: Rules,
-) -> None:
+def spawn_continuous(world: World, rules: Rules) -> None:
     """One tick of continuous spawning (see module docs)."""
-    tick = clock[Clock.TICK]
+    agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
+    rng = world.streams[Stream.SPAWN]
+    tick = world.clock[Clock.TICK]
+    lo, hi = safe_bounds(tick, rules)
+    if lo > rules.map.border:  # the fog covers the whole edge ring
+        return
     n_edge = edge_tiles.shape[0]
     room = room_for(agents, rules)
     min_alive = min(rules.spawn.min_alive, room)
@@ -123,8 +116,8 @@ def spawn_continuous(
         pick = below(rng, n_edge)
         r = edge_tiles[pick, 0]
         c = edge_tiles[pick, 1]
-        if _can_spawn(material, occupant, r, c):
-            _place(agents, occupant, events, slot, r, c, clock, rules)
+        if _can_spawn(material, occupant, r, c, lo, hi):
+            _place(world, slot, r, c, rules)
             alive += 1
     for e in range(n_edge):
         if alive >= min_alive:
@@ -134,29 +127,24 @@ def spawn_continuous(
             break
         r = edge_tiles[e, 0]
         c = edge_tiles[e, 1]
-        if _can_spawn(material, occupant, r, c):
-            _place(agents, occupant, events, slot, r, c, clock, rules)
+        if _can_spawn(material, occupant, r, c, lo, hi):
+            _place(world, slot, r, c, rules)
             alive += 1
 
 
 @numba.njit(cache=True)
-def spawn_concurrent(
-    agents: AgentTable,
-    material: np.ndarray,
-    occupant: np.ndarray,
-    edge_tiles: np.ndarray,
-    events: EventLog,
-    clock: np.ndarray,
-    rules: Rules,
-) -> None:
+def spawn_concurrent(world: World, rules: Rules) -> None:
     """Place ``rules.spawn.n_agents`` agents (the cap, when set) evenly along the ring (see module docs)."""
+    agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
+    tick = world.clock[Clock.TICK]
+    safe_lo, safe_hi = safe_bounds(tick, rules)
     n_edge = edge_tiles.shape[0]
     lo = rules.map.border
     size = material.shape[0] - 2 * rules.map.border
     cursor = 0  # row-major position in the playable area where the fallback scan resumes
     count = min(rules.spawn.n_agents, room_for(agents, rules))
     for a in range(count):
-        slot = _free_slot(agents, clock[Clock.TICK])
+        slot = _free_slot(agents, tick)
         if slot < 0:
             return
         start = (a * n_edge) // count
@@ -165,30 +153,23 @@ def spawn_concurrent(
             k = (start + j) % n_edge
             r = edge_tiles[k, 0]
             c = edge_tiles[k, 1]
-            if _can_spawn(material, occupant, r, c):
-                _place(agents, occupant, events, slot, r, c, clock, rules)
+            if _can_spawn(material, occupant, r, c, safe_lo, safe_hi):
+                _place(world, slot, r, c, rules)
                 placed = True
                 break
         while not placed and cursor < size * size:
             r = lo + cursor // size
             c = lo + cursor % size
             cursor += 1
-            if _can_spawn(material, occupant, r, c):
-                _place(agents, occupant, events, slot, r, c, clock, rules)
+            if _can_spawn(material, occupant, r, c, safe_lo, safe_hi):
+                _place(world, slot, r, c, rules)
                 placed = True
         if not placed:
             return
 
 
 @numba.njit(cache=True)
-def place_agents(
-    agents: AgentTable,
-    occupant: np.ndarray,
-    events: EventLog,
-    positions: np.ndarray,
-    clock: np.ndarray,
-    rules: Rules,
-) -> None:
+def place_agents(world: World, positions: np.ndarray, rules: Rules) -> None:
     """Put agent ``k`` in slot ``k`` at ``positions[k]`` (hand-made maps and scenario tests)."""
     for k in range(positions.shape[0]):
-        _place(agents, occupant, events, k, positions[k, 0], positions[k, 1], clock, rules)
+        _place(world, k, positions[k, 0], positions[k, 1], rules)

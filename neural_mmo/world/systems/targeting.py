@@ -17,8 +17,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.actions import Command
+from neural_mmo.world.commands import Command
 from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.tables import AgentTable, NpcTable
 from neural_mmo.world.vocabulary import N_STYLES
 
@@ -63,14 +64,7 @@ def lowest_health_target(
 
 
 @numba.njit(cache=True)
-def choose_targets(
-    agents: AgentTable,
-    npcs: NpcTable,
-    occupant: np.ndarray,
-    commands: np.ndarray,
-    now: int,
-    rules: Rules,
-) -> None:
+def choose_targets(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Rewrite the attack columns of ``commands`` (``int32 [N, len(Command)]``) for
     ``combat.enabled`` and ``combat.auto_target`` (see module docs); a no-op by default."""
     if not rules.combat.enabled:
@@ -78,6 +72,8 @@ def choose_targets(
         return
     if not rules.combat.auto_target:
         return
+    agents, npcs, occupant = world.agents, world.npcs, world.occupant
+    now = world.clock[Clock.TICK]
     immunity = rules.combat.spawn_immunity
     for i in range(agents.alive.shape[0]):
         style = commands[i, Command.STYLE]

@@ -16,13 +16,15 @@ import numba
 
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.combat import in_combat
-from neural_mmo.world.tables import AgentTable
 
 
 @numba.njit(cache=True)
-def update_vitals(agents: AgentTable, now: int, rules: Rules) -> None:
+def update_vitals(world: World, rules: Rules) -> None:
     """Apply one tick of decay, damage and regeneration to every living agent."""
+    agents = world.agents
+    now = world.clock[Clock.TICK]
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] or agents.death_cause[i] != 0:  # dead, or killed earlier this tick
             continue

@@ -1,4 +1,4 @@
-"""The action heads (what a policy chooses) and the commands they decode to (what the world runs).
+"""The action heads: what a policy chooses, and what each value means.
 
 An *action* is one integer per head (an ``int32 [n_heads]`` row; ``[N, n_heads]`` for a world).
 Value 0 of every head is the no-op, so a zero row is always a valid action and a rejected value
@@ -9,7 +9,7 @@ The ``attack`` head joins style and target in one choice, so its mask can say ex
 target each style reaches: value ``1 + (style - 1) * n_entities + row`` attacks the entity in
 ``row`` of the agent's own entity observation with ``style`` (1 melee, 2 range, 3 mage); see
 :func:`attack_value`. The environment decodes the row into the entity it showed, and hands the
-world *commands* (``int32 [N, len(Command)]``): a Direction, a style and an entity number.
+world *commands* (:mod:`neural_mmo.world.commands`): a Direction, a style and an entity number.
 """
 
 from __future__ import annotations
@@ -28,14 +28,6 @@ class ActionHead(IntEnum):
 
     MOVE = 0
     ATTACK = 1
-
-
-class Command(IntEnum):
-    """Columns of the decoded command rows the world steps with."""
-
-    MOVE = 0  # Direction
-    STYLE = 1  # Style (0: no attack)
-    TARGET = 2  # entity number (agent slot, or n_agents + NPC slot); -1: none
 
 
 @dataclass(frozen=True)
