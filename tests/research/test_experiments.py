@@ -59,7 +59,7 @@ def test_the_shipped_recipes_are_valid():
         steps = {recipe.train_config(arm, "x").total_steps for arm in recipe.arms}
         assert len(steps) == 1, "every arm trains on the same number of samples"
     sizes = load_recipe("population-size")
-    assert [sizes.train_config(a, "x").game["spawn.cap"] for a in sizes.arms] == [4, 16, 64]
+    assert [sizes.train_config(a, "x").game["spawn.n_agents"] for a in sizes.arms] == [4, 16, 64]
 
 
 @pytest.mark.parametrize(
