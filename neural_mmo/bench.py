@@ -82,7 +82,7 @@ def bench_parallel_env(config: Config, ticks: int, repeats: int, seed: int = 0) 
     """Agent-steps/s of the PettingZoo ParallelEnv (dict in, dicts out) with the Random policy."""
     from neural_mmo.agents import act_dict
 
-    env = NeuralMMOParallelEnv(config=config, seed=seed)
+    env = NeuralMMOParallelEnv(config=config, seed=seed, agent_names="unique")  # names: living agents only
     agent = RandomPolicy(env.layout, seed)
     last = {"obs": env.reset()[0]}
 

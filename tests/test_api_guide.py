@@ -34,11 +34,11 @@ def test_every_guide_example_runs_in_order():
     obs, _ = env.reset(seed=0)
     rewarded = 0
     for _ in range(30):
-        obs, rewards, *_ = env.step(act_dict(policy, {a: obs[a] for a in env.agents}))
+        obs, rewards, _, _, infos = env.step(act_dict(policy, {a: obs[a] for a in env.agents}))
         ate = {int(s) for s in env.world.events.slot[env.world.events.of_kind(EventKind.EAT)]}
         for name, reward in rewards.items():
             slot = env._slot_of.get(name)
-            if slot is not None:
+            if slot is not None and infos[name]["alive"]:
                 assert reward == pytest.approx(0.1 if slot in ate else 0.0)
                 rewarded += slot in ate
     assert rewarded > 0

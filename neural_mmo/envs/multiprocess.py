@@ -459,6 +459,15 @@ class MultiprocessVecEnv:
     def __enter__(self) -> MultiprocessVecEnv:
         return self
 
+    def __getstate__(self) -> NoReturn:
+        """Refused: this object is a handle on worker processes and a shared-memory block, which a
+        copy could neither share (two trainers driving one set of workers) nor own."""
+        raise TypeError(
+            "a MultiprocessVecEnv cannot be pickled or copied: it is a handle on worker processes and "
+            "shared memory. Build one from the same arguments in the process that needs it, or copy a "
+            "VecEnv (pickle and copy.deepcopy work on it)"
+        )
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 

@@ -15,11 +15,19 @@ from pettingzoo.utils.conversions import parallel_to_aec
 
 from neural_mmo.config import Config
 from neural_mmo.envs.actions import agent_action_row
+from neural_mmo.envs.formats import (
+    ACTION_FORMATS,
+    OBSERVATION_FORMATS,
+    FlatObservation,
+    MultiDiscreteActions,
+    check_format,
+)
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.tasks.rewards import RewardFn
 from neural_mmo.world.snapshot import SaveError, SaveFile, read_save, write_save
 
-RENDER_MODES = (None, "rgb_array")
+RENDER_MODES = (None, "rgb_array", "human")
+AGENT_NAMES = ("slot", "unique")
 
 
 class AgentNames(Sequence[str]):
@@ -87,12 +95,26 @@ class NeuralMMOParallelEnv(_ParallelEnv):
     Reward:
         0 per tick and -1 on the death tick by default; pass ``reward_fn`` for your own.
 
+    Agent names (``agent_names``):
+        ``"slot"`` (the default, bounded: what RLlib, TorchRL and SuperSuit/Stable-Baselines3
+        expect): ``possible_agents`` is ``player_0 .. player_<n_agents - 1>``, one name per agent
+        slot, every name is in ``agents`` and in every returned dict from reset until the episode
+        ends, and the next agent born in a slot takes over its name. An empty slot shows a zero
+        observation whose mask allows only the no-ops, and a reward of 0. A death does not end the
+        name: ``infos[name]`` says what happened (``agent_id``: the unique id of the agent shown, -1
+        when empty; ``alive``; ``spawned``: a new agent, start its memory afresh; ``died``: this
+        is its last observation, with the -1 reward by default). An action for an empty slot is a
+        no-op, not counted anywhere.
+        ``"unique"``: one name per agent, ``player_<agent id>``, never reused within an episode
+        (each reset starts again at ``player_0``); a dying agent appears once with
+        ``terminations=True`` and is gone; spawned agents appear in ``agents`` and every returned
+        dict on their first tick. ``possible_agents`` bounds every id an episode can hold, a
+        lazily computed sequence (effectively unbounded in persistent mode).
+
     Episode end:
-        A dying agent appears once with ``terminations=True``; at the horizon every agent gets
-        ``truncations=True`` and ``agents`` becomes empty. The episode also ends when nobody is
-        alive after a tick's spawns (concurrent mode once everyone died). Persistent mode has no
-        horizon. Spawned agents appear in ``agents`` and in every returned dict on the tick they
-        spawn; ids are never reused within an episode (each reset starts again at ``player_0``).
+        At the horizon every name gets ``truncations=True`` and ``agents`` becomes empty. The
+        episode also ends when nobody is alive after a tick's spawns (concurrent mode once everyone
+        died): then every slot name gets ``terminations=True``. Persistent mode has no horizon.
 
     State:
         ``state()`` is the global view for centralised critics: ``uint8 [G, G, 2]``, the material
@@ -101,10 +123,17 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     Arguments:
         preset: ``small``, ``medium`` (default) or ``large``; ``config``: a full Config instead;
-        render_mode: None or ``"rgb_array"``; seed: default seed of the first reset;
+        render_mode: None, ``"rgb_array"`` or ``"human"`` (accepted for tools that ask for it: it
+        opens no window, and ``render()`` returns None); seed: default seed of the first reset;
         reward_fn: ``fn(state, events) -> [slots]``; record: a replay file to write, one per
         episode (``run.replay``, then ``run-1.replay``, ...; see ``docs/replay.md``);
         ``memory_limit``: share of the machine's memory it may take (see :class:`VecEnv`);
+        observation_format: ``"dict"`` (default) or ``"flat"``: one float32 ``Box`` vector per agent,
+        the parts' offsets in ``flat_observation`` (:mod:`neural_mmo.envs.formats`), the action
+        mask also in ``infos[agent]["action_mask"]``; action_format: ``"dict"`` (default) or
+        ``"multidiscrete"``: ``MultiDiscrete([move, attack])``, masked by ``action_mask`` as it is;
+        max_cycles: another name for ``horizon`` (PettingZoo's own tests pass it);
+        agent_names: ``"slot"`` (default) or ``"unique"`` (see above);
         ``**overrides``: config fields (``horizon=256``, ``spawn__mode="concurrent"``).
     """
 
@@ -119,11 +148,26 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         seed: int = 0,
         reward_fn: RewardFn | None = None,
         record: str | os.PathLike[str] | None = None,
+        agent_names: str = "slot",
+        observation_format: str = "dict",
+        action_format: str = "dict",
+        max_cycles: int | None = None,
         **overrides: Any,
     ):
         if render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {render_mode!r}")
         self.render_mode = render_mode
+        self.observation_format = check_format("observation_format", observation_format, OBSERVATION_FORMATS)
+        self.action_format = check_format("action_format", action_format, ACTION_FORMATS)
+        if max_cycles is not None:
+            given = {k: overrides[k] for k in ("horizon", "episode__horizon") if k in overrides}
+            if any(v != max_cycles for v in given.values()):
+                raise ValueError(
+                    f"max_cycles is another name for the horizon; got max_cycles={max_cycles!r} and "
+                    f"{', '.join(f'{k}={v!r}' for k, v in given.items())}: give one of them"
+                )
+            overrides = {k: v for k, v in overrides.items() if k not in given}
+            overrides["horizon"] = max_cycles
         self.vec = VecEnv(
             1, preset, config=config, seed=seed, reward_fn=reward_fn, autoreset=False, **overrides
         )
@@ -131,13 +175,25 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         self.layout = self.vec.layout
         self.world = self.vec.worlds[0]
         """The live :class:`~neural_mmo.world.state.WorldState` (read it, do not write it)."""
-        self.possible_agents = AgentNames(_id_pool_size(self.config))
+        self.agent_names = check_format("agent_names", agent_names, AGENT_NAMES)
+        n = self.vec.num_slots
+        self.possible_agents: Sequence[str] = (
+            [f"player_{k}" for k in range(n)] if self.agent_names == "slot"
+            else AgentNames(_id_pool_size(self.config))
+        )  # fmt: skip
+        self._all_slots = np.arange(n)
+        self._slot_index = {f"player_{k}": k for k in range(n)} if self.agent_names == "slot" else {}
         self.agents: list[str] = []
         self.ignored_actions = 0
         side = self.config.grid_side
         self.state_space = spaces.Box(0, 255, (side, side, 2), np.uint8)
-        self._space = self.vec.observation_space
-        self._action_space = self.vec.action_space
+        self.flat_observation = FlatObservation(self.layout)
+        """Where each part lies in a flat observation (``slices``, ``shapes``, ``unflatten``)."""
+        flat = self.observation_format == "flat"
+        self._space = self.flat_observation.space if flat else self.vec.observation_space
+        multidiscrete = self.action_format == "multidiscrete"
+        self._action_space = MultiDiscreteActions(self.layout) if multidiscrete else self.vec.action_space
+        self._warned_human = False
         self._row = np.zeros(self.vec.n_heads, np.int64)
         self._slot_names = [""] * self.vec.num_slots  # name of the agent each slot last held
         self._slot_ids = np.full(self.vec.num_slots, -1, np.int64)
@@ -159,11 +215,16 @@ class NeuralMMOParallelEnv(_ParallelEnv):
 
     @functools.cached_property
     def observation_spaces(self) -> Mapping[str, Any]:  # type: ignore[override]
-        return SpacesByAgent(self.possible_agents, self._space)
+        return self._spaces_by_agent(self._space)
 
     @functools.cached_property
     def action_spaces(self) -> Mapping[str, Any]:  # type: ignore[override]
-        return SpacesByAgent(self.possible_agents, self._action_space)
+        return self._spaces_by_agent(self._action_space)
+
+    def _spaces_by_agent(self, space: Any) -> Mapping[str, Any]:
+        if isinstance(self.possible_agents, AgentNames):
+            return SpacesByAgent(self.possible_agents, space)
+        return dict.fromkeys(self.possible_agents, space)
 
     # ------------------------------------------------------------------ API
 
@@ -172,8 +233,8 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         self.ignored_actions = 0
         if self.recorder is not None:
             self.recorder.start(self.world, seed=self.vec.seed, episode=self.vec.episode_index(0))
-        obs = self._observations()
-        return obs, {a: {"invalid_actions": 0} for a in self.agents}
+        slots, names, obs, masks = self._observations()
+        return obs, self._infos(slots, names, masks, {})
 
     def step(self, actions: dict[str, Any]):
         if not isinstance(actions, dict):
@@ -185,11 +246,14 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         staged = vec.action_buffer
         staged.fill(0)
         malformed = {}
+        by_slot = self.agent_names == "slot"
         for name, action in actions.items():
             slot = self._slot_of.get(name)
             if slot is None:
                 self.ignored_actions += 1
                 continue
+            if by_slot and not vec.alive[slot]:
+                continue  # an empty slot: nobody acts there
             malformed_parts = agent_action_row(action, self.layout, self._row)
             staged[slot] = self._row
             if malformed_parts:
@@ -200,20 +264,19 @@ class NeuralMMOParallelEnv(_ParallelEnv):
             if vec.episode_done[0]:
                 self.recorder.finish()
 
-        obs = self._observations()
-        ids = vec.agent_id
-        rewards, terms, truncs, infos = {}, {}, {}, {}
-        reward_list = vec.rewards.tolist()
-        terminated = vec.terminations.tolist()
-        truncated = vec.truncations.tolist()
-        invalid = vec.invalid_actions.tolist()
-        for i in np.flatnonzero(ids >= 0).tolist():
-            name = self._name(i, int(ids[i]))
-            rewards[name] = reward_list[i]
-            terms[name] = terminated[i]
-            truncs[name] = truncated[i]
-            infos[name] = {"invalid_actions": invalid[i] + malformed.get(i, 0)}
-        if vec.episode_done[0]:
+        slots, names, obs, masks = self._observations()
+        done = bool(vec.episode_done[0])
+        rewards = dict(zip(names, vec.rewards[slots].tolist()))
+        if by_slot:  # a name ends with the episode only; deaths are in infos
+            episode = self.config.episode
+            at_horizon = done and not episode.persistent and self.world.tick >= episode.horizon
+            terms = dict.fromkeys(names, done and not at_horizon)
+            truncs = dict.fromkeys(names, at_horizon)
+        else:
+            terms = dict(zip(names, vec.terminations[slots].tolist()))
+            truncs = dict(zip(names, vec.truncations[slots].tolist()))
+        infos = self._infos(slots, names, masks, malformed)
+        if done:
             self.agents = []
             self._slot_of = {}
         return obs, rewards, terms, truncs, infos
@@ -233,6 +296,17 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         return out
 
     def render(self) -> np.ndarray | None:
+        """``render_mode="rgb_array"``: the whole map as an RGB image (``uint8 [4G, 4G, 3]``).
+        ``"human"`` opens no window and returns None (watch runs in the browser viewer instead:
+        ``neural-mmo serve``, or a replay with ``neural-mmo view``)."""
+        if self.render_mode == "human":
+            if not self._warned_human:
+                self._warned_human = True
+                gymnasium.logger.warn(
+                    "render_mode='human' opens no window here and render() returns None; watch a run "
+                    "in the browser viewer (neural-mmo serve) or record a replay (record=...)"
+                )
+            return None
         if self.render_mode != "rgb_array":
             gymnasium.logger.warn(
                 "render() needs render_mode='rgb_array' when the env is made, e.g. "
@@ -257,9 +331,9 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         """Save the world and this env's bookkeeping (current agents, their slots) to ``path``,
         atomically; :meth:`restore` then continues bit-identically (``docs/saves.md``)."""
         meta, arrays = self.vec.snapshot()
-        names = list(self._slot_of.items())
-        arrays["parallel.agent_ids"] = np.array([agent_number(n) for n, _ in names], np.int64)
-        arrays["parallel.agent_slots"] = np.array([slot for _, slot in names], np.int64)
+        slots = np.array([s for s in self._slot_of.values() if self.vec.alive[s]], np.int64)
+        arrays["parallel.agent_ids"] = self.vec.agent_id[slots]
+        arrays["parallel.agent_slots"] = slots
         meta["ignored_actions"] = int(self.ignored_actions)
         write_save(path, "parallel", self.config, arrays, meta)
 
@@ -293,11 +367,31 @@ class NeuralMMOParallelEnv(_ParallelEnv):
             raise SaveError(f"{path}: corrupt save (the PettingZoo env's agents)")
         self.vec.restore_snapshot(save, path)
         self.ignored_actions = ignored
-        self._slot_of = {f"player_{i}": s for i, s in zip(ids.tolist(), slots.tolist())}
+        if self.agent_names == "slot":  # every slot's name while the episode runs
+            running = self.vec._started and not self.vec.episode_done[0]
+            self._slot_of = self._slot_index if running else {}
+        else:
+            self._slot_of = {f"player_{i}": s for i, s in zip(ids.tolist(), slots.tolist())}
         self.agents = list(self._slot_of)
         self._slot_ids.fill(-1)
         if self.recorder is not None:
             self.recorder.finish()
+
+    # ------------------------------------------------------------------ copies
+
+    def __getstate__(self) -> dict[str, Any]:
+        """``pickle`` and ``copy`` keep the env's own bookkeeping and its VecEnv (which copies
+        its worlds and buffers, see :meth:`VecEnv.__getstate__`); what derives from the VecEnv is
+        rebuilt from it. A replay being recorded is not copied: the copy records nothing."""
+        state = self.__dict__.copy()
+        for derived in ("config", "layout", "world", "recorder"):
+            del state[derived]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.config, self.layout, self.world = self.vec.config, self.vec.layout, self.vec.worlds[0]
+        self.recorder = None
 
     # ------------------------------------------------------------------ internals
 
@@ -308,19 +402,53 @@ class NeuralMMOParallelEnv(_ParallelEnv):
             self._slot_names[slot] = f"player_{agent_id}"
         return self._slot_names[slot]
 
-    def _observations(self) -> dict[str, dict[str, np.ndarray]]:
-        """Observations of every slot with an agent this tick (living, or died this tick), as views
-        of one fresh copy of the buffers; also refreshes ``agents`` and the name -> slot map."""
+    def _observations(self) -> tuple[np.ndarray, list[str], dict[str, Any], np.ndarray | None]:
+        """The slots shown this tick and their names, their observations as views of one fresh copy
+        of the buffers, and with flat observations their ``action_mask`` rows (int8, for
+        ``infos``); also refreshes ``agents`` and the name -> slot map. Slot names show every slot;
+        unique names the slots holding an agent, living or died this tick."""
         vec = self.vec
-        ids = vec.agent_id
-        slots = np.flatnonzero(ids >= 0)
+        if self.agent_names == "slot":
+            slots, names = self._all_slots, self.possible_agents
+            self.agents = list(names)
+            self._slot_of = self._slot_index
+        else:
+            ids = vec.agent_id
+            slots = np.flatnonzero(ids >= 0)
+            names = [self._name(i, int(ids[i])) for i in slots.tolist()]
+            alive = vec.alive[slots].tolist()
+            self.agents = [name for name, a in zip(names, alive) if a]
+            self._slot_of = {name: int(i) for name, i, a in zip(names, slots.tolist(), alive) if a}
         snapshot = {k: v[slots] for k, v in vec.observations.items()}
+        if self.observation_format == "flat":
+            flat = self.flat_observation.flatten(snapshot)
+            return slots, names, dict(zip(names, flat)), snapshot["action_mask"]
         keys = list(snapshot)
-        names = [self._name(i, int(ids[i])) for i in slots.tolist()]
-        alive = vec.alive[slots].tolist()
-        self.agents = [name for name, a in zip(names, alive) if a]
-        self._slot_of = {name: int(i) for name, i, a in zip(names, slots.tolist(), alive) if a}
-        return {name: {k: snapshot[k][n] for k in keys} for n, name in enumerate(names)}
+        return slots, names, {name: {k: snapshot[k][n] for k in keys} for n, name in enumerate(names)}, None
+
+    def _infos(
+        self, slots: np.ndarray, names: list[str], masks: np.ndarray | None, malformed: dict[int, int]
+    ) -> dict[str, dict[str, Any]]:
+        """Per name: rejected action heads; with slot names the agent the slot shows (``agent_id``,
+        -1 when empty) and whether it is ``alive``, ``spawned`` or ``died`` this tick; with flat
+        observations its ``action_mask``."""
+        vec = self.vec
+        invalid = vec.invalid_actions[slots].tolist()
+        for n, i in enumerate(slots.tolist() if malformed else ()):
+            invalid[n] += malformed.get(i, 0)
+        if self.agent_names == "slot":
+            columns = zip(invalid, vec.agent_id[slots].tolist(), vec.alive[slots].tolist(),
+                          vec.spawned[slots].tolist(), vec.terminations[slots].tolist())  # fmt: skip
+            infos = {
+                name: {"invalid_actions": k, "agent_id": i, "alive": a, "spawned": s, "died": d}
+                for name, (k, i, a, s, d) in zip(names, columns)
+            }
+        else:
+            infos = {name: {"invalid_actions": k} for name, k in zip(names, invalid)}
+        if masks is not None:
+            for name, mask in zip(names, masks):
+                infos[name]["action_mask"] = mask
+        return infos
 
 
 class SpacesByAgent(Mapping[str, Any]):

@@ -28,6 +28,7 @@ so the final observation of an episode is always seen, which bootstrapping on tr
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any, NamedTuple
 
@@ -251,6 +252,7 @@ class VecEnv:
         self.seed = check_seed(seed)
 
         self.first_world = int(first_world)
+        self._memory_limit = memory_limit
         n, S = self.num_slots, self.slots_per_world
         if buffers is None:
             check_memory(self.config, self.num_worlds, memory_limit)
@@ -572,6 +574,34 @@ class VecEnv:
                 if not any(np.shares_memory(array, b) for b in buffers.values()):
                     arrays[f"observer{w}.{name}"] = array
         return arrays
+
+    # ------------------------------------------------------------------ copies
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``pickle`` and ``copy`` keep: how to build an env like this one, and its
+        :meth:`snapshot` (every world and buffer, as live views that pickling writes out).
+        :meth:`__setstate__` builds fresh worlds, buffers and the views between them, then copies
+        the snapshot in: a copy shares no array with this env and continues bit-identically.
+        Buffers passed in by a caller (``buffers=``) are not kept: a copy owns its own."""
+        meta, arrays = self.snapshot()
+        return {"config": self.config, "num_worlds": self.num_worlds, "reward_fn": self.reward_fn,
+                "memory_limit": self._memory_limit, "meta": meta, "arrays": arrays}  # fmt: skip
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        VecEnv.__init__(
+            self, state["num_worlds"], config=state["config"], reward_fn=state["reward_fn"],
+            memory_limit=state["memory_limit"],
+        )  # fmt: skip
+        self.restore_snapshot(SaveFile("vec", self.config, state["meta"], state["arrays"]), "copy")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> VecEnv:
+        """A copy straight from this env's arrays (no intermediate copy of the snapshot)."""
+        state = self.__getstate__()
+        state["reward_fn"] = copy.deepcopy(self.reward_fn, memo)
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        clone.__setstate__(state)
+        return clone
 
     def _saved_map(
         self, save: SaveFile, path: Any, w: int, entry: Any

@@ -29,8 +29,7 @@ def check_env(
     """Check a configuration end to end and return a short report (raises on the first failure).
 
     1. PettingZoo's ``parallel_api_test`` and ``api_test`` on the AEC conversion, and the usual
-       ``agent_iter`` loop run to the end of the episode (skipped in persistent mode, whose name
-       pool is unbounded);
+       ``agent_iter`` loop run to the end of the episode (not in persistent mode, which has no end);
     2. every observation is inside the observation space;
     3. the world invariants after every tick (health bounds, one agent per tile, nobody on
        impassable tiles, population within cap, consistent occupancy);
@@ -42,11 +41,11 @@ def check_env(
     overrides.setdefault("horizon", ticks)
     kwargs = dict(config=config, **overrides)
     persistent = make_config(preset, **kwargs).episode.persistent
-    if not persistent:  # PettingZoo's tests build set(possible_agents) every cycle: unbounded here
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parallel_api_test(parallel_env(preset, **kwargs), num_cycles=ticks)
-            api_test(env(preset, **kwargs), num_cycles=min(ticks, 50))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parallel_api_test(parallel_env(preset, **kwargs), num_cycles=ticks)
+        api_test(env(preset, **kwargs), num_cycles=min(ticks, 50))
+        if not persistent:
             _aec_loop(env(preset, **kwargs), seed, ticks)
 
     first = _rollout(parallel_env(preset, **kwargs), seed, ticks, malformed=True)
@@ -101,7 +100,7 @@ def _rollout(env: NeuralMMOParallelEnv, seed: int, ticks: int, malformed: bool) 
             actions["player_999999999"] = 1
             actions["not an agent"] = {"move": 1}
         obs, _, _, _, infos = env.step(actions)
-        agent_steps += len(infos)
+        agent_steps += sum(info.get("alive", True) for info in infos.values())  # slot names: the living
         invalid += sum(i.get("invalid_actions", 0) for i in infos.values())
         try:
             check_invariants(env.world)

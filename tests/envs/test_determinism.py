@@ -106,7 +106,7 @@ def test_vecenv_same_seed_same_run_across_two_worlds():
 def test_pettingzoo_and_vecenv_agree_on_the_same_actions():
     """Actions drawn on the VecEnv side, replayed by agent name through PettingZoo: the same world."""
     vec = VecEnv(1, "small", seed=21)
-    env = neural_mmo.parallel_env("small", seed=21)
+    env = neural_mmo.parallel_env("small", seed=21, agent_names="unique")
     obs, _ = vec.reset()
     pz_obs, _ = env.reset()
     policy = RandomPolicy(vec.layout, seed=5)

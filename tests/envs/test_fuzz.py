@@ -136,7 +136,7 @@ def attacks_by_slot(state: Any) -> dict[int, list[int]]:
 
 
 def test_pettingzoo_fuzz():
-    env = neural_mmo.parallel_env("small", seed=13, horizon=1000, attempts_per_tick=2)
+    env = neural_mmo.parallel_env("small", seed=13, horizon=1000, attempts_per_tick=2, agent_names="unique")
     assert env.config.npc.n_npcs > 0  # combat with NPCs is part of the fuzz
     obs, _ = env.reset()
     policy = RandomPolicy(env.layout, seed=13)

@@ -20,7 +20,7 @@ from neural_mmo.world.tables import Behaviour
     "overrides", [{}, {"spawn__mode": "concurrent", "n_populations": 4, "combat__spawn_immunity": 0}]
 )
 def test_every_observation_is_in_the_space_and_describes_its_agent(overrides):
-    env = neural_mmo.parallel_env("small", seed=6, horizon=150, **overrides)
+    env = neural_mmo.parallel_env("small", seed=6, horizon=150, agent_names="unique", **overrides)
     obs, _ = env.reset()
     policy = RandomPolicy(env.layout, seed=6)
     space = env.observation_space("player_0")

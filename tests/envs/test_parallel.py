@@ -23,13 +23,13 @@ from neural_mmo.world.vocabulary import Direction, Style
 CONTRACT_CASES = [
     ("small", {"horizon": 60}, 100),
     ("medium", {"horizon": 60}, 80),
-    ("large", {"horizon": 25}, 30),
+    ("large", {"horizon": 25, "agent_names": "unique"}, 30),  # slot names: 1,024 every tick, slow here
     ("small", {"horizon": 60, "spawn__mode": "concurrent"}, 100),
     ("medium", {"horizon": 40, "spawn__mode": "concurrent"}, 50),
     ("large", {"horizon": 20, "spawn__mode": "concurrent"}, 25),
     ("small", {"horizon": 60, "n_populations": 4}, 100),
     ("medium", {"horizon": 40, "n_populations": 4}, 50),
-    ("large", {"horizon": 20, "n_populations": 4}, 25),
+    ("large", {"horizon": 20, "n_populations": 4, "agent_names": "unique"}, 25),
     ("small", {"horizon": 40, "n_populations": 4, "spawn__mode": "concurrent", "food_decay": 40}, 60),
 ]
 
@@ -50,7 +50,7 @@ def test_pettingzoo_contracts(preset, overrides, cycles):
 
 
 def test_spaces_are_one_object_for_every_agent():
-    env = neural_mmo.parallel_env("small", seed=0)
+    env = neural_mmo.parallel_env("small", seed=0, agent_names="unique")
     env.reset()
     a, b = "player_0", "player_123"
     assert env.observation_space(a) is env.observation_space(a) is env.observation_space(b)
@@ -71,7 +71,9 @@ def test_spaces_are_one_object_for_every_agent():
         assert f"player_{len(env.possible_agents)}" not in spaces_by_agent
         assert 7 not in spaces_by_agent
     assert env.observation_spaces is env.observation_spaces  # built once, lazily
-    small = neural_mmo.parallel_env("small", spawn__mode="concurrent", spawn__n_agents=3)
+    small = neural_mmo.parallel_env(
+        "small", spawn__mode="concurrent", spawn__n_agents=3, agent_names="unique"
+    )
     assert dict(small.action_spaces) == {f"player_{k}": small.action_space(None) for k in range(3)}
 
 
@@ -96,13 +98,13 @@ def test_agent_names_pool():
     ],
 )
 def test_possible_agents_bound_every_name_that_can_appear(overrides, expected):
-    env = neural_mmo.parallel_env("small", **overrides)
+    env = neural_mmo.parallel_env("small", agent_names="unique", **overrides)
     assert len(env.possible_agents) == expected
 
 
 def test_every_name_seen_is_in_possible_agents():
     env = neural_mmo.parallel_env(
-        "small", seed=2, horizon=100, attempts_per_tick=8, min_alive=3, food_decay=30
+        "small", seed=2, horizon=100, attempts_per_tick=8, min_alive=3, food_decay=30, agent_names="unique"
     )
     obs, _ = env.reset()
     policy = RandomPolicy(env.layout, seed=2)
@@ -118,7 +120,7 @@ def test_every_name_seen_is_in_possible_agents():
 
 
 def test_reset_returns_observations_and_zero_invalid_counts_for_every_agent():
-    env = neural_mmo.parallel_env("small", seed=5, spawn__mode="concurrent")
+    env = neural_mmo.parallel_env("small", seed=5, spawn__mode="concurrent", agent_names="unique")
     obs, infos = env.reset()
     assert len(env.agents) == 64 and set(obs) == set(env.agents) == set(infos)
     assert all(info == {"invalid_actions": 0} for info in infos.values())
@@ -198,7 +200,7 @@ def test_death_is_reported_once_with_reward_minus_one_then_the_agent_is_gone():
         ........
         .......1
     """)
-    env = neural_mmo.parallel_env(config=sc.config)
+    env = neural_mmo.parallel_env(config=sc.config, agent_names="unique")
     env.reset()
     env.vec.load(
         0, sc.state.material.copy(), np.array([[sc.border, sc.border], [sc.border + 7, sc.border + 7]])
@@ -228,11 +230,11 @@ def test_attacks_through_pettingzoo_decode_rows_and_count_bad_values():
     """,
         spawn_immunity=0,
     )
-    env = neural_mmo.parallel_env(config=sc.config)
+    env = neural_mmo.parallel_env(config=sc.config, agent_names="unique")
     env.reset()
     b = sc.border
     env.vec.load(0, sc.state.material.copy(), np.array([[b + 2, b + 3], [b + 2, b + 4]]))
-    obs = env._observations()
+    obs = env._observations()[2]
     n_rows = env.layout.n_entities
     assert obs["player_0"]["entities"][1][2:4].tolist() == [b + 2, b + 4]  # row 1: player_1, east
     melee = attack_value(Style.MELEE, 1, n_rows)
@@ -273,7 +275,7 @@ def test_horizon_truncates_everyone_and_empties_agents():
 
 
 def test_spawned_agents_appear_in_agents_and_every_dict_on_their_first_tick():
-    env = neural_mmo.parallel_env("small", seed=4, attempts_per_tick=3)
+    env = neural_mmo.parallel_env("small", seed=4, attempts_per_tick=3, agent_names="unique")
     obs, _ = env.reset()
     policy = RandomPolicy(env.layout, seed=4)
     appeared = 0
@@ -292,7 +294,7 @@ def test_spawned_agents_appear_in_agents_and_every_dict_on_their_first_tick():
 
 def test_render_modes():
     with pytest.raises(ValueError, match="render_mode"):
-        neural_mmo.parallel_env("small", render_mode="human")
+        neural_mmo.parallel_env("small", render_mode="window")
     env = neural_mmo.parallel_env("small", seed=0)
     env.reset()
     with pytest.warns(UserWarning, match="render_mode='rgb_array'"):
@@ -333,7 +335,7 @@ def test_persistent_possible_agents_is_a_lazy_unbounded_pool():
     """Persistent worlds never run out of ids, so the pool is lazy; membership and indexing work
     without building it (PettingZoo's own API tests, which build a set of it, are skipped by
     check_env there, as documented)."""
-    env = neural_mmo.parallel_env("small", persistent=True)
+    env = neural_mmo.parallel_env("small", persistent=True, agent_names="unique")
     pool = env.possible_agents
     assert len(pool) == 2**31 - 1
     assert "player_123456789" in pool and "player_-1" not in pool and "player_007" not in pool
@@ -356,7 +358,9 @@ def test_state_is_the_material_and_occupant_codes_of_the_whole_grid():
     """The occupant channel codes agents by population and NPCs by behaviour, like the
     observation's OCCUPANT tile channel (each agent's crop is a window of it)."""
     n_pop = 3
-    env = neural_mmo.parallel_env("small", seed=3, n_populations=n_pop, attempts_per_tick=4)
+    env = neural_mmo.parallel_env(
+        "small", seed=3, n_populations=n_pop, attempts_per_tick=4, agent_names="unique"
+    )
     policy = RandomPolicy(env.layout, seed=3)
     obs, _ = env.reset()
     g = env.config.grid_side
@@ -448,7 +452,13 @@ def test_continuous_wipe_out_empties_agents_and_ends_the_episode():
 
 def test_an_empty_continuous_world_without_min_alive_keeps_stepping():
     env = neural_mmo.parallel_env(
-        "small", seed=0, spawn__n_agents=1, attempts_per_tick=1, min_alive=0, **STARVE_ON_TICK_1
+        "small",
+        seed=0,
+        spawn__n_agents=1,
+        attempts_per_tick=1,
+        min_alive=0,
+        agent_names="unique",
+        **STARVE_ON_TICK_1,
     )
     env.reset()
     for _ in range(50):  # the one spawn attempt per tick may pick an unspawnable edge tile
@@ -487,7 +497,9 @@ def test_the_canonical_aec_loop_runs_to_the_horizon_with_continuous_spawning(see
 
 
 def test_persistent_names_are_cached_per_slot_not_per_agent():
-    env = neural_mmo.parallel_env("small", persistent=True, seed=1, food_decay=25, water_decay=25)
+    env = neural_mmo.parallel_env(
+        "small", persistent=True, seed=1, food_decay=25, water_decay=25, agent_names="unique"
+    )
     policy = RandomPolicy(env.layout, 1)
     obs, _ = env.reset()
     seen = set()
@@ -500,5 +512,5 @@ def test_persistent_names_are_cached_per_slot_not_per_agent():
 
 
 def test_id_pool_is_bounded_by_the_slots_per_tick():
-    env = neural_mmo.parallel_env("small", attempts_per_tick=65_536, horizon=100)
+    env = neural_mmo.parallel_env("small", attempts_per_tick=65_536, horizon=100, agent_names="unique")
     assert len(env.possible_agents) == 64 + 100 * 64

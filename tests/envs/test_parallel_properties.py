@@ -51,6 +51,7 @@ def test_parallel_env_contract_holds_on_random_configs(
         border=3,
         npc__n_npcs=n_npcs,
         spawn_immunity=immunity,
+        agent_names="unique",
     )
     offset = int(env.layout.action_offsets[1])
     obs, infos = env.reset()

@@ -43,7 +43,9 @@ def test_persistent_vecenv_runs_past_the_horizon_and_reuses_slots_with_new_ids()
 
 
 def test_persistent_pettingzoo_never_truncates_and_never_reuses_a_name():
-    env = neural_mmo.parallel_env("small", seed=3, persistent=True, horizon=5, food_decay=30)
+    env = neural_mmo.parallel_env(
+        "small", seed=3, persistent=True, horizon=5, food_decay=30, agent_names="unique"
+    )
     obs, _ = env.reset()
     policy = RandomPolicy(env.layout, seed=3)
     gone: set[str] = set()

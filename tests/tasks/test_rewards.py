@@ -86,7 +86,9 @@ def fed(state, events):
 
 
 def test_custom_reward_function_and_empty_slots_are_zeroed():
-    env = neural_mmo.parallel_env("small", seed=2, reward_fn=fed, spawn__mode="concurrent", horizon=60)
+    env = neural_mmo.parallel_env(
+        "small", seed=2, reward_fn=fed, spawn__mode="concurrent", horizon=60, agent_names="unique"
+    )
     obs, _ = env.reset()
     policy = ForagerPolicy(env.layout, seed=2)
     eats = 0
