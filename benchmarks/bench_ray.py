@@ -5,10 +5,10 @@
 
 Four environments over the same worlds, measured in alternating rounds in one run (so drift of a
 shared machine hits all alike): the in-process ``VecEnv`` (one core), ``MultiprocessVecEnv`` with
-``--workers`` processes, and ``RayVecEnv`` with ``--workers`` actors on a local Ray of that many
-CPUs, once with the default transport (shared memory on the learner's node) and once through the
-object store (how blocks travel from other nodes). Actions come from the Random policy over the
-masks, drawn outside the clock; agent-steps/s = agents alive after each step / time in ``step``.
+``--workers`` processes, and ``RayVecEnv`` with ``--workers`` actors on a local Ray, once with the
+default transport (shared memory on the learner's node) and once through the object store (how
+blocks travel from other nodes). Actions come from the Random policy over the masks, drawn
+outside the clock; agent-steps/s = agents alive after each step / time in ``step``.
 Prints one JSON line per round and the medians.
 """
 
@@ -43,7 +43,8 @@ def main() -> None:
     from neural_mmo.train.distributed import RayVecEnv
 
     config = make_config(args.preset)
-    ray.init(num_cpus=args.workers, include_dashboard=False, configure_logging=False)
+    # two RayVecEnvs of --workers actors each; one steps at a time while the other's actors idle
+    ray.init(num_cpus=2 * args.workers, include_dashboard=False, configure_logging=False)
     started = time.perf_counter()
     envs: dict[str, Any] = {
         "vecenv_one_process": VecEnv(args.worlds, config=config, seed=0),

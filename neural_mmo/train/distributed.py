@@ -14,8 +14,8 @@ environments (in-process, worker processes, Ray actors). How a block reaches the
   the learner copies the block's arrays into its buffers.
 
 ``transport="auto"`` (the default) picks per actor; ``"object_store"`` ships every actor's block
-through the object store (BENCHMARKS.md compares them: on one node the object store costs about
-three times the shared memory's step time).
+through the object store (BENCHMARKS.md compares them: on one node the object store took twice
+the shared memory's step time).
 
 World ``w`` uses the seed of world ``w`` of an in-process VecEnv with the same ``seed`` (each
 actor's VecEnv is told its first world's global index), so all of them give the same
