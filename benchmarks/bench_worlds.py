@@ -1,12 +1,20 @@
 """VecEnv agent-steps/s at 1 and 8 worlds per env on one core, this tree against an earlier commit,
-measured alternately in one run (so drift of a shared machine hits both alike).
+measured in alternating chunks (so the drift of a shared machine hits both alike).
 
-    .venv/bin/python benchmarks/bench_worlds.py --ours-rev REV [--rounds 5] [--ticks 500] [--cpu 0]
+    .venv/bin/python benchmarks/bench_worlds.py --ours-rev REV [--chunks 60] [--ticks 25] [--cpu 0]
 
-Each measurement is a fresh subprocess pinned to ``--cpu`` running ``neural_mmo.bench.bench_vecenv``
-(the function ``neural-mmo bench`` uses: Random policy over the masks, ``BENCH_OVERRIDES``, actions
-drawn outside the clock) on the medium preset; REV is checked out into a temporary git worktree.
-Prints the medians over rounds and new/old ratios.
+For each world count, two worker processes (this tree and REV, checked out into a temporary git
+worktree) build the same VecEnv (medium preset, ``BENCH_OVERRIDES``, seed 0), reset it and step
+20 ticks outside the clock. Then they take turns, one chunk of ``--ticks`` steps at a time (the
+other waits on its pipe, so only one runs), ``--chunks`` chunks each, the first of a pair
+alternating between old and new. Each step's actions come from the Random policy over the masks,
+drawn outside the clock; agent-steps = living agents after each step. Both workers are pinned to
+``--cpu``.
+
+A shared machine's speed drifts over seconds (other tenants); a chunk lasts milliseconds, so the
+two chunks of a pair see the same machine. Prints, per world count, each tree's median rate over
+chunks and the median over pairs of the new/old ratio (the figure to quote), with its interquartile
+range, and one JSON line.
 """
 
 from __future__ import annotations
@@ -21,30 +29,94 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-MEASURE = """
-import json, sys
-from neural_mmo.bench import BENCH_OVERRIDES, bench_vecenv
+WORKER = """
+import json, sys, time
+import numpy as np
+from neural_mmo.agents.random import RandomPolicy
+from neural_mmo.bench import BENCH_OVERRIDES
 from neural_mmo.config import Config
-worlds, ticks = int(sys.argv[1]), int(sys.argv[2])
-cfg = Config.preset("medium").override(BENCH_OVERRIDES)
-print(json.dumps(bench_vecenv(cfg, ticks, 1, num_worlds=worlds)["agent_steps_per_s"]))
+from neural_mmo.envs.vector import VecEnv
+vec = VecEnv(int(sys.argv[1]), config=Config.preset("medium").override(BENCH_OVERRIDES), seed=0)
+vec.reset()
+policy = RandomPolicy(vec.layout, 0)
+for _ in range(20):
+    vec.step(policy.act(vec.observations))
+print("ready", flush=True)
+for line in sys.stdin:
+    seconds, agent_steps = 0.0, 0
+    for _ in range(int(line)):
+        actions = policy.act(vec.observations)
+        start = time.perf_counter()
+        vec.step(actions)
+        seconds += time.perf_counter() - start
+        agent_steps += int(np.count_nonzero(vec.alive))
+    print(json.dumps([agent_steps, seconds]), flush=True)
 """
 
 
-def measure(tree: Path, worlds: int, ticks: int, cpu: int) -> float:
-    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-c", MEASURE, str(worlds), str(ticks)]
-    if cpu >= 0:
-        command = ["taskset", "-c", str(cpu), *command]
-    out = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+class Worker:
+    """One tree's VecEnv in a subprocess, stepping a chunk when asked."""
+
+    def __init__(self, tree: Path, worlds: int, cpu: int):
+        env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
+        command = [sys.executable, "-c", WORKER, str(worlds)]
+        if cpu >= 0:
+            command = ["taskset", "-c", str(cpu), *command]
+        self.process = subprocess.Popen(command, env=env, cwd=tree, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)  # fmt: skip
+        if self._line() != "ready":
+            raise RuntimeError(f"the worker of {tree} did not start")
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"a worker exited with {self.process.wait()}")
+        return line.strip()
+
+    def chunk(self, ticks: int) -> float:
+        """Agent-steps/s over ``ticks`` steps."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{ticks}\n")
+        self.process.stdin.flush()
+        agent_steps, seconds = json.loads(self._line())
+        return agent_steps / seconds
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    q1, q2, q3 = statistics.quantiles(values, n=4)
+    return q1, q2, q3
+
+
+def compare(trees: dict[str, Path], worlds: int, chunks: int, ticks: int, cpu: int) -> dict:
+    workers = {name: Worker(tree, worlds, cpu) for name, tree in trees.items()}
+    try:
+        rates: dict[str, list[float]] = {"old": [], "new": []}
+        ratios = []
+        for k in range(chunks):
+            order = ("old", "new") if k % 2 == 0 else ("new", "old")
+            pair = {name: workers[name].chunk(ticks) for name in order}
+            for name, rate in pair.items():
+                rates[name].append(rate)
+            ratios.append(pair["new"] / pair["old"])
+    finally:
+        for worker in workers.values():
+            worker.close()
+    q1, ratio, q3 = quartiles(ratios)
+    return {"old": statistics.median(rates["old"]), "new": statistics.median(rates["new"]), "ratio": ratio,
+            "ratio_iqr": [q1, q3], "rates": rates}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ours-rev", required=True, help="the earlier commit to compare with")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--ticks", type=int, default=500, help="timed ticks per run")
+    parser.add_argument("--chunks", type=int, default=60, help="chunks per tree and world count")
+    parser.add_argument("--ticks", type=int, default=25, help="steps per chunk")
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin to; -1: do not pin")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,24 +125,15 @@ def main() -> None:
                        check=True)  # fmt: skip
         try:
             trees = {"old": old, "new": REPO}
-            results: dict[tuple[str, int], list[float]] = {}
-            for worlds in (1, 8):  # compile each tree's kernels once, outside the figures
-                for tree in trees.values():
-                    measure(tree, worlds, 40, args.cpu)
-            for _ in range(args.rounds):
-                for worlds in (1, 8):
-                    for name, tree in trees.items():
-                        rate = measure(tree, worlds, args.ticks, args.cpu)
-                        results.setdefault((name, worlds), []).append(rate)
             summary = {}
             for worlds in (1, 8):
-                old_rate = statistics.median(results[("old", worlds)])
-                new_rate = statistics.median(results[("new", worlds)])
-                summary[worlds] = {"old": old_rate, "new": new_rate, "ratio": new_rate / old_rate}
-                ratio = new_rate / old_rate
-                print(f"{worlds} world(s): old {old_rate:,.0f}  new {new_rate:,.0f}  new/old {ratio:.3f}")
-            print(json.dumps({"rev": args.ours_rev, "rounds": args.rounds, "runs": {
-                f"{k[0]}-{k[1]}": v for k, v in results.items()}, "summary": summary}))  # fmt: skip
+                result = compare(trees, worlds, args.chunks, args.ticks, args.cpu)
+                summary[worlds] = result
+                q1, q3 = result["ratio_iqr"]
+                print(f"{worlds} world(s): old {result['old']:,.0f}  new {result['new']:,.0f} agent-steps/s"
+                      f"  new/old {result['ratio']:.3f} (IQR {q1:.3f}-{q3:.3f})")  # fmt: skip
+            print(json.dumps({"rev": args.ours_rev, "chunks": args.chunks, "ticks": args.ticks,
+                              "summary": summary}))  # fmt: skip
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
 

@@ -117,6 +117,26 @@ def _publish(io: WorldIo, truncate: bool) -> int:
 
 
 @numba.njit(cache=True)
+def _new_io_list(first: WorldIo) -> Any:
+    """A typed list holding ``first``. Built, grown and written only inside compiled (and so
+    cached) functions: a typed list's own methods called from Python compile anew in every
+    process, seconds for a record this large."""
+    worlds = numba.typed.List()
+    worlds.append(first)
+    return worlds
+
+
+@numba.njit(cache=True)
+def _append_io(worlds: Any, io: WorldIo) -> None:
+    worlds.append(io)
+
+
+@numba.njit(cache=True)
+def _set_io(worlds: Any, w: int, io: WorldIo) -> None:
+    worlds[w] = io
+
+
+@numba.njit(cache=True)
 def _count_events(io: WorldIo) -> None:
     """Add the world's events of this tick to its running totals by kind and deaths by cause."""
     events, out = io.world.events, io.slots
@@ -129,11 +149,12 @@ def _count_events(io: WorldIo) -> None:
 
 @numba.njit(cache=True)
 def _step_worlds(
-    worlds: Any, todo: np.ndarray, penalty: float, survival: bool, n_alive: np.ndarray, at_horizon: np.ndarray
-) -> None:
+    worlds: Any, todo: np.ndarray, penalty: float, survival: bool, ends_when_empty: bool, n_alive: np.ndarray,
+    at_horizon: np.ndarray, episode_done: np.ndarray,
+) -> None:  # fmt: skip
     """Every world ``w`` with ``todo[w]`` in one call: decode its actions, tick, count its events,
-    write its observations and, with the default reward (``survival``), its rewards and per-slot
-    flags (then ``n_alive[w]`` is its living agents; else -1, the caller finishes the step)."""
+    write its observations and, with the default reward (``survival``), its rewards, per-slot
+    flags and ``episode_done[w]`` (else the caller finishes the step with :func:`_publish_worlds`)."""
     for w in range(len(worlds)):
         if not todo[w]:
             continue
@@ -158,15 +179,29 @@ def _step_worlds(
         n_alive[w] = -1
         if survival:
             apply_death_penalty(world.events, penalty, out.rewards)
-            n_alive[w] = _publish(io, at_horizon[w])
+            _finish(worlds, w, ends_when_empty, n_alive, at_horizon, episode_done)
 
 
 @numba.njit(cache=True)
-def _publish_worlds(worlds: Any, todo: np.ndarray, at_horizon: np.ndarray, n_alive: np.ndarray) -> None:
-    """:func:`_publish` for every world with ``todo[w]`` (after a custom reward function)."""
+def _finish(
+    worlds: Any, w: int, ends_when_empty: bool, n_alive: np.ndarray, at_horizon: np.ndarray,
+    episode_done: np.ndarray,
+) -> None:  # fmt: skip
+    """Publish world ``w``'s per-slot flags; its episode is done at the horizon, or when nobody is
+    left and no one will spawn (``ends_when_empty``)."""
+    n_alive[w] = _publish(worlds[w], at_horizon[w])
+    episode_done[w] = at_horizon[w] or (n_alive[w] == 0 and ends_when_empty)
+
+
+@numba.njit(cache=True)
+def _publish_worlds(
+    worlds: Any, todo: np.ndarray, ends_when_empty: bool, n_alive: np.ndarray, at_horizon: np.ndarray,
+    episode_done: np.ndarray,
+) -> None:  # fmt: skip
+    """:func:`_finish` every world with ``todo[w]`` (after a custom reward function)."""
     for w in range(len(worlds)):
         if todo[w]:
-            n_alive[w] = _publish(worlds[w], at_horizon[w])
+            _finish(worlds, w, ends_when_empty, n_alive, at_horizon, episode_done)
 
 
 @numba.njit(cache=True)
@@ -324,10 +359,15 @@ class VecEnv:
         self.spawn_caps = np.full(self.num_worlds, room_of(self.config), np.int64)
         """Most agents alive at once in each world this episode (``spawn.cap``; drawn per world
         and episode with ``spawn.sample_cap``)."""
-        self._io = numba.typed.List([self._world_io(w) for w in range(self.num_worlds)])
+        self._io = _new_io_list(self._world_io(0))
+        for w in range(1, self.num_worlds):
+            _append_io(self._io, self._world_io(w))
         """Per world: every array of one whole step, by name (:class:`WorldIo`); built once, since
         no array ever moves. A typed list, so one compiled call steps every world."""
         self._todo = np.zeros(self.num_worlds, np.bool_)
+        self._every_world = np.ones(self.num_worlds, np.bool_)
+        self._ends_when_empty = self.config.spawn.mode == "concurrent" or self.config.spawn.min_alive > 0
+        """An episode ends when its last agent dies only if no one will spawn again."""
         self._n_alive = np.zeros(self.num_worlds, np.int64)
         self._at_horizon = np.zeros(self.num_worlds, np.bool_)
         self.observation_space = self.layout.observation_space()
@@ -441,32 +481,27 @@ class VecEnv:
         survival = type(reward_fn) is SurvivalReward  # the default reward: computed in the kernel
         if isinstance(reward_fn, SurvivalReward):
             penalty = reward_fn.death_penalty
-        todo = self._todo
-        np.logical_not(self.episode_done, out=todo)
-        for w in np.flatnonzero(self.episode_done).tolist():
-            if not self.autoreset:
-                self._publish_idle(w)
-                continue
-            self._episodes[w] += 1
-            self._reset_world(w)
-            self.episode_done[w] = False
-        if not todo.any():
-            return
-        _step_worlds(self._io, todo, penalty, survival, self._n_alive, self._at_horizon)
+        done = self.episode_done
+        todo = self._every_world  # the common case: no episode ended on the last step
+        if done.any():  # those worlds restart (or stay idle) and are not stepped this time
+            todo = np.logical_not(done, out=self._todo)
+            for w in np.flatnonzero(done).tolist():
+                if not self.autoreset:
+                    self._publish_idle(w)
+                    continue
+                self._episodes[w] += 1
+                self._reset_world(w)
+                done[w] = False
+            if not todo.any():
+                return
+        io, n_alive, at_horizon, ends = self._io, self._n_alive, self._at_horizon, self._ends_when_empty
+        _step_worlds(io, todo, penalty, survival, ends, n_alive, at_horizon, done)
         if not survival:
             S = self.slots_per_world
             for w in np.flatnonzero(todo).tolist():
                 state = self.worlds[w]
                 self.rewards[w * S : (w + 1) * S] = _checked_rewards(reward_fn(state, state.events), S)
-            _publish_worlds(self._io, todo, self._at_horizon, self._n_alive)
-        for w in np.flatnonzero(todo).tolist():
-            self._finish(w, int(self._n_alive[w]), bool(self._at_horizon[w]))
-
-    def _finish(self, w: int, n_alive: int, at_horizon: bool) -> None:
-        wiped_out = n_alive == 0 and (
-            self.config.spawn.mode == "concurrent" or self.config.spawn.min_alive > 0
-        )
-        self.episode_done[w] = at_horizon or wiped_out
+            _publish_worlds(io, todo, ends, n_alive, at_horizon, done)
 
     def _publish_idle(self, w: int) -> None:
         """A finished world without autoreset: empty slots, no events, no stale observations."""
@@ -486,7 +521,7 @@ class VecEnv:
             return
         cap = sampled_cap(self.config, self.seed, self.first_world + w, int(self._episodes[w]))
         self.worlds[w].rules = rules_with_cap(self._rules, cap)
-        self._io[w] = self._world_io(w)
+        _set_io(self._io, w, self._world_io(w))
         self.spawn_caps[w] = cap
 
     def _reset_world(self, w: int) -> None:
