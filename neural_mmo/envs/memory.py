@@ -13,6 +13,8 @@ the environment variable ``NEURAL_MMO_MEMORY_LIMIT`` (for the command line), els
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -84,6 +86,15 @@ def _state_bytes(config: Config) -> int:
     return sum(int(array.nbytes) for _, array in state.arrays(*Role))
 
 
+def _resized(config: Config, size: int) -> Config:
+    """``config`` with ``map.size = size``, its cross-field rules not checked: a probe is only
+    allocated, so a rule tying some other number to the map's size (a minimum safe square, a
+    spawn ring) need not hold on a 2-tile map."""
+    probe = copy.copy(config)
+    object.__setattr__(probe, "map", dataclasses.replace(config.map, size=size))
+    return probe
+
+
 def world_bytes(config: Config) -> int:
     """Bytes of one world's state, without allocating its grids: every part of a world is sized by
     the map linearly (its edge ring) or quadratically (its grids), so the exact size is the
@@ -92,9 +103,7 @@ def world_bytes(config: Config) -> int:
     x = config.map.size
     if x <= max(_PROBE_SIZES):  # a 1-tile map's edge ring is its one tile: not on the quadratic
         return _state_bytes(config)
-    # the fog keeps no state, and its min_safe may not fit the tiny probe maps
-    probes = ({"map.size": s, "fog.enabled": False} for s in _PROBE_SIZES)
-    f2, f3, f4 = (_state_bytes(config.override(probe)) for probe in probes)
+    f2, f3, f4 = (_state_bytes(_resized(config, s)) for s in _PROBE_SIZES)
     # Lagrange through (2, f2), (3, f3), (4, f4); (x-3)(x-4) and (x-2)(x-3) are even
     return f2 * (x - 3) * (x - 4) // 2 - f3 * (x - 2) * (x - 4) + f4 * (x - 2) * (x - 3) // 2
 

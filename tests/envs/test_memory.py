@@ -74,6 +74,12 @@ def test_the_world_size_extrapolated_from_small_maps_is_exact(size):
     assert world_bytes(config) == _state_nbytes(WorldState.allocate(config))
 
 
+def test_rules_tied_to_the_map_size_do_not_stop_the_probes():
+    """A fog whose safe square is wider than the 2-4 tile probe maps still gets an exact size."""
+    config = SMALL.override({"fog.enabled": True, "fog.min_safe": 12})
+    assert world_bytes(config) == _state_nbytes(WorldState.allocate(config))
+
+
 def test_the_largest_config_is_sized_without_allocating_it():
     largest = Config().override({"map.size": 4096, "map.border": 64, "spawn.n_agents": 65_536,
                                  "npc.n_npcs": 65_536, "observe.vision_radius": 32,
