@@ -143,7 +143,7 @@ def in_combat(now: int, combat_tick: int, status_ticks: int) -> bool:
     return now - combat_tick < status_ticks
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Every living agent ``i`` with a style in its command attacks its target entity (see module
     docs). ``world.scratch`` holds the attack order and the damage each attacker dealt.

@@ -22,7 +22,7 @@ def entity_id(agents: AgentTable, npcs: NpcTable, entity: int) -> int:
     return agents.agent_id[entity] if entity < n else npcs.npc_id[entity - n]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def remove_dead(world: World) -> int:
     """Remove every living agent with a death cause set; log its death. Returns deaths."""
     agents, npcs, occupant, events = world.agents, world.npcs, world.occupant, world.events
@@ -45,7 +45,7 @@ def remove_dead(world: World) -> int:
     return deaths
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def remove_dead_npcs(world: World) -> None:
     """NPCs killed this tick leave the map and free their slot (their KILL was logged)."""
     npcs, occupant = world.npcs, world.occupant

@@ -94,7 +94,7 @@ def fog_distance(r: int, c: int, lo: int, hi: int) -> int:
     return min(r - lo, hi - r, c - lo, hi - c)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def close_fog(world: World, rules: Rules) -> None:
     """Damage every living agent standing in the fog this tick (see module docs)."""
     if not rules.fog.enabled:

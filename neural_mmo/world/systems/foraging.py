@@ -20,7 +20,7 @@ from neural_mmo.world.systems.progression import Skill, gain_xp
 from neural_mmo.world.systems.regrowth import schedule_regrowth
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def forage(world: World, rules: Rules) -> None:
     """Every living agent eats where it stands and drinks from adjacent water, in slot order."""
     agents, material, regrowth, events = world.agents, world.material, world.regrowth, world.events

@@ -38,7 +38,7 @@ def shuffled_alive(alive: np.ndarray, order: np.ndarray, rng: np.ndarray) -> int
     return n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def move_agents(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Apply every agent's move command (a Direction) in a random order; see module docs."""
     agents, material, occupant, events = world.agents, world.material, world.occupant, world.events

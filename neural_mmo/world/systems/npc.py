@@ -102,7 +102,7 @@ def _place_npc(
     log_pair(world.events, EventKind.NPC_SPAWN, n_agents + j, npc_id, r, c, behaviour, -1, -1, level)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def spawn_npcs(world: World, attempts: int, rules: Rules) -> None:
     """Up to ``attempts`` spawn attempts while below the cap (see module docs)."""
     npcs, material, occupant = world.npcs, world.material, world.occupant
@@ -226,7 +226,7 @@ def _find_prey(death_cause: np.ndarray, occupant: np.ndarray, r: int, c: int, of
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def act_npcs(world: World, rules: Rules) -> None:
     """One tick of every living NPC (see module docs)."""
     agents, npcs, material, occupant, events = (

@@ -36,7 +36,7 @@ def schedule_regrowth(queue: RegrowthQueue, tile: int, tick: int, prob: float, r
     _file(queue, tile, tick)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def regrow_resources(world: World) -> int:
     """Regrow the tiles due this tick; re-file the ones still waiting. Returns tiles regrown."""
     queue, material = world.regrowth, world.material

@@ -87,7 +87,7 @@ def _place(world: World, slot: int, r: int, c: int, rules: Rules) -> None:
     log_event(world.events, EventKind.SPAWN, slot, agent_id, r, c, population)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def spawn_continuous(world: World, rules: Rules) -> None:
     """One tick of continuous spawning (see module docs)."""
     agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles

@@ -63,7 +63,7 @@ def lowest_health_target(
     return best
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def choose_targets(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Rewrite the attack columns of ``commands`` (``int32 [N, len(Command)]``) for
     ``combat.enabled`` and ``combat.auto_target`` (see module docs); a no-op by default."""

@@ -20,7 +20,7 @@ from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.combat import in_combat
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def update_vitals(world: World, rules: Rules) -> None:
     """Apply one tick of decay, damage and regeneration to every living agent."""
     agents = world.agents
