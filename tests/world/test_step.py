@@ -271,4 +271,4 @@ def test_every_system_in_the_step_order_takes_the_named_world():
         params = list(inspect.signature(system.py_func).parameters)
         assert params[0] == "world", (system.__name__, params)
         assert set(params[1:]) <= {"commands", "rules", "attempts"}, (system.__name__, params)
-        assert system.targetoptions.get("inline") == "always", f"{system.__name__} is not inlined into the tick"
+        assert system.targetoptions.get("inline") == "always", f"{system.__name__} is not inlined"
