@@ -50,7 +50,7 @@ def _empty2(a: object, b: object) -> None:
 
 
 @numba.njit
-def _empty6(a: object, b: object, c: object, d: object, e: object, f: object) -> None:
+def _empty8(a: object, b: object, c: object, d: object, e: object, f: object, g: object, h: object) -> None:
     pass
 
 
@@ -70,18 +70,21 @@ def main() -> None:
         twin.step(actions)
     io = twin._io
     commands = vec._commands.copy()
-    todo, n_alive, at_horizon = vec._todo, vec._n_alive, vec._at_horizon
+    spare = VecEnv(1, config=vec.config, seed=0)  # compiles the tick probe without moving the twin
+    spare.reset()
+    _tick(spare._io, commands)
+    todo, n_alive, at_horizon, done = vec._every_world, vec._n_alive, vec._at_horizon, vec.episode_done
     parts: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
         "tick": (lambda: _tick(io, commands), lambda: _empty2(io, commands)),
         "observations": (lambda: _observe(io), lambda: _empty1(io)),
         "one Python->numba call of the step": (
-            lambda: _empty6(vec._io, todo, -1.0, True, n_alive, at_horizon),
+            lambda: _empty8(vec._io, todo, -1.0, True, False, n_alive, at_horizon, done),
             lambda: None,
         ),
     }
     for name, (run, empty) in parts.items():  # compile
         empty()
-        if name != "tick":
+        if name != "tick":  # the twin must stay in step with the env
             run()
     spent = {"whole step": 0.0, **{name: 0.0 for name in parts}}
     for _ in range(args.ticks):
