@@ -25,16 +25,16 @@ def test_check_env_reports_on_a_good_config(overrides):
 
 
 def test_check_env_catches_nondeterminism(monkeypatch):
-    real_finish = vector_module.VecEnv._finish  # runs after each world's step
+    real_advance = vector_module.VecEnv._advance  # steps every world
     calls = {"n": 0}
 
-    def leaky_finish(vec, w, *args):
+    def leaky_advance(vec):
         calls["n"] += 1
-        real_finish(vec, w, *args)
-        # a hidden global counter leaks into the world
-        vec.worlds[w].streams[Stream.MOVEMENT, 0] ^= np.uint64(calls["n"] % 7 + 1)
+        real_advance(vec)
+        for state in vec.worlds:  # a hidden global counter leaks into the worlds
+            state.streams[Stream.MOVEMENT, 0] ^= np.uint64(calls["n"] % 7 + 1)
 
-    monkeypatch.setattr(vector_module.VecEnv, "_finish", leaky_finish)
+    monkeypatch.setattr(vector_module.VecEnv, "_advance", leaky_advance)
     with pytest.raises(EnvCheckError, match="determinism"):
         check_env("small", ticks=40)
 
