@@ -3,6 +3,7 @@ allowed actions."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -36,3 +37,35 @@ def test_specs_pass_and_a_masked_rollout_takes_only_allowed_actions(observation_
     assert bool(rollout["next", GROUP, "truncated"][-1].all())
     with pytest.raises(ValueError, match="needs action_format='multidiscrete'"):
         make_env("small", action_format="dict")
+
+
+def slot_rewards(state, events):
+    """A reward that differs from slot to slot and tick to tick."""
+    return np.arange(state.agents.capacity, dtype=np.float32) / 8 + state.tick
+
+
+@pytest.mark.parametrize("observation_format", ["dict", "flat"])
+def test_outputs_equal_those_of_torchrls_own_pettingzoo_wrapper(observation_format):
+    from torchrl.envs.libs.pettingzoo import PettingZooWrapper
+
+    import neural_mmo
+
+    kwargs = {"horizon": 3, "seed": 2, "observation_format": observation_format, "reward_fn": slot_rewards}
+    ours = make_env("small", **kwargs)
+    theirs = PettingZooWrapper(
+        neural_mmo.parallel_env("small", agent_names="slot", action_format="multidiscrete", **kwargs),
+        categorical_actions=True, use_mask=False, seed=2, device="cpu",
+    )  # fmt: skip
+    assert ours.observation_spec == theirs.observation_spec and ours.action_spec == theirs.action_spec
+    assert ours.reward_spec == theirs.reward_spec and ours.done_spec == theirs.done_spec
+    # 5 steps over a 3-tick horizon: the episode's end and the reset after it included
+    a = ours.rollout(5, policy=MaskedRandomPolicy(ours, seed=3), break_when_any_done=False)
+    b = theirs.rollout(5, policy=MaskedRandomPolicy(theirs, seed=3), break_when_any_done=False)
+    assert a["next", "done"].flatten().tolist() == [False, False, True, False, False]
+    observed = [v for k, v in a.items(True, True) if k[:2] == (GROUP, "observation")]
+    assert observed and all(bool(v.ne(0).any()) for v in observed), "observations were filled in"
+    assert not bool(a[GROUP, "action_mask"].all()), "masks forbid some actions"
+    assert len(set(a["next", GROUP, "reward"].flatten().tolist())) > 10, "rewards differ by slot and tick"
+    assert set(a.keys(True, True)) == set(b.keys(True, True))
+    for key in a.keys(True, True):
+        assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), key
