@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments  # noqa: E402
 
-from neural_mmo.integrations.rllib import NeuralMMOMultiAgentEnv  # noqa: E402
+from neural_mmo.integrations.rllib import NeuralMMOEnvRunner, NeuralMMOMultiAgentEnv  # noqa: E402
 
 
 def random_actions(env: NeuralMMOMultiAgentEnv, obs: dict, rng: np.random.Generator) -> dict:
@@ -61,3 +61,39 @@ def test_agents_die_spawn_and_reuse_slot_ids_the_way_rllib_accepts():
     assert deaths > 0 and reborn > 0 and env.deaths == deaths
     with pytest.raises(ValueError, match="fixes"):
         NeuralMMOMultiAgentEnv({"preset": "small", "agent_names": "unique"})
+
+
+def test_the_env_runner_reports_the_step_counts_of_rllibs_own():
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+    from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+
+    config = (
+        PPOConfig()
+        .environment(NeuralMMOMultiAgentEnv, env_config={"preset": "small", "seed": 1, "horizon": 30})
+        .multi_agent(policies={"shared"}, policy_mapping_fn=lambda agent_id, episode, **kw: "shared")
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=2)
+        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16]))
+        .debugging(seed=0)
+    )
+    runs = []
+    for runner_cls in (MultiAgentEnvRunner, NeuralMMOEnvRunner):  # each seeds torch when made
+        runner = runner_cls(config=config)
+        episodes = runner.sample(num_timesteps=80) + runner.sample(num_timesteps=10)  # an episode ends
+        metrics = runner.get_metrics()
+        counts = {
+            key: {k: float(v.peek()) for k, v in metrics[key].items()}
+            for key in ("num_agent_steps_sampled", "num_agent_steps_sampled_lifetime",
+                        "num_module_steps_sampled", "num_module_steps_sampled_lifetime")
+        }  # fmt: skip
+        totals = {key: float(metrics[key].peek()) for key in ("num_env_steps_sampled", "num_episodes")}
+        actions = [a.tolist() for e in episodes for sa in e.agent_episodes.values() for a in sa.get_actions()]
+        runs.append((counts, totals, actions))
+        runner.stop()
+    (counts, totals, actions), (counts_2, totals_2, actions_2) = runs
+    assert actions == actions_2, "both runners sampled the same steps"
+    assert totals == totals_2 and totals["num_env_steps_sampled"] == 90 and totals["num_episodes"] >= 2
+    assert counts == counts_2
+    per_agent = counts["num_agent_steps_sampled"]
+    assert len(per_agent) > 10 and max(per_agent.values()) == 90
+    assert sum(per_agent.values()) == counts["num_module_steps_sampled"]["shared"]
