@@ -3,9 +3,13 @@
 ::
 
     from ray.rllib.algorithms.ppo import PPOConfig
-    from neural_mmo.integrations.rllib import NeuralMMOMultiAgentEnv
+    from neural_mmo.integrations.rllib import NeuralMMOEnvRunner, NeuralMMOMultiAgentEnv
 
-    config = PPOConfig().environment(NeuralMMOMultiAgentEnv, env_config={"preset": "small"})
+    config = (
+        PPOConfig()
+        .environment(NeuralMMOMultiAgentEnv, env_config={"preset": "small"})
+        .env_runners(env_runner_cls=NeuralMMOEnvRunner)  # optional: the same, faster
+    )
     algo = config.build_algo()
     algo.train()
 
