@@ -57,12 +57,17 @@ try:
         NUM_MODULE_STEPS_SAMPLED,
         NUM_MODULE_STEPS_SAMPLED_LIFETIME,
     )
+    from ray.rllib.utils.typing import AgentID, MultiAgentDict
 except ImportError as _err:
     raise missing("RLlib", "rllib", _err) from None
 
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv
 
-FIXED = {"agent_names": "slot", "observation_format": "flat", "action_format": "multidiscrete"}
+FIXED: dict[str, Any] = {
+    "agent_names": "slot",
+    "observation_format": "flat",
+    "action_format": "multidiscrete",
+}
 """What the RLlib env sets on the PettingZoo env it wraps (``env_config`` cannot change them)."""
 
 SEED_STRIDE = 1_000
@@ -89,10 +94,10 @@ class NeuralMMOMultiAgentEnv(MultiAgentEnv):
         """Where each part lies in the flat observation (``slices``, ``shapes``, ``unflatten``)."""
         self._observation_space = self.env.observation_space("player_0")
         self._action_space = self.env.action_space("player_0")
-        self.possible_agents = list(self.env.possible_agents)
+        self.possible_agents: list[AgentID] = list(self.env.possible_agents)
         self.observation_spaces = dict.fromkeys(self.possible_agents, self._observation_space)
         self.action_spaces = dict.fromkeys(self.possible_agents, self._action_space)
-        self.agents: list[str] = []
+        self.agents: list[AgentID] = []
         self._seen: set[str] = set()
         self.deaths = 0
         """Agents that died, over this env's lifetime."""
@@ -112,7 +117,9 @@ class NeuralMMOMultiAgentEnv(MultiAgentEnv):
         self._seen = set(shown)
         return {k: obs[k] for k in shown}, {k: _lean(infos[k]) for k in shown}
 
-    def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+    def step(  # type: ignore[override]  # RLlib's MultiAgentEnv.step (names are str here)
+        self, action_dict: dict[str, Any]
+    ) -> tuple[MultiAgentDict, MultiAgentDict, MultiAgentDict, MultiAgentDict, MultiAgentDict]:
         obs, rewards, terminations, truncations, infos = self.env.step(action_dict)
         vec = self.env.vec
         done = bool(vec.episode_done[0])

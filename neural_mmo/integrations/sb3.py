@@ -35,7 +35,11 @@ except ImportError as _err:
 
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv
 
-FIXED = {"agent_names": "slot", "observation_format": "flat", "action_format": "multidiscrete"}
+FIXED: dict[str, Any] = {
+    "agent_names": "slot",
+    "observation_format": "flat",
+    "action_format": "multidiscrete",
+}
 """What the vector env sets on each PettingZoo env it wraps."""
 
 
