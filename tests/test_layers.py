@@ -146,7 +146,9 @@ def test_replay_imports_nothing_that_plays():
 
 
 @pytest.mark.parametrize(
-    ("module", "only_in"), [("torch", {"train", "research"}), ("websockets", {"viewer"})]
+    ("module", "only_in"),
+    # integrations: the TorchRL env speaks torch tensors (imported only with its extra)
+    [("torch", {"train", "research", "integrations"}), ("websockets", {"viewer"})],
 )
 def test_heavy_dependencies_stay_in_their_parts(module, only_in):
     users = {part for part in RANK if module in third_party(part)}

@@ -402,7 +402,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
             self._slot_names[slot] = f"player_{agent_id}"
         return self._slot_names[slot]
 
-    def _observations(self) -> tuple[np.ndarray, list[str], dict[str, Any], np.ndarray | None]:
+    def _observations(self) -> tuple[np.ndarray, Sequence[str], dict[str, Any], np.ndarray | None]:
         """The slots shown this tick and their names, their observations as views of one fresh copy
         of the buffers, and with flat observations their ``action_mask`` rows (int8, for
         ``infos``); also refreshes ``agents`` and the name -> slot map. Slot names show every slot;
@@ -427,7 +427,7 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         return slots, names, {name: {k: snapshot[k][n] for k in keys} for n, name in enumerate(names)}, None
 
     def _infos(
-        self, slots: np.ndarray, names: list[str], masks: np.ndarray | None, malformed: dict[int, int]
+        self, slots: np.ndarray, names: Sequence[str], masks: np.ndarray | None, malformed: dict[int, int]
     ) -> dict[str, dict[str, Any]]:
         """Per name: rejected action heads; with slot names the agent the slot shows (``agent_id``,
         -1 when empty) and whether it is ``alive``, ``spawned`` or ``died`` this tick; with flat

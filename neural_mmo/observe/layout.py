@@ -234,7 +234,7 @@ class ObsLayout:
         return spaces.Dict(
             {
                 f.key: spaces.Box(
-                    low=f.low.astype(f.dtype), high=f.high.astype(f.dtype), shape=f.shape, dtype=f.dtype
+                    low=f.low.astype(f.dtype), high=f.high.astype(f.dtype), shape=f.shape, dtype=f.dtype.type
                 )
                 for f in self.fields
             }

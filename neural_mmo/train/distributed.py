@@ -66,7 +66,7 @@ class EnvWorker:
 
     def __init__(self, config: Config, seed: int, first: int, count: int, reward_fn: RewardFn | None,
                  autoreset: bool) -> None:  # fmt: skip
-        self.args = dict(
+        self.args: dict[str, Any] = dict(
             config=config, seed=seed, reward_fn=reward_fn, autoreset=autoreset, first_world=first
         )
         self.config, self.first, self.count = config, first, count
@@ -250,8 +250,10 @@ class RayVecEnv:
         self.groups = [range(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
         remote = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(EnvWorker)
-        for g in self.groups:
-            self._actors.append(remote.remote(self.config, self.seed, g.start, len(g), reward_fn, autoreset))
+        for group in self.groups:
+            self._actors.append(
+                remote.remote(self.config, self.seed, group.start, len(group), reward_fn, autoreset)
+            )
         refs = [actor.node.remote() for actor in self._actors]
         ready, _ = ray.wait(refs, num_returns=len(refs), timeout=START_TIMEOUT)
         if len(ready) < len(refs):
