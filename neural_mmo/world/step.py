@@ -24,8 +24,9 @@ The whole tick is one numba function, so Python pays one call per tick whatever 
 systems. Each system kernel is declared ``inline="always"``, so it is compiled into the tick
 rather than called: a call hands numba the whole world record, reference-counting every array
 in it (the VecEnv step measured about 6% faster inlined, ``benchmarks/bench_worlds.py``). A new
-system's kernel is declared the same way. Observations, masks and rewards are computed afterwards from the state and the event
-log by the layers above (:mod:`neural_mmo.observe`, :mod:`neural_mmo.tasks`).
+system's kernel is declared the same way. Observations, masks and rewards are computed afterwards
+from the state and the event log by the layers above (:mod:`neural_mmo.observe`,
+:mod:`neural_mmo.tasks`).
 """
 
 from __future__ import annotations
