@@ -45,6 +45,8 @@ def test_attention_follows_the_selected_agent(page, trained):
     page.check("#overlay-attention")
     # nobody selected: the server's default (the lowest living id), no agent in the request
     wait_for(lambda: [c.overlay for c in trained.clients] == ["attention"], "a plain attention request")
+    # positions on screen are read once the overlay (and its legend) is drawn: nothing moves after
+    page.wait_for_function("k => window.viewer.drawnOverlay === k", arg="attention")
 
     agents = page.evaluate("window.viewer.agents")
     tiles = Counter((a["r"], a["c"]) for a in agents)
