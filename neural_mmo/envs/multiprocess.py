@@ -48,6 +48,7 @@ import threading
 import time
 import traceback
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection, wait
@@ -261,7 +262,48 @@ def _release(shm: shared_memory.SharedMemory, linked: list[bool], processes: lis
     _unlink(shm, linked)
 
 
-class MultiprocessVecEnv:
+StepResult = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]
+"""What ``step`` returns: observations, rewards, terminations, truncations, infos."""
+
+
+class WorkerGroups:
+    """What the env handles over groups of worlds in workers share (:class:`MultiprocessVecEnv`,
+    ``train.distributed.RayVecEnv``): the slots of a group, the open and started checks, and
+    :meth:`step` as "write the actions, then :meth:`step_buffered`"."""
+
+    groups: list[range]
+    slots_per_world: int
+    num_worlds: int
+    num_slots: int
+    n_heads: int
+    action_buffer: np.ndarray
+    _closed: bool
+    _started: bool
+    step_buffered: Callable[[], StepResult]
+    """Each env steps its workers its own way."""
+
+    def step(self, actions: Any) -> StepResult:
+        """Advance every world one tick with ``int [num_slots, n_heads]`` actions."""
+        self._check_started()
+        as_action_array(actions, self.num_worlds, self.num_slots, self.n_heads, self.action_buffer)
+        return self.step_buffered()
+
+    def group_slots(self, group: int) -> slice:
+        """Flat slots of worker group ``group``."""
+        worlds = self.groups[group]
+        return slice(worlds.start * self.slots_per_world, worlds.stop * self.slots_per_world)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"this {type(self).__name__} is closed")
+
+    def _check_started(self) -> None:
+        self._check_open()
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+
+
+class MultiprocessVecEnv(WorkerGroups):
     """:class:`VecEnv` over worker processes and shared memory (see the module docs).
 
     Arguments: those of :class:`VecEnv`, plus ``num_workers`` (processes; default: one per world
@@ -372,14 +414,6 @@ class MultiprocessVecEnv:
         self._started = True
         return self.observations, self.infos
 
-    def step(
-        self, actions: Any
-    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Advance every world one tick with ``int [num_slots, n_heads]`` actions."""
-        self._check_started()
-        as_action_array(actions, self.num_worlds, self.num_slots, self.n_heads, self.action_buffer)
-        return self.step_buffered()
-
     def step_buffered(
         self,
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -434,11 +468,6 @@ class MultiprocessVecEnv:
         infos = {k: views[k] for k in ("alive", "agent_id", "spawned", "invalid_actions", "episode_done")}
         return g, obs, views["rewards"], views["terminations"], views["truncations"], infos
 
-    def group_slots(self, group: int) -> slice:
-        """Flat slots of worker group ``group``."""
-        worlds = self.groups[group]
-        return slice(worlds.start * self.slots_per_world, worlds.stop * self.slots_per_world)
-
     # ------------------------------------------------------------------ lifetime
 
     def close(self) -> None:
@@ -477,15 +506,6 @@ class MultiprocessVecEnv:
         ):
             raise ValueError(f"world must be an int in 0..{self.num_worlds - 1}, got {world!r}")
         return next(g for g, r in enumerate(self.groups) if world in r)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("this MultiprocessVecEnv is closed")
-
-    def _check_started(self) -> None:
-        self._check_open()
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
 
     def _send(self, g: int, command: str, arg: Any) -> None:
         try:

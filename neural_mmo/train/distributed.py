@@ -36,9 +36,8 @@ from typing import Any
 import numpy as np
 
 from neural_mmo.config import Config, make_config
-from neural_mmo.envs.actions import as_action_array
 from neural_mmo.envs.memory import check_memory
-from neural_mmo.envs.multiprocess import PER_WORLD, WorkerError, _layout_of, _slice, _views
+from neural_mmo.envs.multiprocess import PER_WORLD, WorkerError, WorkerGroups, _layout_of, _slice, _views
 from neural_mmo.envs.vector import VecEnv, buffer_specs
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn
@@ -149,7 +148,7 @@ def _release(actors: list[Any], owns_ray: bool, shm: shared_memory.SharedMemory 
             pass
 
 
-class RayVecEnv:
+class RayVecEnv(WorkerGroups):
     """:class:`~neural_mmo.envs.vector.VecEnv` over Ray actors (see the module docs).
 
     Arguments: those of :class:`VecEnv`, plus
@@ -292,11 +291,6 @@ class RayVecEnv:
 
     # ------------------------------------------------------------------ API
 
-    def group_slots(self, group: int) -> slice:
-        """Flat slots of worker group ``group``."""
-        worlds = self.groups[group]
-        return slice(worlds.start * self.slots_per_world, worlds.stop * self.slots_per_world)
-
     def reset(self, seed: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Start a new episode in every world (see :meth:`VecEnv.reset`)."""
         self._check_open()
@@ -305,14 +299,6 @@ class RayVecEnv:
         self._gather([actor.reset.remote(seed) for actor in self._actors])
         self._started = True
         return self.observations, self.infos
-
-    def step(
-        self, actions: Any
-    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Advance every world one tick with ``int [num_slots, n_heads]`` actions."""
-        self._check_started()
-        as_action_array(actions, self.num_worlds, self.num_slots, self.n_heads, self.action_buffer)
-        return self.step_buffered()
 
     def step_buffered(
         self,
@@ -373,15 +359,6 @@ class RayVecEnv:
                 raise err.cause from None  # bad input, refused before any change
             self.close()
             raise WorkerError(f"an environment actor failed: {err}") from None
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("this RayVecEnv is closed")
-
-    def _check_started(self) -> None:
-        self._check_open()
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
 
 
 __all__ = ["TRANSPORTS", "EnvWorker", "RayVecEnv", "shipped_specs"]
