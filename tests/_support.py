@@ -168,6 +168,7 @@ def world_of(
         npcs=NpcTable.empty(1),
         regrowth=RegrowthQueue.empty(side),
         events=EventLog.empty(16 * agents.capacity + 16),
+        closed_rings=np.zeros(1, np.int64),
         edge_tiles=np.zeros((0, 2), np.int16),
         npc_offsets=nearest_first(1),
         scratch=np.zeros((2, agents.capacity), np.int32),

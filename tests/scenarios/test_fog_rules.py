@@ -16,7 +16,7 @@ from neural_mmo.testing.scenario import remove_all_npcs
 from neural_mmo.viewer.frames import encode_body
 from neural_mmo.world.events import DeathCause, EventKind
 from neural_mmo.world.state import Clock
-from neural_mmo.world.systems.fog import in_fog, safe_bounds
+from neural_mmo.world.systems.fog import close_fog, in_fog, safe_bounds
 from neural_mmo.world.systems.npc import spawn_npcs
 
 MAP = """
@@ -135,6 +135,8 @@ def test_npcs_respawn_only_inside_the_safe_square():
     state = vec.worlds[0]
     remove_all_npcs(state)
     state.clock[Clock.TICK] = 3  # three rings fogged
+    close_fog(state.world, state.rules)  # as in the tick: the fog closes its rings to spawning
+    assert state.closed_rings[0] == 3
     spawn_npcs(state.world, 400, state.rules)
     lo, hi = safe_bounds(3, state.rules)
     npcs = state.npcs

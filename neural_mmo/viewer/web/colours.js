@@ -27,8 +27,10 @@ export const NPC_RGB = { 1: [200, 235, 200], 2: [130, 90, 50], 3: [150, 0, 0] };
 export const STYLE_CSS = ["#ffffff", "#ff3b3b", "#3bff6a", "#5aa8ff"];
 export const STYLE_NAMES = ["none", "melee", "range", "mage"];
 
-// The death fog, drawn over the playable area outside the safe square.
-export const FOG_CSS = "rgba(150, 60, 200, 0.45)";
+// Areas a system shades (a frame's "areas", by system): the death fog over the playable area
+// outside the safe square. A name without a colour here is drawn in AREA_DEFAULT_CSS.
+export const AREA_CSS = { fog: "rgba(150, 60, 200, 0.45)" };
+export const AREA_DEFAULT_CSS = "rgba(255, 255, 255, 0.3)";
 
 export const css = ([r, g, b]) => `rgb(${r},${g},${b})`;
 

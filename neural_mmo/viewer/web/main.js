@@ -1,6 +1,6 @@
 // Neural MMO viewer client: a websocket to /ws, a 2D canvas with a cached tile layer, agents,
 // NPCs, attacks and an optional heatmap overlay. Message format: docs/viewer.md.
-import { MATERIAL_RGB, HEAT_LUT, STYLE_CSS, FOG_CSS, populationCss, npcCss } from "./colours.js";
+import { MATERIAL_RGB, HEAT_LUT, STYLE_CSS, AREA_CSS, AREA_DEFAULT_CSS, populationCss, npcCss } from "./colours.js";
 
 const $ = (id) => document.getElementById(id);
 const canvas = $("world");
@@ -267,16 +267,11 @@ function draw(now) {
     ctx.drawImage(tileCanvas, c0, r0, c1 - c0, r1 - r0, dx, dy, (c1 - c0) * scale, (r1 - r0) * scale);
     if (state.overlay) ctx.drawImage(overlayCanvas, c0, r0, c1 - c0, r1 - r0, dx, dy, (c1 - c0) * scale, (r1 - r0) * scale);
   }
-  const fog = state.frame && state.frame.fog;
-  if (fog && fog[0] > fog[2]) {
-    // [safe first, safe last, playable first, playable last]: the four bands outside the safe square
-    const [lo, hi, a0, a1] = fog;
-    ctx.fillStyle = FOG_CSS;
-    const band = (r, c, rows, cols) => ctx.fillRect((c - x) * scale, (r - y) * scale, cols * scale, rows * scale);
-    band(a0, a0, lo - a0, a1 - a0 + 1);
-    band(hi + 1, a0, a1 - hi, a1 - a0 + 1);
-    band(lo, a0, hi - lo + 1, lo - a0);
-    band(lo, hi + 1, hi - lo + 1, a1 - hi);
+  // Areas systems shade ({system: [[row, col, rows, cols], ...]}), each in its system's colour.
+  const areas = (state.frame && state.frame.areas) || {};
+  for (const [name, rects] of Object.entries(areas)) {
+    ctx.fillStyle = Object.hasOwn(AREA_CSS, name) ? AREA_CSS[name] : AREA_DEFAULT_CSS;
+    for (const [r, c, rows, cols] of rects) ctx.fillRect((c - x) * scale, (r - y) * scale, cols * scale, rows * scale);
   }
 
   const visible = (r, c) => r >= r0 - 1 && r < r1 + 1 && c >= c0 - 1 && c < c1 + 1;

@@ -16,10 +16,11 @@ ticks after it.
 
 Each tick, after vitals, every living agent not killed earlier in the tick that stands outside
 the safe square loses ``damage`` health; at 0 it dies with cause FOG (immortal agents stay at 1).
-Nobody spawns in the fog: continuous spawning, which uses the edge ring, stops once the fog
-covers it (no draws are made), and NPCs respawn only inside the safe square. NPCs take no fog
-damage. So from then on a continuous world only loses agents: its episode ends when nobody is
-left (with ``spawn.min_alive`` above 0) or at the horizon.
+Nobody spawns in the fog: the fog closes its rings to spawning (``closed_rings``), so continuous
+spawning, which uses the edge ring, stops once the fog covers it (no draws are made), and NPCs
+respawn only inside the safe square. NPCs take no fog damage. So from then on a continuous world
+only loses agents: its episode ends when nobody is left (with ``spawn.min_alive`` above 0) or at
+the horizon.
 
 With the fog on, each agent observes ``fog``: how many moves it is from the fog (its distance to
 the safe square's outer ring, 0 on that ring; negative in the fog: minus the moves to the safe
@@ -101,6 +102,7 @@ def close_fog(world: World, rules: Rules) -> None:
         return
     agents = world.agents
     lo, hi = safe_bounds(world.clock[Clock.TICK], rules)
+    world.closed_rings[0] = lo - rules.map.border  # nothing spawns in the fog this tick
     if lo <= rules.map.border:  # no fog yet
         return
     for i in range(agents.alive.shape[0]):

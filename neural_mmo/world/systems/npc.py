@@ -9,7 +9,7 @@ rule (``max_health + health_per_level (level - 1)``).
 
 Spawning: at reset, and every tick while fewer than ``n_npcs`` live, up to ``spawn_attempts``
 attempts (``4 n_npcs`` at reset) at uniformly random tiles of the playable area; an attempt
-succeeds on a free, spawnable tile outside the fog (when it is on). A slot is not refilled on the
+succeeds on a free, spawnable tile off the closed rings (see spawning). A slot is not refilled on the
 tick its NPC died.
 
 Each tick, after the agents' attacks, every living NPC in slot order:
@@ -52,9 +52,9 @@ from neural_mmo.world.systems.combat import (
     roll_damage,
     take_hit,
 )
-from neural_mmo.world.systems.fog import in_fog, safe_bounds
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.systems.progression import Skill, gain_xp, max_health_at
+from neural_mmo.world.systems.spawning import in_square, open_square
 from neural_mmo.world.tables import NEVER, Behaviour
 
 BLOCKED = 9
@@ -110,7 +110,7 @@ def spawn_npcs(world: World, attempts: int, rules: Rules) -> None:
     tick = world.clock[Clock.TICK]
     capacity = npcs.alive.shape[0]
     size = material.shape[0] - 2 * rules.map.border
-    lo, hi = safe_bounds(tick, rules)
+    lo, hi = open_square(world, rules)
     alive = 0
     for j in range(capacity):
         alive += npcs.alive[j]
@@ -124,7 +124,7 @@ def spawn_npcs(world: World, attempts: int, rules: Rules) -> None:
                 return
         r = rules.map.border + below(rng, size)
         c = rules.map.border + below(rng, size)
-        if SPAWNABLE[material[r, c]] and occupant[r, c] < 0 and not in_fog(r, c, lo, hi):
+        if SPAWNABLE[material[r, c]] and occupant[r, c] < 0 and in_square(r, c, lo, hi):
             x = danger(r, c, rules.map.border, size)
             if x < rules.npc.passive_below:
                 behaviour = Behaviour.PASSIVE

@@ -15,8 +15,9 @@ A world's ``spawn.cap`` (when above 0) bounds the agents alive at once below the
 happens while that many live, and ``min_alive`` counts up to the cap at most. (A VecEnv with
 ``spawn.sample_cap`` gives each world and episode its own cap.)
 
-With the fog on, nobody spawns in it: a tile outside the safe square is never taken, and
-continuous spawning stops (no draws are made) once the fog covers the edge ring.
+Nobody spawns on the *closed rings*: the outer ``closed_rings`` rings of the playable area, which
+a system may close for the tick (0 unless one does). While the edge ring is closed, continuous
+spawning, which uses only it, stops (no draws are made).
 
 A new agent takes the lowest free slot that did not lose its agent this tick, gets the next
 global id, population ``id % n_populations``, full health, food and water, and every skill at
@@ -33,7 +34,6 @@ from neural_mmo.world.materials import SPAWNABLE
 from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
-from neural_mmo.world.systems.fog import in_fog, safe_bounds
 from neural_mmo.world.tables import NEVER, AgentTable
 
 
@@ -53,10 +53,30 @@ def room_for(agents: AgentTable, rules: Rules) -> int:
     return cap if 0 < cap < n else n
 
 
+OPEN = (0, 2**62)
+""":func:`open_square` while no ring is closed: every tile of any grid is open."""
+
+
+@numba.njit(cache=True, inline="always")
+def open_square(world: World, rules: Rules) -> tuple[int, int]:
+    """First and last row (and column) of the square where things may spawn this tick, on the
+    stored grid (border included), inclusive: the playable area less its closed rings."""
+    rings = world.closed_rings[0]
+    if rings <= 0:
+        return OPEN
+    return rules.map.border + rings, rules.map.border + rules.map.size - 1 - rings
+
+
+@numba.njit(cache=True, inline="always")
+def in_square(r: int, c: int, lo: int, hi: int) -> bool:
+    """Whether ``(r, c)`` lies in the square ``lo .. hi`` (rows and columns, inclusive)."""
+    return lo <= r <= hi and lo <= c <= hi
+
+
 @numba.njit(cache=True, inline="always")
 def _can_spawn(material: np.ndarray, occupant: np.ndarray, r: int, c: int, lo: int, hi: int) -> bool:
-    """A free, spawnable tile inside the safe square ``lo .. hi`` (the fog's, see ``fog.py``)."""
-    return SPAWNABLE[material[r, c]] and occupant[r, c] < 0 and not in_fog(r, c, lo, hi)
+    """A free, spawnable tile inside the open square ``lo .. hi`` (see :func:`open_square`)."""
+    return SPAWNABLE[material[r, c]] and occupant[r, c] < 0 and in_square(r, c, lo, hi)
 
 
 @numba.njit(cache=True, inline="always")
@@ -93,9 +113,9 @@ def spawn_continuous(world: World, rules: Rules) -> None:
     agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
     rng = world.streams[Stream.SPAWN]
     tick = world.clock[Clock.TICK]
-    lo, hi = safe_bounds(tick, rules)
-    if lo > rules.map.border:  # the fog covers the whole edge ring
+    if world.closed_rings[0] > 0:  # the edge ring is closed
         return
+    lo, hi = open_square(world, rules)
     n_edge = edge_tiles.shape[0]
     room = room_for(agents, rules)
     min_alive = min(rules.spawn.min_alive, room)
@@ -137,7 +157,7 @@ def spawn_concurrent(world: World, rules: Rules) -> None:
     """Place ``rules.spawn.n_agents`` agents (the cap, when set) evenly along the ring (see module docs)."""
     agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
     tick = world.clock[Clock.TICK]
-    safe_lo, safe_hi = safe_bounds(tick, rules)
+    safe_lo, safe_hi = open_square(world, rules)
     n_edge = edge_tiles.shape[0]
     lo = rules.map.border
     size = material.shape[0] - 2 * rules.map.border
