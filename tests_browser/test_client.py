@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from conftest import canvas_png, open_viewer, pause, save_artifact
 from PIL import Image
 
+import neural_mmo.viewer
+from neural_mmo.config import Config
 from neural_mmo.replay import ReplayReader
+from neural_mmo.viewer.server import LiveSource, ViewerServer
+from neural_mmo.world.systems.fog import safe_bounds
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -131,3 +138,48 @@ def test_pan_and_zoom_move_the_camera(page, live):
     assert abs((zoomed["x"] - moved["x"]) * moved["scale"] - 60) < 1.5
     assert abs((zoomed["y"] - moved["y"]) * moved["scale"] - 40) < 1.5
     assert page.evaluate("window.viewer.selected") is None  # a drag is not a click
+
+
+def _colours_js(name: str) -> str:
+    text = (Path(neural_mmo.viewer.__file__).parent / "web" / "colours.js").read_text()
+    return re.search(rf"export const {name} = (.*?);\n", text, re.S).group(1)
+
+
+def test_the_fog_shades_its_bands_and_leaves_the_safe_square(page):
+    config = Config.preset("small").override(
+        {"fog.enabled": True, "fog.start_tick": 0, "fog.speed": 1.0, "fog.min_safe": 8}
+    )
+    server = ViewerServer(LiveSource(config, seed=1), port=0, fps=20).start_in_thread()
+    try:
+        open_viewer(page, server)
+        page.wait_for_function("() => window.viewer.tick > 4")
+        tick = pause(page, server)
+        state = server.source.state
+        lo, hi = safe_bounds(tick, state.rules)
+        assert lo > config.map.border  # the fog has started
+        material_rgb = np.array(json.loads(_colours_js("MATERIAL_RGB").replace(",\n]", "]")))
+        fog = re.search(r"fog: \"rgba\((\d+), (\d+), (\d+), ([\d.]+)\)\"", _colours_js("AREA_CSS"))
+        fog_rgb, alpha = np.array([int(fog.group(i)) for i in (1, 2, 3)]), float(fog.group(4))
+        image = pixels(canvas_png(page))
+        box = page.locator("#world").bounding_box()
+        first, last = config.map.border, config.map.border + config.map.size - 1
+        hits = {"fog": [], "safe": []}
+        for r in range(first, last + 1, 3):
+            for c in range(first, last + 1, 3):
+                if state.occupant[r - 1 : r + 2, c - 1 : c + 2].max() >= 0:
+                    continue  # an entity on or next to the tile covers part of it
+                p = page.evaluate("([r, c]) => window.viewer.screenOf(r, c)", [r, c])
+                x, y = int(p["x"] - box["x"]), int(p["y"] - box["y"])
+                if not (0 <= y < image.shape[0] and 0 <= x < image.shape[1]):
+                    continue
+                base = material_rgb[state.material[r, c]]
+                fogged = not (lo <= r <= hi and lo <= c <= hi)
+                expected = (1 - alpha) * base + alpha * fog_rgb if fogged else base
+                hits["fog" if fogged else "safe"].append(np.abs(image[y, x] - expected).max() <= 8)
+        assert len(hits["fog"]) > 10 and len(hits["safe"]) > 3, {k: len(v) for k, v in hits.items()}
+        assert np.mean(hits["fog"]) > 0.8, "fogged tiles are not shaded in the fog's colour"
+        assert np.mean(hits["safe"]) > 0.8, "the safe square is shaded"
+        save_artifact(page, "fog.png")
+    finally:
+        server.stop()
+        server.source.close()

@@ -653,6 +653,8 @@ class VecEnv:
             arrays.update(world_arrays(state, f"world{w}."))
             own = self._observers[w].arrays
             for name, array in own._asdict().items():
+                if isinstance(array, tuple):  # the system views: buffers, or empty
+                    continue
                 if not any(np.shares_memory(array, b) for b in buffers.values()):
                     arrays[f"observer{w}.{name}"] = array
         return arrays

@@ -13,14 +13,13 @@ import numba
 import numpy as np
 
 from neural_mmo.observe.heads import ActionHead, attack_value_of
+from neural_mmo.observe.layout import SYSTEM_VIEWS, EntityKind, ObsLayout, TileChannel, write_system_views
 from neural_mmo.observe.layout import EntityColumn as E
-from neural_mmo.observe.layout import EntityKind, ObsLayout, TileChannel
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import N_STYLES, combat_level
-from neural_mmo.world.systems.fog import write_fog_view
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
@@ -55,7 +54,7 @@ class ObserverArrays(NamedTuple):
     public: np.ndarray  # int16 [n_agents + n_npcs, n_columns]  each entity's row as anyone sees it
     tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
     found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
-    fog: np.ndarray  # int16 [N, 2] the fog observation; [N, 0] when the fog is off
+    views: tuple[np.ndarray, ...]  # int16 [N, width] per SYSTEM_VIEWS entry; [N, 0] while it is off
 
 
 @numba.njit(cache=True)
@@ -291,7 +290,7 @@ class Observer:
             public=np.zeros((entities, buffers["entities"].shape[2]), np.int16),
             tile_code=np.zeros(entities, np.uint8),
             found=np.zeros((2, layout.n_entities), np.int64),
-            fog=buffers.get("fog", np.zeros((n, 0), np.int16)),
+            views=tuple(_view_buffer(buffers, view.key, n) for view in SYSTEM_VIEWS),
         )
 
     @property
@@ -309,6 +308,18 @@ class Observer:
 
     def write(self, state: WorldState) -> None:
         write_all(state.world, self.arrays, self.encoding, state.rules)
+
+
+def _view_buffer(buffers: dict[str, np.ndarray], key: str, n: int) -> np.ndarray:
+    """The buffer of a system view (``[n, 0]`` when the layout has none)."""
+    if key not in buffers:
+        return np.zeros((n, 0), np.int16)
+    array = buffers[key]
+    if array.dtype != np.int16 or array.ndim != 2 or not array.flags.c_contiguous:
+        raise TypeError(
+            f"the {key!r} buffer must be a C-contiguous int16 [N, width] array: {array.dtype}{array.shape}"
+        )
+    return array
 
 
 def encoding_of(layout: ObsLayout) -> Encoding:
@@ -331,5 +342,4 @@ def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) ->
     tick = world.clock[Clock.TICK]
     write_public_rows(world.agents, world.npcs, tick, rules, out.public, out.tile_code)
     write_observations(world, out, enc, rules)
-    if rules.fog.enabled:
-        write_fog_view(world, out.fog, rules)
+    write_system_views(world, out.views, rules)

@@ -8,23 +8,30 @@ An observation is a dict of fixed-size arrays:
 * ``entity_mask``  ``uint8 [n_entities]``                 1 where a row holds an entity;
 * ``action_mask``  ``int8 [sum of head sizes]``           the heads' masks, concatenated in
   head order (``ObsLayout.action_offsets``); 1 = allowed;
-* ``fog``          ``int16 [2]``                          only with ``fog.enabled``: moves to the
-  fog (negative in it) and ticks until it next advances (``FOG_DOC``).
+* a *system view* per system that shows something of its own (:data:`SYSTEM_VIEWS`), only while
+  that system is on: ``fog`` ``int16 [2]`` with ``fog.enabled``, moves to the fog (negative in it)
+  and ticks until it next advances (``FOG_DOC``).
 
 Nothing else in the project restates these sizes: ask an :class:`ObsLayout`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
+import numba
 import numpy as np
 from gymnasium import spaces
 
 from neural_mmo.config import Config
 from neural_mmo.observe.heads import HeadSpec, action_heads
 from neural_mmo.world.materials import N_MATERIALS
+from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import World
+from neural_mmo.world.systems.fog import write_fog_view
 from neural_mmo.world.tables import Behaviour
 from neural_mmo.world.vocabulary import N_STYLES, Style
 
@@ -112,11 +119,45 @@ ENTITY_DOCS = {
 }
 
 
+class SystemView(NamedTuple):
+    """An observation a system writes itself: an ``int16`` vector per agent, present while
+    ``enabled(config)``, within ``bounds(config)`` (low, high), written each tick by the system's
+    view kernel, which :func:`write_system_views` calls."""
+
+    key: str
+    width: int
+    enabled: Callable[[Config], bool]
+    bounds: Callable[[Config], tuple[np.ndarray, np.ndarray]]
+    doc: str
+
+
 FOG_DOC = (
     "only with `fog.enabled`: [0] moves from the agent to the fog (0 on the safe square's outer "
     "ring; negative in the fog: minus the moves back to the safe square), [1] ticks until the fog "
     "next advances (0 once it has stopped)"
 )
+
+
+def _fog_bounds(config: Config) -> tuple[np.ndarray, np.ndarray]:
+    side = config.map.size
+    return np.array([-min(INT16_MAX, side + 1), 0]), np.array([(side - 1) // 2, INT16_MAX])
+
+
+SYSTEM_VIEWS: tuple[SystemView, ...] = (
+    SystemView("fog", 2, lambda config: config.fog.enabled, _fog_bounds, FOG_DOC),
+)
+"""Every system view, in the order of the observation's keys (after the four above)."""
+
+FOG_VIEW = 0
+"""Index of the fog's view in :data:`SYSTEM_VIEWS` (and in the encoder's ``views``)."""
+
+
+@numba.njit(cache=True, inline="always")
+def write_system_views(world: World, views: tuple[np.ndarray, ...], rules: Rules) -> None:
+    """Each system view of an enabled system into ``views[k]`` (``int16 [N, width]``, k its index
+    in :data:`SYSTEM_VIEWS`; ``[N, 0]`` while the system is off): the encoder's last step."""
+    if rules.fog.enabled:
+        write_fog_view(world, views[FOG_VIEW], rules)
 
 
 def heads_of(config: Config) -> tuple[HeadSpec, ...]:
@@ -173,10 +214,10 @@ class ObsLayout:
             ObsField("action_mask", np.dtype(np.int8), (self.n_actions,), np.zeros(self.n_actions),
                      np.ones(self.n_actions), "1 where an action value is allowed, heads concatenated"),
         )  # fmt: skip
-        if config.fog.enabled:
-            side = config.map.size
-            low, high = np.array([-min(INT16_MAX, side + 1), 0]), np.array([(side - 1) // 2, INT16_MAX])
-            self.fields += (ObsField("fog", np.dtype(np.int16), (2,), low, high, FOG_DOC),)
+        for view in SYSTEM_VIEWS:
+            if view.enabled(config):
+                low, high = view.bounds(config)
+                self.fields += (ObsField(view.key, np.dtype(np.int16), (view.width,), low, high, view.doc),)
 
     # ------------------------------------------------------------------ fields
 
@@ -252,10 +293,9 @@ class ObsLayout:
         lines = ["| key | dtype | shape | content |", "|---|---|---|---|"]
         for f in self.fields:
             lines.append(f"| `{f.key}` | {f.dtype} | {f.shape} | {f.doc} |")
-        without = ""
-        if not self.config.fog.enabled:
-            lines.append(f"| `fog` | int16 | (2,) | {FOG_DOC} |")
-            without = " (without `fog`)"
+        off = [view for view in SYSTEM_VIEWS if not view.enabled(self.config)]
+        lines += [f"| `{view.key}` | int16 | ({view.width},) | {view.doc} |" for view in off]
+        without = f" (without {', '.join(f'`{view.key}`' for view in off)})" if off else ""
         lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**{without}.", "", "Tile channels:", ""]
         lines += ["| channel | name | content |", "|---|---|---|"]
         lines += [f"| {c.value} | `{c.name.lower()}` | {TILE_DOCS[c]} |" for c in TileChannel]

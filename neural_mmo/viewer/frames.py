@@ -17,7 +17,7 @@ import numpy as np
 
 from neural_mmo.world.events import EventColumn, EventKind
 from neural_mmo.world.state import WorldState
-from neural_mmo.world.systems.fog import safe_bounds
+from neural_mmo.world.systems import shaded_areas
 
 FULL_MAP_SHARE = 0.25
 """When more than this share of tiles changed (a new episode), the whole map is sent instead."""
@@ -95,10 +95,9 @@ def encode_body(state: WorldState) -> dict:
         ),
         "attacks": attack_rows.tolist(),  # [from_r, from_c, to_r, to_c, style]
     }
-    if state.config.fog.enabled:  # the safe square's first and last row, the playable area's
-        lo, hi = safe_bounds(state.tick, state.rules)
-        border = state.config.map.border
-        body["fog"] = [int(lo), int(hi), border, border + state.config.map.size - 1]
+    areas = shaded_areas(state)  # what systems mark on the map this tick (the fog's bands)
+    if areas:
+        body["areas"] = areas
     return body
 
 

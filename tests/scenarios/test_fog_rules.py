@@ -87,12 +87,20 @@ def test_fog_off_changes_nothing_on_a_drawn_map():
     assert "fog" not in off.vec.observations
 
 
-def test_the_viewer_frame_carries_the_safe_square_only_with_the_fog_on():
+def test_the_viewer_frame_shades_the_fogged_bands_only_with_the_fog_on():
     sc = make_scenario(MAP, **fog(start_tick=0, speed=1.0, damage=1, min_safe=2))
+    assert "areas" not in encode_body(sc.state)  # tick 0: the fog has not started
     sc.run(2)
-    b = sc.border
-    assert encode_body(sc.state)["fog"] == [b + 2, b + 5, b, b + 7]
-    assert "fog" not in encode_body(make_scenario(MAP).state)
+    b = sc.border  # playable rows and columns b .. b + 7; safe square b + 2 .. b + 5
+    bands = [[b, b, 2, 8], [b + 6, b, 2, 8], [b + 2, b, 4, 2], [b + 2, b + 6, 4, 2]]
+    assert encode_body(sc.state)["areas"] == {"fog": bands}
+    covered = np.zeros((b + 8, b + 8), bool)
+    for r, c, rows, cols in bands:
+        assert not covered[r : r + rows, c : c + cols].any()  # the bands do not overlap ...
+        covered[r : r + rows, c : c + cols] = True
+    assert covered.sum() == 8 * 8 - 4 * 4  # ... and cover exactly the playable area outside the square
+    assert not covered[b + 2 : b + 6, b + 2 : b + 6].any()
+    assert "areas" not in encode_body(make_scenario(MAP).state)
 
 
 def continuous(seed=0, **fog_values):

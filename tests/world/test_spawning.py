@@ -296,3 +296,33 @@ def test_min_alive_falls_back_to_scanning_the_ring_when_every_random_draw_misses
 def _draws(state, n, k):
     s = PyStream(state)
     return [s.below(n) for _ in range(k)]
+
+
+def test_closed_rings_keep_every_spawn_inside_the_open_square():
+    """``closed_rings`` is the spawn rules' only input about closed areas (any system may set it)."""
+    border, size, closed = 2, 10, 3
+    g = size + 2 * border
+    lo, hi = border + closed, border + size - 1 - closed
+    material = np.full((g, g), Material.LAVA, np.uint8)
+    material[border : border + size, border : border + size] = Material.GRASS
+    ring = ring_tiles(border, size)
+    p = rules(map__border=border, map__size=size, spawn__n_agents=8, spawn__n_populations=1,
+              spawn__attempts_per_tick=50, spawn__min_alive=8)  # fmt: skip
+
+    def fresh(rings):
+        agents = AgentTable.empty(8)
+        return agents, world_of(material, agents=agents, edge_tiles=ring, events=EventLog.empty(64),
+                                streams={Stream.SPAWN: stream(1)}, closed_rings=np.array([rings]))  # fmt: skip
+
+    agents, world = fresh(closed)
+    spawn_concurrent(world, p)  # the ring is closed: all fall back to the scan of the open square
+    assert agents.alive.all()
+    assert all(lo <= r <= hi and lo <= c <= hi for r, c in zip(agents.r, agents.c))
+    agents, world = fresh(closed)
+    spawn_continuous(world, p)  # the edge ring is closed: no draw, nobody
+    assert not agents.alive.any() and world.streams[Stream.SPAWN].tolist() == stream(1).tolist()
+    agents, world = fresh(0)
+    spawn_continuous(world, p)  # open again: the edge ring fills
+    assert agents.alive.all()
+    assert all(r in (border, border + size - 1) or c in (border, border + size - 1)
+               for r, c in zip(agents.r, agents.c))  # fmt: skip

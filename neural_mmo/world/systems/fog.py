@@ -34,7 +34,7 @@ import numpy as np
 
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.rules import Rules
-from neural_mmo.world.state import Clock, World
+from neural_mmo.world.state import Clock, World, WorldState
 
 MICRO = 1_000_000
 """Units of a tile in which ``fog.speed`` is counted."""
@@ -134,3 +134,23 @@ def write_fog_view(world: World, out: np.ndarray, rules: Rules) -> None:
         else:
             out[i, 0] = 0
             out[i, 1] = 0
+
+
+def shaded_areas(state: WorldState) -> list[list[int]]:
+    """What the viewer shades (see :func:`neural_mmo.world.systems.shaded_areas`): the bands of
+    the playable area outside the safe square, ``[row, col, rows, cols]`` each; none before the
+    fog starts."""
+    if not state.config.fog.enabled:
+        return []
+    lo, hi = (int(x) for x in safe_bounds(state.tick, state.rules))
+    first = state.config.map.border
+    last = first + state.config.map.size - 1
+    if lo <= first:
+        return []
+    width = last - first + 1
+    return [
+        [first, first, lo - first, width],  # above the safe square
+        [hi + 1, first, last - hi, width],  # below it
+        [lo, first, hi - lo + 1, lo - first],  # left of it
+        [lo, hi + 1, hi - lo + 1, last - hi],  # right of it
+    ]

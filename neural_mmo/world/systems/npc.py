@@ -9,8 +9,8 @@ rule (``max_health + health_per_level (level - 1)``).
 
 Spawning: at reset, and every tick while fewer than ``n_npcs`` live, up to ``spawn_attempts``
 attempts (``4 n_npcs`` at reset) at uniformly random tiles of the playable area; an attempt
-succeeds on a free, spawnable tile off the closed rings (see spawning). A slot is not refilled on the
-tick its NPC died.
+succeeds on a free, spawnable tile off the closed rings (see Spawning). A slot is not refilled
+on the tick its NPC died.
 
 Each tick, after the agents' attacks, every living NPC in slot order:
 
