@@ -27,7 +27,6 @@ def _fmt(value: object) -> str:
     return f"`{value}`" if isinstance(value, str) else str(value)
 
 
-
 def rules_markdown() -> str:
     presets = {name: Config.preset(name) for name in PRESETS}
     lines = [HEADER + "# Rules", "", "Every number below is a config field; defaults are per preset.", ""]

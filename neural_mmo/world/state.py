@@ -112,7 +112,7 @@ class WorldState:
         Role.TICK, lambda cfg: EventLog.empty(event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs))
     )
     # int64 [1]  rings of the playable area, counted from its edge, where nothing may spawn this
-    # tick (0: none); a system that closes the edges, such as the fog, sets it every tick
+    # tick (0: none; reopened as each tick begins, raised by systems that close the edges)
     closed_rings: np.ndarray = _part(Role.TICK, lambda cfg: np.zeros(1, np.int64))
     # int16 [P, 2]  (r, c) of the playable area's outer ring, clockwise
     edge_tiles: np.ndarray = _part(Role.CONST, lambda cfg: ring_tiles(cfg.map.border, cfg.map.size))

@@ -2,7 +2,7 @@
 
 | order | system                 | what it does                                                       |
 |-------|------------------------|--------------------------------------------------------------------|
-| 1     | begin tick             | clear the event log, advance the clock                             |
+| 1     | begin tick             | clear the event log, reopen closed rings, advance the clock        |
 | 2     | ``resolve_attacks``    | attack head: agents attack from where they stand, random order     |
 |       | (``choose_targets``)   | first: combat off drops attacks; automatic targeting picks targets |
 | 3     | ``act_npcs``           | NPCs regenerate, pick targets, attack or move (path search)        |
@@ -55,6 +55,7 @@ from neural_mmo.world.terrain import generate_terrain
 def tick(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Advance one world by one tick; ``commands`` is ``int32 [N, len(Command)]``."""
     world.events.counts[0] = 0
+    world.closed_rings[0] = 0
     world.clock[Clock.TICK] += 1
     now = world.clock[Clock.TICK]
     choose_targets(world, commands, rules)

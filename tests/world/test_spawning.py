@@ -311,8 +311,9 @@ def test_closed_rings_keep_every_spawn_inside_the_open_square():
 
     def fresh(rings):
         agents = AgentTable.empty(8)
+        streams = {Stream.SPAWN: stream(1)}
         return agents, world_of(material, agents=agents, edge_tiles=ring, events=EventLog.empty(64),
-                                streams={Stream.SPAWN: stream(1)}, closed_rings=np.array([rings]))  # fmt: skip
+                                streams=streams, closed_rings=np.array([rings]))  # fmt: skip
 
     agents, world = fresh(closed)
     spawn_concurrent(world, p)  # the ring is closed: all fall back to the scan of the open square

@@ -102,7 +102,7 @@ def close_fog(world: World, rules: Rules) -> None:
         return
     agents = world.agents
     lo, hi = safe_bounds(world.clock[Clock.TICK], rules)
-    world.closed_rings[0] = lo - rules.map.border  # nothing spawns in the fog this tick
+    world.closed_rings[0] = max(world.closed_rings[0], lo - rules.map.border)  # no spawns in the fog
     if lo <= rules.map.border:  # no fog yet
         return
     for i in range(agents.alive.shape[0]):

@@ -16,8 +16,8 @@ happens while that many live, and ``min_alive`` counts up to the cap at most. (A
 ``spawn.sample_cap`` gives each world and episode its own cap.)
 
 Nobody spawns on the *closed rings*: the outer ``closed_rings`` rings of the playable area, which
-a system may close for the tick (0 unless one does). While the edge ring is closed, continuous
-spawning, which uses only it, stops (no draws are made).
+systems may close for the tick (reopened as each tick begins; a system raises the count). While
+the edge ring is closed, continuous spawning, which uses only it, stops (no draws are made).
 
 A new agent takes the lowest free slot that did not lose its agent this tick, gets the next
 global id, population ``id % n_populations``, full health, food and water, and every skill at
