@@ -95,7 +95,7 @@ def encode_body(state: WorldState) -> dict:
         ),
         "attacks": attack_rows.tolist(),  # [from_r, from_c, to_r, to_c, style]
     }
-    areas = shaded_areas(state)  # what systems mark on the map this tick (the fog's bands)
+    areas = shaded_areas(state)  # what systems mark on the map this tick
     if areas:
         body["areas"] = areas
     return body
