@@ -341,7 +341,9 @@ def load_models(path: str | Path) -> tuple[list[Base], TrainConfig, Config]:
 class TrainedPolicy(Policy):
     """A checkpoint's models as a batched :class:`~neural_mmo.agents.base.Policy` for the scripted
     tools (``run``, ``eval``, ``serve``). Rows are agent slots; recurrent state is kept per row
-    and restarted by :meth:`restart`. ``greedy`` takes each head's most likely value."""
+    and restarted by :meth:`restart`. ``greedy`` takes each head's most likely value; otherwise
+    actions are drawn with the policy's own generator, seeded with ``seed``, so that a seed replays
+    the same actions whatever else uses torch's random state."""
 
     name = "trained"
 
@@ -378,6 +380,6 @@ class TrainedPolicy(Policy):
         out = np.zeros((n, len(self.layout.heads)), np.int32)
         if rows.size:
             population = populations_of(observations, rows) % len(self.models)
-            actions, _, _ = act(self.models, observations, rows, population, self.states, greedy=self.greedy)
-            out[rows] = actions
+            drawn = act(self.models, observations, rows, population, self.states, self.greedy, self.generator)
+            out[rows] = drawn[0]
         return out

@@ -146,8 +146,12 @@ class Output(nn.Module):
         return logits, self.value(hidden).squeeze(-1)
 
 
-def sample(logits: list[torch.Tensor], greedy: bool = False) -> torch.Tensor:
-    """One value per head, ``int64 [B, n_heads]``: drawn from the softmax (or its mode).
+def sample(
+    logits: list[torch.Tensor], greedy: bool = False, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """One value per head, ``int64 [B, n_heads]``: drawn from the softmax (or its mode), with
+    torch's global random state or, when given, ``generator`` (a CPU generator; its draws are moved
+    to the logits' device).
 
     Inverse-CDF sampling: the count of cumulative probabilities below ``u * total`` (``u`` uniform
     on [0, 1)). A masked value has probability exactly 0, so its cumulative sum equals its
@@ -159,7 +163,11 @@ def sample(logits: list[torch.Tensor], greedy: bool = False) -> torch.Tensor:
             picks.append(lg.argmax(dim=1))
             continue
         cdf = torch.softmax(lg, dim=1).cumsum(dim=1)
-        u = torch.rand(lg.shape[0], 1, device=lg.device) * cdf[:, -1:]
+        if generator is None:
+            u = torch.rand(lg.shape[0], 1, device=lg.device)
+        else:
+            u = torch.rand(lg.shape[0], 1, generator=generator).to(lg.device)
+        u = u * cdf[:, -1:]
         picks.append((cdf <= u).sum(dim=1))
     return torch.stack(picks, dim=1)
 

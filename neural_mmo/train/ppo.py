@@ -56,11 +56,11 @@ class Rollout:
 @torch.no_grad()
 def act(
     models: list[Base], obs: dict[str, np.ndarray], rows: np.ndarray, population: np.ndarray,
-    states: list[object] | None = None, greedy: bool = False,
+    states: list[object] | None = None, greedy: bool = False, generator: torch.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Actions, log-probabilities and values for observation ``rows`` (slots), each from the model
     of its population. ``states[p]`` is population ``p``'s recurrent state over ALL slots (updated
-    in place for ``rows``)."""
+    in place for ``rows``). Actions are drawn with ``generator`` when given (see :func:`sample`)."""
     n = len(rows)
     n_heads = len(models[0].layout.heads)
     actions, log_probs, values = (
@@ -82,7 +82,7 @@ def act(
         logits, value, state = model(batch, state)
         if model.recurrent and states is not None:
             _put(states[p], index, state)
-        chosen = sample(logits, greedy=greedy)
+        chosen = sample(logits, greedy=greedy, generator=generator)
         log_prob, _ = log_prob_entropy(logits, chosen)
         actions[mine], log_probs[mine], values[mine] = (
             chosen.cpu().numpy(),
