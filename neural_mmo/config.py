@@ -344,6 +344,25 @@ class FogConfig:
     )
 
 
+@dataclass(frozen=True)
+class ItemConfig:
+    """Items, inventories and equipment (``neural_mmo.world.items``)."""
+
+    enabled: bool = _f(False, "whether the world has items (off: no item table, no inventory)", static=True)
+    capacity: int = _f(
+        4096, "rows of a world's item table (every item in the world, held, listed or on the ground)",
+        static=True, min=1, max=2**24,
+    )  # fmt: skip
+    inventory_slots: int = _f(12, "inventory positions per agent", static=True, min=1, max=64)
+    max_stack: int = _f(
+        100,
+        "most ammunition or consumables of one type and level in one inventory position",
+        min=1,
+        max=2**20,
+    )
+    max_level: int = _f(10, "highest item level", min=1, max=99)
+
+
 _GROUPS: dict[str, type] = {
     "map": MapConfig,
     "terrain": TerrainConfig,
@@ -356,6 +375,7 @@ _GROUPS: dict[str, type] = {
     "progression": ProgressionConfig,
     "npc": NpcConfig,
     "fog": FogConfig,
+    "item": ItemConfig,
 }
 
 
@@ -374,6 +394,7 @@ class Config:
     progression: ProgressionConfig = field(default_factory=ProgressionConfig)
     npc: NpcConfig = field(default_factory=NpcConfig)
     fog: FogConfig = field(default_factory=FogConfig)
+    item: ItemConfig = field(default_factory=ItemConfig)
 
     def __post_init__(self) -> None:
         self.validate()

@@ -13,6 +13,7 @@ from neural_mmo.envs.vector import VecEnv
 from neural_mmo.testing import Scenario
 from neural_mmo.world.events import EventLog
 from neural_mmo.world.geometry import nearest_first
+from neural_mmo.world.items import Holdings, ItemTable
 from neural_mmo.world.materials import Material
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import make_rules, replace_rules
@@ -166,6 +167,9 @@ def world_of(
         occupant=np.full((side, side), -1, np.int32),
         agents=agents,
         npcs=NpcTable.empty(1),
+        items=ItemTable.empty(0),
+        holdings=Holdings.empty(agents.capacity, 0, 0),
+        item_ids=np.zeros(0, np.int64),
         regrowth=RegrowthQueue.empty(side),
         events=EventLog.empty(16 * agents.capacity + 16),
         closed_rings=np.zeros(1, np.int64),

@@ -181,9 +181,10 @@ class Holdings(NamedTuple):
     equipment: np.ndarray  # int32 [N, N_EQUIP_SLOTS]
 
     @staticmethod
-    def empty(n_agents: int, inventory_slots: int) -> Holdings:
+    def empty(n_agents: int, inventory_slots: int, equip_slots: int = N_EQUIP_SLOTS) -> Holdings:
+        """Empty holdings (``inventory_slots = equip_slots = 0`` for a world without items)."""
         inventory = np.full((n_agents, inventory_slots), -1, np.int32)
-        return Holdings(inventory, np.full((n_agents, N_EQUIP_SLOTS), -1, np.int32))
+        return Holdings(inventory, np.full((n_agents, equip_slots), -1, np.int32))
 
 
 # ---------------------------------------------------------------------- the moves

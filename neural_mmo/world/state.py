@@ -19,6 +19,7 @@ import numpy as np
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventLog, event_capacity
 from neural_mmo.world.geometry import nearest_first
+from neural_mmo.world.items import Holdings, ItemTable
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import Rules, make_rules
 from neural_mmo.world.tables import AgentTable, NpcTable, Table
@@ -77,6 +78,12 @@ def _part(role: Role, allocate: Callable[[Config], Any], fill: Any = 0) -> Any:
     return field(metadata={"part": Part(role, allocate, fill)})
 
 
+def _holdings(cfg: Config) -> Holdings:
+    if not cfg.item.enabled:
+        return Holdings.empty(cfg.spawn.n_agents, 0, 0)
+    return Holdings.empty(cfg.spawn.n_agents, cfg.item.inventory_slots)
+
+
 def _grid(dtype: type) -> Callable[[Config], np.ndarray]:
     return lambda cfg: np.zeros((cfg.grid_side, cfg.grid_side), dtype)
 
@@ -106,6 +113,13 @@ class WorldState:
     occupant: np.ndarray = _part(Role.STATE, _grid(np.int32), -1)
     agents: AgentTable = _part(Role.STATE, lambda cfg: AgentTable.empty(cfg.spawn.n_agents))
     npcs: NpcTable = _part(Role.STATE, lambda cfg: NpcTable.empty(cfg.npc.n_npcs))
+    # the items (item.capacity rows; none while items are off: see neural_mmo.world.items)
+    items: ItemTable = _part(Role.STATE, lambda cfg: ItemTable.empty(cfg.item.capacity * cfg.item.enabled))
+    # int32 [N, item.inventory_slots] and [N, len(EquipSlot)]  item rows of each agent's inventory
+    # and equipment, -1 where empty ([N, 0] each while items are off)
+    holdings: Holdings = _part(Role.STATE, _holdings, -1)
+    # int64 [1]  id the next new item gets ([0] while items are off)
+    item_ids: np.ndarray = _part(Role.STATE, lambda cfg: np.zeros(int(cfg.item.enabled), np.int64))
     # timer wheel of depleted tiles
     regrowth: RegrowthQueue = _part(Role.STATE, lambda cfg: RegrowthQueue.empty(cfg.grid_side), -1)
     events: EventLog = _part(
