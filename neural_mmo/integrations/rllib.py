@@ -43,14 +43,24 @@ adds its own offset to ``seed`` so that copies play different worlds.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections import Counter
 from typing import Any
+
+import numpy as np
 
 from neural_mmo.integrations import missing
 
 try:
     from ray.rllib.env.multi_agent_env import MultiAgentEnv
+    import torch
+    from gymnasium.vector.utils import batch_space
+    from ray.rllib.core.columns import Columns
     from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+    from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+    from ray.rllib.env.utils.infinite_lookback_buffer import InfiniteLookbackBuffer
     from ray.rllib.utils.metrics import (
         NUM_AGENT_STEPS_SAMPLED,
         NUM_AGENT_STEPS_SAMPLED_LIFETIME,
@@ -61,7 +71,9 @@ try:
 except ImportError as _err:
     raise missing("RLlib", "rllib", _err) from None
 
+from neural_mmo.envs.formats import FlatObservation, MultiDiscreteActions
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv
+from neural_mmo.envs.vector import VecEnv
 
 FIXED: dict[str, Any] = {
     "agent_names": "slot",
@@ -197,4 +209,298 @@ def _lean(info: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-__all__ = ["FIXED", "NeuralMMOEnvRunner", "NeuralMMOMultiAgentEnv"]
+class _Worlds:
+    """What RLlib's runner machinery reads of an env (spaces, ``num_envs``, ``unwrapped``,
+    ``close``) around a :class:`~neural_mmo.envs.vector.VecEnv` of one world per ``num_envs``."""
+
+    def __init__(self, vec: VecEnv):
+        self.vec = vec
+        self.num_envs = vec.num_worlds
+        self.flat_observation = FlatObservation(vec.layout)
+        self.single_observation_space = self.flat_observation.space
+        self.single_action_space = MultiDiscreteActions(vec.layout)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.unwrapped = self
+
+    def close(self) -> None:
+        self.vec.close()
+
+
+def check_vec_runner_config(config: Any) -> None:
+    """Raise a ValueError saying what to change if ``config`` (an ``AlgorithmConfig``) cannot run
+    :class:`NeuralMMOVecEnvRunner`."""
+    env = config.env
+    if not (isinstance(env, type) and issubclass(env, NeuralMMOMultiAgentEnv)):
+        raise ValueError(
+            "NeuralMMOVecEnvRunner plays Neural MMO worlds only: set "
+            "config.environment(NeuralMMOMultiAgentEnv, env_config={...}) (the env_config is read "
+            f"the same way), got env={env!r}"
+        )
+    if config.is_multi_agent:
+        raise ValueError(
+            "NeuralMMOVecEnvRunner makes one single-agent RLlib episode per agent life, for one "
+            "policy: leave out config.multi_agent(...) (the default policy acts for every agent); "
+            "for a policy per agent slot use NeuralMMOEnvRunner"
+        )
+    if config.batch_mode != "truncate_episodes":
+        raise ValueError(
+            f"NeuralMMOVecEnvRunner samples with batch_mode='truncate_episodes', got {config.batch_mode!r}"
+        )
+    custom = [
+        name
+        for name, value in (
+            ("env_to_module_connector", config._env_to_module_connector),
+            ("module_to_env_connector", config._module_to_env_connector),
+        )
+        if value is not None
+    ]
+    if custom:
+        raise ValueError(
+            f"NeuralMMOVecEnvRunner feeds the flat observations straight to the RLModule and samples "
+            f"actions from its action distribution: it does not run a custom {' or '.join(custom)}"
+        )
+    _vec_settings(config.env_config)
+
+
+def _vec_settings(env_config: Any) -> dict[str, Any]:
+    """The ``VecEnv`` arguments of an ``env_config`` (preset or config, seed, reward_fn, overrides)."""
+    settings = dict(env_config or {})
+    fixed = sorted(set(settings) & set(FIXED))
+    if fixed:
+        raise ValueError(
+            f"env_config sets {', '.join(fixed)}, which the RLlib env fixes "
+            f"({', '.join(f'{k}={v!r}' for k, v in FIXED.items())})"
+        )
+    unsupported = sorted(set(settings) & {"record", "render_mode", "max_cycles"})
+    if unsupported:
+        raise ValueError(
+            f"NeuralMMOVecEnvRunner does not take env_config {', '.join(unsupported)} "
+            "(give the horizon as 'horizon'; record or render with the PettingZoo env)"
+        )
+    return settings
+
+
+class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
+    """An RLlib env runner that steps Neural MMO worlds as arrays; every agent life is one
+    single-agent RLlib episode (see the module docs, "The fast path").
+
+    ``num_envs_per_env_runner`` worlds are stepped together (one ``VecEnv``); each tick, one
+    ``forward_exploration`` of the RLModule covers every living agent of every world, and actions
+    and their log-probabilities are drawn from the module's action distribution in one batch. At
+    the end of ``sample()`` the rows are cut into ``SingleAgentEpisode`` objects, one per agent life
+    and chunk: a death is a true termination (``is_terminated``, with the death reward), the horizon
+    a truncation (the value bootstraps from the final observation), and a life still going on at the
+    end of ``sample()`` is returned as a chunk that the next ``sample()`` continues (same episode
+    id, ``t_started`` set), as RLlib's own runner does.
+
+    ``num_timesteps`` counts agent-steps (the episodes' steps); whole ticks are sampled, so a call
+    returns up to one tick's living agents more. RLlib's ``num_env_steps_sampled`` and its
+    agent and module step counts are these agent-steps (each agent is one "env" to single-agent
+    RLlib); ``world_ticks_sampled`` counts the worlds' ticks, ``agent_deaths`` and ``agent_spawns``
+    the lives that ended in a death and began after a world's first tick. Episode returns and
+    lengths are per agent life (logged when the life ends).
+
+    Not supported (a ValueError says so): multi-agent configs, custom env-to-module or
+    module-to-env connectors (observations go straight to the module), ``num_episodes``,
+    ``random_actions``, ``batch_mode="complete_episodes"``, stateful (recurrent) modules. Per-step
+    episode callbacks (``on_episode_start``/``step``/``end``) are not made.
+    """
+
+    def __init__(self, *, config: Any, **kwargs: Any):
+        check_vec_runner_config(config)
+        self._worlds: _Worlds | None = None
+        self._life = np.zeros(0, np.int64)
+        self._prefix = uuid.uuid4().hex[:16] + "-"
+        self._serial = 0
+        super().__init__(config=config, **kwargs)
+        if self.module is not None and self.module.is_stateful():
+            raise ValueError("NeuralMMOVecEnvRunner does not run stateful (recurrent) RLModules")
+
+    @property
+    def vec(self) -> VecEnv:
+        """The worlds this runner steps (a ``VecEnv``; read its running totals, do not step it)."""
+        if self._worlds is None:
+            raise ValueError("this env runner has no worlds (the local runner of remote env runners)")
+        return self._worlds.vec
+
+    def make_env(self) -> None:
+        if self._worlds is not None:
+            self._worlds.close()
+        settings = _vec_settings(self.config.env_config)
+        seed = int(settings.pop("seed", 0)) + SEED_STRIDE * int(self.worker_index or 0)
+        vec = VecEnv(self.config.num_envs_per_env_runner, seed=seed, autoreset=True, **settings)
+        self._worlds = _Worlds(vec)
+        self.env = self._worlds  # type: ignore[assignment]  # RLlib reads its spaces
+        self.num_envs = vec.num_worlds
+        n = vec.num_slots
+        self._world_of = np.arange(n) // vec.slots_per_world
+        self._obs = np.zeros((n, self._worlds.flat_observation.size), np.float32)
+        self._life = np.full(n, -1, np.int64)  # serial of the life each slot holds, -1: none
+        self._steps = np.zeros(n, np.int64)  # steps the slot's life took so far
+        self._return = np.zeros(n, np.float64)
+        self._born = np.zeros(n, np.float64)
+        self._needs_initial_reset = True
+
+    def _reset_worlds(self) -> None:
+        vec = self.vec
+        vec.reset()
+        self._obs[:] = self._worlds.flat_observation.flatten(vec.observations)  # type: ignore[union-attr]
+        self._life.fill(-1)
+        self._start_lives(np.flatnonzero(vec.alive))
+        self._needs_initial_reset = False
+
+    def _start_lives(self, slots: np.ndarray) -> None:
+        self._life[slots] = np.arange(self._serial, self._serial + slots.size)
+        self._serial += slots.size
+        self._steps[slots] = 0
+        self._return[slots] = 0.0
+        self._born[slots] = time.time()
+
+    def _sample(  # type: ignore[override]
+        self,
+        *,
+        num_timesteps: int | None = None,
+        num_episodes: int | None = None,
+        explore: bool,
+        random_actions: bool = False,
+        force_reset: bool = False,
+    ) -> list[SingleAgentEpisode]:
+        if num_episodes is not None or num_timesteps is None:
+            raise ValueError("NeuralMMOVecEnvRunner samples a number of agent-steps (num_timesteps) only")
+        if random_actions:
+            raise ValueError("NeuralMMOVecEnvRunner samples actions from its RLModule only (no random_actions)")
+        if force_reset or self._needs_initial_reset:
+            self._reset_worlds()
+        vec, module, flat = self.vec, self.module, self._worlds.flat_observation  # type: ignore[union-attr]
+        dist_cls = module.get_exploration_action_dist_cls() if explore else module.get_inference_action_dist_cls()
+        world_of, life = self._world_of, self._life
+        acting = vec.alive & ~vec.episode_done[world_of]
+        first = np.flatnonzero(acting)
+        obs_rows, obs_life, obs_tick = [self._obs[first]], [life[first]], [np.zeros(first.size, np.int64)]
+        act_life, act_tick, act_step, actions_out, logps, dist_inputs, rewards, terms, truncs = (
+            [] for _ in range(9)
+        )  # fmt: skip
+        finished: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        ts = tick = deaths = spawns = 0
+        lifetime = self.num_env_steps_sampled_lifetime
+        while ts < num_timesteps:
+            slots = np.flatnonzero(acting)
+            batch = {Columns.OBS: torch.from_numpy(self._obs[slots]).to(self._device)}
+            with torch.no_grad():
+                if explore:
+                    out = module.forward_exploration(batch, t=lifetime + ts)
+                else:
+                    out = module.forward_inference(batch)
+                logits = out[Columns.ACTION_DIST_INPUTS]
+                dist = dist_cls.from_logits(logits)
+                if not explore:
+                    dist = dist.to_deterministic()
+                chosen = dist.sample()
+                logp = dist.logp(chosen)
+            chosen_np = chosen.cpu().numpy().astype(np.int64, copy=False)
+            vec.action_buffer.fill(0)
+            vec.action_buffer[slots] = chosen_np
+            vec.step_buffered()
+            tick += 1
+            term, trunc = vec.terminations[slots], vec.truncations[slots]
+            reward = vec.rewards[slots]
+            act_life.append(life[slots])
+            act_tick.append(np.full(slots.size, tick - 1, np.int64))
+            act_step.append(self._steps[slots])
+            actions_out.append(chosen_np)
+            logps.append(logp.cpu().numpy())
+            dist_inputs.append(logits.cpu().numpy())
+            rewards.append(reward)
+            terms.append(term)
+            truncs.append(trunc)
+            self._steps[slots] += 1
+            self._return[slots] += reward
+            ended = slots[term | trunc]
+            if ended.size:
+                finished.append((self._steps[ended], self._return[ended], self._born[ended]))
+                deaths += int(term.sum())
+            ts += slots.size
+            born = np.flatnonzero(vec.spawned)
+            if born.size:
+                self._start_lives(born)
+                spawns += int(born.size)  # includes the first agents of a world's new episode
+            shown = np.flatnonzero(acting | vec.spawned)
+            rows = flat.flatten({k: v[shown] for k, v in vec.observations.items()})
+            self._obs[shown] = rows
+            obs_rows.append(rows)
+            obs_life.append(life[shown])
+            obs_tick.append(np.full(shown.size, tick, np.int64))
+            acting = vec.alive & ~vec.episode_done[world_of]
+        episodes = self._episodes(
+            obs_rows, obs_life, obs_tick, act_life, act_tick, act_step,
+            actions_out, logps, dist_inputs, rewards, terms, truncs,
+        )  # fmt: skip
+        self._log_sampled(ts, tick, finished, deaths, spawns)
+        return episodes
+
+    def _episodes(self, obs_rows: list, obs_life: list, obs_tick: list, act_life: list, act_tick: list,
+                  act_step: list, *columns: list) -> list[SingleAgentEpisode]:  # fmt: skip
+        """One ``SingleAgentEpisode`` per life that acted in this chunk, from rows sorted by life
+        and tick (each life's observations: one more than its actions)."""
+        if not act_life:
+            return []
+        o_life, a_life = np.concatenate(obs_life), np.concatenate(act_life)
+        o_order = np.lexsort((np.concatenate(obs_tick), o_life))
+        a_order = np.lexsort((np.concatenate(act_tick), a_life))
+        obs = np.concatenate(obs_rows)[o_order]
+        o_life, a_life = o_life[o_order], a_life[a_order]
+        step = np.concatenate(act_step)[a_order]
+        actions, logp, inputs, rewards, terms, truncs = (np.concatenate(c)[a_order] for c in columns)
+        lives, a_start, a_count = np.unique(a_life, return_index=True, return_counts=True)
+        o_start = np.searchsorted(o_life, lives)
+        o_end = np.searchsorted(o_life, lives, side="right")
+        if not np.array_equal(o_end - o_start, a_count + 1):
+            raise RuntimeError("NeuralMMOVecEnvRunner: a life's observations and actions do not line up")
+        obs_space, act_space = self.env.single_observation_space, self.env.single_action_space
+        prefix = self._prefix
+        episodes = []
+        for serial, a0, n, o0 in zip(lives.tolist(), a_start.tolist(), a_count.tolist(), o_start.tolist()):
+            a1 = a0 + n
+            episodes.append(
+                SingleAgentEpisode(
+                    id_=f"{prefix}{serial}",
+                    observations=InfiniteLookbackBuffer(obs[o0 : o0 + n + 1]),
+                    observation_space=obs_space,
+                    infos=[{} for _ in range(n + 1)],
+                    actions=InfiniteLookbackBuffer(actions[a0:a1]),
+                    action_space=act_space,
+                    rewards=InfiniteLookbackBuffer(rewards[a0:a1]),
+                    terminated=bool(terms[a1 - 1]),
+                    truncated=bool(truncs[a1 - 1]),
+                    extra_model_outputs={
+                        Columns.ACTION_LOGP: InfiniteLookbackBuffer(logp[a0:a1]),
+                        Columns.ACTION_DIST_INPUTS: InfiniteLookbackBuffer(inputs[a0:a1]),
+                    },
+                    t_started=int(step[a0]),
+                    len_lookback_buffer=0,
+                )
+            )
+        return episodes
+
+    def _log_sampled(self, ts: int, ticks: int, finished: list, deaths: int, spawns: int) -> None:
+        """RLlib's step and episode counts, this runner's own counts, and the returns and lengths
+        of the lives that ended (only the last ones the smoothing window keeps)."""
+        empty = np.zeros(0)
+        lengths, returns, born = (np.concatenate(c) for c in zip(*finished)) if finished else (empty,) * 3
+        if ts:
+            self._log_env_steps(metric=self._metrics_num_env_steps_sampled, num_steps=ts)
+        self._increase_sampled_metrics(ts, int(lengths.size))
+        self.metrics.log_value("world_ticks_sampled", ticks * self.num_envs, reduce="sum")
+        self.metrics.log_value("world_ticks_sampled_lifetime", ticks * self.num_envs, reduce="lifetime_sum")
+        self.metrics.log_value("agent_deaths", deaths, reduce="sum")
+        self.metrics.log_value("agent_spawns", spawns, reduce="sum")
+        window = max(1, -(-self.config.metrics_num_episodes_for_smoothing // (self.config.num_env_runners or 1)))
+        now = time.time()
+        for length, ret, start in zip(
+            lengths[-window:].tolist(), returns[-window:].tolist(), born[-window:].tolist()
+        ):
+            self._log_episode_metrics(length, ret, now - start)
+
+
+__all__ = ["FIXED", "NeuralMMOEnvRunner", "NeuralMMOMultiAgentEnv", "NeuralMMOVecEnvRunner", "check_vec_runner_config"]
