@@ -56,17 +56,23 @@ try:
     from ray.rllib.env.multi_agent_env import MultiAgentEnv
     import torch
     from gymnasium.vector.utils import batch_space
+    from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+    from ray.rllib.connectors.connector_v2 import ConnectorV2
+    from ray.rllib.connectors.learner.learner_connector_pipeline import LearnerConnectorPipeline
+    from ray.rllib.core import DEFAULT_MODULE_ID
     from ray.rllib.core.columns import Columns
     from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
     from ray.rllib.env.single_agent_episode import SingleAgentEpisode
     from ray.rllib.env.utils.infinite_lookback_buffer import InfiniteLookbackBuffer
+    from ray.rllib.evaluation.postprocessing import Postprocessing
     from ray.rllib.utils.metrics import (
         NUM_AGENT_STEPS_SAMPLED,
         NUM_AGENT_STEPS_SAMPLED_LIFETIME,
         NUM_MODULE_STEPS_SAMPLED,
         NUM_MODULE_STEPS_SAMPLED_LIFETIME,
     )
+    from ray.rllib.utils.postprocessing.value_predictions import compute_value_targets
     from ray.rllib.utils.typing import AgentID, MultiAgentDict
 except ImportError as _err:
     raise missing("RLlib", "rllib", _err) from None
@@ -201,6 +207,107 @@ class NeuralMMOEnvRunner(MultiAgentEnvRunner):
             self.metrics.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, module_id), n, reduce="lifetime_sum")
         self._agent_steps.clear()
         self._module_steps.clear()
+
+
+class LivesToPPOBatch(ConnectorV2):
+    """PPO's learner connector pipeline in one piece, in bulk: from single-agent episodes with
+    numpy data (``NeuralMMOVecEnvRunner``'s, or any ``to_numpy()`` episodes with a ``Box``
+    observation, no lookback needed) to the train batch RLlib's default pipeline builds, the same
+    columns and values (a test compares them): every episode chunk of ``n`` steps gives ``n + 1``
+    rows, the last one a copy for the value bootstrap, masked out of the loss (``loss_mask``);
+    ``terminateds`` and ``truncateds`` mark each chunk's last step (a chunk that is not done is
+    truncated there); one value forward pass over all rows, then RLlib's ``compute_value_targets``
+    (GAE) and the normalised advantages. RLlib's own pieces do the same one episode at a time
+    (copying each episode to append the bootstrap row, batching item by item)."""
+
+    def __init__(self, *args: Any, gamma: float, lambda_: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.gamma = float(gamma)
+        self.lambda_ = float(lambda_)
+
+    def __call__(  # type: ignore[override]
+        self, *, rl_module: Any, batch: dict[str, Any], episodes: list[Any], **kwargs: Any
+    ) -> Any:
+        module_ids = list(rl_module.keys())
+        if module_ids != [DEFAULT_MODULE_ID]:
+            raise ValueError(f"LivesToPPOBatch trains one RLModule ({DEFAULT_MODULE_ID!r}), got {module_ids}")
+        if not all(isinstance(e, SingleAgentEpisode) for e in episodes):
+            raise TypeError("LivesToPPOBatch takes single-agent episodes (SingleAgentEpisode) only")
+        episodes = [e for e in episodes if len(e) > 0]
+        if not episodes:
+            return batch
+        module = rl_module[DEFAULT_MODULE_ID]
+        if module.is_stateful():
+            raise ValueError("LivesToPPOBatch does not batch stateful (recurrent) RLModules")
+        n = np.fromiter((len(e) for e in episodes), np.int64, len(episodes))
+        rows = n + 1
+        total = int(rows.sum())
+        episode = np.repeat(np.arange(len(episodes)), rows)
+        position = np.arange(total) - np.repeat(np.cumsum(rows) - rows, rows)
+        n_row = n[episode]
+        step_rows = np.cumsum(n) - n  # where each episode starts among the steps
+        take = step_rows[episode] + np.minimum(position, n_row - 1)  # the bootstrap row repeats the last
+        last = position == n_row - 1
+        is_terminated = np.fromiter((e.is_terminated for e in episodes), np.bool_, len(episodes))
+        out: dict[str, Any] = {
+            Columns.LOSS_MASK: position < n_row,
+            Columns.TERMINATEDS: last & is_terminated[episode],
+            Columns.TRUNCATEDS: last & ~is_terminated[episode],
+            Columns.OBS: np.concatenate([_data(e.observations, len(e) + 1) for e in episodes]),
+            Columns.ACTIONS: np.concatenate([_data(e.actions, len(e)) for e in episodes])[take],
+        }
+        rewards = np.zeros(total, np.float32)
+        rewards[out[Columns.LOSS_MASK]] = np.concatenate([_data(e.rewards, len(e)) for e in episodes])
+        out[Columns.REWARDS] = rewards
+        for key in episodes[0].extra_model_outputs:
+            out[key] = np.concatenate([_data(e.extra_model_outputs[key], len(e)) for e in episodes])[take]
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+        device = next(iter(module.parameters()), torch.zeros(0)).device
+        tensors = {k: v.to(device) for k, v in tensors.items()}
+        with torch.no_grad():
+            values = module.compute_values(tensors).cpu().numpy().astype(np.float32)
+        targets = compute_value_targets(
+            values=values,
+            rewards=rewards,
+            terminateds=out[Columns.TERMINATEDS].astype(np.float32),
+            truncateds=out[Columns.TRUNCATEDS].astype(np.float32),
+            gamma=self.gamma,
+            lambda_=self.lambda_,
+        )
+        advantages = targets - values
+        advantages = (advantages - advantages.mean()) / max(1e-4, float(advantages.std()))
+        tensors[Postprocessing.ADVANTAGES] = torch.from_numpy(advantages.astype(np.float32)).to(device)
+        tensors[Postprocessing.VALUE_TARGETS] = torch.from_numpy(targets).to(device)
+        batch[DEFAULT_MODULE_ID] = tensors
+        return batch
+
+
+def _data(buffer: Any, n: int) -> np.ndarray:
+    """The first ``n`` items after the lookback of a numpy ``InfiniteLookbackBuffer``."""
+    if not isinstance(buffer.data, np.ndarray):
+        raise TypeError("LivesToPPOBatch takes numpy episodes (to_numpy()) with array observations and actions")
+    return buffer.data[buffer.lookback : buffer.lookback + n]
+
+
+class NeuralMMOPPOLearner(PPOTorchLearner):
+    """RLlib's torch PPO learner with its learner connector pipeline replaced by
+    :class:`LivesToPPOBatch` (the same batch, built in bulk): ``config.training(learner_class=
+    NeuralMMOPPOLearner)``, for single-agent episodes (``NeuralMMOVecEnvRunner``'s). A custom
+    ``learner_connector`` is refused (a ValueError), since this learner does not run it."""
+
+    def build(self) -> None:
+        if self.config._learner_connector is not None or not self.config.add_default_connectors_to_learner_pipeline:
+            raise ValueError(
+                "NeuralMMOPPOLearner builds PPO's learner batch itself (LivesToPPOBatch): leave out "
+                "learner_connector and add_default_connectors_to_learner_pipeline=False"
+            )
+        if self.config.is_multi_agent:
+            raise ValueError("NeuralMMOPPOLearner trains single-agent configs (one RLModule) only")
+        super().build()
+        if self._learner_connector is not None:
+            self._learner_connector = LearnerConnectorPipeline(
+                connectors=[LivesToPPOBatch(gamma=self.config.gamma, lambda_=self.config.lambda_)],
+            )
 
 
 def _lean(info: dict[str, Any]) -> dict[str, Any]:
