@@ -61,6 +61,7 @@ try:
     from ray.rllib.connectors.learner.learner_connector_pipeline import LearnerConnectorPipeline
     from ray.rllib.core import DEFAULT_MODULE_ID
     from ray.rllib.core.columns import Columns
+    from ray.rllib.core.distribution.torch.torch_distribution import TorchMultiCategorical
     from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
     from ray.rllib.env.single_agent_episode import SingleAgentEpisode
@@ -388,6 +389,142 @@ def _vec_settings(env_config: Any) -> dict[str, Any]:
     return settings
 
 
+class _Rows:
+    """Observation rows of one ``sample()``, appended tick by tick: the flat observation, the life
+    it belongs to and its tick (grows by doubling)."""
+
+    def __init__(self, size: int, capacity: int):
+        self.obs = np.empty((capacity, size), np.float32)
+        self.life = np.empty(capacity, np.int64)
+        self.tick = np.empty(capacity, np.int64)
+        self.n = 0
+
+    def _room(self, m: int) -> slice:
+        if self.n + m > len(self.life):
+            grown = max(2 * len(self.life), self.n + m)
+            for name in ("obs", "life", "tick"):
+                old = getattr(self, name)
+                new = np.empty((grown, *old.shape[1:]), old.dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        part = slice(self.n, self.n + m)
+        self.n += m
+        return part
+
+    def add(self, obs: np.ndarray, life: np.ndarray, tick: int) -> np.ndarray:
+        part = self._room(len(life))
+        self.obs[part], self.life[part], self.tick[part] = obs, life, tick
+        return np.arange(part.start, part.stop)
+
+    def add_flat(self, flat: FlatObservation, buffers: dict, slots: np.ndarray, life: np.ndarray,
+                 tick: int) -> np.ndarray:  # fmt: skip
+        """Rows for ``slots`` flattened from the VecEnv's observation buffers straight into place."""
+        part = self._room(len(slots))
+        out = self.obs[part]
+        for key, cols in flat.slices.items():
+            out[:, cols] = buffers[key][slots].reshape(len(slots), -1)
+        self.life[part], self.tick[part] = life, tick
+        return np.arange(part.start, part.stop)
+
+
+class _Steps:
+    """The steps of one ``sample()``, one array per tick and column."""
+
+    def __init__(self) -> None:
+        self.life: list[np.ndarray] = []
+        self.tick: list[np.ndarray] = []
+        self._columns: list[list[np.ndarray]] = [[] for _ in range(7)]
+
+    def add(self, life: np.ndarray, tick: int, *columns: np.ndarray) -> None:
+        self.life.append(life)
+        self.tick.append(np.full(life.size, tick, np.int64))
+        for store, value in zip(self._columns, columns):
+            store.append(value)  # fresh arrays (fancy indexing, the policy's outputs)
+
+    def columns(self) -> list[list[np.ndarray]]:
+        """step index in the life, action, logp, distribution inputs, reward, terminated, truncated"""
+        return self._columns
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """``[0..c0-1, 0..c1-1, ...]`` for counts ``[c0, c1, ...]``."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+_EPISODE_SLOTS = frozenset(
+    ("actions", "agent_id", "extra_model_outputs", "id_", "infos", "is_terminated", "is_truncated",
+     "module_id", "multi_agent_episode_id", "observations", "rewards", "t", "t_started", "_action_space",
+     "_last_added_observation", "_last_added_infos", "_last_step_time", "_observation_space",
+     "_start_time", "_custom_data")
+)  # fmt: skip
+_BUFFER_FIELDS = frozenset(("data", "lookback", "finalized", "_space", "_space_struct"))
+
+
+def _episode_maker(observation_space: Any, action_space: Any, fast: bool = True) -> Any:
+    """A function making a ``SingleAgentEpisode`` of numpy chunks (no lookback).
+
+    RLlib's constructor checks spaces and lengths item by item (about 30 us an episode, as long
+    as a quick chunk's sampling); where the installed RLlib's episode and buffer hold exactly the
+    fields its constructor sets (checked here on one episode made by the constructor), the fields
+    are set directly, to the values the constructor gives (a test compares the two)."""
+
+    def make(id_: str, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, extra: dict,
+             terminated: bool, truncated: bool, t_started: int) -> SingleAgentEpisode:  # fmt: skip
+        return SingleAgentEpisode(
+            id_=id_,
+            observations=InfiniteLookbackBuffer(obs),
+            observation_space=observation_space,
+            infos=[{} for _ in range(len(obs))],
+            actions=InfiniteLookbackBuffer(actions),
+            action_space=action_space,
+            rewards=InfiniteLookbackBuffer(rewards),
+            terminated=terminated,
+            truncated=truncated,
+            extra_model_outputs={k: InfiniteLookbackBuffer(v) for k, v in extra.items()},
+            t_started=t_started,
+            len_lookback_buffer=0,
+        )
+
+    one = make("probe", np.zeros((2, *observation_space.shape), np.float32), np.zeros((1, 1)), np.zeros(1),
+               {}, False, False, 0)  # fmt: skip
+    slots = set(getattr(SingleAgentEpisode, "__slots__", ()))
+    buffer_fields = set(getattr(one.observations, "__dict__", {}))
+    if not fast or slots != _EPISODE_SLOTS or buffer_fields != _BUFFER_FIELDS:
+        return make
+    spaces = {name: (getattr(one, name).space, getattr(one, name).space_struct) for name in
+              ("observations", "actions", "rewards")}  # fmt: skip
+    new_buffer = InfiniteLookbackBuffer.__new__
+    new_episode = SingleAgentEpisode.__new__
+
+    def buffer(data: Any, space: Any = None, struct: Any = None) -> InfiniteLookbackBuffer:
+        b = new_buffer(InfiniteLookbackBuffer)
+        b.__dict__.update(
+            data=data, lookback=0, finalized=not isinstance(data, list), _space=space, _space_struct=struct
+        )
+        return b
+
+    def make_fast(id_: str, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, extra: dict,
+                  terminated: bool, truncated: bool, t_started: int) -> SingleAgentEpisode:  # fmt: skip
+        e = new_episode(SingleAgentEpisode)
+        e.id_ = id_
+        e.agent_id = e.module_id = e.multi_agent_episode_id = None
+        e.observations = buffer(obs, *spaces["observations"])
+        e._observation_space = observation_space
+        e.infos = buffer([{} for _ in range(len(obs))])
+        e.actions = buffer(actions, *spaces["actions"])
+        e._action_space = action_space
+        e.rewards = buffer(rewards, *spaces["rewards"])
+        e.is_terminated, e.is_truncated = terminated, truncated
+        e.extra_model_outputs = {k: buffer(v) for k, v in extra.items()}
+        e.t_started = t_started
+        e.t = t_started + len(rewards)
+        e._custom_data = {}
+        e._start_time = e._last_step_time = e._last_added_observation = e._last_added_infos = None
+        return e
+
+    return make_fast
+
+
 class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
     """An RLlib env runner that steps Neural MMO worlds as arrays; every agent life is one
     single-agent RLlib episode (see the module docs, "The fast path").
@@ -404,7 +541,7 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
     ``num_timesteps`` counts agent-steps (the episodes' steps); whole ticks are sampled, so a call
     returns up to one tick's living agents more. RLlib's ``num_env_steps_sampled`` and its
     agent and module step counts are these agent-steps (each agent is one "env" to single-agent
-    RLlib); ``world_ticks_sampled`` counts the worlds' ticks, ``agent_deaths`` and ``agent_spawns``
+    RLlib); ``world_ticks_sampled`` counts the worlds' ticks, ``agent_deaths`` and ``agent_births``
     the lives that ended in a death and began after a world's first tick. Episode returns and
     lengths are per agent life (logged when the life ends).
 
@@ -442,7 +579,9 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         self.num_envs = vec.num_worlds
         n = vec.num_slots
         self._world_of = np.arange(n) // vec.slots_per_world
-        self._obs = np.zeros((n, self._worlds.flat_observation.size), np.float32)
+        self._flat = self._worlds.flat_observation
+        self._make_episode = _episode_maker(self._worlds.single_observation_space, self._worlds.single_action_space)
+        self._obs = np.zeros((n, self._flat.size), np.float32)
         self._life = np.full(n, -1, np.int64)  # serial of the life each slot holds, -1: none
         self._steps = np.zeros(n, np.int64)  # steps the slot's life took so far
         self._return = np.zeros(n, np.float64)
@@ -452,7 +591,7 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
     def _reset_worlds(self) -> None:
         vec = self.vec
         vec.reset()
-        self._obs[:] = self._worlds.flat_observation.flatten(vec.observations)  # type: ignore[union-attr]
+        self._obs[:] = self._flat.flatten(vec.observations)
         self._life.fill(-1)
         self._start_lives(np.flatnonzero(vec.alive))
         self._needs_initial_reset = False
@@ -479,48 +618,27 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
             raise ValueError("NeuralMMOVecEnvRunner samples actions from its RLModule only (no random_actions)")
         if force_reset or self._needs_initial_reset:
             self._reset_worlds()
-        vec, module, flat = self.vec, self.module, self._worlds.flat_observation  # type: ignore[union-attr]
-        dist_cls = module.get_exploration_action_dist_cls() if explore else module.get_inference_action_dist_cls()
+        vec, module = self.vec, self.module
         world_of, life = self._world_of, self._life
         acting = vec.alive & ~vec.episode_done[world_of]
         first = np.flatnonzero(acting)
-        obs_rows, obs_life, obs_tick = [self._obs[first]], [life[first]], [np.zeros(first.size, np.int64)]
-        act_life, act_tick, act_step, actions_out, logps, dist_inputs, rewards, terms, truncs = (
-            [] for _ in range(9)
-        )  # fmt: skip
+        rows = _Rows(self._obs.shape[1], num_timesteps + 2 * vec.num_slots)
+        latest = np.zeros(vec.num_slots, np.int64)  # each slot's newest row
+        latest[first] = rows.add(self._obs[first], life[first], 0)
+        steps = _Steps()
         finished: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        ts = tick = deaths = spawns = 0
+        ts = tick = deaths = births = 0
         lifetime = self.num_env_steps_sampled_lifetime
         while ts < num_timesteps:
             slots = np.flatnonzero(acting)
-            batch = {Columns.OBS: torch.from_numpy(self._obs[slots]).to(self._device)}
-            with torch.no_grad():
-                if explore:
-                    out = module.forward_exploration(batch, t=lifetime + ts)
-                else:
-                    out = module.forward_inference(batch)
-                logits = out[Columns.ACTION_DIST_INPUTS]
-                dist = dist_cls.from_logits(logits)
-                if not explore:
-                    dist = dist.to_deterministic()
-                chosen = dist.sample()
-                logp = dist.logp(chosen)
-            chosen_np = chosen.cpu().numpy().astype(np.int64, copy=False)
+            chosen, logp, logits = self._act(module, rows.obs[latest[slots]], explore, lifetime + ts)
             vec.action_buffer.fill(0)
-            vec.action_buffer[slots] = chosen_np
+            vec.action_buffer[slots] = chosen
+            reset = vec.episode_done[world_of]  # these worlds start a new episode in this step
             vec.step_buffered()
+            term, trunc, reward = vec.terminations[slots], vec.truncations[slots], vec.rewards[slots]
+            steps.add(life[slots], tick, self._steps[slots], chosen, logp, logits, reward, term, trunc)
             tick += 1
-            term, trunc = vec.terminations[slots], vec.truncations[slots]
-            reward = vec.rewards[slots]
-            act_life.append(life[slots])
-            act_tick.append(np.full(slots.size, tick - 1, np.int64))
-            act_step.append(self._steps[slots])
-            actions_out.append(chosen_np)
-            logps.append(logp.cpu().numpy())
-            dist_inputs.append(logits.cpu().numpy())
-            rewards.append(reward)
-            terms.append(term)
-            truncs.append(trunc)
             self._steps[slots] += 1
             self._return[slots] += reward
             ended = slots[term | trunc]
@@ -528,69 +646,87 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
                 finished.append((self._steps[ended], self._return[ended], self._born[ended]))
                 deaths += int(term.sum())
             ts += slots.size
-            born = np.flatnonzero(vec.spawned)
+            spawned = vec.spawned
+            born = np.flatnonzero(spawned)
             if born.size:
                 self._start_lives(born)
-                spawns += int(born.size)  # includes the first agents of a world's new episode
-            shown = np.flatnonzero(acting | vec.spawned)
-            rows = flat.flatten({k: v[shown] for k, v in vec.observations.items()})
-            self._obs[shown] = rows
-            obs_rows.append(rows)
-            obs_life.append(life[shown])
-            obs_tick.append(np.full(shown.size, tick, np.int64))
+                births += int((~reset[born]).sum())  # not counting a new episode's first agents
+            shown = np.flatnonzero(acting | spawned)
+            latest[shown] = rows.add_flat(self._flat, vec.observations, shown, life[shown], tick)
             acting = vec.alive & ~vec.episode_done[world_of]
-        episodes = self._episodes(
-            obs_rows, obs_life, obs_tick, act_life, act_tick, act_step,
-            actions_out, logps, dist_inputs, rewards, terms, truncs,
-        )  # fmt: skip
-        self._log_sampled(ts, tick, finished, deaths, spawns)
+        going = np.flatnonzero(acting)
+        self._obs[going] = rows.obs[latest[going]]  # where the next sample() goes on
+        episodes = self._episodes(rows, steps)
+        self._log_sampled(ts, tick, finished, deaths, births)
         return episodes
 
-    def _episodes(self, obs_rows: list, obs_life: list, obs_tick: list, act_life: list, act_tick: list,
-                  act_step: list, *columns: list) -> list[SingleAgentEpisode]:  # fmt: skip
-        """One ``SingleAgentEpisode`` per life that acted in this chunk, from rows sorted by life
-        and tick (each life's observations: one more than its actions)."""
-        if not act_life:
+    def _act(self, module: Any, obs: np.ndarray, explore: bool, t: int) -> tuple[np.ndarray, ...]:
+        """Actions, their log-probabilities and the distribution inputs for a batch of observations:
+        one forward pass, one draw from the module's action distribution (a draw per head by the
+        Gumbel-max trick for RLlib's multi-categorical distribution: the same distribution)."""
+        batch = {Columns.OBS: torch.from_numpy(obs).to(self._device)}
+        with torch.no_grad():
+            out = module.forward_exploration(batch, t=t) if explore else module.forward_inference(batch)
+            logits = out[Columns.ACTION_DIST_INPUTS]
+            cls = module.get_exploration_action_dist_cls() if explore else module.get_inference_action_dist_cls()
+            dist = cls.from_logits(logits)
+            if not explore:
+                dist = dist.to_deterministic()
+                chosen = dist.sample()
+            elif isinstance(dist, TorchMultiCategorical):
+                heads = [cat.logits for cat in dist._cats]  # normalised log-probabilities per head
+                noise = [-torch.log(-torch.log(torch.rand_like(h).clamp_(1e-20, 1.0))) for h in heads]
+                chosen = torch.stack([(h + g).argmax(-1) for h, g in zip(heads, noise)], -1)
+            else:
+                chosen = dist.sample()
+            logp = dist.logp(chosen)
+        return chosen.cpu().numpy().astype(np.int64), logp.cpu().numpy(), logits.cpu().numpy()
+
+    def _episodes(self, rows: _Rows, steps: _Steps) -> list[SingleAgentEpisode]:
+        """One ``SingleAgentEpisode`` per life that acted in this chunk, from the rows sorted by
+        life and tick (each life's observations: one more than its actions); the episodes'
+        arrays are consecutive slices of one array per column."""
+        if not steps.life:
             return []
-        o_life, a_life = np.concatenate(obs_life), np.concatenate(act_life)
-        o_order = np.lexsort((np.concatenate(obs_tick), o_life))
-        a_order = np.lexsort((np.concatenate(act_tick), a_life))
-        obs = np.concatenate(obs_rows)[o_order]
-        o_life, a_life = o_life[o_order], a_life[a_order]
-        step = np.concatenate(act_step)[a_order]
-        actions, logp, inputs, rewards, terms, truncs = (np.concatenate(c)[a_order] for c in columns)
+        o_life, o_tick = rows.life[: rows.n], rows.tick[: rows.n]
+        o_order = np.lexsort((o_tick, o_life))
+        o_life = o_life[o_order]
+        a_life = np.concatenate(steps.life)
+        a_order = np.lexsort((np.concatenate(steps.tick), a_life))
+        a_life = a_life[a_order]
         lives, a_start, a_count = np.unique(a_life, return_index=True, return_counts=True)
         o_start = np.searchsorted(o_life, lives)
-        o_end = np.searchsorted(o_life, lives, side="right")
-        if not np.array_equal(o_end - o_start, a_count + 1):
+        o_count = np.searchsorted(o_life, lives, side="right") - o_start
+        if not np.array_equal(o_count, a_count + 1):
             raise RuntimeError("NeuralMMOVecEnvRunner: a life's observations and actions do not line up")
-        obs_space, act_space = self.env.single_observation_space, self.env.single_action_space
+        # rows of lives that did not act (born on the last tick) go last, out of the way
+        keep = np.zeros(o_life.size, np.bool_)
+        keep[np.repeat(o_start, o_count) + _ranges(o_count)] = True
+        obs = rows.obs[o_order[keep]]
+        o_start = np.cumsum(o_count) - o_count
+        step, actions, logp, inputs, rewards, terms, truncs = (
+            np.concatenate(c)[a_order] for c in steps.columns()
+        )
+        make = self._make_episode
         prefix = self._prefix
         episodes = []
         for serial, a0, n, o0 in zip(lives.tolist(), a_start.tolist(), a_count.tolist(), o_start.tolist()):
             a1 = a0 + n
             episodes.append(
-                SingleAgentEpisode(
-                    id_=f"{prefix}{serial}",
-                    observations=InfiniteLookbackBuffer(obs[o0 : o0 + n + 1]),
-                    observation_space=obs_space,
-                    infos=[{} for _ in range(n + 1)],
-                    actions=InfiniteLookbackBuffer(actions[a0:a1]),
-                    action_space=act_space,
-                    rewards=InfiniteLookbackBuffer(rewards[a0:a1]),
-                    terminated=bool(terms[a1 - 1]),
-                    truncated=bool(truncs[a1 - 1]),
-                    extra_model_outputs={
-                        Columns.ACTION_LOGP: InfiniteLookbackBuffer(logp[a0:a1]),
-                        Columns.ACTION_DIST_INPUTS: InfiniteLookbackBuffer(inputs[a0:a1]),
-                    },
-                    t_started=int(step[a0]),
-                    len_lookback_buffer=0,
+                make(
+                    f"{prefix}{serial}",
+                    obs[o0 : o0 + n + 1],
+                    actions[a0:a1],
+                    rewards[a0:a1],
+                    {Columns.ACTION_LOGP: logp[a0:a1], Columns.ACTION_DIST_INPUTS: inputs[a0:a1]},
+                    bool(terms[a1 - 1]),
+                    bool(truncs[a1 - 1]),
+                    int(step[a0]),
                 )
             )
         return episodes
 
-    def _log_sampled(self, ts: int, ticks: int, finished: list, deaths: int, spawns: int) -> None:
+    def _log_sampled(self, ts: int, ticks: int, finished: list, deaths: int, births: int) -> None:
         """RLlib's step and episode counts, this runner's own counts, and the returns and lengths
         of the lives that ended (only the last ones the smoothing window keeps)."""
         empty = np.zeros(0)
@@ -601,7 +737,7 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         self.metrics.log_value("world_ticks_sampled", ticks * self.num_envs, reduce="sum")
         self.metrics.log_value("world_ticks_sampled_lifetime", ticks * self.num_envs, reduce="lifetime_sum")
         self.metrics.log_value("agent_deaths", deaths, reduce="sum")
-        self.metrics.log_value("agent_spawns", spawns, reduce="sum")
+        self.metrics.log_value("agent_births", births, reduce="sum")
         window = max(1, -(-self.config.metrics_num_episodes_for_smoothing // (self.config.num_env_runners or 1)))
         now = time.time()
         for length, ret, start in zip(
