@@ -67,6 +67,7 @@ try:
     from ray.rllib.env.single_agent_episode import SingleAgentEpisode
     from ray.rllib.env.utils.infinite_lookback_buffer import InfiniteLookbackBuffer
     from ray.rllib.evaluation.postprocessing import Postprocessing
+    from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
     from ray.rllib.utils.metrics import (
         NUM_AGENT_STEPS_SAMPLED,
         NUM_AGENT_STEPS_SAMPLED_LIFETIME,
@@ -254,7 +255,7 @@ class LivesToPPOBatch(ConnectorV2):
             Columns.LOSS_MASK: position < n_row,
             Columns.TERMINATEDS: last & is_terminated[episode],
             Columns.TRUNCATEDS: last & ~is_terminated[episode],
-            Columns.OBS: np.concatenate([_data(e.observations, len(e) + 1) for e in episodes]),
+            Columns.OBS: _joined([_data(e.observations, len(e) + 1) for e in episodes]),
             Columns.ACTIONS: np.concatenate([_data(e.actions, len(e)) for e in episodes])[take],
         }
         rewards = np.zeros(total, np.float32)
@@ -283,6 +284,21 @@ class LivesToPPOBatch(ConnectorV2):
         return batch
 
 
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """``np.concatenate(parts)``, without a copy where the parts lie one after the other in one
+    array (``NeuralMMOVecEnvRunner``'s episodes, used where they were sampled)."""
+    first, base = parts[0], parts[0].base
+    if base is not None and first.flags.c_contiguous and all(p.base is base and p.flags.c_contiguous for p in parts):
+        start = first.__array_interface__["data"][0]
+        row = first.strides[0]
+        offsets = np.fromiter((p.__array_interface__["data"][0] for p in parts), np.int64, len(parts))
+        lengths = np.fromiter((len(p) for p in parts), np.int64, len(parts))
+        if np.array_equal(offsets - start, (np.cumsum(lengths) - lengths) * row):
+            whole = np.lib.stride_tricks.as_strided(first, (int(lengths.sum()), *first.shape[1:]), first.strides)
+            return whole  # a view of the rows of every part, in order
+    return np.concatenate(parts)
+
+
 def _data(buffer: Any, n: int) -> np.ndarray:
     """The first ``n`` items after the lookback of a numpy ``InfiniteLookbackBuffer``."""
     if not isinstance(buffer.data, np.ndarray):
@@ -291,10 +307,18 @@ def _data(buffer: Any, n: int) -> np.ndarray:
 
 
 class NeuralMMOPPOLearner(PPOTorchLearner):
-    """RLlib's torch PPO learner with its learner connector pipeline replaced by
-    :class:`LivesToPPOBatch` (the same batch, built in bulk): ``config.training(learner_class=
-    NeuralMMOPPOLearner)``, for single-agent episodes (``NeuralMMOVecEnvRunner``'s). A custom
-    ``learner_connector`` is refused (a ValueError), since this learner does not run it."""
+    """RLlib's torch PPO learner, with PPO's learner batch built in bulk and minibatches drawn by
+    index: ``config.training(learner_class=NeuralMMOPPOLearner)``, for single-agent episodes
+    (``NeuralMMOVecEnvRunner``'s).
+
+    * Its learner connector pipeline is :class:`LivesToPPOBatch` alone (the same batch as RLlib's
+      default pipeline); a custom ``learner_connector`` is refused (a ValueError).
+    * Minibatches are drawn the way RLlib's cyclic iterator draws them (``minibatch_size`` rows at
+      a time, passing over the batch ``num_epochs`` times, reshuffled at each pass when
+      ``shuffle_batch_per_epoch``), as one gather of the minibatch's rows from the batch, where
+      RLlib copies the whole batch to shuffle it and then copies each minibatch again; and the
+      first pass is shuffled too (RLlib's goes through it in episode order).
+    """
 
     def build(self) -> None:
         if self.config._learner_connector is not None or not self.config.add_default_connectors_to_learner_pipeline:
@@ -309,6 +333,58 @@ class NeuralMMOPPOLearner(PPOTorchLearner):
             self._learner_connector = LearnerConnectorPipeline(
                 connectors=[LivesToPPOBatch(gamma=self.config.gamma, lambda_=self.config.lambda_)],
             )
+
+    def _create_iterator_if_necessary(  # type: ignore[override]
+        self,
+        *,
+        training_data: Any,
+        num_total_minibatches: int = 0,
+        num_epochs: int = 1,
+        minibatch_size: int | None = None,
+        shuffle_batch_per_epoch: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        if training_data.data_iterators or not minibatch_size:
+            return super()._create_iterator_if_necessary(
+                training_data=training_data, num_total_minibatches=num_total_minibatches,
+                num_epochs=num_epochs, minibatch_size=minibatch_size,
+                shuffle_batch_per_epoch=shuffle_batch_per_epoch, **kwargs,
+            )  # fmt: skip
+        batch = self._make_batch_if_necessary(training_data=training_data)
+        for module_id in list(batch.policy_batches):
+            if not self.should_module_be_updated(module_id, batch):
+                del batch.policy_batches[module_id]
+        if not batch.policy_batches:
+            return {}
+        return _minibatches(batch, minibatch_size, num_epochs, shuffle_batch_per_epoch, num_total_minibatches)
+
+
+def _minibatches(batch: Any, size: int, epochs: int, shuffle: bool, total: int) -> Any:
+    """RLlib's cyclic minibatches of a one-module ``MultiAgentBatch``, gathered by index."""
+    (module_id, columns), = batch.policy_batches.items()
+    rows = len(columns)
+    if rows == 0:
+        raise ValueError(f"the batch for module {module_id!r} is empty")
+    data = {k: v for k, v in columns.items() if isinstance(v, torch.Tensor) and len(v) == rows}
+    order = np.random.permutation(rows) if shuffle else np.arange(rows)
+    start = passes = made = 0
+    while (passes < epochs) if total == 0 else (made < total):
+        parts, need = [], size
+        while start + need >= rows:
+            parts.append(order[start:])
+            need -= rows - start
+            start = 0
+            passes += 1
+            if shuffle:
+                order = np.random.permutation(rows)
+        if need > 0:
+            parts.append(order[start : start + need])
+            start += need
+        index = torch.from_numpy(np.concatenate(parts))
+        device_index = index.to(next(iter(data.values())).device)
+        minibatch = SampleBatch({k: v.index_select(0, device_index) for k, v in data.items()})
+        yield MultiAgentBatch({module_id: minibatch}, len(batch))
+        made += 1
 
 
 def _lean(info: dict[str, Any]) -> dict[str, Any]:
