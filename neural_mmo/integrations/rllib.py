@@ -509,7 +509,7 @@ class _Steps:
     def __init__(self) -> None:
         self.life: list[np.ndarray] = []
         self.tick: list[np.ndarray] = []
-        self._columns: list[list[np.ndarray]] = [[] for _ in range(7)]
+        self._columns: list[list[np.ndarray]] = [[] for _ in range(9)]
 
     def add(self, life: np.ndarray, tick: int, *columns: np.ndarray) -> None:
         self.life.append(life)
@@ -518,7 +518,8 @@ class _Steps:
             store.append(value)  # fresh arrays (fancy indexing, the policy's outputs)
 
     def columns(self) -> list[list[np.ndarray]]:
-        """step index in the life, action, logp, distribution inputs, reward, terminated, truncated"""
+        """slot, agent id, step index in the life, action, logp, distribution inputs, reward,
+        terminated, truncated"""
         return self._columns
 
 
@@ -545,8 +546,8 @@ def _episode_maker(observation_space: Any, action_space: Any, fast: bool = True)
     are set directly, to the values the constructor gives (a test compares the two)."""
 
     def make(id_: str, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, extra: dict,
-             terminated: bool, truncated: bool, t_started: int) -> SingleAgentEpisode:  # fmt: skip
-        return SingleAgentEpisode(
+             terminated: bool, truncated: bool, t_started: int, custom: dict) -> SingleAgentEpisode:  # fmt: skip
+        episode = SingleAgentEpisode(
             id_=id_,
             observations=InfiniteLookbackBuffer(obs),
             observation_space=observation_space,
@@ -560,9 +561,11 @@ def _episode_maker(observation_space: Any, action_space: Any, fast: bool = True)
             t_started=t_started,
             len_lookback_buffer=0,
         )
+        episode.custom_data.update(custom)
+        return episode
 
     one = make("probe", np.zeros((2, *observation_space.shape), np.float32), np.zeros((1, 1)), np.zeros(1),
-               {}, False, False, 0)  # fmt: skip
+               {}, False, False, 0, {})  # fmt: skip
     slots = set(getattr(SingleAgentEpisode, "__slots__", ()))
     buffer_fields = set(getattr(one.observations, "__dict__", {}))
     if not fast or slots != _EPISODE_SLOTS or buffer_fields != _BUFFER_FIELDS:
@@ -580,7 +583,7 @@ def _episode_maker(observation_space: Any, action_space: Any, fast: bool = True)
         return b
 
     def make_fast(id_: str, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, extra: dict,
-                  terminated: bool, truncated: bool, t_started: int) -> SingleAgentEpisode:  # fmt: skip
+                  terminated: bool, truncated: bool, t_started: int, custom: dict) -> SingleAgentEpisode:  # fmt: skip
         e = new_episode(SingleAgentEpisode)
         e.id_ = id_
         e.agent_id = e.module_id = e.multi_agent_episode_id = None
@@ -594,7 +597,7 @@ def _episode_maker(observation_space: Any, action_space: Any, fast: bool = True)
         e.extra_model_outputs = {k: buffer(v) for k, v in extra.items()}
         e.t_started = t_started
         e.t = t_started + len(rewards)
-        e._custom_data = {}
+        e._custom_data = custom
         e._start_time = e._last_step_time = e._last_added_observation = e._last_added_infos = None
         return e
 
@@ -713,7 +716,8 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
             reset = vec.episode_done[world_of]  # these worlds start a new episode in this step
             vec.step_buffered()
             term, trunc, reward = vec.terminations[slots], vec.truncations[slots], vec.rewards[slots]
-            steps.add(life[slots], tick, self._steps[slots], chosen, logp, logits, reward, term, trunc)
+            steps.add(life[slots], tick, slots, vec.agent_id[slots], self._steps[slots], chosen, logp, logits,
+                      reward, term, trunc)  # fmt: skip
             tick += 1
             self._steps[slots] += 1
             self._return[slots] += reward
@@ -780,9 +784,10 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         keep[np.repeat(o_start, o_count) + _ranges(o_count)] = True
         obs = rows.obs[o_order[keep]]
         o_start = np.cumsum(o_count) - o_count
-        step, actions, logp, inputs, rewards, terms, truncs = (
+        slot, agent, step, actions, logp, inputs, rewards, terms, truncs = (
             np.concatenate(c)[a_order] for c in steps.columns()
         )
+        per_world = self.vec.slots_per_world
         make = self._make_episode
         prefix = self._prefix
         episodes = []
@@ -798,7 +803,9 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
                     bool(terms[a1 - 1]),
                     bool(truncs[a1 - 1]),
                     int(step[a0]),
-                )
+                    {"world": int(slot[a0]) // per_world, "slot": int(slot[a0]) % per_world,
+                     "agent_id": int(agent[a0])},
+                )  # fmt: skip
             )
         return episodes
 
