@@ -53,7 +53,6 @@ import numpy as np
 from neural_mmo.integrations import missing
 
 try:
-    from ray.rllib.env.multi_agent_env import MultiAgentEnv
     import torch
     from gymnasium.vector.utils import batch_space
     from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
@@ -62,6 +61,7 @@ try:
     from ray.rllib.core import DEFAULT_MODULE_ID
     from ray.rllib.core.columns import Columns
     from ray.rllib.core.distribution.torch.torch_distribution import TorchMultiCategorical
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
     from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
     from ray.rllib.env.single_agent_episode import SingleAgentEpisode
@@ -288,13 +288,19 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
     """``np.concatenate(parts)``, without a copy where the parts lie one after the other in one
     array (``NeuralMMOVecEnvRunner``'s episodes, used where they were sampled)."""
     first, base = parts[0], parts[0].base
-    if base is not None and first.flags.c_contiguous and all(p.base is base and p.flags.c_contiguous for p in parts):
+    if (
+        base is not None
+        and first.flags.c_contiguous
+        and all(p.base is base and p.flags.c_contiguous for p in parts)
+    ):
         start = first.__array_interface__["data"][0]
         row = first.strides[0]
         offsets = np.fromiter((p.__array_interface__["data"][0] for p in parts), np.int64, len(parts))
         lengths = np.fromiter((len(p) for p in parts), np.int64, len(parts))
         if np.array_equal(offsets - start, (np.cumsum(lengths) - lengths) * row):
-            whole = np.lib.stride_tricks.as_strided(first, (int(lengths.sum()), *first.shape[1:]), first.strides)
+            whole = np.lib.stride_tricks.as_strided(
+                first, (int(lengths.sum()), *first.shape[1:]), first.strides
+            )
             return whole  # a view of the rows of every part, in order
     return np.concatenate(parts)
 
@@ -302,7 +308,9 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
 def _data(buffer: Any, n: int) -> np.ndarray:
     """The first ``n`` items after the lookback of a numpy ``InfiniteLookbackBuffer``."""
     if not isinstance(buffer.data, np.ndarray):
-        raise TypeError("LivesToPPOBatch takes numpy episodes (to_numpy()) with array observations and actions")
+        raise TypeError(
+            "LivesToPPOBatch takes numpy episodes (to_numpy()) with array observations and actions"
+        )
     return buffer.data[buffer.lookback : buffer.lookback + n]
 
 
@@ -321,7 +329,10 @@ class NeuralMMOPPOLearner(PPOTorchLearner):
     """
 
     def build(self) -> None:
-        if self.config._learner_connector is not None or not self.config.add_default_connectors_to_learner_pipeline:
+        if (
+            self.config._learner_connector is not None
+            or not self.config.add_default_connectors_to_learner_pipeline
+        ):
             raise ValueError(
                 "NeuralMMOPPOLearner builds PPO's learner batch itself (LivesToPPOBatch): leave out "
                 "learner_connector and add_default_connectors_to_learner_pipeline=False"
@@ -329,9 +340,11 @@ class NeuralMMOPPOLearner(PPOTorchLearner):
         if self.config.is_multi_agent:
             raise ValueError("NeuralMMOPPOLearner trains single-agent configs (one RLModule) only")
         super().build()
+        self._shuffle_rng: np.random.Generator | None = None  # seeded with config.seed on first use
         if self._learner_connector is not None:
+            config: Any = self.config  # a PPOConfig
             self._learner_connector = LearnerConnectorPipeline(
-                connectors=[LivesToPPOBatch(gamma=self.config.gamma, lambda_=self.config.lambda_)],
+                connectors=[LivesToPPOBatch(gamma=config.gamma, lambda_=config.lambda_)],
             )
 
     def _create_iterator_if_necessary(  # type: ignore[override]
@@ -356,17 +369,29 @@ class NeuralMMOPPOLearner(PPOTorchLearner):
                 del batch.policy_batches[module_id]
         if not batch.policy_batches:
             return {}
-        return _minibatches(batch, minibatch_size, num_epochs, shuffle_batch_per_epoch, num_total_minibatches)
+        if self._shuffle_rng is None:
+            self._shuffle_rng = np.random.default_rng(self.config.seed)
+        return _minibatches(
+            batch,
+            minibatch_size,
+            num_epochs,
+            shuffle_batch_per_epoch,
+            num_total_minibatches,
+            self._shuffle_rng,
+        )
 
 
-def _minibatches(batch: Any, size: int, epochs: int, shuffle: bool, total: int) -> Any:
+def _minibatches(
+    batch: Any, size: int, epochs: int, shuffle: bool, total: int, rng: np.random.Generator | None = None
+) -> Any:
     """RLlib's cyclic minibatches of a one-module ``MultiAgentBatch``, gathered by index."""
-    (module_id, columns), = batch.policy_batches.items()
+    ((module_id, columns),) = batch.policy_batches.items()
     rows = len(columns)
     if rows == 0:
         raise ValueError(f"the batch for module {module_id!r} is empty")
     data = {k: v for k, v in columns.items() if isinstance(v, torch.Tensor) and len(v) == rows}
-    order = np.random.permutation(rows) if shuffle else np.arange(rows)
+    rng = rng if rng is not None else np.random.default_rng()
+    order = rng.permutation(rows) if shuffle else np.arange(rows)
     start = passes = made = 0
     while (passes < epochs) if total == 0 else (made < total):
         parts, need = [], size
@@ -376,7 +401,7 @@ def _minibatches(batch: Any, size: int, epochs: int, shuffle: bool, total: int) 
             start = 0
             passes += 1
             if shuffle:
-                order = np.random.permutation(rows)
+                order = rng.permutation(rows)
         if need > 0:
             parts.append(order[start : start + need])
             start += need
@@ -545,8 +570,17 @@ def _episode_maker(observation_space: Any, action_space: Any, fast: bool = True)
     fields its constructor sets (checked here on one episode made by the constructor), the fields
     are set directly, to the values the constructor gives (a test compares the two)."""
 
-    def make(id_: str, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, extra: dict,
-             terminated: bool, truncated: bool, t_started: int, custom: dict) -> SingleAgentEpisode:  # fmt: skip
+    def make(
+        id_: str,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        extra: dict,
+        terminated: bool,
+        truncated: bool,
+        t_started: int,
+        custom: dict,
+    ) -> SingleAgentEpisode:
         episode = SingleAgentEpisode(
             id_=id_,
             observations=InfiniteLookbackBuffer(obs),
@@ -582,8 +616,17 @@ def _episode_maker(observation_space: Any, action_space: Any, fast: bool = True)
         )
         return b
 
-    def make_fast(id_: str, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, extra: dict,
-                  terminated: bool, truncated: bool, t_started: int, custom: dict) -> SingleAgentEpisode:  # fmt: skip
+    def make_fast(
+        id_: str,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        extra: dict,
+        terminated: bool,
+        truncated: bool,
+        t_started: int,
+        custom: dict,
+    ) -> SingleAgentEpisode:
         e = new_episode(SingleAgentEpisode)
         e.id_ = id_
         e.agent_id = e.module_id = e.multi_agent_episode_id = None
@@ -659,7 +702,9 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         n = vec.num_slots
         self._world_of = np.arange(n) // vec.slots_per_world
         self._flat = self._worlds.flat_observation
-        self._make_episode = _episode_maker(self._worlds.single_observation_space, self._worlds.single_action_space)
+        self._make_episode = _episode_maker(
+            self._worlds.single_observation_space, self._worlds.single_action_space
+        )
         self._obs = np.zeros((n, self._flat.size), np.float32)
         self._life = np.full(n, -1, np.int64)  # serial of the life each slot holds, -1: none
         self._steps = np.zeros(n, np.int64)  # steps the slot's life took so far
@@ -694,7 +739,9 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         if num_episodes is not None or num_timesteps is None:
             raise ValueError("NeuralMMOVecEnvRunner samples a number of agent-steps (num_timesteps) only")
         if random_actions:
-            raise ValueError("NeuralMMOVecEnvRunner samples actions from its RLModule only (no random_actions)")
+            raise ValueError(
+                "NeuralMMOVecEnvRunner samples actions from its RLModule only (no random_actions)"
+            )
         if force_reset or self._needs_initial_reset:
             self._reset_worlds()
         vec, module = self.vec, self.module
@@ -748,7 +795,11 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         with torch.no_grad():
             out = module.forward_exploration(batch, t=t) if explore else module.forward_inference(batch)
             logits = out[Columns.ACTION_DIST_INPUTS]
-            cls = module.get_exploration_action_dist_cls() if explore else module.get_inference_action_dist_cls()
+            cls = (
+                module.get_exploration_action_dist_cls()
+                if explore
+                else module.get_inference_action_dist_cls()
+            )
             dist = cls.from_logits(logits)
             if not explore:
                 dist = dist.to_deterministic()
@@ -803,9 +854,12 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
                     bool(terms[a1 - 1]),
                     bool(truncs[a1 - 1]),
                     int(step[a0]),
-                    {"world": int(slot[a0]) // per_world, "slot": int(slot[a0]) % per_world,
-                     "agent_id": int(agent[a0])},
-                )  # fmt: skip
+                    {
+                        "world": int(slot[a0]) // per_world,
+                        "slot": int(slot[a0]) % per_world,
+                        "agent_id": int(agent[a0]),
+                    },
+                )
             )
         return episodes
 
@@ -821,7 +875,9 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         self.metrics.log_value("world_ticks_sampled_lifetime", ticks * self.num_envs, reduce="lifetime_sum")
         self.metrics.log_value("agent_deaths", deaths, reduce="sum")
         self.metrics.log_value("agent_births", births, reduce="sum")
-        window = max(1, -(-self.config.metrics_num_episodes_for_smoothing // (self.config.num_env_runners or 1)))
+        window = max(
+            1, -(-self.config.metrics_num_episodes_for_smoothing // (self.config.num_env_runners or 1))
+        )
         now = time.time()
         for length, ret, start in zip(
             lengths[-window:].tolist(), returns[-window:].tolist(), born[-window:].tolist()
@@ -829,4 +885,10 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
             self._log_episode_metrics(length, ret, now - start)
 
 
-__all__ = ["FIXED", "NeuralMMOEnvRunner", "NeuralMMOMultiAgentEnv", "NeuralMMOVecEnvRunner", "check_vec_runner_config"]
+__all__ = [
+    "FIXED",
+    "NeuralMMOEnvRunner",
+    "NeuralMMOMultiAgentEnv",
+    "NeuralMMOVecEnvRunner",
+    "check_vec_runner_config",
+]

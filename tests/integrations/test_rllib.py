@@ -183,7 +183,9 @@ def test_vec_runner_episodes_are_agent_lives_that_replay_in_the_worlds():
                 continue
             life = queues[k].pop(0)
             assert life["custom"]["agent_id"] == vec.agent_id[k]
-            np.testing.assert_array_equal(life["obs"][0], flat.flatten({p: v[k] for p, v in vec.observations.items()}))
+            np.testing.assert_array_equal(
+                life["obs"][0], flat.flatten({p: v[k] for p, v in vec.observations.items()})
+            )
             current[k] = [life, 0]
 
     vec.reset()
@@ -200,10 +202,15 @@ def test_vec_runner_episodes_are_agent_lives_that_replay_in_the_worlds():
         for k in acting.tolist():
             life, i = current[k]
             assert life["rewards"][i] == vec.rewards[k]
-            np.testing.assert_array_equal(life["obs"][i + 1], flat.flatten({p: v[k] for p, v in vec.observations.items()}))
+            np.testing.assert_array_equal(
+                life["obs"][i + 1], flat.flatten({p: v[k] for p, v in vec.observations.items()})
+            )
             if vec.terminations[k] or vec.truncations[k]:
                 assert i + 1 == len(life["actions"]), "a life ends with its episode"
-                assert (life["terminated"], life["truncated"]) == (bool(vec.terminations[k]), bool(vec.truncations[k]))
+                assert (life["terminated"], life["truncated"]) == (
+                    bool(vec.terminations[k]),
+                    bool(vec.truncations[k]),
+                )
                 counts["terminated" if vec.terminations[k] else "truncated"] += 1
                 if vec.terminations[k]:
                     assert life["rewards"][-1] == -1.0, "a death ends the life with the death reward"
@@ -244,7 +251,8 @@ def test_fast_episodes_equal_rllibs_constructor():
     from neural_mmo.integrations.rllib import _EPISODE_SLOTS, _episode_maker
 
     obs_space, act_space = spaces.Box(0, 1, (5,), np.float32), spaces.MultiDiscrete([2, 3])
-    args = ("id", np.random.rand(4, 5).astype(np.float32), np.ones((3, 2), np.int64), np.ones(3, np.float32),
+    obs = np.random.default_rng(0).random((4, 5), np.float32)
+    args = ("id", obs, np.ones((3, 2), np.int64), np.ones(3, np.float32),
             {"action_logp": np.zeros(3, np.float32)}, True, False, 7, {"world": 1})  # fmt: skip
     slow, fast = (_episode_maker(obs_space, act_space, fast=f)(*args) for f in (False, True))
     for name in _EPISODE_SLOTS:
@@ -315,7 +323,9 @@ def test_bulk_learner_batch_and_minibatches_are_rllibs():
 
     batch = MultiAgentBatch({"default_policy": SampleBatch(dict(bulk))}, 500)
     ours = list(_minibatches(batch, 128, 3, False, 0))
-    theirs = list(MiniBatchCyclicIterator(batch, num_epochs=3, minibatch_size=128, shuffle_batch_per_epoch=False))
+    theirs = list(
+        MiniBatchCyclicIterator(batch, num_epochs=3, minibatch_size=128, shuffle_batch_per_epoch=False)
+    )
     assert len(ours) == len(theirs) > 3
     for a, b in zip(ours, theirs):
         for key in bulk:
@@ -331,14 +341,18 @@ def test_vec_runner_and_learner_refuse_what_they_cannot_run():
 
     with pytest.raises(ValueError, match="plays Neural MMO worlds"):
         NeuralMMOVecEnvRunner(config=vec_config().environment("CartPole-v1"))
-    multi = vec_config().multi_agent(policies={"shared"}, policy_mapping_fn=lambda agent_id, episode, **kw: "shared")
+    multi = vec_config().multi_agent(
+        policies={"shared"}, policy_mapping_fn=lambda agent_id, episode, **kw: "shared"
+    )
     with pytest.raises(ValueError, match="leave out config.multi_agent"):
         NeuralMMOVecEnvRunner(config=multi)
     for bad in ({"agent_names": "unique"}, {"record": "x.nmmo"}):
         with pytest.raises(ValueError, match="fixes|does not take"):
             NeuralMMOVecEnvRunner(config=vec_config().environment(env_config={"preset": "small", **bad}))
     with pytest.raises(ValueError, match="custom env_to_module_connector"):
-        NeuralMMOVecEnvRunner(config=vec_config().env_runners(env_to_module_connector=lambda env, spaces, device: []))
+        NeuralMMOVecEnvRunner(
+            config=vec_config().env_runners(env_to_module_connector=lambda env, spaces, device: [])
+        )
     with pytest.raises(ValueError, match="truncate_episodes"):
         NeuralMMOVecEnvRunner(config=vec_config().env_runners(batch_mode="complete_episodes"))
     runner = NeuralMMOVecEnvRunner(config=vec_config())
