@@ -15,10 +15,12 @@ round, the measures alternating round by round in one process; prints JSON lines
   ``--ticks`` env steps (the env, RLlib's episodes and connectors, the model's forward passes) with
   PPO's defaults and with the configuration docs/integrations.md recommends;
 * ``rllib_training``: one ``algo.train()`` of that configuration (sampling, then PPO's update);
-* ``rllib_vec_sampling`` and ``rllib_vec_training``: the same two for ``NeuralMMOVecEnvRunner``
-  (single-agent RLlib, one episode per agent life, the worlds stepped as arrays) with the
-  configuration docs/integrations.md recommends for it: ``env_runner.sample`` of
-  ``--vec-batch`` agent-steps, and one ``algo.train()`` of a ``--vec-batch`` agent-step batch.
+* ``rllib_vec_sampling`` and ``rllib_vec_training``: the same two for the fast path,
+  ``NeuralMMOVecEnvRunner`` with ``NeuralMMOPPOLearner`` (single-agent RLlib, one episode per agent
+  life, 8 worlds stepped as arrays), in the configuration docs/integrations.md recommends:
+  ``env_runner.sample`` of ``--vec-batch`` agent-steps, and one ``algo.train()`` of a
+  ``--vec-batch`` agent-step batch, 2 epochs of 2,048-row minibatches; ``rllib_vec_training_1_epoch``:
+  the same with 1 epoch of 1,024-row minibatches.
 
 torch runs on ``--torch-threads`` threads (1 by default: on two busy cores more threads make small
 forward passes several times slower).
@@ -201,21 +203,30 @@ def rllib_config(preset: str, tuned: bool) -> Any:
     return config
 
 
-def rllib_vec_config(preset: str, batch: int) -> Any:
-    """PPO with ``NeuralMMOVecEnvRunner`` as docs/integrations.md recommends it: 4 worlds per env
-    runner, a 64-unit model, ``batch`` agent-steps per iteration, 2 epochs of 1,024-sample
-    minibatches."""
+def rllib_vec_config(preset: str, batch: int, epochs: int = 2, minibatch: int = 2048) -> Any:
+    """PPO on the fast path as docs/integrations.md recommends it: ``NeuralMMOVecEnvRunner`` with 8
+    worlds, ``NeuralMMOPPOLearner``, ``batch`` agent-steps per iteration, a 64-unit model whose
+    value head shares the policy's layer."""
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
-    from neural_mmo.integrations.rllib import NeuralMMOMultiAgentEnv, NeuralMMOVecEnvRunner
+    from neural_mmo.integrations.rllib import (
+        NeuralMMOMultiAgentEnv,
+        NeuralMMOPPOLearner,
+        NeuralMMOVecEnvRunner,
+    )
 
     return (
         PPOConfig()
         .environment(NeuralMMOMultiAgentEnv, env_config={"preset": preset, "seed": 0})
-        .env_runners(num_env_runners=0, env_runner_cls=NeuralMMOVecEnvRunner, num_envs_per_env_runner=4)
-        .training(train_batch_size_per_learner=batch, minibatch_size=1024, num_epochs=2)
-        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[64]))
+        .env_runners(num_env_runners=0, env_runner_cls=NeuralMMOVecEnvRunner, num_envs_per_env_runner=8)
+        .training(
+            learner_class=NeuralMMOPPOLearner,
+            train_batch_size_per_learner=batch,
+            minibatch_size=minibatch,
+            num_epochs=epochs,
+        )
+        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[64], vf_share_layers=True))
     )
 
 
@@ -288,8 +299,10 @@ def main() -> None:
     measures["rllib_sampling"] = rllib_sampler(algos[1], args.ticks)
     measures["rllib_training"] = rllib_trainer(algos[2])
     algos += [rllib_vec_config(args.preset, args.vec_batch).build_algo() for _ in range(2)]
+    algos.append(rllib_vec_config(args.preset, args.vec_batch, epochs=1, minibatch=1024).build_algo())
     measures["rllib_vec_sampling"] = rllib_vec_sampler(algos[3], args.vec_batch)
     measures["rllib_vec_training"] = rllib_trainer(algos[4])
+    measures["rllib_vec_training_1_epoch"] = rllib_trainer(algos[5])
     rates: dict[str, list[float]] = {name: [] for name in measures}
     try:
         for r in range(args.rounds):

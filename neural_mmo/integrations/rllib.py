@@ -39,6 +39,34 @@ are no-ops, so a policy that ignores the mask still trains.
 ``env_config`` holds the arguments of ``neural_mmo.parallel_env`` (a ``preset`` or a ``config``,
 ``seed``, ``reward_fn``, config overrides such as ``horizon``); each env runner and vector index
 adds its own offset to ``seed`` so that copies play different worlds.
+
+The fast path: one episode per agent life
+-----------------------------------------
+
+RLlib's generic multi-agent sampler runs Python per agent and per step (connectors batching and
+unbatching each agent, per-agent episode records), several times the cost of the env itself.
+:class:`NeuralMMOVecEnvRunner` samples for *single-agent* RLlib instead, in bulk::
+
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from neural_mmo.integrations.rllib import (
+        NeuralMMOMultiAgentEnv, NeuralMMOPPOLearner, NeuralMMOVecEnvRunner)
+
+    config = (
+        PPOConfig()
+        .environment(NeuralMMOMultiAgentEnv, env_config={"preset": "small"})  # no .multi_agent()
+        .env_runners(env_runner_cls=NeuralMMOVecEnvRunner, num_envs_per_env_runner=8)  # 8 worlds
+        .training(learner_class=NeuralMMOPPOLearner)  # optional: the same batch, built in bulk
+    )
+
+It steps ``num_envs_per_env_runner`` worlds as one ``VecEnv``, runs the RLModule once per tick
+over every living agent and cuts the rows into one ``SingleAgentEpisode`` per agent life: a death
+is a true termination (RLlib does not bootstrap past it: no slot-reuse bias), the horizon a
+truncation, a life still going at the end of ``sample()`` a chunk that the next call continues.
+``env_config`` is read as the ``MultiAgentEnv`` reads it (world ``w`` of env runner ``i`` plays the
+episodes of seed ``(seed + 1000 i, w, episode)``). One policy acts for every agent. Each episode's
+``custom_data`` holds its ``world``, ``slot`` and ``agent_id``. :class:`NeuralMMOPPOLearner` is
+RLlib's torch PPO learner with its learner connector pipeline done in one piece
+(:class:`LivesToPPOBatch`: the same batch, tested) and minibatches gathered by index.
 """
 
 from __future__ import annotations
