@@ -675,6 +675,23 @@ def _episode_maker(observation_space: Any, action_space: Any, fast: bool = True)
     return make_fast
 
 
+def _categorical_heads(module: Any) -> list[int] | None:
+    """The heads' sizes where the module's exploration distribution is RLlib's multi-categorical
+    one (else None)."""
+    cls = module.get_exploration_action_dist_cls()
+    space = getattr(module, "action_space", None)
+    if space is None or not hasattr(space, "nvec"):
+        return None
+    sizes = [int(n) for n in np.ravel(space.nvec)]
+    try:
+        dist = cls.from_logits(torch.zeros(1, sum(sizes)))
+    except Exception:  # noqa: BLE001  # another distribution: sampled the generic way
+        return None
+    if not isinstance(dist, TorchMultiCategorical) or [c.logits.shape[-1] for c in dist._cats] != sizes:
+        return None
+    return sizes
+
+
 class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
     """An RLlib env runner that steps Neural MMO worlds as arrays; every agent life is one
     single-agent RLlib episode (see the module docs, "The fast path").
@@ -692,8 +709,9 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
     returns up to one tick's living agents more. RLlib's ``num_env_steps_sampled`` and its
     agent and module step counts are these agent-steps (each agent is one "env" to single-agent
     RLlib); ``world_ticks_sampled`` counts the worlds' ticks, ``agent_deaths`` and ``agent_births``
-    the lives that ended in a death and began after a world's first tick. Episode returns and
-    lengths are per agent life (logged when the life ends).
+    the lives that ended in a death and those that began after their episode's first tick. Episode
+    returns and lengths are per agent life (logged when the life ends). Each episode's
+    ``custom_data`` holds the life's ``world``, ``slot`` and ``agent_id``.
 
     Not supported (a ValueError says so): multi-agent configs, custom env-to-module or
     module-to-env connectors (observations go straight to the module), ``num_episodes``,
@@ -773,6 +791,7 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         if force_reset or self._needs_initial_reset:
             self._reset_worlds()
         vec, module = self.vec, self.module
+        heads = _categorical_heads(module) if explore else None
         world_of, life = self._world_of, self._life
         acting = vec.alive & ~vec.episode_done[world_of]
         first = np.flatnonzero(acting)
@@ -785,7 +804,7 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         lifetime = self.num_env_steps_sampled_lifetime
         while ts < num_timesteps:
             slots = np.flatnonzero(acting)
-            chosen, logp, logits = self._act(module, rows.obs[latest[slots]], explore, lifetime + ts)
+            chosen, logp, logits = self._act(module, rows.obs[latest[slots]], explore, lifetime + ts, heads)
             vec.action_buffer.fill(0)
             vec.action_buffer[slots] = chosen
             reset = vec.episode_done[world_of]  # these worlds start a new episode in this step
@@ -815,30 +834,37 @@ class NeuralMMOVecEnvRunner(SingleAgentEnvRunner):
         self._log_sampled(ts, tick, finished, deaths, births)
         return episodes
 
-    def _act(self, module: Any, obs: np.ndarray, explore: bool, t: int) -> tuple[np.ndarray, ...]:
+    def _act(
+        self, module: Any, obs: np.ndarray, explore: bool, t: int, heads: list[int] | None
+    ) -> tuple[np.ndarray, ...]:
         """Actions, their log-probabilities and the distribution inputs for a batch of observations:
-        one forward pass, one draw from the module's action distribution (a draw per head by the
-        Gumbel-max trick for RLlib's multi-categorical distribution: the same distribution)."""
+        one forward pass, one draw from the module's action distribution. For RLlib's
+        multi-categorical distribution (``heads``: its heads' sizes) the draw is made per head by
+        the Gumbel-max trick and the log-probabilities from a log-softmax per head: the same
+        distribution and values, without building RLlib's and torch's distribution objects."""
         batch = {Columns.OBS: torch.from_numpy(obs).to(self._device)}
         with torch.no_grad():
-            out = module.forward_exploration(batch, t=t) if explore else module.forward_inference(batch)
-            logits = out[Columns.ACTION_DIST_INPUTS]
-            cls = (
-                module.get_exploration_action_dist_cls()
-                if explore
-                else module.get_inference_action_dist_cls()
-            )
-            dist = cls.from_logits(logits)
             if not explore:
-                dist = dist.to_deterministic()
+                out = module.forward_inference(batch)
+                logits = out[Columns.ACTION_DIST_INPUTS]
+                dist = module.get_inference_action_dist_cls().from_logits(logits).to_deterministic()
                 chosen = dist.sample()
-            elif isinstance(dist, TorchMultiCategorical):
-                heads = [cat.logits for cat in dist._cats]  # normalised log-probabilities per head
-                noise = [-torch.log(-torch.log(torch.rand_like(h).clamp_(1e-20, 1.0))) for h in heads]
-                chosen = torch.stack([(h + g).argmax(-1) for h, g in zip(heads, noise)], -1)
+                logp = dist.logp(chosen)
             else:
-                chosen = dist.sample()
-            logp = dist.logp(chosen)
+                out = module.forward_exploration(batch, t=t)
+                logits = out[Columns.ACTION_DIST_INPUTS]
+                if heads is None:
+                    dist = module.get_exploration_action_dist_cls().from_logits(logits)
+                    chosen = dist.sample()
+                    logp = dist.logp(chosen)
+                else:
+                    logps = [torch.log_softmax(h, -1) for h in logits.split(heads, -1)]
+                    picks = [
+                        (lp - torch.log(-torch.log(torch.rand_like(lp).clamp_(1e-20, 1.0)))).argmax(-1)
+                        for lp in logps
+                    ]
+                    chosen = torch.stack(picks, -1)
+                    logp = sum(lp.gather(-1, c[:, None])[:, 0] for lp, c in zip(logps, picks))
         return chosen.cpu().numpy().astype(np.int64), logp.cpu().numpy(), logits.cpu().numpy()
 
     def _episodes(self, rows: _Rows, steps: _Steps) -> list[SingleAgentEpisode]:

@@ -225,6 +225,15 @@ def test_vec_runner_episodes_are_agent_lives_that_replay_in_the_worlds():
     assert not any(queues.values()), "every life returned was replayed"
     assert counts["terminated"] > 0 and counts["truncated"] > 0 and counts["births"] > 0
 
+    # the log-probabilities stored are RLlib's distribution's, for the actions taken
+    dist_cls = runner.module.get_exploration_action_dist_cls()
+    for e in first[:50]:
+        inputs = torch.from_numpy(e.get_extra_model_outputs("action_dist_inputs"))
+        logp = dist_cls.from_logits(inputs).logp(torch.from_numpy(e.get_actions()))
+        np.testing.assert_allclose(
+            e.get_extra_model_outputs("action_logp"), logp.numpy(), rtol=1e-5, atol=1e-5
+        )
+
     # RLlib's counts: every agent-step is an env step of single-agent RLlib
     steps = sum(len(e) for e in first + second)
     for key in ("num_env_steps_sampled", "num_env_steps_sampled_lifetime"):
@@ -368,4 +377,22 @@ def test_vec_runner_and_learner_refuse_what_they_cannot_run():
                                                   episodes=multi_episodes)  # fmt: skip
     with pytest.raises(ValueError, match="leave out\\s+learner_connector|single-agent"):
         multi.training(learner_class=NeuralMMOPPOLearner).build_algo()
+    runner.stop()
+
+
+def test_vec_runner_draws_actions_from_the_policys_distribution():
+    from neural_mmo.integrations.rllib import _categorical_heads
+
+    runner = NeuralMMOVecEnvRunner(config=vec_config())
+    heads = _categorical_heads(runner.module)
+    assert heads == list(runner.env.single_action_space.nvec)
+    obs = np.repeat(runner.sample(num_timesteps=10)[0].get_observations()[:1], 40_000, axis=0)
+    torch.manual_seed(0)
+    chosen, logp, inputs = runner._act(runner.module, obs, True, 0, heads)
+    first_head = torch.softmax(torch.from_numpy(inputs[0, : heads[0]]), -1).numpy()
+    counts = np.bincount(chosen[:, 0], minlength=heads[0]) / len(chosen)
+    np.testing.assert_allclose(counts, first_head, atol=0.01)  # ~5 standard errors
+    assert (chosen[:, 1] < heads[1]).all() and len(np.unique(chosen[:, 1])) > 10
+    generic, _, _ = runner._act(runner.module, obs[:5], True, 0, None)  # RLlib's own draw
+    assert generic.shape == (5, 2)
     runner.stop()
