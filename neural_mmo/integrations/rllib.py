@@ -242,13 +242,16 @@ class NeuralMMOEnvRunner(MultiAgentEnvRunner):
 class LivesToPPOBatch(ConnectorV2):
     """PPO's learner connector pipeline in one piece, in bulk: from single-agent episodes with
     numpy data (``NeuralMMOVecEnvRunner``'s, or any ``to_numpy()`` episodes with a ``Box``
-    observation, no lookback needed) to the train batch RLlib's default pipeline builds, the same
-    columns and values (a test compares them): every episode chunk of ``n`` steps gives ``n + 1``
-    rows, the last one a copy for the value bootstrap, masked out of the loss (``loss_mask``);
-    ``terminateds`` and ``truncateds`` mark each chunk's last step (a chunk that is not done is
-    truncated there); one value forward pass over all rows, then RLlib's ``compute_value_targets``
-    (GAE) and the normalised advantages. RLlib's own pieces do the same one episode at a time
-    (copying each episode to append the bootstrap row, batching item by item)."""
+    observation) to PPO's train batch. As RLlib's default pipeline does, every episode chunk of
+    ``n`` steps is extended by a copy of its last step for the value bootstrap; ``terminateds`` and
+    ``truncateds`` mark each chunk's last step (a chunk that is not done is truncated there); one
+    value forward pass over all rows, RLlib's ``compute_value_targets`` (GAE) and the advantages
+    normalised over all rows. Then, unlike RLlib's, the bootstrap rows are left out of the batch:
+    RLlib keeps them with ``loss_mask`` False, so every loss term ignores them, but they cost a
+    forward and backward pass each (a seventh of the rows with lives of a few steps). The rows
+    that remain are RLlib's batch's unmasked rows, value for value (a test compares them). RLlib's
+    own pieces do the same one episode at a time (copying each episode to append the bootstrap
+    row, batching item by item)."""
 
     def __init__(self, *args: Any, gamma: float, lambda_: float, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -258,6 +261,7 @@ class LivesToPPOBatch(ConnectorV2):
     def __call__(  # type: ignore[override]
         self, *, rl_module: Any, batch: dict[str, Any], episodes: list[Any], **kwargs: Any
     ) -> Any:
+        """``batch[DEFAULT_MODULE_ID]``: PPO's columns as tensors on the module's device."""
         module_ids = list(rl_module.keys())
         if module_ids != [DEFAULT_MODULE_ID]:
             raise ValueError(f"LivesToPPOBatch trains one RLModule ({DEFAULT_MODULE_ID!r}), got {module_ids}")
@@ -275,39 +279,41 @@ class LivesToPPOBatch(ConnectorV2):
         episode = np.repeat(np.arange(len(episodes)), rows)
         position = np.arange(total) - np.repeat(np.cumsum(rows) - rows, rows)
         n_row = n[episode]
-        step_rows = np.cumsum(n) - n  # where each episode starts among the steps
-        take = step_rows[episode] + np.minimum(position, n_row - 1)  # the bootstrap row repeats the last
+        real = position < n_row  # the bootstrap row of each chunk is not
         last = position == n_row - 1
         is_terminated = np.fromiter((e.is_terminated for e in episodes), np.bool_, len(episodes))
-        out: dict[str, Any] = {
-            Columns.LOSS_MASK: position < n_row,
-            Columns.TERMINATEDS: last & is_terminated[episode],
-            Columns.TRUNCATEDS: last & ~is_terminated[episode],
-            Columns.OBS: _joined([_data(e.observations, len(e) + 1) for e in episodes]),
-            Columns.ACTIONS: np.concatenate([_data(e.actions, len(e)) for e in episodes])[take],
-        }
+        terminateds = last & is_terminated[episode]
+        truncateds = last & ~is_terminated[episode]
         rewards = np.zeros(total, np.float32)
-        rewards[out[Columns.LOSS_MASK]] = np.concatenate([_data(e.rewards, len(e)) for e in episodes])
-        out[Columns.REWARDS] = rewards
-        for key in episodes[0].extra_model_outputs:
-            out[key] = np.concatenate([_data(e.extra_model_outputs[key], len(e)) for e in episodes])[take]
-        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+        rewards[real] = np.concatenate([_data(e.rewards, len(e)) for e in episodes])
+        obs = _joined([_data(e.observations, len(e) + 1) for e in episodes])
         device = next(iter(module.parameters()), torch.zeros(0)).device
-        tensors = {k: v.to(device) for k, v in tensors.items()}
         with torch.no_grad():
-            values = module.compute_values(tensors).cpu().numpy().astype(np.float32)
+            values = module.compute_values({Columns.OBS: torch.from_numpy(obs).to(device)})
+            values = values.cpu().numpy().astype(np.float32)
         targets = compute_value_targets(
             values=values,
             rewards=rewards,
-            terminateds=out[Columns.TERMINATEDS].astype(np.float32),
-            truncateds=out[Columns.TRUNCATEDS].astype(np.float32),
+            terminateds=terminateds.astype(np.float32),
+            truncateds=truncateds.astype(np.float32),
             gamma=self.gamma,
             lambda_=self.lambda_,
         )
         advantages = targets - values
         advantages = (advantages - advantages.mean()) / max(1e-4, float(advantages.std()))
-        tensors[Postprocessing.ADVANTAGES] = torch.from_numpy(advantages.astype(np.float32)).to(device)
-        tensors[Postprocessing.VALUE_TARGETS] = torch.from_numpy(targets).to(device)
+        out: dict[str, np.ndarray] = {
+            Columns.LOSS_MASK: np.ones(int(n.sum()), np.bool_),
+            Columns.TERMINATEDS: terminateds[real],
+            Columns.TRUNCATEDS: truncateds[real],
+            Columns.OBS: obs[real],
+            Columns.ACTIONS: np.concatenate([_data(e.actions, len(e)) for e in episodes]),
+            Columns.REWARDS: rewards[real],
+        }
+        for key in episodes[0].extra_model_outputs:
+            out[key] = np.concatenate([_data(e.extra_model_outputs[key], len(e)) for e in episodes])
+        out[Postprocessing.ADVANTAGES] = advantages[real].astype(np.float32)
+        out[Postprocessing.VALUE_TARGETS] = targets[real]
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in out.items()}
         batch[DEFAULT_MODULE_ID] = tensors
         return batch
 

@@ -308,8 +308,9 @@ def test_ppo_trains_on_agent_lives_with_the_bulk_learner():
 
 
 def test_bulk_learner_batch_and_minibatches_are_rllibs():
-    """LivesToPPOBatch builds the batch RLlib's default PPO learner pipeline builds, and the
-    minibatches drawn by index are RLlib's cyclic ones (unshuffled, to compare)."""
+    """LivesToPPOBatch builds the batch RLlib's default PPO learner pipeline builds (less the rows
+    that pipeline masks out of the loss), and the minibatches drawn by index are RLlib's cyclic
+    ones (unshuffled, to compare)."""
     import copy
 
     from ray.rllib.utils.minibatch_utils import MiniBatchCyclicIterator
@@ -326,8 +327,10 @@ def test_bulk_learner_batch_and_minibatches_are_rllibs():
         rl_module=learner.module, batch={}, episodes=episodes
     )["default_policy"]
     assert set(bulk) == set(default)
+    kept = default["loss_mask"]  # the bulk batch leaves out the masked bootstrap rows
+    assert 0 < int((~kept).sum()) == len(default["obs"]) - len(bulk["obs"])
     for key, value in default.items():
-        torch.testing.assert_close(bulk[key], value, msg=key)
+        torch.testing.assert_close(bulk[key], value[kept], msg=key)
     from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 
     batch = MultiAgentBatch({"default_policy": SampleBatch(dict(bulk))}, 500)
@@ -342,6 +345,7 @@ def test_bulk_learner_batch_and_minibatches_are_rllibs():
     shuffled = list(_minibatches(batch, 128, 2, True, 0))
     seen = torch.cat([m["default_policy"]["obs"] for m in shuffled])
     assert seen.shape[0] == 128 * len(shuffled) >= 2 * len(bulk["obs"])
+    assert int(bulk["loss_mask"].sum()) == sum(len(e) for e in episodes), "every agent-step sampled"
     algo.stop()
 
 
