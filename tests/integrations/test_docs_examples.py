@@ -1,6 +1,7 @@
 """Every Python block of docs/integrations.md runs as written, section by section, and does what
 the page says: RLlib's PPO trains two iterations on the small preset while agents die and are
-born (on the MultiAgentEnv and on the fast path), TorchRL rolls out with masks, Stable-Baselines3's PPO learns on the vector env."""
+born (on the MultiAgentEnv and on the fast path), TorchRL rolls out with masks,
+Stable-Baselines3's PPO learns on the vector env."""
 
 from __future__ import annotations
 
