@@ -220,12 +220,8 @@ def rllib_vec_config(preset: str, batch: int, epochs: int = 2, minibatch: int = 
         PPOConfig()
         .environment(NeuralMMOMultiAgentEnv, env_config={"preset": preset, "seed": 0})
         .env_runners(num_env_runners=0, env_runner_cls=NeuralMMOVecEnvRunner, num_envs_per_env_runner=8)
-        .training(
-            learner_class=NeuralMMOPPOLearner,
-            train_batch_size_per_learner=batch,
-            minibatch_size=minibatch,
-            num_epochs=epochs,
-        )
+        .learners(learner_class=NeuralMMOPPOLearner)
+        .training(train_batch_size_per_learner=batch, minibatch_size=minibatch, num_epochs=epochs)
         .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[64], vf_share_layers=True))
     )
 

@@ -55,7 +55,7 @@ unbatching each agent, per-agent episode records), several times the cost of the
         PPOConfig()
         .environment(NeuralMMOMultiAgentEnv, env_config={"preset": "small"})  # no .multi_agent()
         .env_runners(env_runner_cls=NeuralMMOVecEnvRunner, num_envs_per_env_runner=8)  # 8 worlds
-        .training(learner_class=NeuralMMOPPOLearner)  # optional: the same batch, built in bulk
+        .learners(learner_class=NeuralMMOPPOLearner)  # optional: the same batch, built in bulk
     )
 
 It steps ``num_envs_per_env_runner`` worlds as one ``VecEnv``, runs the RLModule once per tick
@@ -350,7 +350,7 @@ def _data(buffer: Any, n: int) -> np.ndarray:
 
 class NeuralMMOPPOLearner(PPOTorchLearner):
     """RLlib's torch PPO learner, with PPO's learner batch built in bulk and minibatches drawn by
-    index: ``config.training(learner_class=NeuralMMOPPOLearner)``, for single-agent episodes
+    index: ``config.learners(learner_class=NeuralMMOPPOLearner)``, for single-agent episodes
     (``NeuralMMOVecEnvRunner``'s).
 
     * Its learner connector pipeline is :class:`LivesToPPOBatch` alone (the same batch as RLlib's

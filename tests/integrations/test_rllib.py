@@ -21,6 +21,15 @@ from neural_mmo.integrations.rllib import (  # noqa: E402
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _no_ray_left_running():
+    """Building algorithms starts Ray in this process; stop it after this module's tests, so that
+    a later ray.init() (the docs' examples) starts afresh."""
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
+
+
 def random_actions(env: NeuralMMOMultiAgentEnv, obs: dict, rng: np.random.Generator) -> dict:
     """An allowed value of each head for each agent shown, from the mask in its observation."""
     mask_part = env.flat_observation.slices["action_mask"]
@@ -290,9 +299,8 @@ def test_ppo_trains_on_agent_lives_with_the_bulk_learner():
             return batch
 
     config = vec_config(
-        horizon=30, train_batch_size_per_learner=600, minibatch_size=256, num_epochs=2,
-        learner_class=CountingLearner,
-    )  # fmt: skip
+        horizon=30, train_batch_size_per_learner=600, minibatch_size=256, num_epochs=2
+    ).learners(learner_class=CountingLearner)
     algo = config.build_algo()
     before = [p.detach().clone() for p in algo.env_runner.module.parameters()]
     results = [algo.train() for _ in range(2)]
@@ -379,8 +387,16 @@ def test_vec_runner_and_learner_refuse_what_they_cannot_run():
     with pytest.raises(TypeError, match="single-agent episodes"):
         LivesToPPOBatch(gamma=0.99, lambda_=0.95)(rl_module=runner.module.as_multi_rl_module(), batch={},
                                                   episodes=multi_episodes)  # fmt: skip
-    with pytest.raises(ValueError, match="leave out\\s+learner_connector|single-agent"):
-        multi.training(learner_class=NeuralMMOPPOLearner).build_algo()
+    slots = multi.env_runners(env_runner_cls=NeuralMMOEnvRunner).learners(learner_class=NeuralMMOPPOLearner)
+    with pytest.raises(ValueError, match="trains single-agent configs"):
+        slots.build_algo()
+    custom = (
+        vec_config()
+        .training(learner_connector=lambda *spaces: [])
+        .learners(learner_class=NeuralMMOPPOLearner)
+    )
+    with pytest.raises(ValueError, match="leave out learner_connector"):
+        custom.build_algo()
     runner.stop()
 
 
