@@ -14,7 +14,13 @@ round, the measures alternating round by round in one process; prints JSON lines
 * ``rllib_sampling_ppo_defaults`` and ``rllib_sampling``: RLlib's ``env_runner.sample`` of
   ``--ticks`` env steps (the env, RLlib's episodes and connectors, the model's forward passes) with
   PPO's defaults and with the configuration docs/integrations.md recommends;
-* ``rllib_training``: one ``algo.train()`` of that configuration (sampling, then PPO's update).
+* ``rllib_training``: one ``algo.train()`` of that configuration (sampling, then PPO's update);
+* ``rllib_vec_sampling`` and ``rllib_vec_training``: the same two for the fast path,
+  ``NeuralMMOVecEnvRunner`` with ``NeuralMMOPPOLearner`` (single-agent RLlib, one episode per agent
+  life, 8 worlds stepped as arrays), in the configuration docs/integrations.md recommends:
+  ``env_runner.sample`` of ``--vec-batch`` agent-steps, and one ``algo.train()`` of a
+  ``--vec-batch`` agent-step batch, 2 epochs of 2,048-row minibatches; ``rllib_vec_training_1_epoch``:
+  the same with 1 epoch of 1,024-row minibatches.
 
 torch runs on ``--torch-threads`` threads (1 by default: on two busy cores more threads make small
 forward passes several times slower).
@@ -197,6 +203,42 @@ def rllib_config(preset: str, tuned: bool) -> Any:
     return config
 
 
+def rllib_vec_config(preset: str, batch: int, epochs: int = 2, minibatch: int = 2048) -> Any:
+    """PPO on the fast path as docs/integrations.md recommends it: ``NeuralMMOVecEnvRunner`` with 8
+    worlds, ``NeuralMMOPPOLearner``, ``batch`` agent-steps per iteration, a 64-unit model whose
+    value head shares the policy's layer."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    from neural_mmo.integrations.rllib import (
+        NeuralMMOMultiAgentEnv,
+        NeuralMMOPPOLearner,
+        NeuralMMOVecEnvRunner,
+    )
+
+    return (
+        PPOConfig()
+        .environment(NeuralMMOMultiAgentEnv, env_config={"preset": preset, "seed": 0})
+        .env_runners(num_env_runners=0, env_runner_cls=NeuralMMOVecEnvRunner, num_envs_per_env_runner=8)
+        .learners(learner_class=NeuralMMOPPOLearner)
+        .training(train_batch_size_per_learner=batch, minibatch_size=minibatch, num_epochs=epochs)
+        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[64], vf_share_layers=True))
+    )
+
+
+def rllib_vec_sampler(algo: Any, batch: int) -> Callable[[], float]:
+    """Agent-steps/s of one ``env_runner.sample`` of ``batch`` agent-steps with the vec runner."""
+    runner = algo.env_runner
+    runner.sample(num_timesteps=200)  # warm-up
+
+    def measure() -> float:
+        start = time.perf_counter()
+        episodes = runner.sample(num_timesteps=batch)
+        return sum(len(e) for e in episodes) / (time.perf_counter() - start)
+
+    return measure
+
+
 def rllib_sampler(algo: Any, ticks: int) -> Callable[[], float]:
     """Agent-steps/s of one ``env_runner.sample`` call of ``ticks`` env steps (all vector envs
     together): the env, RLlib's episodes and connectors, the model's forward passes."""
@@ -221,7 +263,7 @@ def rllib_trainer(algo: Any) -> Callable[[], float]:
         result = algo.train()
         spent = time.perf_counter() - start
         per_agent = result["env_runners"]["num_agent_steps_sampled"]  # NaN: an agent not sampled
-        return float(np.nansum(list(per_agent.values()))) / spent
+        return float(np.nansum(list(per_agent.values()))) / spent  # the vec runner: one "agent"
 
     return measure
 
@@ -231,6 +273,7 @@ def main() -> None:
     parser.add_argument("--preset", default="small")
     parser.add_argument("--ticks", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--vec-batch", type=int, default=4096, help="agent-steps per vec-runner batch")
     parser.add_argument("--torch-threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     args = parser.parse_args()
     import ray
@@ -251,6 +294,11 @@ def main() -> None:
     measures["rllib_sampling_ppo_defaults"] = rllib_sampler(algos[0], args.ticks)
     measures["rllib_sampling"] = rllib_sampler(algos[1], args.ticks)
     measures["rllib_training"] = rllib_trainer(algos[2])
+    algos += [rllib_vec_config(args.preset, args.vec_batch).build_algo() for _ in range(2)]
+    algos.append(rllib_vec_config(args.preset, args.vec_batch, epochs=1, minibatch=1024).build_algo())
+    measures["rllib_vec_sampling"] = rllib_vec_sampler(algos[3], args.vec_batch)
+    measures["rllib_vec_training"] = rllib_trainer(algos[4])
+    measures["rllib_vec_training_1_epoch"] = rllib_trainer(algos[5])
     rates: dict[str, list[float]] = {name: [] for name in measures}
     try:
         for r in range(args.rounds):
@@ -264,7 +312,7 @@ def main() -> None:
     medians = {k: statistics.median(v) for k, v in rates.items()}
     print(json.dumps({
         "preset": args.preset, "ticks": args.ticks, "rounds": args.rounds,
-        "torch_threads": args.torch_threads,
+        "torch_threads": args.torch_threads, "vec_batch": args.vec_batch,
         "median_agent_steps_per_s": {k: round(v) for k, v in medians.items()},
         "range": {k: [round(min(v)), round(max(v))] for k, v in rates.items()},
         "share_of_pettingzoo": {k: round(v / medians["pettingzoo"], 3) for k, v in medians.items()},

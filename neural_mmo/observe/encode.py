@@ -13,7 +13,14 @@ import numba
 import numpy as np
 
 from neural_mmo.observe.heads import ActionHead, attack_value_of
-from neural_mmo.observe.layout import SYSTEM_VIEWS, EntityKind, ObsLayout, TileChannel, write_system_views
+from neural_mmo.observe.layout import (
+    SYSTEM_VIEWS,
+    EntityKind,
+    ObsLayout,
+    SystemViews,
+    TileChannel,
+    write_system_views,
+)
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.materials import PASSABLE
@@ -54,7 +61,7 @@ class ObserverArrays(NamedTuple):
     public: np.ndarray  # int16 [n_agents + n_npcs, n_columns]  each entity's row as anyone sees it
     tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
     found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
-    views: tuple[np.ndarray, ...]  # int16 [N, width] per SYSTEM_VIEWS entry; [N, 0] while it is off
+    views: SystemViews  # int16 [N, width] per system view, by key; [N, 0] while its system is off
 
 
 @numba.njit(cache=True)
@@ -290,7 +297,7 @@ class Observer:
             public=np.zeros((entities, buffers["entities"].shape[2]), np.int16),
             tile_code=np.zeros(entities, np.uint8),
             found=np.zeros((2, layout.n_entities), np.int64),
-            views=tuple(_view_buffer(buffers, view.key, n) for view in SYSTEM_VIEWS),
+            views=SystemViews(**{view.key: _view_buffer(buffers, view.key, n) for view in SYSTEM_VIEWS}),
         )
 
     @property

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import numba
 import numpy as np
@@ -148,16 +148,19 @@ SYSTEM_VIEWS: tuple[SystemView, ...] = (
 )
 """Every system view, in the order of the observation's keys (after the four above)."""
 
-FOG_VIEW = 0
-"""Index of the fog's view in :data:`SYSTEM_VIEWS` (and in the encoder's ``views``)."""
+if TYPE_CHECKING:
+    SystemViews: TypeAlias = Any  # a record with one field per key, made from the declarations
+else:
+    SystemViews = NamedTuple("SystemViews", [(view.key, np.ndarray) for view in SYSTEM_VIEWS])
+    """The encoder's buffer of each system view, by key: ``int16 [N, width]``, ``[N, 0]`` while
+    the system is off."""
 
 
 @numba.njit(cache=True, inline="always")
-def write_system_views(world: World, views: tuple[np.ndarray, ...], rules: Rules) -> None:
-    """Each system view of an enabled system into ``views[k]`` (``int16 [N, width]``, k its index
-    in :data:`SYSTEM_VIEWS`; ``[N, 0]`` while the system is off): the encoder's last step."""
+def write_system_views(world: World, views: SystemViews, rules: Rules) -> None:
+    """Each system view of an enabled system into its buffer: the encoder's last step."""
     if rules.fog.enabled:
-        write_fog_view(world, views[FOG_VIEW], rules)
+        write_fog_view(world, views.fog, rules)
 
 
 def heads_of(config: Config) -> tuple[HeadSpec, ...]:

@@ -1,6 +1,7 @@
 """Every Python block of docs/integrations.md runs as written, section by section, and does what
 the page says: RLlib's PPO trains two iterations on the small preset while agents die and are
-born, TorchRL rolls out with masks, Stable-Baselines3's PPO learns on the vector env."""
+born (on the MultiAgentEnv and on the fast path), TorchRL rolls out with masks,
+Stable-Baselines3's PPO learns on the vector env."""
 
 from __future__ import annotations
 
@@ -51,7 +52,19 @@ def test_rllib_example_trains_two_iterations_while_agents_die_and_are_born(capsy
     assert np.isfinite(learner["policy_loss"]) and np.isfinite(learner["vf_loss"])
     assert learner["num_module_steps_trained"] > 1_000, "every living agent's steps were trained on"
     assert deaths > 0 and births > 0
-    assert f"{deaths} deaths, {births} births" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{deaths} deaths, {births} births" in out
+    # the fast path: single-agent RLlib, one episode per agent life
+    fast = ns["fast_results"]
+    assert len(fast) == 2
+    sampled = [r["env_runners"]["num_env_steps_sampled"] for r in fast]
+    assert all(n >= 4096 for n in sampled)
+    assert fast[-1]["env_runners"]["num_env_steps_sampled_lifetime"] == sum(sampled)
+    last = fast[-1]["env_runners"]
+    assert last["agent_deaths"] > 0 and last["agent_births"] > 0
+    assert f"{last['num_env_steps_sampled']} agent-steps, {last['agent_deaths']} deaths" in out
+    learner = fast[-1]["learners"]["default_policy"]
+    assert np.isfinite(learner["policy_loss"]) and np.isfinite(learner["vf_loss"])
 
 
 def test_torchrl_examples_check_specs_and_roll_out_with_masks():
