@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from neural_mmo.config import Config, ConfigError
+from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES, Holdings, ItemTable, Place, check_items
 from neural_mmo.world.materials import N_MATERIALS
 from neural_mmo.world.state import Role, WorldState
 
@@ -318,6 +319,10 @@ def _index_ranges(config: Config) -> dict[str, tuple[int, int]]:
         "npcs.r": (0, side), "npcs.c": (0, side), "npcs.home_r": (0, side), "npcs.home_c": (0, side),
         "npcs.target": (-1, n), "npcs.killer": entities,
         "regrowth.head": (-1, side * side), "regrowth.next_tile": (-1, side * side),
+        "items.type": (0, N_ITEM_TYPES), "items.place": (0, len(Place)), "items.owner": (-1, n),
+        "items.slot": (-1, max(config.item.inventory_slots, N_EQUIP_SLOTS)),
+        "items.r": (0, side), "items.c": (0, side),
+        "holdings.inventory": (-1, config.item.capacity), "holdings.equipment": (-1, config.item.capacity),
     }  # fmt: skip
 
 
@@ -329,6 +334,12 @@ def check_world_values(
         array = saved.get(prefix + name)
         if array is not None and array.size and (array.min() < lo or array.max() >= hi):
             raise SaveError(f"{path}: {prefix}{name} holds values outside [{lo}, {hi})")
+    if config.item.enabled:
+        items = ItemTable(**{c: saved[f"{prefix}items.{c}"] for c in ItemTable._fields})
+        holdings = Holdings(*(saved[f"{prefix}holdings.{c}"] for c in Holdings._fields))
+        problems = check_items(items, holdings, config.item.max_stack)
+        if problems:
+            raise SaveError(f"{path}: {prefix}items and holdings disagree: {problems[0]}")
     counts = saved.get(prefix + "events.counts")
     table = saved.get(prefix + "events.table")
     if counts is not None and table is not None and not 0 <= counts[0] <= table.shape[0]:

@@ -352,3 +352,54 @@ def test_a_world_with_an_empty_table_round_trips(tmp_path):
     assert read_save(tmp_path / "no-npcs.save").arrays["world0.npcs.alive"].shape == (0,)
     again = VecEnv.from_save(tmp_path / "no-npcs.save")
     assert again.worlds[0].state_hash() == vec.worlds[0].state_hash()
+
+
+def _world_with_items() -> WorldState:
+    from neural_mmo.world.items import ItemType, create_item, equip
+
+    state = WorldState.allocate(Config.preset("small").override({"item.enabled": True, "item.capacity": 8}))
+    for agent, type_ in ((0, ItemType.SPEAR), (0, ItemType.RATION), (3, ItemType.HAT)):
+        create_item(
+            state.items, state.holdings, state.item_ids, agent, type_, 2, 1, state.config.item.max_stack
+        )
+    assert equip(state.items, state.holdings, 0, 0)  # the spear
+    return state
+
+
+def test_a_world_with_items_round_trips(tmp_path):
+    state = _world_with_items()
+    state.save(tmp_path / "items.save")
+    again = WorldState.from_save(tmp_path / "items.save")
+    assert (
+        again.state_hash() == state.state_hash()
+        and again.state_hash() != WorldState.allocate(again.config).state_hash()
+    )
+    assert again.holdings.equipment[0].tolist() == state.holdings.equipment[0].tolist()
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (
+            lambda s: s.holdings.inventory.__setitem__((1, 0), 0),
+            "inventory.1, 0. names row 0",
+        ),  # a second holder
+        (
+            lambda s: s.items.slot.__setitem__(1, 11),
+            "inventory.0, 1. names row 1",
+        ),  # a slot past the inventory
+        (
+            lambda s: s.holdings.inventory.__setitem__((0, 1), -1),
+            "held by agent 0 but not named",
+        ),  # a lost row
+        (lambda s: s.items.owner.__setitem__(1, 64), "items.owner holds values outside"),
+        (lambda s: s.holdings.inventory.__setitem__((2, 0), 8), "holdings.inventory holds values outside"),
+        (lambda s: s.items.quantity.__setitem__(0, 2), "outside 1 .. 1"),  # a stack of spears
+    ],
+)
+def test_a_save_whose_items_a_world_cannot_hold_is_refused(damage, reason, tmp_path):
+    state = _world_with_items()
+    damage(state)
+    state.save(tmp_path / "bad.save")
+    with pytest.raises(SaveError, match=reason):
+        WorldState.from_save(tmp_path / "bad.save")
