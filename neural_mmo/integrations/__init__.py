@@ -10,6 +10,26 @@ imported, and says which extra to install when the library is missing. See docs/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+FLAT_SLOTS: dict[str, Any] = {
+    "agent_names": "slot",
+    "observation_format": "flat",
+    "action_format": "multidiscrete",
+}
+"""The PettingZoo env settings every adapter fixes: agents named by slot, flat ``Box``
+observations, ``MultiDiscrete`` actions (what these libraries take without adapters of their own)."""
+
+
+def refuse_fixed(settings: Mapping[str, Any], fixed: Mapping[str, Any], who: str) -> None:
+    """A ValueError when ``settings`` sets any key of ``fixed``, which ``who`` sets itself."""
+    clash = sorted(set(settings) & set(fixed))
+    if clash:
+        raise ValueError(
+            f"{', '.join(clash)}: {who} fixes these ({', '.join(f'{k}={v!r}' for k, v in fixed.items())})"
+        )
+
 
 def missing(library: str, extra: str, err: ImportError) -> ImportError:
     """The error raised when an integration's library is not installed."""

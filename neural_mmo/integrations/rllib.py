@@ -78,7 +78,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_mmo.integrations import missing
+from neural_mmo.integrations import FLAT_SLOTS, missing, refuse_fixed
 
 try:
     import torch
@@ -111,11 +111,7 @@ from neural_mmo.envs.formats import FlatObservation, MultiDiscreteActions
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv
 from neural_mmo.envs.vector import VecEnv
 
-FIXED: dict[str, Any] = {
-    "agent_names": "slot",
-    "observation_format": "flat",
-    "action_format": "multidiscrete",
-}
+FIXED = FLAT_SLOTS
 """What the RLlib env sets on the PettingZoo env it wraps (``env_config`` cannot change them)."""
 
 SEED_STRIDE = 1_000
@@ -128,12 +124,7 @@ class NeuralMMOMultiAgentEnv(MultiAgentEnv):
     def __init__(self, config: dict[str, Any] | None = None):
         super().__init__()
         settings = dict(config or {})
-        fixed = sorted(set(settings) & set(FIXED))
-        if fixed:
-            raise ValueError(
-                f"env_config sets {', '.join(fixed)}, which the RLlib env fixes "
-                f"({', '.join(f'{k}={v!r}' for k, v in FIXED.items())})"
-            )
+        refuse_fixed(settings, FIXED, "the RLlib env's env_config")
         seed = settings.pop("seed", 0)
         worker, vector = (getattr(config, key, None) or 0 for key in ("worker_index", "vector_index"))
         seed += SEED_STRIDE * int(worker) + int(vector)  # RLlib's EnvContext; None outside env runners
@@ -509,12 +500,7 @@ def check_vec_runner_config(config: Any) -> None:
 def _vec_settings(env_config: Any) -> dict[str, Any]:
     """The ``VecEnv`` arguments of an ``env_config`` (preset or config, seed, reward_fn, overrides)."""
     settings = dict(env_config or {})
-    fixed = sorted(set(settings) & set(FIXED))
-    if fixed:
-        raise ValueError(
-            f"env_config sets {', '.join(fixed)}, which the RLlib env fixes "
-            f"({', '.join(f'{k}={v!r}' for k, v in FIXED.items())})"
-        )
+    refuse_fixed(settings, FIXED, "the RLlib env's env_config")
     unsupported = sorted(set(settings) & {"record", "render_mode", "max_cycles"})
     if unsupported:
         raise ValueError(

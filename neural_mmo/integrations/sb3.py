@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neural_mmo.integrations import missing
+from neural_mmo.integrations import FLAT_SLOTS, missing, refuse_fixed
 
 try:
     import supersuit
@@ -35,11 +35,7 @@ except ImportError as _err:
 
 from neural_mmo.envs.parallel import NeuralMMOParallelEnv
 
-FIXED: dict[str, Any] = {
-    "agent_names": "slot",
-    "observation_format": "flat",
-    "action_format": "multidiscrete",
-}
+FIXED = FLAT_SLOTS
 """What the vector env sets on each PettingZoo env it wraps."""
 
 
@@ -72,9 +68,7 @@ def make_vec_env(
         raise ValueError(f"num_worlds must be a positive int, got {num_worlds!r}")
     if isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 0:
         raise ValueError(f"num_cpus must be an int >= 0, got {num_cpus!r}")
-    fixed = sorted(set(kwargs) & set(FIXED))
-    if fixed:
-        raise ValueError(f"make_vec_env fixes {', '.join(fixed)} ({FIXED})")
+    refuse_fixed(kwargs, FIXED, "make_vec_env")
     env = NeuralMMOParallelEnv(preset, **kwargs, **FIXED)
     markov = supersuit.pettingzoo_env_to_vec_env_v1(env)
     stacked = supersuit.concat_vec_envs_v1(markov, num_worlds, num_cpus=num_cpus, base_class="gymnasium")

@@ -21,3 +21,9 @@ def nearest_first(radius: int) -> np.ndarray:
     offsets = [(dr, dc) for dr in range(-radius, radius + 1) for dc in range(-radius, radius + 1)]
     offsets.sort(key=lambda o: (max(abs(o[0]), abs(o[1])), o[0] ** 2 + o[1] ** 2, o[0], o[1]))
     return np.array(offsets, np.int16).reshape(-1, 2)
+
+
+@numba.njit(cache=True, inline="always")
+def in_square(r: int, c: int, lo: int, hi: int) -> bool:
+    """Whether ``(r, c)`` lies in the square ``lo .. hi`` (rows and columns, inclusive)."""
+    return lo <= r <= hi and lo <= c <= hi

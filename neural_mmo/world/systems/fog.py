@@ -33,6 +33,7 @@ import numba
 import numpy as np
 
 from neural_mmo.world.events import DeathCause
+from neural_mmo.world.geometry import in_square
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 
@@ -70,7 +71,7 @@ def safe_bounds(tick: int, rules: Rules) -> tuple[int, int]:
 @numba.njit(cache=True, inline="always")
 def in_fog(r: int, c: int, lo: int, hi: int) -> bool:
     """Whether ``(r, c)`` lies outside the safe square ``lo .. hi`` (see :func:`safe_bounds`)."""
-    return r < lo or r > hi or c < lo or c > hi
+    return not in_square(r, c, lo, hi)
 
 
 @numba.njit(cache=True)

@@ -38,7 +38,7 @@ import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, log_pair
-from neural_mmo.world.geometry import distance
+from neural_mmo.world.geometry import distance, in_square
 from neural_mmo.world.materials import DEADLY, PASSABLE, SPAWNABLE
 from neural_mmo.world.rng import Stream, below, uniform
 from neural_mmo.world.rules import Rules
@@ -54,7 +54,7 @@ from neural_mmo.world.systems.combat import (
 )
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.systems.progression import Skill, gain_xp, max_health_at
-from neural_mmo.world.systems.spawning import in_square, open_square
+from neural_mmo.world.systems.spawning import open_square
 from neural_mmo.world.tables import NEVER, Behaviour
 
 BLOCKED = 9

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, log_event
+from neural_mmo.world.geometry import in_square
 from neural_mmo.world.materials import SPAWNABLE
 from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
@@ -65,12 +66,6 @@ def open_square(world: World, rules: Rules) -> tuple[int, int]:
     if rings <= 0:
         return OPEN
     return rules.map.border + rings, rules.map.border + rules.map.size - 1 - rings
-
-
-@numba.njit(cache=True, inline="always")
-def in_square(r: int, c: int, lo: int, hi: int) -> bool:
-    """Whether ``(r, c)`` lies in the square ``lo .. hi`` (rows and columns, inclusive)."""
-    return lo <= r <= hi and lo <= c <= hi
 
 
 @numba.njit(cache=True, inline="always")
