@@ -2,7 +2,8 @@
 
 Every world has the same fixed number of agent slots (``spawn.n_agents``); flat index
 ``w * slots_per_world + i`` is slot ``i`` of world ``w``. All outputs are numpy arrays allocated
-once and overwritten in place by every call (copy what you keep). No per-agent Python runs here.
+once and overwritten in place by every call (copy what you keep; never write into them: the encoder
+rewrites only the entity rows that changed). No per-agent Python runs here.
 
 Slot semantics, per step:
 

@@ -58,6 +58,7 @@ class ObserverArrays(NamedTuple):
     action_mask: np.ndarray  # uint8 [N, sum of head sizes]
     entity_slot: np.ndarray  # int32 [N, n_entities]  entity shown by each row, -1 for none
     written: np.ndarray  # bool [N]  the slot's buffers hold an observation (zeroed once when emptied)
+    rows_shown: np.ndarray  # int64 [N]  entity rows written by the last observation (later rows are zero)
     public: np.ndarray  # int16 [n_agents + n_npcs, n_columns]  each entity's row as anyone sees it
     tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
     found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
@@ -143,9 +144,10 @@ def write_observations(world: World, out: ObserverArrays, enc: Encoding, rules: 
     reach = rules.derived.style_range
     radius, offsets, rank, head_offsets = enc.radius, enc.offsets, enc.rank, enc.head_offsets
     tiles, entities, entity_mask, action_mask = out.tiles, out.entities, out.entity_mask, out.action_mask
-    entity_slot, written, public, tile_code, found = (
+    entity_slot, written, rows_shown, public, tile_code, found = (
         out.entity_slot,
         out.written,
+        out.rows_shown,
         out.public,
         out.tile_code,
         out.found,
@@ -175,6 +177,7 @@ def write_observations(world: World, out: ObserverArrays, enc: Encoding, rules: 
                 for h in range(head_offsets.shape[0]):
                     action_mask[i, head_offsets[h]] = 1
                 written[i] = False
+                rows_shown[i] = 0
             continue
         written[i] = True
         r0 = public[i, E.ROW]
@@ -246,11 +249,12 @@ def write_observations(world: World, out: ObserverArrays, enc: Encoding, rules: 
                             mask[s] = 1
                     else:
                         mask[attack_value_of(s, row, n_rows)] = distance <= reach[s - 1]
-        for k in range(n_found + 1, n_rows):
+        for k in range(n_found + 1, rows_shown[i]):  # rows past the last observation's are zero already
             for col in range(n_cols):
                 rows[k, col] = 0
             entity_mask[i, k] = 0
             entity_slot[i, k] = -1
+        rows_shown[i] = n_found + 1
         action_mask[i, move_offset] = 1
         stuck = tick + 1 <= freeze_until[i] or not alive[i]  # frozen; or a dead agent's last view
         for d in range(1, N_DIRECTIONS):
@@ -294,6 +298,7 @@ class Observer:
                 np.full((n, layout.n_entities), -1, np.int32) if entity_slot is None else entity_slot
             ),
             written=np.zeros(n, np.bool_),
+            rows_shown=np.full(n, layout.n_entities, np.int64),  # unknown: the first write zeros every row
             public=np.zeros((entities, buffers["entities"].shape[2]), np.int16),
             tile_code=np.zeros(entities, np.uint8),
             found=np.zeros((2, layout.n_entities), np.int64),
@@ -311,6 +316,7 @@ class Observer:
             array.fill(0)
         self.buffers["action_mask"][:, self.layout.action_offsets] = 1
         self.arrays.written.fill(False)
+        self.arrays.rows_shown.fill(0)
         self.arrays.entity_slot.fill(-1)
 
     def write(self, state: WorldState) -> None:

@@ -347,8 +347,10 @@ def test_observer_entity_slot_names_the_entity_of_every_entity_row():
             if not (vec.alive[i] or vec.terminations[i]):
                 assert (shown[i] == -1).all()
                 continue
-            *_, ref = reference_observation(state, i)
+            _, ref_rows, ref_mask, _, ref = reference_observation(state, i)
             assert shown[i].tolist() == ref.tolist(), i
+            # every row, also those a view with more entities wrote on an earlier tick
+            assert (entities[i] == ref_rows).all() and (mask[i] == ref_mask).all(), i
             assert shown[i, 0] == i
             assert ((shown[i] >= 0) == (mask[i] == 1)).all()
             for k in np.flatnonzero(shown[i] >= 0):
