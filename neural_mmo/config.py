@@ -361,6 +361,40 @@ class ItemConfig:
         max=2**20,
     )
     max_level: int = _f(10, "highest item level", min=1, max=99)
+    loot: bool = _f(
+        True,
+        "an agent killed by another agent leaves its items to the killer (what fits its inventory; the "
+        "rest vanish); False: the items of the dead always vanish",
+    )
+
+
+@dataclass(frozen=True)
+class ProfessionConfig:
+    """Gathering professions and the resource tiles they harvest (``neural_mmo.world.systems.harvest``).
+
+    Needs ``item.enabled``: a harvest puts an item in the agent's inventory. Each density is the
+    fraction of a resource's candidate tiles the terrain generator turns into it (see
+    ``neural_mmo.world.terrain.place_resources``).
+    """
+
+    enabled: bool = _f(
+        False, "whether resource tiles and the four gathering professions exist (needs item.enabled)",
+        static=True,
+    )  # fmt: skip
+    ore_density: float = _f(0.15, "fraction of grass tiles next to stone that hold ore", min=0.0, max=1.0)
+    tree_density: float = _f(0.1, "fraction of grass tiles next to forest that hold a tree", min=0.0, max=1.0)
+    crystal_density: float = _f(
+        0.04, "fraction of grass tiles in the inner half of the map that hold crystal", min=0.0, max=1.0
+    )
+    herb_density: float = _f(0.03, "fraction of grass tiles that hold herbs", min=0.0, max=1.0)
+    fish_density: float = _f(0.2, "fraction of water tiles next to land that hold fish", min=0.0, max=1.0)
+    regrow_prob: float = _f(
+        0.02, "per-tick chance that a harvested resource tile regrows (geometric wait)", min=0.0, max=1.0
+    )
+    harvest_xp: float = _f(
+        10.0, "XP per harvest in the gathering skill (times progression.xp_scale)", min=0.0, max=1e6
+    )
+    amount: int = _f(1, "items one harvest gives", min=1, max=2**20)
 
 
 _GROUPS: dict[str, type] = {
@@ -376,6 +410,7 @@ _GROUPS: dict[str, type] = {
     "npc": NpcConfig,
     "fog": FogConfig,
     "item": ItemConfig,
+    "profession": ProfessionConfig,
 }
 
 
@@ -395,6 +430,7 @@ class Config:
     npc: NpcConfig = field(default_factory=NpcConfig)
     fog: FogConfig = field(default_factory=FogConfig)
     item: ItemConfig = field(default_factory=ItemConfig)
+    profession: ProfessionConfig = field(default_factory=ProfessionConfig)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -554,6 +590,12 @@ class Config:
         if self.spawn.min_alive > self.spawn.n_agents:
             raise ConfigError(
                 f"spawn.min_alive: {self.spawn.min_alive} exceeds spawn.n_agents={self.spawn.n_agents}"
+            )
+        if self.profession.enabled and not self.item.enabled:
+            raise ConfigError("profession.enabled: True needs item.enabled=True (a harvest gives an item)")
+        if self.profession.enabled and self.profession.amount > self.item.max_stack:
+            raise ConfigError(
+                f"profession.amount: {self.profession.amount} exceeds item.max_stack={self.item.max_stack}"
             )
 
     # ------------------------------------------------------------------ derived numbers

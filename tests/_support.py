@@ -17,7 +17,7 @@ from neural_mmo.world.items import Holdings, ItemTable
 from neural_mmo.world.materials import Material
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import make_rules, replace_rules
-from neural_mmo.world.state import Clock, RegrowthQueue, World, ring_tiles
+from neural_mmo.world.state import Clock, Professions, RegrowthQueue, World, ring_tiles
 from neural_mmo.world.tables import AgentTable, NpcTable
 
 GRASS_8 = "\n".join(["........"] * 8)
@@ -170,6 +170,7 @@ def world_of(
         items=ItemTable.empty(0),
         holdings=Holdings.empty(agents.capacity, 0, 0),
         item_ids=np.zeros(0, np.int64),
+        professions=Professions.empty(agents.capacity, False),
         regrowth=RegrowthQueue.empty(side),
         events=EventLog.empty(16 * agents.capacity + 16),
         closed_rings=np.zeros(1, np.int64),

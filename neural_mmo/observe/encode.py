@@ -17,6 +17,7 @@ from neural_mmo.observe.layout import (
     SYSTEM_VIEWS,
     EntityKind,
     ObsLayout,
+    SystemView,
     SystemViews,
     TileChannel,
     write_system_views,
@@ -302,7 +303,7 @@ class Observer:
             public=np.zeros((entities, buffers["entities"].shape[2]), np.int16),
             tile_code=np.zeros(entities, np.uint8),
             found=np.zeros((2, layout.n_entities), np.int64),
-            views=SystemViews(**{view.key: _view_buffer(buffers, view.key, n) for view in SYSTEM_VIEWS}),
+            views=SystemViews(**{view.key: _view_buffer(buffers, view, n) for view in SYSTEM_VIEWS}),
         )
 
     @property
@@ -323,14 +324,15 @@ class Observer:
         write_all(state.world, self.arrays, self.encoding, state.rules)
 
 
-def _view_buffer(buffers: dict[str, np.ndarray], key: str, n: int) -> np.ndarray:
-    """The buffer of a system view (``[n, 0]`` when the layout has none)."""
-    if key not in buffers:
-        return np.zeros((n, 0), np.int16)
-    array = buffers[key]
-    if array.dtype != np.int16 or array.ndim != 2 or not array.flags.c_contiguous:
+def _view_buffer(buffers: dict[str, np.ndarray], view: SystemView, n: int) -> np.ndarray:
+    """The buffer of a system view (``[n, 0, ...]`` when the layout has none)."""
+    if view.key not in buffers:
+        return np.zeros((n,) + (0,) * view.ndim, np.int16)
+    array = buffers[view.key]
+    if array.dtype != np.int16 or array.ndim != 1 + view.ndim or not array.flags.c_contiguous:
         raise TypeError(
-            f"the {key!r} buffer must be a C-contiguous int16 [N, width] array: {array.dtype}{array.shape}"
+            f"the {view.key!r} buffer must be a C-contiguous int16 [N, *shape] array of {1 + view.ndim} "
+            f"dimensions: {array.dtype}{array.shape}"
         )
     return array
 

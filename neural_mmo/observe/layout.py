@@ -10,7 +10,9 @@ An observation is a dict of fixed-size arrays:
   head order (``ObsLayout.action_offsets``); 1 = allowed;
 * a *system view* per system that shows something of its own (:data:`SYSTEM_VIEWS`), only while
   that system is on: ``fog`` ``int16 [2]`` with ``fog.enabled``, moves to the fog (negative in it)
-  and ticks until it next advances (``FOG_DOC``).
+  and ticks until it next advances (``FOG_DOC``); ``professions`` ``int16 [4]`` with
+  ``profession.enabled``; ``items`` ``int16 [6 + inventory_slots, ItemView]`` with ``item.enabled``,
+  the agent's equipment and inventory as a set of rows.
 
 Nothing else in the project restates these sizes: ask an :class:`ObsLayout`.
 """
@@ -28,11 +30,13 @@ from gymnasium import spaces
 
 from neural_mmo.config import Config
 from neural_mmo.observe.heads import HeadSpec, action_heads
-from neural_mmo.world.materials import N_MATERIALS
+from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES, ItemView, write_items_view
+from neural_mmo.world.materials import BASE_MATERIALS, N_MATERIALS
 from neural_mmo.world.rules import Rules
-from neural_mmo.world.state import World
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.fog import write_fog_view
-from neural_mmo.world.tables import Behaviour
+from neural_mmo.world.systems.harvest import write_professions_view
+from neural_mmo.world.tables import N_PROFESSIONS, Behaviour
 from neural_mmo.world.vocabulary import N_STYLES, Style
 
 INT16_MAX = np.iinfo(np.int16).max
@@ -120,15 +124,21 @@ ENTITY_DOCS = {
 
 
 class SystemView(NamedTuple):
-    """An observation a system writes itself: an ``int16`` vector per agent, present while
-    ``enabled(config)``, within ``bounds(config)`` (low, high), written each tick by the system's
-    view kernel, which :func:`write_system_views` calls."""
+    """An observation a system writes itself: an ``int16`` array of ``shape(config)`` per agent (a
+    vector, or a set of rows as ``entities`` is), present while ``enabled(config)``, within
+    ``bounds(config)`` (low, high, each of that shape), written each tick by the system's view
+    kernel, which :func:`write_system_views` calls."""
 
     key: str
-    width: int
+    shape: Callable[[Config], tuple[int, ...]]
     enabled: Callable[[Config], bool]
     bounds: Callable[[Config], tuple[np.ndarray, np.ndarray]]
     doc: str
+
+    @property
+    def ndim(self) -> int:
+        """Dimensions of one agent's view (the same for every config)."""
+        return len(self.shape(Config()))
 
 
 FOG_DOC = (
@@ -143,17 +153,53 @@ def _fog_bounds(config: Config) -> tuple[np.ndarray, np.ndarray]:
     return np.array([-min(INT16_MAX, side + 1), 0]), np.array([(side - 1) // 2, INT16_MAX])
 
 
-SYSTEM_VIEWS: tuple[SystemView, ...] = (
-    SystemView("fog", 2, lambda config: config.fog.enabled, _fog_bounds, FOG_DOC),
+PROFESSIONS_DOC = (
+    "only with `profession.enabled`: the agent's level in prospecting, carving, alchemy and herbalism "
+    "(`Profession` order)"
 )
+
+
+def _professions_bounds(config: Config) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(N_PROFESSIONS), np.full(N_PROFESSIONS, config.progression.max_level)
+
+
+ITEMS_DOC = (
+    "only with `item.enabled`: one row per equipment slot (weapon, tool, head, body, legs, ammo), "
+    "then one per inventory position; columns `ItemView`: type (`ItemType`), level, quantity, "
+    "equipped; zero rows are empty places"
+)
+
+
+def _items_shape(config: Config) -> tuple[int, int]:
+    return (N_EQUIP_SLOTS + config.item.inventory_slots, len(ItemView))
+
+
+def _items_bounds(config: Config) -> tuple[np.ndarray, np.ndarray]:
+    shape = _items_shape(config)
+    high = np.empty(shape)
+    high[:, ItemView.TYPE] = N_ITEM_TYPES - 1
+    high[:, ItemView.LEVEL] = config.item.max_level
+    high[:, ItemView.QUANTITY] = min(config.item.max_stack, INT16_MAX)
+    high[:, ItemView.EQUIPPED] = 1
+    return np.zeros(shape), high
+
+
+SYSTEM_VIEWS: tuple[SystemView, ...] = (
+    SystemView("fog", lambda config: (2,), lambda config: config.fog.enabled, _fog_bounds, FOG_DOC),
+    SystemView(
+        "professions", lambda config: (N_PROFESSIONS,), lambda config: config.profession.enabled,
+        _professions_bounds, PROFESSIONS_DOC,
+    ),
+    SystemView("items", _items_shape, lambda config: config.item.enabled, _items_bounds, ITEMS_DOC),
+)  # fmt: skip
 """Every system view, in the order of the observation's keys (after the four above)."""
 
 if TYPE_CHECKING:
     SystemViews: TypeAlias = Any  # a record with one field per key, made from the declarations
 else:
     SystemViews = NamedTuple("SystemViews", [(view.key, np.ndarray) for view in SYSTEM_VIEWS])
-    """The encoder's buffer of each system view, by key: ``int16 [N, width]``, ``[N, 0]`` while
-    the system is off."""
+    """The encoder's buffer of each system view, by key: ``int16 [N, *shape]``, ``[N, 0, ...]``
+    while the system is off."""
 
 
 @numba.njit(cache=True, inline="always")
@@ -161,6 +207,12 @@ def write_system_views(world: World, views: SystemViews, rules: Rules) -> None:
     """Each system view of an enabled system into its buffer: the encoder's last step."""
     if rules.fog.enabled:
         write_fog_view(world, views.fog, rules)
+    if rules.profession.enabled:
+        write_professions_view(world, views.professions)
+    if rules.item.enabled:
+        agents = world.agents
+        tick = world.clock[Clock.TICK]
+        write_items_view(world.items, world.holdings, agents.alive, agents.death_tick, tick, views.items)
 
 
 def heads_of(config: Config) -> tuple[HeadSpec, ...]:
@@ -220,14 +272,18 @@ class ObsLayout:
         for view in SYSTEM_VIEWS:
             if view.enabled(config):
                 low, high = view.bounds(config)
-                self.fields += (ObsField(view.key, np.dtype(np.int16), (view.width,), low, high, view.doc),)
+                self.fields += (
+                    ObsField(view.key, np.dtype(np.int16), view.shape(config), low, high, view.doc),
+                )
 
     # ------------------------------------------------------------------ fields
 
     def _tiles(self) -> ObsField:
         shape = (self.window, self.window, len(TileChannel))
         high = np.empty(shape)
-        high[..., TileChannel.MATERIAL] = N_MATERIALS - 1
+        high[..., TileChannel.MATERIAL] = (
+            N_MATERIALS if self.config.profession.enabled else BASE_MATERIALS
+        ) - 1
         high[..., TileChannel.OCCUPANT] = self.config.spawn.n_populations + max(Behaviour)
         return ObsField("tiles", np.dtype(np.uint8), shape, np.zeros(shape), high,
                         "square crop centred on the agent; channels: TileChannel")  # fmt: skip
@@ -297,7 +353,7 @@ class ObsLayout:
         for f in self.fields:
             lines.append(f"| `{f.key}` | {f.dtype} | {f.shape} | {f.doc} |")
         off = [view for view in SYSTEM_VIEWS if not view.enabled(self.config)]
-        lines += [f"| `{view.key}` | int16 | ({view.width},) | {view.doc} |" for view in off]
+        lines += [f"| `{view.key}` | int16 | {view.shape(self.config)} | {view.doc} |" for view in off]
         without = f" (without {', '.join(f'`{view.key}`' for view in off)})" if off else ""
         lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**{without}.", "", "Tile channels:", ""]
         lines += ["| channel | name | content |", "|---|---|---|"]

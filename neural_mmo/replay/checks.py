@@ -13,9 +13,10 @@ import numpy as np
 
 from neural_mmo.replay.format import ReplayError
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
+from neural_mmo.world.items import N_ITEM_TYPES
 from neural_mmo.world.materials import N_MATERIALS
 from neural_mmo.world.state import Clock, WorldState
-from neural_mmo.world.tables import N_SKILLS, Behaviour
+from neural_mmo.world.tables import N_PROFESSIONS, N_SKILLS, Behaviour
 from neural_mmo.world.vocabulary import Style
 
 
@@ -70,8 +71,13 @@ def _check_entities(where: str, state: WorldState) -> None:
     _in(where, "npcs.npc_id of a living row", n.npc_id[living], 0, int(state.clock[Clock.NEXT_NPC_ID]) - 1)
 
 
-_DETAIL = {EventKind.ATTACK: max(Style), EventKind.KILL: max(Style), EventKind.LEVEL_UP: N_SKILLS - 1}
-"""Largest ``detail`` of the events whose detail indexes something (a Style, a Skill)."""
+_DETAIL = {
+    EventKind.ATTACK: max(Style),
+    EventKind.KILL: max(Style),
+    EventKind.LEVEL_UP: N_SKILLS + N_PROFESSIONS - 1,
+    EventKind.HARVEST: N_ITEM_TYPES - 1,
+}
+"""Largest ``detail`` of the events whose detail indexes something (a Style, a skill code, an ItemType)."""
 
 
 def _check_events(where: str, state: WorldState) -> None:

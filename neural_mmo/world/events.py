@@ -26,6 +26,8 @@ class EventKind(IntEnum):
     KILL = 7  # slot killed other; value: other's level; detail: Style of the blow
     LEVEL_UP = 8  # value: new level; detail: Skill
     NPC_SPAWN = 9  # slot: the NPC's entity number; value: its Behaviour; detail: level
+    HARVEST = 10  # value: item level; other_id: the item's id; detail: ItemType
+    LOOT = 11  # slot: the killer; other: the victim; value: item rows taken; detail: rows that vanished
 
 
 EVENT_VALUES = {
@@ -38,6 +40,8 @@ EVENT_VALUES = {
     EventKind.KILL: "level of the victim (other: the victim; detail: Style of the killing blow)",
     EventKind.LEVEL_UP: "the new level (detail: Skill)",
     EventKind.NPC_SPAWN: "Behaviour of the new NPC (detail: its level)",
+    EventKind.HARVEST: "level of the item harvested (other_id: the item's id; detail: ItemType)",
+    EventKind.LOOT: "item rows the killer took (other: the victim; detail: rows that vanished)",
 }
 """What the ``value`` column means for each kind of event."""
 
@@ -60,12 +64,14 @@ EVENT_BOUNDS = {
     EventKind.ATTACK: Bound(1, 1, "each agent and each NPC attacks at most once"),
     EventKind.KILL: Bound(1, 1, "at most one killing blow per attack"),
     EventKind.LEVEL_UP: Bound(
-        5,
+        7,
         1,
         "2 per attacking agent (style, constitution), 1 per attack on an agent (n + m: "
-        "defence), 2 per foraging agent (hunting, fishing)",
+        "defence), 2 per foraging agent (hunting, fishing), 2 per harvesting agent",
     ),
     EventKind.NPC_SPAWN: Bound(0, 1, "an NPC slot is filled at most once per tick"),
+    EventKind.HARVEST: Bound(2, 0, "the tile an agent stands on, and one next to it (fish)"),
+    EventKind.LOOT: Bound(1, 0, "an agent dies once"),
 }
 """Per kind of event, how many one tick can log at most; the event log's capacity is their sum
 (:func:`event_capacity`), so a system that logs a new kind declares its bound here."""

@@ -431,3 +431,38 @@ def check_items(items: ItemTable, holdings: Holdings, max_stack: int) -> list[st
     if len(np.unique(ids)) != len(ids):
         problems.append("two live rows share an item id")
     return problems
+
+
+# ---------------------------------------------------------------------- the agent's own view
+
+
+class ItemView(IntEnum):
+    """Columns of the ``items`` observation: one row per equipment slot (in :class:`EquipSlot`
+    order), then one per inventory position; a zero row is an empty place."""
+
+    TYPE = 0  # ItemType
+    LEVEL = 1
+    QUANTITY = 2  # saturated at 32767
+    EQUIPPED = 3  # 1 on the equipment rows that hold an item
+
+
+@numba.njit(cache=True)
+def write_items_view(items: ItemTable, holdings: Holdings, alive: np.ndarray, death_tick: np.ndarray,
+                     tick: int, out: np.ndarray) -> None:  # fmt: skip
+    """``out[i]`` (int16 ``[N_EQUIP_SLOTS + inventory_slots, len(ItemView)]``) of every agent slot
+    shown this tick (alive, or died this tick): its equipment rows, then its inventory rows; other
+    slots are zeroed."""
+    n_equip = holdings.equipment.shape[1]
+    for i in range(out.shape[0]):
+        shown = alive[i] or death_tick[i] == tick
+        for row in range(out.shape[1]):
+            k = -1
+            if shown:
+                k = holdings.equipment[i, row] if row < n_equip else holdings.inventory[i, row - n_equip]
+            if k < 0:
+                out[i, row, :] = 0
+                continue
+            out[i, row, ItemView.TYPE] = items.type[k]
+            out[i, row, ItemView.LEVEL] = items.level[k]
+            out[i, row, ItemView.QUANTITY] = min(items.quantity[k], 32767)
+            out[i, row, ItemView.EQUIPPED] = row < n_equip

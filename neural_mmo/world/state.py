@@ -22,7 +22,7 @@ from neural_mmo.world.geometry import nearest_first
 from neural_mmo.world.items import Holdings, ItemTable
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import Rules, make_rules
-from neural_mmo.world.tables import AgentTable, NpcTable, Table
+from neural_mmo.world.tables import N_PROFESSIONS, AgentTable, NpcTable, Table
 
 
 class Clock(IntEnum):
@@ -84,6 +84,19 @@ def _holdings(cfg: Config) -> Holdings:
     return Holdings.empty(cfg.spawn.n_agents, cfg.item.inventory_slots)
 
 
+class Professions(NamedTuple):
+    """Each agent's gathering professions (:class:`~neural_mmo.world.tables.Profession` columns),
+    on the experience table of every skill; ``[N, 0]`` while ``profession.enabled`` is off."""
+
+    level: np.ndarray  # int16 [N, N_PROFESSIONS]  1 .. progression.max_level while alive
+    xp: np.ndarray  # int32 [N, N_PROFESSIONS]
+
+    @staticmethod
+    def empty(n_agents: int, enabled: bool) -> Professions:
+        width = N_PROFESSIONS if enabled else 0
+        return Professions(np.zeros((n_agents, width), np.int16), np.zeros((n_agents, width), np.int32))
+
+
 def _grid(dtype: type) -> Callable[[Config], np.ndarray]:
     return lambda cfg: np.zeros((cfg.grid_side, cfg.grid_side), dtype)
 
@@ -120,6 +133,10 @@ class WorldState:
     holdings: Holdings = _part(Role.STATE, _holdings, -1)
     # int64 [1]  id the next new item gets ([0] while items are off)
     item_ids: np.ndarray = _part(Role.STATE, lambda cfg: np.zeros(int(cfg.item.enabled), np.int64))
+    # levels and XP of the gathering professions ([N, 0] each while professions are off)
+    professions: Professions = _part(
+        Role.STATE, lambda cfg: Professions.empty(cfg.spawn.n_agents, cfg.profession.enabled)
+    )
     # timer wheel of depleted tiles
     regrowth: RegrowthQueue = _part(Role.STATE, lambda cfg: RegrowthQueue.empty(cfg.grid_side), -1)
     events: EventLog = _part(

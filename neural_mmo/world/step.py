@@ -8,13 +8,15 @@
 | 3     | ``act_npcs``           | NPCs regenerate, pick targets, attack or move (path search)        |
 | 4     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
 | 5     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
-| 6     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
-| 7     | ``close_fog``          | the fog (when enabled) hurts agents outside the safe square        |
-| 8     | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
-| 9     | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
-| 10    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
-| 11    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
-| 12    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
+| 6     | ``harvest``            | professions on: gather resource tiles into items, XP               |
+| 7     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
+| 8     | ``close_fog``          | the fog (when enabled) hurts agents outside the safe square        |
+| 9     | ``leave_items``        | items on: the dead's items go to their killer, or vanish           |
+| 10    | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
+| 11    | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
+| 12    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
+| 13    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
+| 14    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
 
 So within one tick an agent attacks before it moves: its target is where the observation showed
 it. (A masked-in attack can still find its target killed earlier in the tick, and a masked-in
@@ -42,6 +44,8 @@ from neural_mmo.world.systems.combat import resolve_attacks
 from neural_mmo.world.systems.death import remove_dead, remove_dead_npcs
 from neural_mmo.world.systems.fog import close_fog
 from neural_mmo.world.systems.foraging import forage
+from neural_mmo.world.systems.harvest import harvest
+from neural_mmo.world.systems.loot import leave_items
 from neural_mmo.world.systems.movement import move_agents
 from neural_mmo.world.systems.npc import act_npcs, spawn_npcs
 from neural_mmo.world.systems.regrowth import regrow_resources, schedule_initial_regrowth
@@ -63,8 +67,10 @@ def tick(world: World, commands: np.ndarray, rules: Rules) -> None:
     act_npcs(world, rules)
     move_agents(world, commands, rules)
     forage(world, rules)
+    harvest(world, rules)
     update_vitals(world, rules)
     close_fog(world, rules)
+    leave_items(world, rules)
     remove_dead(world)
     remove_dead_npcs(world)
     regrow_resources(world)

@@ -29,6 +29,19 @@ class Skill(IntEnum):
 
 N_SKILLS = len(Skill)
 
+
+class Profession(IntEnum):
+    """Gathering skills beside hunting and fishing: columns of the ``professions`` part (present
+    with ``profession.enabled``). Events and materials name one as skill code ``N_SKILLS + p``."""
+
+    PROSPECTING = 0  # ore -> whetstones
+    CARVING = 1  # trees -> arrows
+    ALCHEMY = 2  # crystal -> runes
+    HERBALISM = 3  # herbs -> potions
+
+
+N_PROFESSIONS = len(Profession)
+
 NEVER = -(2**40)
 """A tick long before any episode: the value of tick columns for 'not yet'."""
 

@@ -143,7 +143,60 @@ def threshold_materials(cfg: Config, height: np.ndarray) -> np.ndarray:
     return material
 
 
+def _next_to(hit: np.ndarray, diagonal: bool = True) -> np.ndarray:
+    """Where a tile has a neighbour where ``hit`` is true (8 neighbours, or 4 without ``diagonal``)."""
+    padded = np.pad(hit, 1)
+    side = hit.shape[0]
+    near = np.zeros_like(hit)
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if (dr, dc) != (0, 0) and (diagonal or dr == 0 or dc == 0):
+                near |= padded[1 + dr : 1 + dr + side, 1 + dc : 1 + dc + side]
+    return near
+
+
+def place_resources(cfg: Config, material: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Resource tiles for the gathering professions (``profession.enabled``), placed on a
+    generated map in place: each candidate tile becomes the resource with its density's chance.
+
+    * ore: grass or forest next to stone (8 neighbours: stone lies above the forest line),
+      ``ore_density``;
+    * tree: grass next to forest, ``tree_density``;
+    * crystal: grass in the inner half of the playable area (centrality at least 1/2),
+      ``crystal_density``;
+    * herb: any grass still left, ``herb_density``;
+    * fish: water with walkable land among its 4 neighbours (so someone can fish it),
+      ``fish_density``.
+
+    Candidates are taken from the map before any placement; each resource takes only tiles still
+    of their first material, in the order above.
+    """
+    p, size, border = cfg.profession, cfg.map.size, cfg.map.border
+    draws = rng.random((5, *material.shape))
+    grass = material == Material.GRASS
+    forest = material == Material.FOREST
+    central = np.zeros(material.shape, bool)
+    central[border : border + size, border : border + size] = centrality(size) >= 0.5
+    walkable = ~np.isin(material, (Material.WATER, Material.STONE, Material.LAVA))
+    fish = (material == Material.WATER) & _next_to(walkable, diagonal=False)
+    candidates = (
+        (Material.ORE, (grass | forest) & _next_to(material == Material.STONE), p.ore_density),
+        (Material.TREE, grass & _next_to(forest), p.tree_density),
+        (Material.CRYSTAL, grass & central, p.crystal_density),
+        (Material.HERB, grass, p.herb_density),
+    )
+    for k, (resource, where, density) in enumerate(candidates):
+        material[where & (material <= Material.FOREST) & (draws[k] < density)] = resource
+    material[fish & (draws[4] < p.fish_density)] = Material.FISH
+    return material
+
+
 def generate_terrain(cfg: Config, rng: np.random.Generator) -> np.ndarray:
     """Material grid, uint8 ``[G, G]`` of :class:`Material` values; everything outside the playable
-    area ``[border, border + size)`` is lava."""
-    return threshold_materials(cfg, generate_height(cfg, rng))
+    area ``[border, border + size)`` is lava. With ``profession.enabled`` the resource tiles are
+    placed last (:func:`place_resources`), from draws after the height map's, so the rest of the
+    map is the one the same seed gives without them."""
+    material = threshold_materials(cfg, generate_height(cfg, rng))
+    if cfg.profession.enabled:
+        place_resources(cfg, material, rng)
+    return material

@@ -9,7 +9,7 @@ from gymnasium import spaces
 from neural_mmo.config import PRESETS, Config
 from neural_mmo.observe.heads import ActionHead, attack_value
 from neural_mmo.observe.layout import EntityColumn, EntityKind, ObsLayout, TileChannel
-from neural_mmo.world.materials import N_MATERIALS
+from neural_mmo.world.materials import BASE_MATERIALS, N_MATERIALS
 from neural_mmo.world.tables import Behaviour
 from neural_mmo.world.vocabulary import Direction, Style
 
@@ -45,7 +45,7 @@ def test_fields_follow_the_config(radius, n_entities, n_pop):
     assert fields["entity_mask"].shape == (n_entities,) and fields["entity_mask"].dtype == np.uint8
     n_actions = 5 + 1 + 3 * n_entities
     assert fields["action_mask"].shape == (n_actions,) and fields["action_mask"].dtype == np.int8
-    assert (fields["tiles"].high[..., TileChannel.MATERIAL] == N_MATERIALS - 1).all()
+    assert (fields["tiles"].high[..., TileChannel.MATERIAL] == BASE_MATERIALS - 1).all()
     assert (fields["tiles"].high[..., TileChannel.OCCUPANT] == n_pop + max(Behaviour)).all()
     ent = fields["entities"]
     assert (ent.low[:, EntityColumn.REL_ROW] == -radius).all() and (
@@ -115,8 +115,25 @@ def test_spaces_and_buffers_agree():
         assert not buffers[f.key].any()
     assert space.contains({k: v[0] for k, v in buffers.items()})
     bad = {k: v[0].copy() for k, v in buffers.items()}
-    bad["tiles"][0, 0, 0] = N_MATERIALS
+    bad["tiles"][0, 0, 0] = BASE_MATERIALS  # a resource tile, in a world without them
     assert not space.contains(bad)
+
+
+def test_resource_materials_and_the_economy_views_come_with_their_systems():
+    cfg = Config.preset("small").override({"item.enabled": True, "profession.enabled": True,
+                                           "item.inventory_slots": 5})  # fmt: skip
+    layout = ObsLayout(cfg)
+    fields = {f.key: f for f in layout.fields}
+    assert (fields["tiles"].high[..., TileChannel.MATERIAL] == N_MATERIALS - 1).all()
+    assert fields["professions"].shape == (4,) and fields["professions"].dtype == np.int16
+    assert fields["professions"].high.tolist() == [cfg.progression.max_level] * 4
+    items = fields["items"]
+    assert items.shape == (6 + 5, 4) and items.dtype == np.int16
+    assert items.high[0].tolist() == [16, cfg.item.max_level, cfg.item.max_stack, 1]
+    only_items = ObsLayout(Config.preset("small").override({"item.enabled": True}))
+    assert [f.key for f in only_items.fields][-1] == "items"
+    assert "professions" not in {f.key for f in only_items.fields}
+    assert layout.bytes_per_agent == ObsLayout(Config.preset("small")).bytes_per_agent + 2 * (4 + 11 * 4)
 
 
 def test_action_space_sample_respects_the_flat_mask():

@@ -100,6 +100,8 @@ def test_enum_values_are_stable():
         ("KILL", 7),
         ("LEVEL_UP", 8),
         ("NPC_SPAWN", 9),
+        ("HARVEST", 10),
+        ("LOOT", 11),
     ]
     assert set(EVENT_VALUES) == set(EventKind)
     assert [(c.name, c.value) for c in DeathCause] == [

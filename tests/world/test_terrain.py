@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from neural_mmo.config import Config
 from neural_mmo.world import noise
-from neural_mmo.world.materials import PASSABLE, Material
+from neural_mmo.world.materials import BASE_MATERIALS, PASSABLE, Material
 from neural_mmo.world.terrain import (
     centrality,
     generate_height,
@@ -38,7 +38,7 @@ def _playable(cfg: Config, grid: np.ndarray) -> np.ndarray:
 
 def _fractions(cfg: Config, material: np.ndarray) -> np.ndarray:
     inside = _playable(cfg, material)
-    return np.bincount(inside.ravel(), minlength=len(Material)) / inside.size
+    return np.bincount(inside.ravel(), minlength=BASE_MATERIALS) / inside.size
 
 
 def _expected_fractions(cfg: Config) -> np.ndarray:
@@ -335,3 +335,62 @@ def test_centre_bias_drives_the_contrast() -> None:
     flat = _centre_to_edge_energy(_cfg(**{"terrain.centre_bias": 0.0, "terrain.edge_calm": 0.0}))
     assert flat < biased / 2
     assert 0.4 < flat < 2.5
+
+
+# ---------------------------------------------------------------------- resource tiles
+
+
+def _economy(preset: str = "medium", **overrides: object) -> Config:
+    return _cfg(preset, item__enabled=True, profession__enabled=True, **overrides)
+
+
+def test_resources_exist_only_with_professions_and_leave_the_rest_of_the_map_alone():
+    plain = generate_terrain(_cfg(), np.random.default_rng(3))
+    assert plain.max() < BASE_MATERIALS
+    with_resources = generate_terrain(_economy(), np.random.default_rng(3))
+    changed = with_resources != plain
+    assert changed.any()
+    # only grass, forest (to ore) and water (to fish) turned into resources, and only into resources
+    assert set(np.unique(plain[changed])) <= {Material.GRASS, Material.FOREST, Material.WATER}
+    assert set(np.unique(with_resources[changed])) <= {
+        Material.ORE, Material.TREE, Material.CRYSTAL, Material.HERB, Material.FISH
+    }  # fmt: skip
+    became = {m: int((with_resources == m).sum()) for m in (Material.ORE, Material.TREE, Material.CRYSTAL,
+                                                             Material.HERB, Material.FISH)}  # fmt: skip
+    assert all(count > 0 for count in became.values()), became
+
+
+def _neighbours(material: np.ndarray, r: int, c: int, diagonal: bool) -> set[int]:
+    steps = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
+    return {int(material[r + dr, c + dc]) for dr, dc in steps if diagonal or dr == 0 or dc == 0}
+
+
+def test_each_resource_lies_where_its_rule_puts_it():
+    cfg = _economy()
+    rng = np.random.default_rng(11)
+    plain = generate_terrain(_cfg(), np.random.default_rng(11))
+    material = generate_terrain(cfg, rng)
+    b, s = cfg.map.border, cfg.map.size
+    for r, c in zip(*np.nonzero(material != plain)):
+        kind = material[r, c]
+        if kind == Material.ORE:
+            assert Material.STONE in _neighbours(plain, r, c, True)
+        elif kind == Material.TREE:
+            assert plain[r, c] == Material.GRASS and Material.FOREST in _neighbours(plain, r, c, True)
+        elif kind == Material.CRYSTAL:
+            centre = (s - 1) / 2
+            assert max(abs(r - b - centre), abs(c - b - centre)) / centre <= 0.5
+        elif kind == Material.FISH:
+            assert any(PASSABLE[m] and m != Material.LAVA for m in _neighbours(plain, r, c, False))
+
+
+def test_densities_scale_the_resources_and_zero_places_none():
+    none = generate_terrain(
+        _economy(profession__ore_density=0.0, profession__tree_density=0.0, profession__crystal_density=0.0,
+                 profession__herb_density=0.0, profession__fish_density=0.0),
+        np.random.default_rng(5),
+    )  # fmt: skip
+    assert none.max() < BASE_MATERIALS
+    few = generate_terrain(_economy(profession__herb_density=0.01), np.random.default_rng(5))
+    many = generate_terrain(_economy(profession__herb_density=0.2), np.random.default_rng(5))
+    assert (many == Material.HERB).sum() > 5 * (few == Material.HERB).sum() > 0

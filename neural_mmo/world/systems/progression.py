@@ -31,7 +31,9 @@ from neural_mmo.world.events import EventKind, EventLog, log_pair
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.tables import Skill
 
-__all__ = ["MAX_LEVEL", "XP_FOR_LEVEL", "Skill", "gain_xp", "level_for_xp", "max_health_at", "xp_table"]
+__all__ = [
+    "MAX_LEVEL", "XP_FOR_LEVEL", "Skill", "add_xp", "gain_xp", "level_for_xp", "max_health_at", "xp_table",
+]  # fmt: skip
 
 MAX_LEVEL = 99
 
@@ -73,14 +75,24 @@ def gain_xp(
     numba reference-counts every array of a table handed to a function, which would cost more
     than the rule itself on this per-event path.
     """
-    gained = int(round(rules.progression.xp_scale * rate * amount))
-    if gained <= 0:
-        return
-    total = min(int(xp[i, skill]) + gained, 2**31 - 1)
-    xp[i, skill] = total
-    new_level = level_for_xp(total, rules.progression.max_level)
-    if new_level > level[i, skill]:
-        level[i, skill] = new_level
+    new_level = add_xp(xp, level, i, skill, int(round(rules.progression.xp_scale * rate * amount)), rules)
+    if new_level > 0:
         if skill == Skill.CONSTITUTION:
             max_health[i] = max_health_at(new_level, rules)
         log_pair(events, EventKind.LEVEL_UP, i, agent_id, r, c, new_level, -1, -1, skill)
+
+
+@numba.njit(cache=True, inline="always")
+def add_xp(xp: np.ndarray, level: np.ndarray, i: int, column: int, gained: int, rules: Rules) -> int:
+    """Add ``gained`` XP to ``xp[i, column]`` (saturating), raising ``level[i, column]`` to match;
+    the new level if it rose, else 0. (:func:`gain_xp` for the seven skills; the gathering
+    professions of ``neural_mmo.world.systems.harvest`` use it on their own columns.)"""
+    if gained <= 0:
+        return 0
+    total = min(int(xp[i, column]) + gained, 2**31 - 1)
+    xp[i, column] = total
+    new_level = level_for_xp(total, rules.progression.max_level)
+    if new_level <= level[i, column]:
+        return 0
+    level[i, column] = new_level
+    return new_level

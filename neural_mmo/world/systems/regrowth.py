@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.materials import REGROWS_TO
+from neural_mmo.world.materials import REGROWS_TO, YIELDS
 from neural_mmo.world.rng import Stream, geometric
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import REGROW_RING, Clock, RegrowthQueue, World
@@ -66,11 +66,17 @@ def schedule_initial_regrowth(world: World, rules: Rules) -> None:
     """At reset: every tile that can regrow into something else (e.g. generated scrub) waits too."""
     queue, material = world.regrowth, world.material
     tick = world.clock[Clock.TICK]
-    prob = rules.resources.food_regrow_prob
     rng = world.streams[Stream.REGROWTH]
     side = material.shape[1]
     for r in range(material.shape[0]):
         for c in range(side):
             m = material[r, c]
             if REGROWS_TO[m] != m:
-                schedule_regrowth(queue, r * side + c, tick, prob, rng)
+                schedule_regrowth(queue, r * side + c, tick, regrow_prob(m, rules), rng)
+
+
+@numba.njit(cache=True)
+def regrow_prob(m: int, rules: Rules) -> float:
+    """Per-tick chance that depleted material ``m`` regrows: a resource tile's
+    (``profession.regrow_prob``), else food's (``resources.food_regrow_prob``)."""
+    return rules.profession.regrow_prob if YIELDS[REGROWS_TO[m]] > 0 else rules.resources.food_regrow_prob

@@ -1,0 +1,58 @@
+"""Loot: what happens to the items of an agent that dies (``item.enabled``).
+
+Runs just before the dead leave the map, in slot order over the agents that died this tick.
+With ``item.loot`` and a killer that is an agent still alive after this tick's damage (not dying
+itself), the killer takes the victim's items, equipment first (in EquipSlot order), then the
+inventory (in position order), each into its own inventory as :func:`~neural_mmo.world.items.
+move_to_inventory` allows (merging stacks of the same type and level); whatever does not fit
+vanishes. Without a killer agent (lava, starvation, dehydration, the fog, an NPC), or with
+``item.loot`` off, every item of the dead vanishes. A victim with items and a killer agent logs
+one LOOT event (slot: the killer; other: the victim; value: item rows taken; detail: rows that
+vanished). Nothing is ever duplicated: an item ends in the killer's inventory or nowhere.
+"""
+
+from __future__ import annotations
+
+import numba
+
+from neural_mmo.world.events import EventKind, log_pair
+from neural_mmo.world.items import destroy, move_to_inventory
+from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import World
+from neural_mmo.world.systems.death import entity_id
+
+
+@numba.njit(cache=True)
+def _leave_items(world: World, i: int, rules: Rules) -> None:
+    agents, items, holdings = world.agents, world.items, world.holdings
+    killer = agents.killer[i]
+    n = agents.alive.shape[0]
+    heir = -1
+    if rules.item.loot and 0 <= killer < n and agents.alive[killer] and agents.death_cause[killer] == 0:
+        heir = killer
+    taken = 0
+    lost = 0
+    n_equip = holdings.equipment.shape[1]
+    for place in range(n_equip + holdings.inventory.shape[1]):
+        k = holdings.equipment[i, place] if place < n_equip else holdings.inventory[i, place - n_equip]
+        if k < 0:
+            continue
+        if heir >= 0 and move_to_inventory(items, holdings, k, heir, rules.item.max_stack):
+            taken += 1
+        else:
+            destroy(items, holdings, k)
+            lost += 1
+    if heir >= 0 and taken + lost > 0:
+        log_pair(world.events, EventKind.LOOT, heir, agents.agent_id[heir], agents.r[heir], agents.c[heir],
+                 taken, i, entity_id(agents, world.npcs, i), lost)  # fmt: skip
+
+
+@numba.njit(cache=True, inline="always")
+def leave_items(world: World, rules: Rules) -> None:
+    """The items of every agent dying this tick go to its killer or vanish (module docs)."""
+    if not rules.item.enabled:
+        return
+    agents = world.agents
+    for i in range(agents.alive.shape[0]):
+        if agents.alive[i] and agents.death_cause[i] != 0:
+            _leave_items(world, i, rules)
