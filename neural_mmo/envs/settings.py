@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from neural_mmo.config import Config, ConfigError
-from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE, Material
+from neural_mmo.world.materials import SPAWNABLE, Material, materials_in_play
 from neural_mmo.world.rng import episode_seed, terrain_generator
 from neural_mmo.world.rules import replace_rules
 from neural_mmo.world.terrain import generate_terrain
@@ -44,8 +44,12 @@ def read_map_file(path: str | Path, config: Config) -> np.ndarray:
             f"map.file: {path} holds a {grid.shape} grid; this config needs ({size}, {size}) (the "
             f"playable square) or ({side}, {side}) (with the border)"
         )
-    if grid.min() < 0 or grid.max() >= N_MATERIALS:
-        raise ConfigError(f"map.file: {path} holds values outside the materials 0..{N_MATERIALS - 1}")
+    n_materials = materials_in_play(config.profession.enabled)
+    if grid.min() < 0 or grid.max() >= n_materials:
+        raise ConfigError(
+            f"map.file: {path} holds values outside the materials 0..{n_materials - 1} (resource tiles "
+            "need profession.enabled)"
+        )
     grid = grid.astype(np.uint8)
     inner = grid[border : border + size, border : border + size]
     if not SPAWNABLE[inner].any():

@@ -50,7 +50,7 @@ from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
 from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
-from neural_mmo.world.materials import N_MATERIALS, SPAWNABLE
+from neural_mmo.world.materials import SPAWNABLE, materials_in_play
 from neural_mmo.world.rng import check_seed, episode_seed
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.snapshot import (
@@ -436,9 +436,11 @@ class VecEnv:
                 f"material must be an integer grid of shape ({side}, {side}), "
                 f"got {material.dtype} {material.shape}"
             )
-        if material.min() < 0 or material.max() >= N_MATERIALS:
+        n_materials = materials_in_play(self.config.profession.enabled)
+        if material.min() < 0 or material.max() >= n_materials:
             raise ValueError(
-                f"material values must be in [0, {N_MATERIALS}), got {material.min()}..{material.max()}"
+                f"material values must be in [0, {n_materials}) (resource tiles need profession.enabled), "
+                f"got {material.min()}..{material.max()}"
             )
         if placements is not None:
             placements = np.asarray(placements)
@@ -698,8 +700,8 @@ class VecEnv:
         material = save.arrays.get(f"map{w}.material")
         if material is None or material.shape != (side, side) or material.dtype != np.uint8:
             raise TypeError(f"map{w}.material missing or not uint8 [{side}, {side}]")
-        if material.max() >= N_MATERIALS:
-            raise ValueError(f"map{w}.material holds unknown materials")
+        if material.max() >= materials_in_play(self.config.profession.enabled):
+            raise ValueError(f"map{w}.material holds materials this config does not have")
         if not entry["placements"]:
             return material, None
         placements = save.arrays.get(f"map{w}.placements")

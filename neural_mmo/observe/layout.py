@@ -31,7 +31,7 @@ from gymnasium import spaces
 from neural_mmo.config import Config
 from neural_mmo.observe.heads import HeadSpec, action_heads
 from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES, ItemView, write_items_view
-from neural_mmo.world.materials import BASE_MATERIALS, N_MATERIALS
+from neural_mmo.world.materials import materials_in_play
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.fog import write_fog_view
@@ -281,9 +281,7 @@ class ObsLayout:
     def _tiles(self) -> ObsField:
         shape = (self.window, self.window, len(TileChannel))
         high = np.empty(shape)
-        high[..., TileChannel.MATERIAL] = (
-            N_MATERIALS if self.config.profession.enabled else BASE_MATERIALS
-        ) - 1
+        high[..., TileChannel.MATERIAL] = materials_in_play(self.config.profession.enabled) - 1
         high[..., TileChannel.OCCUPANT] = self.config.spawn.n_populations + max(Behaviour)
         return ObsField("tiles", np.dtype(np.uint8), shape, np.zeros(shape), high,
                         "square crop centred on the agent; channels: TileChannel")  # fmt: skip

@@ -14,7 +14,7 @@ import numpy as np
 from neural_mmo.replay.format import ReplayError
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
 from neural_mmo.world.items import N_ITEM_TYPES
-from neural_mmo.world.materials import N_MATERIALS
+from neural_mmo.world.materials import materials_in_play
 from neural_mmo.world.state import Clock, WorldState
 from neural_mmo.world.tables import N_PROFESSIONS, N_SKILLS, Behaviour
 from neural_mmo.world.vocabulary import Style
@@ -110,7 +110,7 @@ def check_state(state: WorldState, where: str) -> None:
     living rows, the regrowth queue's links and the event rows."""
     clock = state.clock
     _in(where, "clock", clock, 0, np.iinfo(np.int64).max)
-    _in(where, "material", state.material, 0, N_MATERIALS - 1)
+    _in(where, "material", state.material, 0, materials_in_play(state.config.profession.enabled) - 1)
     cells = state.material.size
     entities = state.config.spawn.n_agents + state.config.npc.n_npcs
     _in(where, "occupant", state.occupant, -1, entities - 1)

@@ -3,6 +3,7 @@
 Legend (playable area only; the lava border is added around it)::
 
     .  grass      ,  scrub      T  forest      #  stone      ~  water      L  lava
+    o  ore        t  tree       c  crystal     *  herb       f  fish   (need profession.enabled)
     0-9  agent in that slot, standing on grass
     p n h  a passive, neutral or hostile NPC on grass (NPC slots in reading order)
 
@@ -51,6 +52,11 @@ LEGEND = {
     "#": Material.STONE,
     "~": Material.WATER,
     "L": Material.LAVA,
+    "o": Material.ORE,
+    "t": Material.TREE,
+    "c": Material.CRYSTAL,
+    "*": Material.HERB,
+    "f": Material.FISH,
 }
 
 

@@ -37,8 +37,16 @@ class Material(IntEnum):
 
 
 N_MATERIALS = len(Material)
-BASE_MATERIALS = Material.ORE
+BASE_MATERIALS = int(Material.ORE)
 """Materials ``0 .. BASE_MATERIALS - 1`` exist in every world; the rest only with professions."""
+
+
+def materials_in_play(profession_enabled: bool) -> int:
+    """How many materials a world may hold (values ``0 .. n - 1``): resource tiles only with
+    ``profession.enabled`` (maps given by hand are checked against it, and the tile observation's
+    bound follows it)."""
+    return N_MATERIALS if profession_enabled else BASE_MATERIALS
+
 
 _HUNT, _FISH = int(Skill.HUNTING), int(Skill.FISHING)
 _PROSPECT, _CARVE, _ALCHEMY, _HERB = (N_SKILLS + p for p in Profession)

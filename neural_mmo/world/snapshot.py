@@ -39,7 +39,7 @@ import numpy as np
 
 from neural_mmo.config import Config, ConfigError
 from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES, Holdings, ItemTable, Place, check_items
-from neural_mmo.world.materials import N_MATERIALS
+from neural_mmo.world.materials import materials_in_play
 from neural_mmo.world.state import Role, WorldState
 
 MAGIC = b"NMMOSAVE"
@@ -311,7 +311,7 @@ def _index_ranges(config: Config) -> dict[str, tuple[int, int]]:
     side, n, m = config.grid_side, config.spawn.n_agents, config.npc.n_npcs
     entities = (-1, n + m)
     return {
-        "material": (0, N_MATERIALS),
+        "material": (0, materials_in_play(config.profession.enabled)),
         "occupant": entities,
         "agents.r": (0, side), "agents.c": (0, side),
         "agents.population": (0, config.spawn.n_populations),
