@@ -361,6 +361,15 @@ class ItemConfig:
         max=2**20,
     )
     max_level: int = _f(10, "highest item level", min=1, max=99)
+    ration_restore: int = _f(
+        20, "food and water a level-1 ration restores (never above the maxima)", min=0, max=10_000
+    )
+    potion_restore: int = _f(
+        30, "health a level-1 potion restores (never above max health)", min=0, max=10_000
+    )
+    restore_per_level: int = _f(
+        5, "more food and water (ration) or health (potion) per item level above 1", min=0, max=10_000
+    )
     loot: bool = _f(
         True,
         "an agent killed by another agent leaves its items to the killer (what fits its inventory; the "

@@ -195,6 +195,7 @@ def commands_of(
     n = len(given[0]) if n is None else n
     out = np.zeros((n, len(Command)), np.int32)
     out[:, Command.TARGET] = -1
+    out[:, Command.USE] = -1
     for column, values in ((Command.MOVE, moves), (Command.STYLE, styles), (Command.TARGET, targets)):
         if values is not None:
             out[:, column] = values

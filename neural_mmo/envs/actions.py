@@ -58,6 +58,8 @@ def sanitize_actions(
                     style, row = decode_attack_of(v, n_rows)
                     commands[i, Command.STYLE] = style
                     commands[i, Command.TARGET] = entity_slot[i, row]
+            elif h == ActionHead.USE:
+                commands[i, Command.USE] = v - 1  # a row of the items observation; -1: none
         invalid[i] = bad if alive[i] else 0
 
 

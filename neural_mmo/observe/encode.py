@@ -20,6 +20,7 @@ from neural_mmo.observe.layout import (
     SystemView,
     SystemViews,
     TileChannel,
+    write_system_masks,
     write_system_views,
 )
 from neural_mmo.observe.layout import EntityColumn as E
@@ -358,3 +359,4 @@ def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) ->
     write_public_rows(world.agents, world.npcs, tick, rules, out.public, out.tile_code)
     write_observations(world, out, enc, rules)
     write_system_views(world, out.views, rules)
+    write_system_masks(world, out.action_mask, enc.head_offsets, enc.head_sizes, rules)

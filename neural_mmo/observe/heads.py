@@ -20,6 +20,7 @@ from enum import IntEnum
 import numba
 
 from neural_mmo.config import Config
+from neural_mmo.world.items import N_EQUIP_SLOTS
 from neural_mmo.world.vocabulary import N_STYLES, Direction, Style
 
 
@@ -28,6 +29,7 @@ class ActionHead(IntEnum):
 
     MOVE = 0
     ATTACK = 1
+    USE = 2  # present with item.enabled
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class HeadSpec:
     entity_blocks: int = 0
     """0 for a plain head; k when values ``1 + b * n_entities + row`` (b < k) name entity rows of
     the observation (models score those values by attention over the entity embeddings)."""
+    rows_of: str = ""
+    """The observation key whose rows values ``1 + row`` name (``"items"`` for ``use``), or ""."""
 
 
 @numba.njit(cache=True)
@@ -88,5 +92,20 @@ def action_heads(config: Config) -> tuple[HeadSpec, ...]:
             "with style 1 melee, 2 range, 3 mage",
             ("none", *(f"{Style(s).name.lower()}[row]" for s in range(1, N_STYLES + 1))),
             entity_blocks=N_STYLES,
+        ),
+    ) + (_use_head(config) if config.item.enabled else ())
+
+
+def _use_head(config: Config) -> tuple[HeadSpec, ...]:
+    rows = N_EQUIP_SLOTS + config.item.inventory_slots
+    return (
+        HeadSpec(
+            "use",
+            1 + rows,
+            f"0: nothing; 1 + row: use row `row` of the `items` observation (rows 0..{N_EQUIP_SLOTS - 1} "
+            "equipment: take it off; later rows, the inventory: put on a weapon, tool, armour or "
+            "ammunition, eat a ration, drink a potion)",
+            ("none", "items[row]"),
+            rows_of="items",
         ),
     )

@@ -29,13 +29,14 @@ import numpy as np
 from gymnasium import spaces
 
 from neural_mmo.config import Config
-from neural_mmo.observe.heads import HeadSpec, action_heads
+from neural_mmo.observe.heads import ActionHead, HeadSpec, action_heads
 from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES, ItemView, write_items_view
 from neural_mmo.world.materials import materials_in_play
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.fog import write_fog_view
 from neural_mmo.world.systems.harvest import write_professions_view
+from neural_mmo.world.systems.inventory import write_use_mask
 from neural_mmo.world.tables import N_PROFESSIONS, Behaviour
 from neural_mmo.world.vocabulary import N_STYLES, Style
 
@@ -213,6 +214,19 @@ def write_system_views(world: World, views: SystemViews, rules: Rules) -> None:
         agents = world.agents
         tick = world.clock[Clock.TICK]
         write_items_view(world.items, world.holdings, agents.alive, agents.death_tick, tick, views.items)
+
+
+@numba.njit(cache=True, inline="always")
+def write_system_masks(
+    world: World, action_mask: np.ndarray, head_offsets: np.ndarray, head_sizes: np.ndarray, rules: Rules
+) -> None:
+    """The action-mask part of each head an enabled system adds (after the encoder's move and
+    attack parts), for every agent slot shown this tick."""
+    if rules.item.enabled:
+        agents = world.agents
+        o = head_offsets[ActionHead.USE]
+        mask = action_mask[:, o : o + head_sizes[ActionHead.USE]]
+        write_use_mask(world, mask, agents.alive, agents.death_tick, world.clock[Clock.TICK])
 
 
 def heads_of(config: Config) -> tuple[HeadSpec, ...]:

@@ -76,6 +76,9 @@ _DETAIL = {
     EventKind.KILL: max(Style),
     EventKind.LEVEL_UP: N_SKILLS + N_PROFESSIONS - 1,
     EventKind.HARVEST: N_ITEM_TYPES - 1,
+    EventKind.EQUIP: N_ITEM_TYPES - 1,
+    EventKind.UNEQUIP: N_ITEM_TYPES - 1,
+    EventKind.CONSUME: N_ITEM_TYPES - 1,
 }
 """Largest ``detail`` of the events whose detail indexes something (a Style, a skill code, an ItemType)."""
 

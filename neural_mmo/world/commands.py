@@ -17,3 +17,4 @@ class Command(IntEnum):
     MOVE = 0  # Direction
     STYLE = 1  # Style (0: no attack)
     TARGET = 2  # entity number (agent slot, or n_agents + NPC slot); -1: none
+    USE = 3  # row of the agent's items observation to use (equipment, then inventory); -1: none

@@ -28,6 +28,9 @@ class EventKind(IntEnum):
     NPC_SPAWN = 9  # slot: the NPC's entity number; value: its Behaviour; detail: level
     HARVEST = 10  # value: item level; other_id: the item's id; detail: ItemType
     LOOT = 11  # slot: the killer; other: the victim; value: item rows taken; detail: rows that vanished
+    EQUIP = 12  # value: the item's level; other_id: its id; detail: ItemType
+    UNEQUIP = 13  # value: the item's level; other_id: its id; detail: ItemType
+    CONSUME = 14  # value: food plus water (ration) or health (potion) restored; other_id, detail: as EQUIP
 
 
 EVENT_VALUES = {
@@ -42,6 +45,9 @@ EVENT_VALUES = {
     EventKind.NPC_SPAWN: "Behaviour of the new NPC (detail: its level)",
     EventKind.HARVEST: "level of the item harvested (other_id: the item's id; detail: ItemType)",
     EventKind.LOOT: "item rows the killer took (other: the victim; detail: rows that vanished)",
+    EventKind.EQUIP: "level of the item put on (other_id: its id; detail: ItemType)",
+    EventKind.UNEQUIP: "level of the item taken off (other_id: its id; detail: ItemType)",
+    EventKind.CONSUME: "food plus water (ration) or health (potion) restored (other_id, detail: as EQUIP)",
 }
 """What the ``value`` column means for each kind of event."""
 
@@ -72,6 +78,9 @@ EVENT_BOUNDS = {
     EventKind.NPC_SPAWN: Bound(0, 1, "an NPC slot is filled at most once per tick"),
     EventKind.HARVEST: Bound(2, 0, "the tile an agent stands on, and one next to it (fish)"),
     EventKind.LOOT: Bound(1, 0, "an agent dies once"),
+    EventKind.EQUIP: Bound(1, 0, "one use action per agent"),
+    EventKind.UNEQUIP: Bound(1, 0, "one use action per agent"),
+    EventKind.CONSUME: Bound(1, 0, "one use action per agent"),
 }
 """Per kind of event, how many one tick can log at most; the event log's capacity is their sum
 (:func:`event_capacity`), so a system that logs a new kind declares its bound here."""

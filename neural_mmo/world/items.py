@@ -27,24 +27,26 @@ quantity except :func:`create_item` (a source) and :func:`consume` / :func:`dest
 
 Catalogue. Every type has a *kind* and, for equipment, the slot it goes in:
 
-| type      | kind        | slot   | what it is for                                    |
-|-----------|-------------|--------|---------------------------------------------------|
-| SPEAR     | weapon      | weapon | melee damage                                      |
-| BOW       | weapon      | weapon | range damage                                      |
-| WAND      | weapon      | weapon | mage damage                                       |
-| ROD       | tool        | tool   | fishing harvest level                             |
-| GLOVES    | tool        | tool   | herbalism harvest level                           |
-| PICKAXE   | tool        | tool   | prospecting harvest level                         |
-| AXE       | tool        | tool   | carving harvest level                             |
-| CHISEL    | tool        | tool   | alchemy harvest level                             |
-| HAT       | armour      | head   | defence                                           |
-| TOP       | armour      | body   | defence                                           |
-| BOTTOM    | armour      | legs   | defence                                           |
-| WHETSTONE | ammunition  | ammo   | melee ammunition (stacks)                         |
-| ARROW     | ammunition  | ammo   | range ammunition (stacks)                         |
-| RUNES     | ammunition  | ammo   | mage ammunition (stacks)                          |
-| RATION    | consumable  | -      | restores food and water (stacks)                  |
-| POTION    | consumable  | -      | restores health (stacks)                          |
+| type      | kind        | slot   | what it is for                    | equipping needs, at its level |
+|-----------|-------------|--------|-----------------------------------|-------------------------------|
+| SPEAR     | weapon      | weapon | melee damage                      | melee                         |
+| BOW       | weapon      | weapon | range damage                      | range                         |
+| WAND      | weapon      | weapon | mage damage                       | mage                          |
+| ROD       | tool        | tool   | fishing harvest level             | fishing                       |
+| GLOVES    | tool        | tool   | herbalism harvest level           | herbalism                     |
+| PICKAXE   | tool        | tool   | prospecting harvest level         | prospecting                   |
+| AXE       | tool        | tool   | carving harvest level             | carving                       |
+| CHISEL    | tool        | tool   | alchemy harvest level             | alchemy                       |
+| HAT       | armour      | head   | defence                           | defence                       |
+| TOP       | armour      | body   | defence                           | defence                       |
+| BOTTOM    | armour      | legs   | defence                           | defence                       |
+| WHETSTONE | ammunition  | ammo   | melee ammunition (stacks)         | melee                         |
+| ARROW     | ammunition  | ammo   | range ammunition (stacks)         | range                         |
+| RUNES     | ammunition  | ammo   | mage ammunition (stacks)          | mage                          |
+| RATION    | consumable  | -      | restores food and water (stacks)  | - (anyone may eat one)        |
+| POTION    | consumable  | -      | restores health (stacks)          | - (anyone may drink one)      |
+
+A profession's level counts as 1 in a world without professions.
 
 Items of one type and level stack in one inventory row up to ``items.max_stack`` when their
 kind stacks (ammunition and consumables); other items take a row each.
@@ -58,7 +60,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from neural_mmo.world.tables import Table, column
+from neural_mmo.world.tables import N_SKILLS, Profession, Skill, Table, column
 
 
 class ItemType(IntEnum):
@@ -122,32 +124,38 @@ class Place(IntEnum):
     GROUND = 4
 
 
-_CATALOGUE: dict[ItemType, tuple[ItemKind, int]] = {
-    ItemType.NONE: (ItemKind.NONE, NOT_EQUIPPABLE),
-    ItemType.SPEAR: (ItemKind.WEAPON, EquipSlot.WEAPON),
-    ItemType.BOW: (ItemKind.WEAPON, EquipSlot.WEAPON),
-    ItemType.WAND: (ItemKind.WEAPON, EquipSlot.WEAPON),
-    ItemType.ROD: (ItemKind.TOOL, EquipSlot.TOOL),
-    ItemType.GLOVES: (ItemKind.TOOL, EquipSlot.TOOL),
-    ItemType.PICKAXE: (ItemKind.TOOL, EquipSlot.TOOL),
-    ItemType.AXE: (ItemKind.TOOL, EquipSlot.TOOL),
-    ItemType.CHISEL: (ItemKind.TOOL, EquipSlot.TOOL),
-    ItemType.HAT: (ItemKind.ARMOUR, EquipSlot.HEAD),
-    ItemType.TOP: (ItemKind.ARMOUR, EquipSlot.BODY),
-    ItemType.BOTTOM: (ItemKind.ARMOUR, EquipSlot.LEGS),
-    ItemType.WHETSTONE: (ItemKind.AMMUNITION, EquipSlot.AMMO),
-    ItemType.ARROW: (ItemKind.AMMUNITION, EquipSlot.AMMO),
-    ItemType.RUNES: (ItemKind.AMMUNITION, EquipSlot.AMMO),
-    ItemType.RATION: (ItemKind.CONSUMABLE, NOT_EQUIPPABLE),
-    ItemType.POTION: (ItemKind.CONSUMABLE, NOT_EQUIPPABLE),
+_P = N_SKILLS  # skill code of a profession: N_SKILLS + Profession
+
+# type: (kind, equipment slot, skill code whose level must reach the item's level to equip it)
+_CATALOGUE: dict[ItemType, tuple[ItemKind, int, int]] = {
+    ItemType.NONE: (ItemKind.NONE, NOT_EQUIPPABLE, -1),
+    ItemType.SPEAR: (ItemKind.WEAPON, EquipSlot.WEAPON, Skill.MELEE),
+    ItemType.BOW: (ItemKind.WEAPON, EquipSlot.WEAPON, Skill.RANGE),
+    ItemType.WAND: (ItemKind.WEAPON, EquipSlot.WEAPON, Skill.MAGE),
+    ItemType.ROD: (ItemKind.TOOL, EquipSlot.TOOL, Skill.FISHING),
+    ItemType.GLOVES: (ItemKind.TOOL, EquipSlot.TOOL, _P + Profession.HERBALISM),
+    ItemType.PICKAXE: (ItemKind.TOOL, EquipSlot.TOOL, _P + Profession.PROSPECTING),
+    ItemType.AXE: (ItemKind.TOOL, EquipSlot.TOOL, _P + Profession.CARVING),
+    ItemType.CHISEL: (ItemKind.TOOL, EquipSlot.TOOL, _P + Profession.ALCHEMY),
+    ItemType.HAT: (ItemKind.ARMOUR, EquipSlot.HEAD, Skill.DEFENCE),
+    ItemType.TOP: (ItemKind.ARMOUR, EquipSlot.BODY, Skill.DEFENCE),
+    ItemType.BOTTOM: (ItemKind.ARMOUR, EquipSlot.LEGS, Skill.DEFENCE),
+    ItemType.WHETSTONE: (ItemKind.AMMUNITION, EquipSlot.AMMO, Skill.MELEE),
+    ItemType.ARROW: (ItemKind.AMMUNITION, EquipSlot.AMMO, Skill.RANGE),
+    ItemType.RUNES: (ItemKind.AMMUNITION, EquipSlot.AMMO, Skill.MAGE),
+    ItemType.RATION: (ItemKind.CONSUMABLE, NOT_EQUIPPABLE, -1),
+    ItemType.POTION: (ItemKind.CONSUMABLE, NOT_EQUIPPABLE, -1),
 }
 assert list(_CATALOGUE) == list(ItemType), "one catalogue row per ItemType, in order"
 
-KIND = np.array([kind for kind, _ in _CATALOGUE.values()], np.int8)
+KIND = np.array([row[0] for row in _CATALOGUE.values()], np.int8)
 """``KIND[type]``: the type's :class:`ItemKind`."""
-EQUIP_SLOT = np.array([slot for _, slot in _CATALOGUE.values()], np.int8)
+EQUIP_SLOT = np.array([row[1] for row in _CATALOGUE.values()], np.int8)
 """``EQUIP_SLOT[type]``: the :class:`EquipSlot` it is worn in, -1 for none."""
-STACKS = np.array([kind in (ItemKind.AMMUNITION, ItemKind.CONSUMABLE) for kind, _ in _CATALOGUE.values()])
+REQUIRES = np.array([row[2] for row in _CATALOGUE.values()], np.int8)
+"""``REQUIRES[type]``: the skill code (a Skill, or N_SKILLS + Profession) whose level must be at
+least the item's level to equip it; -1 for items that are not worn."""
+STACKS = np.array([row[0] in (ItemKind.AMMUNITION, ItemKind.CONSUMABLE) for row in _CATALOGUE.values()])
 """``STACKS[type]``: whether items of the type stack (same type and level share a row)."""
 
 

@@ -3,20 +3,21 @@
 | order | system                 | what it does                                                       |
 |-------|------------------------|--------------------------------------------------------------------|
 | 1     | begin tick             | clear the event log, reopen closed rings, advance the clock        |
-| 2     | ``resolve_attacks``    | attack head: agents attack from where they stand, random order     |
+| 2     | ``use_items``          | items on: use head, slot order: take off, put on, eat, drink       |
+| 3     | ``resolve_attacks``    | attack head: agents attack from where they stand, random order     |
 |       | (``choose_targets``)   | first: combat off drops attacks; automatic targeting picks targets |
-| 3     | ``act_npcs``           | NPCs regenerate, pick targets, attack or move (path search)        |
-| 4     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
-| 5     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
-| 6     | ``harvest``            | professions on: gather resource tiles into items, XP               |
-| 7     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
-| 8     | ``close_fog``          | the fog (when enabled) hurts agents outside the safe square        |
-| 9     | ``leave_items``        | items on: the dead's items go to their killer, or vanish           |
-| 10    | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
-| 11    | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
-| 12    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
-| 13    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
-| 14    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
+| 4     | ``act_npcs``           | NPCs regenerate, pick targets, attack or move (path search)        |
+| 5     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
+| 6     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
+| 7     | ``harvest``            | professions on: gather resource tiles into items, XP               |
+| 8     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
+| 9     | ``close_fog``          | the fog (when enabled) hurts agents outside the safe square        |
+| 10    | ``leave_items``        | items on: the dead's items go to their killer, or vanish           |
+| 11    | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
+| 12    | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
+| 13    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
+| 14    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
+| 15    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
 
 So within one tick an agent attacks before it moves: its target is where the observation showed
 it. (A masked-in attack can still find its target killed earlier in the tick, and a masked-in
@@ -45,6 +46,7 @@ from neural_mmo.world.systems.death import remove_dead, remove_dead_npcs
 from neural_mmo.world.systems.fog import close_fog
 from neural_mmo.world.systems.foraging import forage
 from neural_mmo.world.systems.harvest import harvest
+from neural_mmo.world.systems.inventory import use_items
 from neural_mmo.world.systems.loot import leave_items
 from neural_mmo.world.systems.movement import move_agents
 from neural_mmo.world.systems.npc import act_npcs, spawn_npcs
@@ -62,6 +64,7 @@ def tick(world: World, commands: np.ndarray, rules: Rules) -> None:
     world.closed_rings[0] = 0
     world.clock[Clock.TICK] += 1
     now = world.clock[Clock.TICK]
+    use_items(world, commands, rules)
     choose_targets(world, commands, rules)
     resolve_attacks(world, commands, rules)
     act_npcs(world, rules)
@@ -95,6 +98,7 @@ def commands_for(state: WorldState, moves: np.ndarray | None = None) -> np.ndarr
     """A command array for ``state`` (all no-ops), with the ``moves`` column filled if given."""
     commands = np.zeros((state.agents.capacity, len(Command)), np.int32)
     commands[:, Command.TARGET] = -1
+    commands[:, Command.USE] = -1
     if moves is not None:
         commands[:, Command.MOVE] = moves
     return commands

@@ -1,0 +1,132 @@
+"""Using items (``item.enabled``): the ``use`` head equips, takes off and consumes.
+
+The command names a row of the agent's ``items`` observation (equipment rows in EquipSlot order,
+then inventory positions; :class:`~neural_mmo.world.items.ItemView`):
+
+* an equipment row: take that item off into the first empty inventory position (needs one);
+* an inventory row holding a weapon, tool, armour or ammunition: put it on, if the agent's level
+  in the skill the type requires (:data:`~neural_mmo.world.items.REQUIRES`: the style for weapons
+  and ammunition, defence for armour, the gathering skill for tools) is at least the item's level;
+  what was worn in that slot goes to the position it leaves (a swap);
+* an inventory row holding a ration: eat one, restoring ``ration_restore + restore_per_level x
+  (level - 1)`` food and as much water; a potion: drink one, restoring as much health (``potion_
+  restore`` instead); never above the maxima.
+
+Anything else (an empty row, a requirement not met, no room to take something off) is a no-op,
+and the action mask allows only what would happen. Uses resolve in slot order before any attack,
+so a potion drunk this tick heals before this tick's damage and a weapon put on strikes this tick.
+Events: EQUIP, UNEQUIP, CONSUME (value: the level, or the amount restored; other_id: the item's
+id; detail: its ItemType).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from neural_mmo.world.commands import Command
+from neural_mmo.world.events import EventKind, log_pair
+from neural_mmo.world.items import (
+    EQUIP_SLOT,
+    REQUIRES,
+    ItemType,
+    consume,
+    equip,
+    free_inventory_slot,
+    unequip,
+)
+from neural_mmo.world.rules import Rules
+from neural_mmo.world.state import World
+from neural_mmo.world.tables import N_SKILLS
+
+
+@numba.njit(cache=True)
+def skill_level(world: World, i: int, code: int) -> int:
+    """Agent ``i``'s level in skill code ``code`` (a Skill, or N_SKILLS + Profession; a profession
+    counts as level 1 in a world without professions)."""
+    if code < N_SKILLS:
+        return int(world.agents.level[i, code])
+    if world.professions.level.shape[1] == 0:
+        return 1
+    return int(world.professions.level[i, code - N_SKILLS])
+
+
+@numba.njit(cache=True)
+def usable(world: World, i: int, row: int) -> bool:
+    """Whether using row ``row`` of agent ``i``'s items observation would do something."""
+    holdings, items = world.holdings, world.items
+    n_equip = holdings.equipment.shape[1]
+    if row < 0 or row >= n_equip + holdings.inventory.shape[1]:
+        return False
+    if row < n_equip:
+        return holdings.equipment[i, row] >= 0 and free_inventory_slot(holdings, i) >= 0
+    k = holdings.inventory[i, row - n_equip]
+    if k < 0:
+        return False
+    t = items.type[k]
+    if t == ItemType.RATION or t == ItemType.POTION:
+        return True
+    return EQUIP_SLOT[t] >= 0 and skill_level(world, i, REQUIRES[t]) >= items.level[k]
+
+
+@numba.njit(cache=True)
+def _use(world: World, i: int, row: int, rules: Rules) -> None:
+    agents, items, holdings, events = world.agents, world.items, world.holdings, world.events
+    n_equip = holdings.equipment.shape[1]
+    k = holdings.equipment[i, row] if row < n_equip else holdings.inventory[i, row - n_equip]
+    t = items.type[k]
+    level = int(items.level[k])
+    item_id = items.item_id[k]
+    if row < n_equip:
+        unequip(items, holdings, i, row)
+        log_pair(
+            events, EventKind.UNEQUIP, i, agents.agent_id[i], agents.r[i], agents.c[i], level, -1, item_id, t
+        )
+        return
+    if EQUIP_SLOT[t] >= 0:
+        equip(items, holdings, i, row - n_equip)
+        log_pair(
+            events, EventKind.EQUIP, i, agents.agent_id[i], agents.r[i], agents.c[i], level, -1, item_id, t
+        )
+        return
+    if t == ItemType.RATION:
+        amount = rules.item.ration_restore + rules.item.restore_per_level * (level - 1)
+        food = min(rules.vitals.max_food, agents.food[i] + amount) - agents.food[i]
+        water = min(rules.vitals.max_water, agents.water[i] + amount) - agents.water[i]
+        agents.food[i] += food
+        agents.water[i] += water
+        restored = food + water
+    else:
+        amount = rules.item.potion_restore + rules.item.restore_per_level * (level - 1)
+        restored = min(agents.max_health[i], agents.health[i] + amount) - agents.health[i]
+        agents.health[i] += restored
+    consume(items, holdings, k, 1)
+    log_pair(
+        events, EventKind.CONSUME, i, agents.agent_id[i], agents.r[i], agents.c[i], restored, -1, item_id, t
+    )
+
+
+@numba.njit(cache=True, inline="always")
+def use_items(world: World, commands: np.ndarray, rules: Rules) -> None:
+    """Each living agent's use command, in slot order (module docs)."""
+    if not rules.item.enabled:
+        return
+    agents = world.agents
+    for i in range(agents.alive.shape[0]):
+        row = commands[i, Command.USE]
+        if agents.alive[i] and usable(world, i, row):
+            _use(world, i, row, rules)
+
+
+@numba.njit(cache=True)
+def write_use_mask(
+    world: World, mask: np.ndarray, alive: np.ndarray, death_tick: np.ndarray, tick: int
+) -> None:
+    """The ``use`` head's part of every shown agent's action mask (``mask``: ``[N, 1 + rows]``):
+    the no-op, and each row :func:`usable` allows (none for an agent that died this tick)."""
+    for i in range(mask.shape[0]):
+        if not alive[i] and death_tick[i] != tick:
+            continue
+        mask[i, 0] = 1
+        for row in range(mask.shape[1] - 1):
+            mask[i, 1 + row] = alive[i] and usable(world, i, row)
