@@ -176,7 +176,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     import numpy as np
 
     from neural_mmo.render import material_rgb, save_png
-    from neural_mmo.world.materials import Material
+    from neural_mmo.world.materials import Material, materials_in_play
     from neural_mmo.world.rng import episode_seed, terrain_generator
     from neural_mmo.world.terrain import generate_terrain
 
@@ -187,8 +187,9 @@ def cmd_map(args: argparse.Namespace) -> int:
     out = save_png(material_rgb(material, args.scale), args.out)
     b, n = cfg.map.border, cfg.map.size
     inner = material[b : b + n, b : b + n]
-    counts = np.bincount(inner.ravel(), minlength=len(Material)) / inner.size
-    shares = ", ".join(f"{m.name.lower()} {counts[m]:.1%}" for m in Material)
+    in_play = materials_in_play(cfg.profession.enabled)
+    counts = np.bincount(inner.ravel(), minlength=in_play) / inner.size
+    shares = ", ".join(f"{Material(m).name.lower()} {counts[m]:.1%}" for m in range(in_play))
     print(f"wrote {out} ({n}x{n} playable, seed {args.seed}): {shares}")
     return 0
 

@@ -367,7 +367,7 @@ class ItemConfig:
     potion_restore: int = _f(
         30, "health a level-1 potion restores (never above max health)", min=0, max=10_000
     )
-    restore_per_level: int = _f(
+    restore_per_item_level: int = _f(
         5, "more food and water (ration) or health (potion) per item level above 1", min=0, max=10_000
     )
     loot: bool = _f(

@@ -17,6 +17,16 @@ PALETTE = {
     Material.SCRUB: (160, 150, 86),
     Material.FOREST: (38, 100, 48),
     Material.STONE: (128, 128, 128),
+    Material.ORE: (176, 112, 84),
+    Material.SLAG: (110, 98, 92),
+    Material.TREE: (16, 72, 36),
+    Material.STUMP: (128, 96, 58),
+    Material.CRYSTAL: (150, 226, 244),
+    Material.RUBBLE: (176, 176, 188),
+    Material.HERB: (206, 122, 206),
+    Material.WEEDS: (146, 156, 96),
+    Material.FISH: (28, 78, 162),
+    Material.FISHED: (84, 132, 200),
 }
 """Colour of each material."""
 

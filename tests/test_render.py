@@ -55,3 +55,16 @@ def test_npcs_are_drawn_in_their_behaviour_colour_with_a_white_outline():
     assert tuple(image[r + 2, c + 2]) == tuple(POPULATION_COLOURS[0])
     free = (sc.border + 1) * 4 + 2  # playable (1, 1): grass, nobody there
     assert tuple(image[free, free]) == PALETTE[Material.GRASS]
+
+
+def test_the_viewer_colours_materials_as_the_pictures_do():
+    import re
+    from pathlib import Path
+
+    import neural_mmo
+
+    js = (Path(neural_mmo.__file__).parent / "viewer" / "web" / "colours.js").read_text()
+    block = js[js.index("export const MATERIAL_RGB") :]
+    block = block[: block.index("];")]
+    rows = [tuple(int(x) for x in row) for row in re.findall(r"\[(\d+), (\d+), (\d+)\]", block)]
+    assert rows == [PALETTE[m] for m in Material]

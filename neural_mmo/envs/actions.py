@@ -40,6 +40,7 @@ def sanitize_actions(
     n_rows = entity_slot.shape[1]
     for i in range(raw.shape[0]):
         bad = 0
+        commands[i, Command.USE] = -1  # stays so in a world without the use head
         for h in range(raw.shape[1]):
             v = raw[i, h]
             if v < 0 or v >= sizes[h] or action_mask[i, offsets[h] + v] == 0:

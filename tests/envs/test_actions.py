@@ -25,7 +25,8 @@ N_HEADS = len(LAYOUT.heads)
 
 def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot):
     """Plain-Python decoding: a bad value (out of range or masked) is its head's no-op and is
-    counted unless it was 0 or the slot is empty; a valid attack names the entity of its row."""
+    counted unless it was 0 or the slot is empty; a valid attack names the entity of its row; a
+    use value names row value - 1 of the items observation (-1 without a use head)."""
     n_rows = entity_slot.shape[1]
     decode = {attack_value(style, row, n_rows): (style, row) for style in (1, 2, 3) for row in range(n_rows)}
     commands = np.zeros((raw.shape[0], len(Command)), np.int32)
@@ -46,6 +47,7 @@ def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot):
             style, row = decode[values[ActionHead.ATTACK]]
             commands[i, Command.STYLE] = style
             commands[i, Command.TARGET] = entity_slot[i, row]
+        commands[i, Command.USE] = values[ActionHead.USE] - 1 if len(values) > ActionHead.USE else -1
     return commands, invalid
 
 
@@ -54,11 +56,12 @@ def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot):
     n=st.integers(1, 50),
     move_size=st.integers(1, 6),
     n_rows=st.integers(1, 6),
+    use_size=st.integers(0, 20),
 )
-def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows):
+def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows, use_size):
     rng = np.random.default_rng(seed)
-    sizes = np.array([move_size, 1 + 3 * n_rows], np.int64)
-    offsets = np.array([0, move_size], np.int64)
+    sizes = np.array([move_size, 1 + 3 * n_rows] + ([use_size] if use_size else []), np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     mask = (rng.random((n, int(sizes.sum()))) < 0.6).astype(np.int8)
     extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, -1, 2**31, 2**40], np.int64)
     raw = np.stack([rng.integers(-3, s + 3, size=n) for s in sizes.tolist()], axis=1).astype(np.int64)
@@ -158,7 +161,7 @@ def test_zero_is_never_counted_even_when_masked():
         invalid,
         False,
     )
-    assert commands.tolist() == [[0, 0, -1], [0, 0, -1]] and invalid.tolist() == [0, 0]
+    assert commands.tolist() == [[0, 0, -1, -1], [0, 0, -1, -1]] and invalid.tolist() == [0, 0]
 
 
 def test_masked_and_out_of_range_values_are_no_ops_counted_per_head():

@@ -67,7 +67,9 @@ def arrays_of(vec: VecEnv) -> list[np.ndarray]:
     """Every array a VecEnv's step reads or writes."""
     found = list(vec._saved_arrays().values()) + [vec.action_buffer, vec._commands]
     for io in vec._io:
-        found += [*io.slots, *io.observer]
+        found += list(io.slots)
+        for part in io.observer:  # arrays, and the record of system views
+            found += list(part) if isinstance(part, tuple) else [part]
     return found
 
 

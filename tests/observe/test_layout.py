@@ -133,7 +133,12 @@ def test_resource_materials_and_the_economy_views_come_with_their_systems():
     only_items = ObsLayout(Config.preset("small").override({"item.enabled": True}))
     assert [f.key for f in only_items.fields][-1] == "items"
     assert "professions" not in {f.key for f in only_items.fields}
-    assert layout.bytes_per_agent == ObsLayout(Config.preset("small")).bytes_per_agent + 2 * (4 + 11 * 4)
+    use_head = 1 + 11  # the use head's mask: nothing, or one of the 11 item rows
+    assert (
+        layout.bytes_per_agent
+        == ObsLayout(Config.preset("small")).bytes_per_agent + 2 * (4 + 11 * 4) + use_head
+    )
+    assert [h.name for h in layout.heads] == ["move", "attack", "use"] and layout.heads[2].rows_of == "items"
 
 
 def test_action_space_sample_respects_the_flat_mask():

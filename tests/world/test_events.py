@@ -102,6 +102,9 @@ def test_enum_values_are_stable():
         ("NPC_SPAWN", 9),
         ("HARVEST", 10),
         ("LOOT", 11),
+        ("EQUIP", 12),
+        ("UNEQUIP", 13),
+        ("CONSUME", 14),
     ]
     assert set(EVENT_VALUES) == set(EventKind)
     assert [(c.name, c.value) for c in DeathCause] == [

@@ -249,10 +249,11 @@ def test_commands_for_builds_no_op_rows():
     assert commands.dtype == np.int32 and commands.shape == (3, len(Command))
     assert (commands[:, [Command.MOVE, Command.STYLE]] == 0).all()
     assert commands[:, Command.TARGET].tolist() == [-1, -1, -1]  # entity 0 is an agent: -1 is "nobody"
+    assert commands[:, Command.USE].tolist() == [-1, -1, -1]  # row 0 is the weapon: -1 is "nothing"
     moved = commands_for(state, np.array([Direction.EAST, 0, Direction.WEST]))
     assert moved[:, Command.MOVE].tolist() == [Direction.EAST, 0, Direction.WEST]
     assert moved[:, Command.TARGET].tolist() == [-1, -1, -1]
-    assert [(c.name, c.value) for c in Command] == [("MOVE", 0), ("STYLE", 1), ("TARGET", 2)]
+    assert [(c.name, c.value) for c in Command] == [("MOVE", 0), ("STYLE", 1), ("TARGET", 2), ("USE", 3)]
 
 
 def test_every_system_in_the_step_order_takes_the_named_world():

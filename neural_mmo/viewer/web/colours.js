@@ -1,6 +1,8 @@
 // Colours shared with neural_mmo/render.py (PALETTE, POPULATION_COLOURS, NPC_COLOURS): keep in step.
 
-// Material index -> [r, g, b]: 0 lava, 1 water, 2 grass, 3 scrub, 4 forest, 5 stone.
+// Material index -> [r, g, b]: 0 lava, 1 water, 2 grass, 3 scrub, 4 forest, 5 stone; with
+// professions: 6 ore, 7 slag, 8 tree, 9 stump, 10 crystal, 11 rubble, 12 herb, 13 weeds, 14 fish,
+// 15 fished water.
 export const MATERIAL_RGB = [
   [207, 74, 35],
   [56, 110, 190],
@@ -8,6 +10,16 @@ export const MATERIAL_RGB = [
   [160, 150, 86],
   [38, 100, 48],
   [128, 128, 128],
+  [176, 112, 84],
+  [110, 98, 92],
+  [16, 72, 36],
+  [128, 96, 58],
+  [150, 226, 244],
+  [176, 176, 188],
+  [206, 122, 206],
+  [146, 156, 96],
+  [28, 78, 162],
+  [84, 132, 200],
 ];
 
 // Cycled over populations.

@@ -8,7 +8,7 @@ then inventory positions; :class:`~neural_mmo.world.items.ItemView`):
   in the skill the type requires (:data:`~neural_mmo.world.items.REQUIRES`: the style for weapons
   and ammunition, defence for armour, the gathering skill for tools) is at least the item's level;
   what was worn in that slot goes to the position it leaves (a swap);
-* an inventory row holding a ration: eat one, restoring ``ration_restore + restore_per_level x
+* an inventory row holding a ration: eat one, restoring ``ration_restore + restore_per_item_level x
   (level - 1)`` food and as much water; a potion: drink one, restoring as much health (``potion_
   restore`` instead); never above the maxima.
 
@@ -90,14 +90,14 @@ def _use(world: World, i: int, row: int, rules: Rules) -> None:
         )
         return
     if t == ItemType.RATION:
-        amount = rules.item.ration_restore + rules.item.restore_per_level * (level - 1)
+        amount = rules.item.ration_restore + rules.item.restore_per_item_level * (level - 1)
         food = min(rules.vitals.max_food, agents.food[i] + amount) - agents.food[i]
         water = min(rules.vitals.max_water, agents.water[i] + amount) - agents.water[i]
         agents.food[i] += food
         agents.water[i] += water
         restored = food + water
     else:
-        amount = rules.item.potion_restore + rules.item.restore_per_level * (level - 1)
+        amount = rules.item.potion_restore + rules.item.restore_per_item_level * (level - 1)
         restored = min(agents.max_health[i], agents.health[i] + amount) - agents.health[i]
         agents.health[i] += restored
     consume(items, holdings, k, 1)

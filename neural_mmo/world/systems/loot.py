@@ -5,7 +5,7 @@ With ``item.loot`` and a killer that is an agent still alive after this tick's d
 itself), the killer takes the victim's items, equipment first (in EquipSlot order), then the
 inventory (in position order), each into its own inventory as :func:`~neural_mmo.world.items.
 move_to_inventory` allows (merging stacks of the same type and level); whatever does not fit
-vanishes. Without a killer agent (lava, starvation, dehydration, the fog, an NPC), or with
+vanishes. Without a killer agent (a death by the world, or by an NPC), or with
 ``item.loot`` off, every item of the dead vanishes. A victim with items and a killer agent logs
 one LOOT event (slot: the killer; other: the victim; value: item rows taken; detail: rows that
 vanished). Nothing is ever duplicated: an item ends in the killer's inventory or nowhere.
