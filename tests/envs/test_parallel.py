@@ -31,6 +31,10 @@ CONTRACT_CASES = [
     ("medium", {"horizon": 40, "n_populations": 4}, 50),
     ("large", {"horizon": 20, "n_populations": 4, "agent_names": "unique"}, 25),
     ("small", {"horizon": 40, "n_populations": 4, "spawn__mode": "concurrent", "food_decay": 40}, 60),
+    *(
+        (preset, {"horizon": h, "item__enabled": True, "profession__enabled": True}, c)
+        for preset, h, c in (("small", 60, 80), ("medium", 40, 50), ("large", 20, 25))
+    ),  # the economy
 ]
 
 
