@@ -370,6 +370,17 @@ class ItemConfig:
     restore_per_item_level: int = _f(
         5, "more food and water (ration) or health (potion) per item level above 1", min=0, max=10_000
     )
+    weapon_damage: int = _f(
+        2, "damage a worn weapon adds to hits of its style, per item level", min=0, max=10_000
+    )
+    ammo_damage: int = _f(
+        1, "damage worn ammunition adds to hits of its style, per item level (one used per attack)",
+        min=0, max=10_000,
+    )  # fmt: skip
+    armour_block: int = _f(
+        1, "damage each hit on an agent loses per level of the armour it wears (hat, top, bottom summed)",
+        min=0, max=10_000,
+    )  # fmt: skip
     loot: bool = _f(
         True,
         "an agent killed by another agent leaves its items to the killer (what fits its inventory; the "

@@ -155,6 +155,15 @@ EQUIP_SLOT = np.array([row[1] for row in _CATALOGUE.values()], np.int8)
 REQUIRES = np.array([row[2] for row in _CATALOGUE.values()], np.int8)
 """``REQUIRES[type]``: the skill code (a Skill, or N_SKILLS + Profession) whose level must be at
 least the item's level to equip it; -1 for items that are not worn."""
+STYLE_OF = np.array(
+    [
+        {ItemType.SPEAR: 1, ItemType.WHETSTONE: 1, ItemType.BOW: 2, ItemType.ARROW: 2, ItemType.WAND: 3,
+         ItemType.RUNES: 3}.get(t, 0)
+        for t in ItemType
+    ],
+    np.int8,
+)  # fmt: skip
+"""``STYLE_OF[type]``: the Style (1 melee, 2 range, 3 mage) a weapon or ammunition serves; 0: none."""
 STACKS = np.array([row[0] in (ItemKind.AMMUNITION, ItemKind.CONSUMABLE) for row in _CATALOGUE.values()])
 """``STACKS[type]``: whether items of the type stack (same type and level share a row)."""
 
@@ -398,6 +407,38 @@ def drop_to_ground(items: ItemTable, holdings: Holdings, k: int, r: int, c: int)
     items.r[k] = r
     items.c[k] = c
     return True
+
+
+# ---------------------------------------------------------------------- combat
+
+
+@numba.njit(cache=True)
+def attack_bonus(items: ItemTable, holdings: Holdings, i: int, style: int, weapon_per_level: int,
+                 ammo_per_level: int) -> int:  # fmt: skip
+    """Damage agent ``i``'s equipment adds to a hit of ``style``: ``weapon_per_level`` x the level
+    of a weapon of that style, plus ``ammo_per_level`` x the level of ammunition of that style, of
+    which one is used up by the attack (hit or miss; the last one frees its row)."""
+    bonus = 0
+    w = holdings.equipment[i, EquipSlot.WEAPON]
+    if w >= 0 and STYLE_OF[items.type[w]] == style:
+        bonus += weapon_per_level * int(items.level[w])
+    a = holdings.equipment[i, EquipSlot.AMMO]
+    if a >= 0 and STYLE_OF[items.type[a]] == style:
+        bonus += ammo_per_level * int(items.level[a])
+        consume(items, holdings, a, 1)
+    return bonus
+
+
+@numba.njit(cache=True)
+def armour_block(items: ItemTable, holdings: Holdings, i: int, per_level: int) -> int:
+    """Damage agent ``i``'s armour takes off each hit: ``per_level`` x the levels of the hat, top
+    and bottom it wears, summed."""
+    levels = 0
+    for e in (EquipSlot.HEAD, EquipSlot.BODY, EquipSlot.LEGS):
+        k = holdings.equipment[i, e]
+        if k >= 0:
+            levels += int(items.level[k])
+    return per_level * levels
 
 
 # ---------------------------------------------------------------------- checking

@@ -42,6 +42,12 @@ class Profession(IntEnum):
 
 N_PROFESSIONS = len(Profession)
 
+
+def skill_name(code: int) -> str:
+    """The name of a skill code (a Skill, or N_SKILLS + Profession), as events and docs show it."""
+    return Skill(code).name.lower() if code < N_SKILLS else Profession(code - N_SKILLS).name.lower()
+
+
 NEVER = -(2**40)
 """A tick long before any episode: the value of tick columns for 'not yet'."""
 

@@ -8,7 +8,8 @@ from _support import make_scenario
 
 from neural_mmo.observe.heads import ActionHead
 from neural_mmo.world.events import EventKind
-from neural_mmo.world.items import N_EQUIP_SLOTS, EquipSlot, ItemType, check_items, create_item
+from neural_mmo.world.items import N_EQUIP_SLOTS, EquipSlot, ItemType, check_items, create_item, equip
+from neural_mmo.world.systems.combat import hit_damage
 from neural_mmo.world.tables import Skill
 from neural_mmo.world.vocabulary import Style
 
@@ -213,3 +214,75 @@ def test_random_use_actions_keep_the_items_consistent():
         eaten = len(sc.events(EventKind.CONSUME))
         assert now == total - eaten
         total = now
+
+
+# ---------------------------------------------------------------------- equipment in combat
+
+DUEL = """
+.....
+.01..
+.....
+.....
+.....
+"""
+
+
+def duel_damage(sc, attacker_items: list, defender_items: list, ticks: int, style: int = Style.MELEE):
+    """Agent 0 attacks agent 1 for ``ticks`` ticks wearing the given (type, level, quantity)
+    items; returns per attack (damage, the formula's damage before equipment, ammunition left)."""
+    for slot, wear in ((0, attacker_items), (1, defender_items)):
+        for item, level, quantity in wear:
+            k = give(sc, slot, item, level, quantity)
+            assert equip(sc.state.items, sc.state.holdings, slot, inventory_row(sc, slot, k) - N_EQUIP_SLOTS)
+    sc.refresh()
+    a, rules = sc.state.agents, sc.state.rules
+    out = []
+    for _ in range(ticks):
+        skill = {Style.MELEE: Skill.MELEE, Style.RANGE: Skill.RANGE, Style.MAGE: Skill.MAGE}[style]
+        plain = hit_damage(style, int(a.level[0, skill]), int(a.level[1, Skill.DEFENCE]), False, rules)
+        sc.step(attacks={0: (style, 1)})
+        hits = [e["value"] for e in sc.events(EventKind.ATTACK) if e["slot"] == 0]
+        ammo = sc.state.holdings.equipment[0, EquipSlot.AMMO]
+        out.append((hits[0], plain, int(sc.state.items.quantity[ammo]) if ammo >= 0 else 0))
+    return out
+
+
+def fighters(**overrides: object):
+    sc = make_scenario(DUEL, **{**ITEMS, "spawn_immunity": 0, "max_health": 10_000, "regen_fraction": 0.0,
+                                **overrides})  # fmt: skip
+    sc.state.agents.health[:] = 10_000
+    sc.state.agents.level[0, Skill.MELEE] = 40  # hits often
+    return sc
+
+
+def test_weapon_and_ammunition_add_damage_and_armour_blocks_it():
+    sc = fighters()
+    item = sc.config.item
+    attacks = duel_damage(
+        sc, [(ItemType.SPEAR, 4, 1), (ItemType.WHETSTONE, 2, 5)],
+        [(ItemType.HAT, 1, 1), (ItemType.TOP, 2, 1), (ItemType.BOTTOM, 3, 1)], ticks=8,
+    )  # fmt: skip
+    block = item.armour_block * (1 + 2 + 3)
+    hits = 0
+    for k, (damage, plain, ammo_left) in enumerate(attacks):
+        assert ammo_left == max(0, 5 - (k + 1))  # one whetstone per attack, hit or miss
+        bonus = item.weapon_damage * 4 + (item.ammo_damage * 2 if k < 5 else 0)
+        if damage:
+            hits += 1
+            assert damage == max(1, plain + bonus - block), (k, damage, plain)
+    assert hits >= 3
+    assert sc.state.holdings.equipment[0, EquipSlot.AMMO] == -1  # the last whetstone freed its row
+
+
+def test_equipment_of_another_style_adds_nothing():
+    sc = fighters()
+    attacks = duel_damage(sc, [(ItemType.BOW, 5, 1), (ItemType.ARROW, 5, 3)], [], ticks=6)
+    assert any(damage for damage, _, _ in attacks)
+    for damage, plain, ammo_left in attacks:
+        assert damage in (0, plain) and ammo_left == 3  # melee uses no arrows
+
+
+def test_armour_never_blocks_a_hit_below_one():
+    sc = fighters(armour_block=1000)
+    attacks = duel_damage(sc, [], [(ItemType.HAT, 1, 1)], ticks=6)
+    assert {damage for damage, _, _ in attacks} <= {0, 1} and any(damage for damage, _, _ in attacks)

@@ -21,6 +21,12 @@ With ``A`` the attacker's level in the style's skill and ``D`` the defender's de
   mage 3 + 47 A / 99) and ``w = weakness_multiplier`` when the style beats the defender's (melee
   beats range, range beats mage, mage beats melee; an entity's style is the one it last attacked
   with, an NPC's is fixed), else 1;
+* with ``item.enabled``, a hit deals ``max(1, that + bonus - block)`` instead: ``bonus`` is
+  ``item.weapon_damage`` x the level of the attacker's weapon if it serves the style (spear melee,
+  bow range, wand mage) plus ``item.ammo_damage`` x the level of its ammunition of the style
+  (whetstones, arrows, runes; one is used up by every attack that happens, hit or miss), and
+  ``block`` is ``item.armour_block`` x the summed levels of the hat, top and bottom an agent
+  defender wears (NPCs wear nothing and carry no weapon);
 * a mage hit freezes the target: it cannot move this tick and the next ``freeze_ticks - 1``;
 * attacker and defender are *in combat* on this tick and the next ``status_ticks - 1`` (no
   health regeneration then, unless ``regen_in_combat``);
@@ -43,6 +49,7 @@ import numpy as np
 from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_pair
 from neural_mmo.world.geometry import distance, nearest_first
+from neural_mmo.world.items import armour_block, attack_bonus
 from neural_mmo.world.rng import Stream, uniform
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
@@ -93,13 +100,15 @@ def combat_level(level: np.ndarray, i: int) -> int:
 @numba.njit(cache=True)
 def roll_damage(
     style: int, attack_level: int, defence_level: int, defender_style: int, health: int, can_die: bool,
-    rng: np.ndarray, rules: Rules,
+    bonus: int, block: int, rng: np.ndarray, rules: Rules,
 ) -> int:  # fmt: skip
-    """The damage one attack deals: 0 on a miss, else the formula, capped by ``health`` (minus
-    one when the defender cannot die)."""
+    """The damage one attack deals: 0 on a miss, else the formula plus the attacker's equipment
+    ``bonus`` less the defender's armour ``block`` (at least 1), capped by ``health`` (minus one
+    when the defender cannot die)."""
     if uniform(rng) >= hit_chance(attack_level, defence_level, rules.combat.roll_bonus):
         return 0
-    damage = hit_damage(style, attack_level, defence_level, BEATS[style] == defender_style, rules)
+    damage = max(1, hit_damage(style, attack_level, defence_level, BEATS[style] == defender_style, rules)
+                 + bonus - block)  # fmt: skip
     return max(0, min(damage, health - (0 if can_die else 1)))
 
 
@@ -182,8 +191,14 @@ def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
                 or distance(r, c, agents.r[t], agents.c[t]) > reach
             ):
                 continue
+            bonus = block = 0
+            if rules.item.enabled:  # the attack happens: equipment counts, ammunition is used
+                bonus = attack_bonus(world.items, world.holdings, i, style, rules.item.weapon_damage,
+                                     rules.item.ammo_damage)  # fmt: skip
+                block = armour_block(world.items, world.holdings, t, rules.item.armour_block)
             damage = roll_damage(style, attack_level, agents.level[t, Skill.DEFENCE], agents.style[t],
-                                 agents.health[t], not rules.vitals.immortal, rng, rules)  # fmt: skip
+                                 agents.health[t], not rules.vitals.immortal, bonus, block, rng,
+                                 rules)  # fmt: skip
             killed = take_hit(agents.health, agents.freeze_until, agents.combat_tick, agents.death_cause,
                               agents.killer, t, damage, style, i, now, rules)  # fmt: skip
             log_attack(events, i, agents.agent_id[i], r, c, damage, t, agents.agent_id[t], style, killed,
@@ -192,8 +207,12 @@ def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
             j = target - n
             if not npcs.alive[j] or npcs.health[j] <= 0 or distance(r, c, npcs.r[j], npcs.c[j]) > reach:
                 continue
+            bonus = 0
+            if rules.item.enabled:
+                bonus = attack_bonus(world.items, world.holdings, i, style, rules.item.weapon_damage,
+                                     rules.item.ammo_damage)  # fmt: skip
             damage = roll_damage(style, attack_level, npcs.level[j, Skill.DEFENCE], npcs.style[j],
-                                 npcs.health[j], True, rng, rules)  # fmt: skip
+                                 npcs.health[j], True, bonus, 0, rng, rules)  # fmt: skip
             killed = take_hit(npcs.health, npcs.freeze_until, npcs.combat_tick, npcs.death_cause,
                               npcs.killer, j, damage, style, i, now, rules)  # fmt: skip
             log_attack(events, i, agents.agent_id[i], r, c, damage, target, npcs.npc_id[j], style, killed,

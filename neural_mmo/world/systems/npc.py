@@ -39,6 +39,7 @@ import numpy as np
 
 from neural_mmo.world.events import EventKind, log_pair
 from neural_mmo.world.geometry import distance, in_square
+from neural_mmo.world.items import armour_block
 from neural_mmo.world.materials import DEADLY, PASSABLE, SPAWNABLE
 from neural_mmo.world.rng import Stream, below, uniform
 from neural_mmo.world.rules import Rules
@@ -272,6 +273,10 @@ def act_npcs(world: World, rules: Rules) -> None:
                     agents.style[t],
                     agents.health[t],
                     not rules.vitals.immortal,
+                    0,
+                    armour_block(world.items, world.holdings, t, rules.item.armour_block)
+                    if rules.item.enabled
+                    else 0,
                     rng,
                     rules,
                 )
