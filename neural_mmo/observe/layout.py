@@ -223,10 +223,8 @@ def write_system_masks(
     """The action-mask part of each head an enabled system adds (after the encoder's move and
     attack parts), for every agent slot shown this tick."""
     if rules.item.enabled:
-        agents = world.agents
         o = head_offsets[ActionHead.USE]
-        mask = action_mask[:, o : o + head_sizes[ActionHead.USE]]
-        write_use_mask(world, mask, agents.alive, agents.death_tick, world.clock[Clock.TICK])
+        write_use_mask(world, action_mask[:, o : o + head_sizes[ActionHead.USE]])
 
 
 def heads_of(config: Config) -> tuple[HeadSpec, ...]:

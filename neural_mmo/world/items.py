@@ -413,31 +413,46 @@ def drop_to_ground(items: ItemTable, holdings: Holdings, k: int, r: int, c: int)
 
 
 @numba.njit(cache=True)
-def attack_bonus(items: ItemTable, holdings: Holdings, i: int, style: int, weapon_per_level: int,
-                 ammo_per_level: int) -> int:  # fmt: skip
-    """Damage agent ``i``'s equipment adds to a hit of ``style``: ``weapon_per_level`` x the level
-    of a weapon of that style, plus ``ammo_per_level`` x the level of ammunition of that style, of
-    which one is used up by the attack (hit or miss; the last one frees its row)."""
+def attack_bonus(
+    item_type: np.ndarray, item_level: np.ndarray, item_quantity: np.ndarray, equipment: np.ndarray, i: int,
+    style: int, weapon_per_level: int, ammo_per_level: int,
+) -> int:  # fmt: skip
+    """The damage agent ``i``'s equipment adds to a hit of ``style``: ``weapon_per_level`` x the
+    level of a weapon of that style, plus ``ammo_per_level`` x the level of ammunition of that
+    style, of which the attack uses one up (hit or miss): its quantity may reach 0, and
+    :func:`drop_spent_ammunition` frees such rows once the attacks are resolved.
+
+    Takes the columns, not the tables: numba reference-counts every array of a record handed to a
+    function, which on this per-attack path would cost more than the rule."""
     bonus = 0
-    w = holdings.equipment[i, EquipSlot.WEAPON]
-    if w >= 0 and STYLE_OF[items.type[w]] == style:
-        bonus += weapon_per_level * int(items.level[w])
-    a = holdings.equipment[i, EquipSlot.AMMO]
-    if a >= 0 and STYLE_OF[items.type[a]] == style:
-        bonus += ammo_per_level * int(items.level[a])
-        consume(items, holdings, a, 1)
+    w = equipment[i, EquipSlot.WEAPON]
+    if w >= 0 and STYLE_OF[item_type[w]] == style:
+        bonus += weapon_per_level * int(item_level[w])
+    a = equipment[i, EquipSlot.AMMO]
+    if a >= 0 and STYLE_OF[item_type[a]] == style and item_quantity[a] > 0:
+        bonus += ammo_per_level * int(item_level[a])
+        item_quantity[a] -= 1
     return bonus
 
 
 @numba.njit(cache=True)
-def armour_block(items: ItemTable, holdings: Holdings, i: int, per_level: int) -> int:
+def drop_spent_ammunition(items: ItemTable, holdings: Holdings) -> None:
+    """Free the rows of worn ammunition whose last piece was used (quantity 0)."""
+    for i in range(holdings.equipment.shape[0]):
+        a = holdings.equipment[i, EquipSlot.AMMO]
+        if a >= 0 and items.quantity[a] == 0:
+            destroy(items, holdings, a)
+
+
+@numba.njit(cache=True)
+def armour_block(item_level: np.ndarray, equipment: np.ndarray, i: int, per_level: int) -> int:
     """Damage agent ``i``'s armour takes off each hit: ``per_level`` x the levels of the hat, top
-    and bottom it wears, summed."""
+    and bottom it wears, summed (columns, as :func:`attack_bonus`)."""
     levels = 0
     for e in (EquipSlot.HEAD, EquipSlot.BODY, EquipSlot.LEGS):
-        k = holdings.equipment[i, e]
+        k = equipment[i, e]
         if k >= 0:
-            levels += int(items.level[k])
+            levels += int(item_level[k])
     return per_level * levels
 
 

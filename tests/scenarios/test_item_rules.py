@@ -10,6 +10,7 @@ from neural_mmo.observe.heads import ActionHead
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.items import N_EQUIP_SLOTS, EquipSlot, ItemType, check_items, create_item, equip
 from neural_mmo.world.systems.combat import hit_damage
+from neural_mmo.world.systems.inventory import usable
 from neural_mmo.world.tables import Skill
 from neural_mmo.world.vocabulary import Style
 
@@ -198,11 +199,12 @@ def test_use_resolves_before_attacks_so_a_potion_saves_its_drinker():
 
 
 def test_random_use_actions_keep_the_items_consistent():
-    sc = scenario(item__inventory_slots=3)
+    sc = scenario(item__inventory_slots=4)
     rng = np.random.default_rng(0)
+    sc.state.agents.level[0, Skill.DEFENCE] = 3
     for slot in (0, 1):
-        for item in (ItemType.SPEAR, ItemType.HAT, ItemType.RATION):
-            give(sc, slot, item, 1, 1)
+        for item, level in ((ItemType.SPEAR, 1), (ItemType.HAT, 2), (ItemType.RATION, 1), (ItemType.BOW, 1)):
+            give(sc, slot, item, level, 1)
     total = int(sc.state.items.quantity[sc.state.items.alive].sum())
     size = sc.vec.layout.action_sizes[ActionHead.USE]
     for _ in range(60):
@@ -210,6 +212,12 @@ def test_random_use_actions_keep_the_items_consistent():
         heads[:, ActionHead.USE] = rng.integers(-2, size + 3, sc.vec.num_slots)  # out of range too
         sc.step(heads=heads)
         assert check_items(sc.state.items, sc.state.holdings, sc.config.item.max_stack) == []
+        s, a = sc.state, sc.state.agents
+        for slot in (0, 1):  # the mask's loops say what the rule says
+            room = bool((s.holdings.inventory[slot] < 0).any())
+            rule = [usable(s.items.type, s.items.level, s.holdings.inventory, s.holdings.equipment, a.level,
+                           s.professions.level, slot, row, room) for row in range(size - 1)]  # fmt: skip
+            assert use_mask(sc, slot)[1:].astype(bool).tolist() == rule
         now = int(sc.state.items.quantity[sc.state.items.alive].sum())
         eaten = len(sc.events(EventKind.CONSUME))
         assert now == total - eaten

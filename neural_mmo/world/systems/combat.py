@@ -49,7 +49,7 @@ import numpy as np
 from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_pair
 from neural_mmo.world.geometry import distance, nearest_first
-from neural_mmo.world.items import armour_block, attack_bonus
+from neural_mmo.world.items import armour_block, attack_bonus, drop_spent_ammunition
 from neural_mmo.world.rng import Stream, uniform
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
@@ -170,6 +170,9 @@ def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
     dealt = world.scratch[1]
     n = agents.alive.shape[0]
     m = npcs.alive.shape[0]
+    item_type, item_level, quantity = world.items.type, world.items.level, world.items.quantity
+    equipment = world.holdings.equipment
+    weapon, ammo = rules.item.weapon_damage, rules.item.ammo_damage
     count = shuffled_alive(agents.alive, order, rng)
     for k in range(count):
         i = order[k]
@@ -193,9 +196,8 @@ def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
                 continue
             bonus = block = 0
             if rules.item.enabled:  # the attack happens: equipment counts, ammunition is used
-                bonus = attack_bonus(world.items, world.holdings, i, style, rules.item.weapon_damage,
-                                     rules.item.ammo_damage)  # fmt: skip
-                block = armour_block(world.items, world.holdings, t, rules.item.armour_block)
+                bonus = attack_bonus(item_type, item_level, quantity, equipment, i, style, weapon, ammo)
+                block = armour_block(item_level, equipment, t, rules.item.armour_block)
             damage = roll_damage(style, attack_level, agents.level[t, Skill.DEFENCE], agents.style[t],
                                  agents.health[t], not rules.vitals.immortal, bonus, block, rng,
                                  rules)  # fmt: skip
@@ -209,8 +211,7 @@ def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
                 continue
             bonus = 0
             if rules.item.enabled:
-                bonus = attack_bonus(world.items, world.holdings, i, style, rules.item.weapon_damage,
-                                     rules.item.ammo_damage)  # fmt: skip
+                bonus = attack_bonus(item_type, item_level, quantity, equipment, i, style, weapon, ammo)
             damage = roll_damage(style, attack_level, npcs.level[j, Skill.DEFENCE], npcs.style[j],
                                  npcs.health[j], True, bonus, 0, rng, rules)  # fmt: skip
             killed = take_hit(npcs.health, npcs.freeze_until, npcs.combat_tick, npcs.death_cause,
@@ -221,6 +222,8 @@ def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
                 npcs.target[j] = i
                 npcs.target_id[j] = agents.agent_id[i]
         dealt[i] = damage
+    if rules.item.enabled:
+        drop_spent_ammunition(world.items, world.holdings)
     for k in range(count):
         i = order[k]
         damage = dealt[i]

@@ -36,37 +36,42 @@ from neural_mmo.world.items import (
     unequip,
 )
 from neural_mmo.world.rules import Rules
-from neural_mmo.world.state import World
+from neural_mmo.world.state import Clock, World
 from neural_mmo.world.tables import N_SKILLS
 
 
-@numba.njit(cache=True)
-def skill_level(world: World, i: int, code: int) -> int:
+@numba.njit(cache=True, inline="always")
+def skill_level(agent_level: np.ndarray, profession_level: np.ndarray, i: int, code: int) -> int:
     """Agent ``i``'s level in skill code ``code`` (a Skill, or N_SKILLS + Profession; a profession
-    counts as level 1 in a world without professions)."""
+    counts as level 1 in a world without professions). Takes the level columns, not the world:
+    numba reference-counts every array of a record handed to a function, which on these per-row
+    paths (the mask asks for every row of every agent) would cost more than the rule."""
     if code < N_SKILLS:
-        return int(world.agents.level[i, code])
-    if world.professions.level.shape[1] == 0:
+        return int(agent_level[i, code])
+    if profession_level.shape[1] == 0:
         return 1
-    return int(world.professions.level[i, code - N_SKILLS])
+    return int(profession_level[i, code - N_SKILLS])
 
 
-@numba.njit(cache=True)
-def usable(world: World, i: int, row: int) -> bool:
-    """Whether using row ``row`` of agent ``i``'s items observation would do something."""
-    holdings, items = world.holdings, world.items
-    n_equip = holdings.equipment.shape[1]
-    if row < 0 or row >= n_equip + holdings.inventory.shape[1]:
+@numba.njit(cache=True, inline="always")
+def usable(
+    item_type: np.ndarray, item_level: np.ndarray, inventory: np.ndarray, equipment: np.ndarray,
+    agent_level: np.ndarray, profession_level: np.ndarray, i: int, row: int, has_room: bool,
+) -> bool:  # fmt: skip
+    """Whether using row ``row`` of agent ``i``'s items observation would do something
+    (``has_room``: its inventory has an empty position)."""
+    n_equip = equipment.shape[1]
+    if row < 0 or row >= n_equip + inventory.shape[1]:
         return False
     if row < n_equip:
-        return holdings.equipment[i, row] >= 0 and free_inventory_slot(holdings, i) >= 0
-    k = holdings.inventory[i, row - n_equip]
+        return equipment[i, row] >= 0 and has_room
+    k = inventory[i, row - n_equip]
     if k < 0:
         return False
-    t = items.type[k]
+    t = item_type[k]
     if t == ItemType.RATION or t == ItemType.POTION:
         return True
-    return EQUIP_SLOT[t] >= 0 and skill_level(world, i, REQUIRES[t]) >= items.level[k]
+    return EQUIP_SLOT[t] >= 0 and skill_level(agent_level, profession_level, i, REQUIRES[t]) >= item_level[k]
 
 
 @numba.njit(cache=True)
@@ -111,22 +116,57 @@ def use_items(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Each living agent's use command, in slot order (module docs)."""
     if not rules.item.enabled:
         return
-    agents = world.agents
+    agents, items, holdings = world.agents, world.items, world.holdings
+    inventory, equipment, profession_level = holdings.inventory, holdings.equipment, world.professions.level
     for i in range(agents.alive.shape[0]):
         row = commands[i, Command.USE]
-        if agents.alive[i] and usable(world, i, row):
+        if row < 0 or not agents.alive[i]:
+            continue
+        room = free_inventory_slot(holdings, i) >= 0
+        if usable(
+            items.type, items.level, inventory, equipment, agents.level, profession_level, i, row, room
+        ):
             _use(world, i, row, rules)
 
 
 @numba.njit(cache=True)
-def write_use_mask(
-    world: World, mask: np.ndarray, alive: np.ndarray, death_tick: np.ndarray, tick: int
-) -> None:
+def write_use_mask(world: World, mask: np.ndarray) -> None:
     """The ``use`` head's part of every shown agent's action mask (``mask``: ``[N, 1 + rows]``):
-    the no-op, and each row :func:`usable` allows (none for an agent that died this tick)."""
+    the no-op, and each row :func:`usable` allows (none for an agent that died this tick).
+
+    The rule of :func:`usable`, written out as plain loops: a call per row, even inlined, costs
+    numba a reference count of each array it is handed, several times the rule itself
+    (``tests/scenarios/test_item_rules.py`` checks that both agree)."""
+    agents, items = world.agents, world.items
+    inventory, equipment = world.holdings.inventory, world.holdings.equipment
+    agent_level, profession_level = agents.level, world.professions.level
+    has_professions = profession_level.shape[1] > 0
+    n_equip = equipment.shape[1]
+    tick = world.clock[Clock.TICK]
     for i in range(mask.shape[0]):
-        if not alive[i] and death_tick[i] != tick:
+        alive = agents.alive[i]
+        if not alive and agents.death_tick[i] != tick:
             continue
         mask[i, 0] = 1
-        for row in range(mask.shape[1] - 1):
-            mask[i, 1 + row] = alive[i] and usable(world, i, row)
+        room = False
+        for s in range(inventory.shape[1]):
+            room |= inventory[i, s] < 0
+        for e in range(n_equip):
+            mask[i, 1 + e] = alive and room and equipment[i, e] >= 0
+        for s in range(inventory.shape[1]):
+            k = inventory[i, s]
+            ok = False
+            if alive and k >= 0:
+                t = items.type[k]
+                if t == ItemType.RATION or t == ItemType.POTION:
+                    ok = True
+                elif EQUIP_SLOT[t] >= 0:
+                    code = REQUIRES[t]
+                    if code < N_SKILLS:
+                        level = agent_level[i, code]
+                    elif has_professions:
+                        level = profession_level[i, code - N_SKILLS]
+                    else:
+                        level = 1
+                    ok = level >= items.level[k]
+            mask[i, 1 + n_equip + s] = ok

@@ -274,7 +274,7 @@ def act_npcs(world: World, rules: Rules) -> None:
                     agents.health[t],
                     not rules.vitals.immortal,
                     0,
-                    armour_block(world.items, world.holdings, t, rules.item.armour_block)
+                    armour_block(world.items.level, world.holdings.equipment, t, rules.item.armour_block)
                     if rules.item.enabled
                     else 0,
                     rng,
