@@ -381,10 +381,20 @@ class ItemConfig:
         1, "damage each hit on an agent loses per level of the armour it wears (hat, top, bottom summed)",
         min=0, max=10_000,
     )  # fmt: skip
+    npc_gold: int = _f(1, "gold an agent earns by killing an NPC, per level of the NPC", min=0, max=1_000_000)
+    drop_chance: float = _f(
+        0.3,
+        "chance that a killed NPC also leaves its killer a weapon, tool or piece of armour",
+        min=0.0,
+        max=1.0,
+    )
+    drop_levels: int = _f(
+        3, "NPC levels per level of the item an NPC drops (level 1 + (NPC level - 1) // this)", min=1, max=99
+    )
     loot: bool = _f(
         True,
-        "an agent killed by another agent leaves its items to the killer (what fits its inventory; the "
-        "rest vanish); False: the items of the dead always vanish",
+        "an agent killed by another agent leaves its items and gold to the killer (the items that fit its "
+        "inventory; the rest vanish); False: the items and gold of the dead always vanish",
     )
 
 

@@ -171,6 +171,7 @@ def world_of(
         holdings=Holdings.empty(agents.capacity, 0, 0),
         item_ids=np.zeros(0, np.int64),
         professions=Professions.empty(agents.capacity, False),
+        gold=np.zeros(0, np.int64),
         regrowth=RegrowthQueue.empty(side),
         events=EventLog.empty(16 * agents.capacity + 16),
         closed_rings=np.zeros(1, np.int64),

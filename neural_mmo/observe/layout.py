@@ -34,6 +34,7 @@ from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES, ItemView, write_
 from neural_mmo.world.materials import materials_in_play
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
+from neural_mmo.world.systems.drops import write_gold_view
 from neural_mmo.world.systems.fog import write_fog_view
 from neural_mmo.world.systems.harvest import write_professions_view
 from neural_mmo.world.systems.inventory import write_use_mask
@@ -185,6 +186,8 @@ def _items_bounds(config: Config) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(shape), high
 
 
+GOLD_DOC = "only with `item.enabled`: the agent's gold (at most 32767)"
+
 SYSTEM_VIEWS: tuple[SystemView, ...] = (
     SystemView("fog", lambda config: (2,), lambda config: config.fog.enabled, _fog_bounds, FOG_DOC),
     SystemView(
@@ -192,6 +195,10 @@ SYSTEM_VIEWS: tuple[SystemView, ...] = (
         _professions_bounds, PROFESSIONS_DOC,
     ),
     SystemView("items", _items_shape, lambda config: config.item.enabled, _items_bounds, ITEMS_DOC),
+    SystemView(
+        "gold", lambda config: (1,), lambda config: config.item.enabled,
+        lambda config: (np.zeros(1), np.full(1, INT16_MAX)), GOLD_DOC,
+    ),
 )  # fmt: skip
 """Every system view, in the order of the observation's keys (after the four above)."""
 
@@ -214,6 +221,7 @@ def write_system_views(world: World, views: SystemViews, rules: Rules) -> None:
         agents = world.agents
         tick = world.clock[Clock.TICK]
         write_items_view(world.items, world.holdings, agents.alive, agents.death_tick, tick, views.items)
+        write_gold_view(world, views.gold)
 
 
 @numba.njit(cache=True, inline="always")

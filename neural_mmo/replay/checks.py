@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from neural_mmo.replay.format import ReplayError
-from neural_mmo.world.events import DeathCause, EventColumn, EventKind
+from neural_mmo.world.events import DeathCause, EventColumn, EventKind, GoldSource
 from neural_mmo.world.items import N_ITEM_TYPES
 from neural_mmo.world.materials import materials_in_play
 from neural_mmo.world.state import Clock, WorldState
@@ -79,6 +79,8 @@ _DETAIL = {
     EventKind.EQUIP: N_ITEM_TYPES - 1,
     EventKind.UNEQUIP: N_ITEM_TYPES - 1,
     EventKind.CONSUME: N_ITEM_TYPES - 1,
+    EventKind.GOLD: max(GoldSource),
+    EventKind.DROP: N_ITEM_TYPES - 1,
 }
 """Largest ``detail`` of the events whose detail indexes something (a Style, a skill code, an ItemType)."""
 

@@ -31,6 +31,8 @@ class EventKind(IntEnum):
     EQUIP = 12  # value: the item's level; other_id: its id; detail: ItemType
     UNEQUIP = 13  # value: the item's level; other_id: its id; detail: ItemType
     CONSUME = 14  # value: food plus water (ration) or health (potion) restored; other_id, detail: as EQUIP
+    GOLD = 15  # value: gold gained; other: where from (the NPC or agent killed); detail: GoldSource
+    DROP = 16  # value: item level; other: the NPC that dropped it; other_id: the item's id; detail: ItemType
 
 
 EVENT_VALUES = {
@@ -48,6 +50,8 @@ EVENT_VALUES = {
     EventKind.EQUIP: "level of the item put on (other_id: its id; detail: ItemType)",
     EventKind.UNEQUIP: "level of the item taken off (other_id: its id; detail: ItemType)",
     EventKind.CONSUME: "food plus water (ration) or health (potion) restored (other_id, detail: as EQUIP)",
+    EventKind.GOLD: "gold gained (other: the entity killed; detail: GoldSource)",
+    EventKind.DROP: "level of the item an NPC dropped (other: the NPC; other_id, detail: as HARVEST)",
 }
 """What the ``value`` column means for each kind of event."""
 
@@ -81,6 +85,8 @@ EVENT_BOUNDS = {
     EventKind.EQUIP: Bound(1, 0, "one use action per agent"),
     EventKind.UNEQUIP: Bound(1, 0, "one use action per agent"),
     EventKind.CONSUME: Bound(1, 0, "one use action per agent"),
+    EventKind.GOLD: Bound(1, 1, "per killed NPC (its killer), per agent killed by an agent (loot)"),
+    EventKind.DROP: Bound(0, 1, "per killed NPC"),
 }
 """Per kind of event, how many one tick can log at most; the event log's capacity is their sum
 (:func:`event_capacity`), so a system that logs a new kind declares its bound here."""
@@ -89,6 +95,13 @@ EVENT_BOUNDS = {
 def event_capacity(n_agents: int, n_npcs: int) -> int:
     """Room for every event one tick can produce: the sum of :data:`EVENT_BOUNDS`."""
     return sum(b.per_agent * n_agents + b.per_npc * n_npcs for b in EVENT_BOUNDS.values())
+
+
+class GoldSource(IntEnum):
+    """Where gold came from (the ``detail`` of GOLD events)."""
+
+    NPC = 1  # killing an NPC (npc_gold x its level)
+    LOOT = 2  # killing an agent that had gold
 
 
 class DeathCause(IntEnum):

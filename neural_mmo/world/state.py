@@ -133,6 +133,10 @@ class WorldState:
     holdings: Holdings = _part(Role.STATE, _holdings, -1)
     # int64 [1]  id the next new item gets ([0] while items are off)
     item_ids: np.ndarray = _part(Role.STATE, lambda cfg: np.zeros(int(cfg.item.enabled), np.int64))
+    # int64 [N]  each agent's gold ([0] while items are off)
+    gold: np.ndarray = _part(
+        Role.STATE, lambda cfg: np.zeros(cfg.spawn.n_agents * cfg.item.enabled, np.int64)
+    )
     # levels and XP of the gathering professions ([N, 0] each while professions are off)
     professions: Professions = _part(
         Role.STATE, lambda cfg: Professions.empty(cfg.spawn.n_agents, cfg.profession.enabled)

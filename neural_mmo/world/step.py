@@ -12,12 +12,13 @@
 | 7     | ``harvest``            | professions on: gather resource tiles into items, XP               |
 | 8     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
 | 9     | ``close_fog``          | the fog (when enabled) hurts agents outside the safe square        |
-| 10    | ``leave_items``        | items on: the dead's items go to their killer, or vanish           |
-| 11    | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
-| 12    | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
-| 13    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
-| 14    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
-| 15    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
+| 10    | ``npc_drops``          | items on: gold, maybe an item, for each agent that killed an NPC   |
+| 11    | ``leave_items``        | items on: the dead's items and gold go to their killer, or vanish  |
+| 12    | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
+| 13    | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
+| 14    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
+| 15    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
+| 16    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
 
 So within one tick an agent attacks before it moves: its target is where the observation showed
 it. (A masked-in attack can still find its target killed earlier in the tick, and a masked-in
@@ -43,6 +44,7 @@ from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import resolve_attacks
 from neural_mmo.world.systems.death import remove_dead, remove_dead_npcs
+from neural_mmo.world.systems.drops import npc_drops
 from neural_mmo.world.systems.fog import close_fog
 from neural_mmo.world.systems.foraging import forage
 from neural_mmo.world.systems.harvest import harvest
@@ -73,6 +75,7 @@ def tick(world: World, commands: np.ndarray, rules: Rules) -> None:
     harvest(world, rules)
     update_vitals(world, rules)
     close_fog(world, rules)
+    npc_drops(world, rules)
     leave_items(world, rules)
     remove_dead(world)
     remove_dead_npcs(world)

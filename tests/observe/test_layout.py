@@ -131,12 +131,12 @@ def test_resource_materials_and_the_economy_views_come_with_their_systems():
     assert items.shape == (6 + 5, 4) and items.dtype == np.int16
     assert items.high[0].tolist() == [16, cfg.item.max_level, cfg.item.max_stack, 1]
     only_items = ObsLayout(Config.preset("small").override({"item.enabled": True}))
-    assert [f.key for f in only_items.fields][-1] == "items"
+    assert [f.key for f in only_items.fields][-2:] == ["items", "gold"]
     assert "professions" not in {f.key for f in only_items.fields}
     use_head = 1 + 11  # the use head's mask: nothing, or one of the 11 item rows
     assert (
         layout.bytes_per_agent
-        == ObsLayout(Config.preset("small")).bytes_per_agent + 2 * (4 + 11 * 4) + use_head
+        == ObsLayout(Config.preset("small")).bytes_per_agent + 2 * (4 + 11 * 4 + 1) + use_head
     )
     assert [h.name for h in layout.heads] == ["move", "attack", "use"] and layout.heads[2].rows_of == "items"
 

@@ -105,6 +105,8 @@ def test_enum_values_are_stable():
         ("EQUIP", 12),
         ("UNEQUIP", 13),
         ("CONSUME", 14),
+        ("GOLD", 15),
+        ("DROP", 16),
     ]
     assert set(EVENT_VALUES) == set(EventKind)
     assert [(c.name, c.value) for c in DeathCause] == [

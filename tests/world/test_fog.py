@@ -190,7 +190,9 @@ def test_the_fog_observation_exists_only_with_the_fog_on():
     assert fog.low.tolist() == [-129, 0] and fog.high.tolist() == [63, 32767]
     assert on.bytes_per_agent == off.bytes_per_agent + 4
     assert "`fog`" in off.markdown() and "(without `fog`, " in off.markdown()
-    assert "(without `fog`" not in on.markdown() and "(without `professions`, `items`)" in on.markdown()
+    assert (
+        "(without `fog`" not in on.markdown() and "(without `professions`, `items`, `gold`)" in on.markdown()
+    )
 
 
 def test_a_system_view_buffer_must_be_a_contiguous_int16_matrix():

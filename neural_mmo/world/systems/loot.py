@@ -1,21 +1,22 @@
-"""Loot: what happens to the items of an agent that dies (``item.enabled``).
+"""Loot: what happens to the items and gold of an agent that dies (``item.enabled``).
 
 Runs just before the dead leave the map, in slot order over the agents that died this tick.
 With ``item.loot`` and a killer that is an agent still alive after this tick's damage (not dying
 itself), the killer takes the victim's items, equipment first (in EquipSlot order), then the
-inventory (in position order), each into its own inventory as :func:`~neural_mmo.world.items.
-move_to_inventory` allows (merging stacks of the same type and level); whatever does not fit
-vanishes. Without a killer agent (a death by the world, or by an NPC), or with
-``item.loot`` off, every item of the dead vanishes. A victim with items and a killer agent logs
-one LOOT event (slot: the killer; other: the victim; value: item rows taken; detail: rows that
-vanished). Nothing is ever duplicated: an item ends in the killer's inventory or nowhere.
+inventory (in position order), each into its own inventory as
+:func:`~neural_mmo.world.items.move_to_inventory` allows (merging stacks of the same type and
+level); whatever does not fit vanishes. It also takes all the victim's gold (a GOLD event, detail
+LOOT). Without a killer agent (a death by the world, or by an NPC), or with ``item.loot`` off,
+every item and all the gold of the dead vanish. A victim with items and a killer agent logs one
+LOOT event (slot: the killer; other: the victim; value: item rows taken; detail: rows that
+vanished). Nothing is ever duplicated: an item or a coin ends with the killer or nowhere.
 """
 
 from __future__ import annotations
 
 import numba
 
-from neural_mmo.world.events import EventKind, log_pair
+from neural_mmo.world.events import EventKind, GoldSource, log_pair
 from neural_mmo.world.items import destroy, move_to_inventory
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import World
@@ -42,6 +43,12 @@ def _leave_items(world: World, i: int, rules: Rules) -> None:
         else:
             destroy(items, holdings, k)
             lost += 1
+    gold = world.gold[i]
+    world.gold[i] = 0
+    if heir >= 0 and gold > 0:
+        world.gold[heir] += gold
+        log_pair(world.events, EventKind.GOLD, heir, agents.agent_id[heir], agents.r[heir], agents.c[heir],
+                 gold, i, agents.agent_id[i], GoldSource.LOOT)  # fmt: skip
     if heir >= 0 and taken + lost > 0:
         log_pair(world.events, EventKind.LOOT, heir, agents.agent_id[heir], agents.r[heir], agents.c[heir],
                  taken, i, entity_id(agents, world.npcs, i), lost)  # fmt: skip

@@ -94,6 +94,8 @@ def _place(world: World, slot: int, r: int, c: int, rules: Rules) -> None:
     agents.xp[slot, :] = 0
     world.professions.level[slot, :] = 1  # no columns while professions are off
     world.professions.xp[slot, :] = 0
+    if world.gold.shape[0] > 0:  # items on
+        world.gold[slot] = 0
     agents.style[slot] = 0
     agents.freeze_until[slot] = NEVER
     agents.combat_tick[slot] = NEVER
