@@ -42,17 +42,10 @@ from neural_mmo.world.materials import DEPLETES_TO, GATHERED_BY, PASSABLE, TOOL,
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
+from neural_mmo.world.systems.inventory import skill_level
 from neural_mmo.world.systems.progression import add_xp
 from neural_mmo.world.systems.regrowth import schedule_regrowth
 from neural_mmo.world.tables import N_SKILLS
-
-
-@numba.njit(cache=True)
-def gathering_level(world: World, i: int, code: int) -> int:
-    """Agent ``i``'s level in skill code ``code`` (a Skill, or N_SKILLS + Profession)."""
-    if code < N_SKILLS:
-        return int(world.agents.level[i, code])
-    return int(world.professions.level[i, code - N_SKILLS])
 
 
 @numba.njit(cache=True)
@@ -62,7 +55,8 @@ def harvest_level(world: World, i: int, m: int, rules: Rules) -> int:
     tool_level = 1
     if tool >= 0 and world.items.type[tool] == TOOL[m]:
         tool_level = int(world.items.level[tool])
-    return max(1, min(gathering_level(world, i, GATHERED_BY[m]), tool_level, rules.item.max_level))
+    skill = skill_level(world.agents.level, world.professions.level, i, GATHERED_BY[m])
+    return max(1, min(skill, tool_level, rules.item.max_level))
 
 
 @numba.njit(cache=True)
