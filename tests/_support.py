@@ -201,3 +201,27 @@ def commands_of(
         if values is not None:
             out[:, column] = values
     return out
+
+
+DUEL = """
+.....
+.01..
+.....
+.....
+.....
+"""
+"""Two agents side by side (slots 0 and 1), for rules about one killing the other."""
+
+
+def kill_agent(sc: Scenario, killer: int, victim: int) -> None:
+    """Agent ``killer`` (melee 99) strikes agent ``victim`` (left at 1 health) until it dies."""
+    from neural_mmo.world.tables import Skill
+    from neural_mmo.world.vocabulary import Style
+
+    sc.state.agents.level[killer, Skill.MELEE] = 99
+    sc.state.agents.health[victim] = 1
+    for _ in range(100):
+        if not sc.state.agents.alive[victim]:
+            return
+        sc.step(attacks={killer: (Style.MELEE, victim)})
+    raise AssertionError("the victim survived 100 attacks")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _support import make_scenario
+from _support import DUEL, kill_agent, make_scenario
 
 from neural_mmo.world.events import EventColumn, EventKind, GoldSource
 from neural_mmo.world.items import check_items
@@ -63,25 +63,6 @@ def test_drops_follow_their_chance():
         kill_npc(sc)
         kept += len(sc.events(EventKind.DROP))
     assert 8 <= kept <= 32  # 40 fair coins: outside this range with probability below 1e-4
-
-
-DUEL = """
-.....
-.01..
-.....
-.....
-.....
-"""
-
-
-def kill_agent(sc, killer: int, victim: int) -> None:
-    sc.state.agents.level[killer, Skill.MELEE] = 99
-    sc.state.agents.health[victim] = 1
-    for _ in range(100):
-        if not sc.state.agents.alive[victim]:
-            return
-        sc.step(attacks={killer: (Style.MELEE, victim)})
-    raise AssertionError("the victim survived 100 attacks")
 
 
 def test_the_killer_takes_the_victims_gold_and_none_is_made():

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _support import make_scenario
+from _support import DUEL, kill_agent, make_scenario
 
 from neural_mmo.world.events import EventKind
 from neural_mmo.world.items import EquipSlot, ItemType, ItemView, Place, check_items, create_item, equip
 from neural_mmo.world.materials import Material
 from neural_mmo.world.systems.progression import level_for_xp
 from neural_mmo.world.tables import N_SKILLS, Profession, Skill
-from neural_mmo.world.vocabulary import Direction, Style
+from neural_mmo.world.vocabulary import Direction
 
 ECONOMY = {"item__enabled": True, "profession__enabled": True, "food_decay": 0, "water_decay": 0}
 
@@ -188,24 +188,6 @@ def test_the_items_observation_lists_equipment_then_inventory():
 
 # ---------------------------------------------------------------------- loot
 
-DUEL = """
-.....
-.01..
-.....
-.....
-.....
-"""
-
-
-def kill(sc, killer: int, victim: int) -> None:
-    sc.state.agents.level[killer, Skill.MELEE] = 99
-    sc.state.agents.health[victim] = 1
-    for _ in range(100):
-        if not sc.state.agents.alive[victim]:
-            return
-        sc.step(attacks={killer: (Style.MELEE, victim)})
-    raise AssertionError("the victim survived 100 attacks")
-
 
 def test_the_killer_takes_the_victims_items():
     sc = make_scenario(DUEL, **ECONOMY, spawn_immunity=0)
@@ -213,7 +195,7 @@ def test_the_killer_takes_the_victims_items():
     assert equip(sc.state.items, sc.state.holdings, 1, 0)
     give(sc, 1, ItemType.ARROW, 2, 30)
     give(sc, 0, ItemType.ARROW, 2, 5)
-    kill(sc, 0, 1)
+    kill_agent(sc, 0, 1)
     assert sorted(holdings(sc, 0)) == [(ItemType.BOW, 4, 1), (ItemType.ARROW, 2, 35)]  # the arrows stacked
     assert holdings(sc, 1) == [] and (sc.state.holdings.equipment[1] < 0).all()
     loot = sc.events(EventKind.LOOT)
@@ -226,7 +208,7 @@ def test_what_does_not_fit_the_killer_vanishes():
     give(sc, 1, ItemType.HAT, 1)
     give(sc, 1, ItemType.TOP, 1)
     give(sc, 0, ItemType.SPEAR, 1)
-    kill(sc, 0, 1)
+    kill_agent(sc, 0, 1)
     assert sorted(holdings(sc, 0)) == [(ItemType.SPEAR, 1, 1), (ItemType.HAT, 1, 1)]
     assert sc.state.items.alive.sum() == 2
     assert [(e["value"], e["detail"]) for e in sc.events(EventKind.LOOT)] == [(1, 1)]
@@ -235,7 +217,7 @@ def test_what_does_not_fit_the_killer_vanishes():
 def test_with_loot_off_or_without_a_killer_the_items_vanish():
     sc = make_scenario(DUEL, **ECONOMY, spawn_immunity=0, item__loot=False)
     give(sc, 1, ItemType.WAND, 3)
-    kill(sc, 0, 1)
+    kill_agent(sc, 0, 1)
     assert not sc.state.items.alive.any() and sc.events(EventKind.LOOT) == []
     lava = make_scenario(
         """
