@@ -50,8 +50,13 @@ def test_attention_follows_the_selected_agent(page, trained):
 
     agents = page.evaluate("window.viewer.agents")
     tiles = Counter((a["r"], a["c"]) for a in agents)
-    chosen = max((a for a in agents if tiles[(a["r"], a["c"])] == 1), key=lambda a: a["id"])
-    point = page.evaluate("([r, c]) => window.viewer.screenOf(r, c)", [chosen["r"], chosen["c"]])
+    alone = sorted((a for a in agents if tiles[(a["r"], a["c"])] == 1), key=lambda a: -a["id"])
+    # an agent whose tile centre is on the map as seen: inside the view and under no legend or menu
+    chosen, point = next(
+        (a, p) for a in alone
+        for p in [page.evaluate("([r, c]) => window.viewer.screenOf(r, c)", [a["r"], a["c"]])]
+        if page.evaluate("p => document.elementFromPoint(p.x, p.y)?.id === 'world'", p)
+    )
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function("id => window.viewer.selected === id", arg=chosen["id"])
     key = f"attention@{chosen['id']}"
