@@ -360,7 +360,10 @@ class ItemConfig:
         min=1,
         max=2**20,
     )
-    max_level: int = _f(10, "highest item level", min=1, max=99)
+    max_level: int = _f(
+        10, "highest item level (the exchange's market has a row per item type and level)", static=True,
+        min=1, max=99,
+    )  # fmt: skip
     ration_restore: int = _f(
         20, "food and water a level-1 ration restores (never above the maxima)", min=0, max=10_000
     )
@@ -396,6 +399,29 @@ class ItemConfig:
         "an agent killed by another agent leaves its items and gold to the killer (the items that fit its "
         "inventory; the rest vanish); False: the items and gold of the dead always vanish",
     )
+    give_reach: int = _f(
+        1, "farthest an agent may give items or gold: Chebyshev distance in tiles (1: adjacent)", min=0, max=64
+    )
+    gold_buckets: int = _f(
+        8, "amounts the give-gold head offers: 1, 2, 4 .. 2 ** (gold_buckets - 1)", static=True, min=1, max=30
+    )
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    """The global exchange (``neural_mmo.world.systems.exchange``): sell lists one item at a price,
+    buy takes the cheapest listing of an item type and level. Needs ``item.enabled``."""
+
+    enabled: bool = _f(False, "whether the exchange exists (needs item.enabled)", static=True)
+    listing_ticks: int = _f(
+        100, "ticks a listing stays on the market before the item returns to its seller", min=1, max=2**30
+    )
+    max_listings: int = _f(4, "most listings one agent may have at once", min=1, max=64)
+    price_buckets: int = _f(
+        8, "prices the sell head offers: price_unit x 1, 2, 4 .. 2 ** (price_buckets - 1)", static=True,
+        min=1, max=24,
+    )  # fmt: skip
+    price_unit: int = _f(1, "the lowest asking price, in gold", min=1, max=2**20)
 
 
 @dataclass(frozen=True)
@@ -441,6 +467,7 @@ _GROUPS: dict[str, type] = {
     "fog": FogConfig,
     "item": ItemConfig,
     "profession": ProfessionConfig,
+    "exchange": ExchangeConfig,
 }
 
 
@@ -461,6 +488,7 @@ class Config:
     fog: FogConfig = field(default_factory=FogConfig)
     item: ItemConfig = field(default_factory=ItemConfig)
     profession: ProfessionConfig = field(default_factory=ProfessionConfig)
+    exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -623,6 +651,13 @@ class Config:
             )
         if self.profession.enabled and not self.item.enabled:
             raise ConfigError("profession.enabled: True needs item.enabled=True (a harvest gives an item)")
+        if self.exchange.enabled and not self.item.enabled:
+            raise ConfigError("exchange.enabled: True needs item.enabled=True (the exchange trades items)")
+        if self.exchange.enabled and self.exchange.price_unit * 2 ** (self.exchange.price_buckets - 1) > 2**30:
+            raise ConfigError(
+                f"exchange.price_unit x 2 ** (price_buckets - 1) exceeds 2 ** 30 (price_unit="
+                f"{self.exchange.price_unit}, price_buckets={self.exchange.price_buckets})"
+            )
         if self.profession.enabled and self.profession.amount > self.item.max_stack:
             raise ConfigError(
                 f"profession.amount: {self.profession.amount} exceeds item.max_stack={self.item.max_stack}"

@@ -14,9 +14,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from neural_mmo.observe.heads import ActionHead, decode_attack_of
+from neural_mmo.observe.heads import ActionHead, decode_attack_of, gold_amount
 from neural_mmo.observe.layout import ObsLayout
-from neural_mmo.world.commands import Command
+from neural_mmo.world.commands import NO_COMMAND, Command
 
 INVALID = -1
 """Marker for a value that is not an integer at all; always rejected."""
@@ -33,14 +33,18 @@ def sanitize_actions(
     commands: np.ndarray,
     invalid: np.ndarray,
     style_only: bool,
+    inventory_slots: int = 1,
+    price_unit: int = 1,
 ) -> None:
     """Decode ``raw`` action rows into ``commands`` (``int32 [n, len(Command)]``); a value that is
     out of range or masked becomes its head's no-op, and ``invalid[i]`` counts such heads.
-    ``style_only``: the attack head names a style alone (``combat.auto_target``; the world aims)."""
+    ``style_only``: the attack head names a style alone (``combat.auto_target``; the world aims);
+    ``inventory_slots`` and ``price_unit`` decode the sell head (``neural_mmo.observe.heads``)."""
     n_rows = entity_slot.shape[1]
     for i in range(raw.shape[0]):
         bad = 0
-        commands[i, Command.USE] = -1  # stays so in a world without the use head
+        for col in range(Command.USE, commands.shape[1]):  # the economy's columns stay no-ops without its heads
+            commands[i, col] = NO_COMMAND[col]
         for h in range(raw.shape[1]):
             v = raw[i, h]
             if v < 0 or v >= sizes[h] or action_mask[i, offsets[h] + v] == 0:
@@ -59,8 +63,23 @@ def sanitize_actions(
                     style, row = decode_attack_of(v, n_rows)
                     commands[i, Command.STYLE] = style
                     commands[i, Command.TARGET] = entity_slot[i, row]
+            elif v == 0:
+                continue
             elif h == ActionHead.USE:
-                commands[i, Command.USE] = v - 1  # a row of the items observation; -1: none
+                commands[i, Command.USE] = v - 1  # a row of the items observation
+            elif h == ActionHead.DESTROY:
+                commands[i, Command.DESTROY] = v - 1  # an inventory position
+            elif h == ActionHead.GIVE:
+                commands[i, Command.GIVE] = (v - 1) // n_rows
+                commands[i, Command.GIVE_TO] = entity_slot[i, (v - 1) % n_rows]
+            elif h == ActionHead.GIVE_GOLD:
+                commands[i, Command.GOLD] = gold_amount((v - 1) // n_rows)
+                commands[i, Command.GOLD_TO] = entity_slot[i, (v - 1) % n_rows]
+            elif h == ActionHead.SELL:
+                commands[i, Command.SELL] = (v - 1) % inventory_slots
+                commands[i, Command.PRICE] = price_unit << ((v - 1) // inventory_slots)
+            elif h == ActionHead.BUY:
+                commands[i, Command.BUY] = v - 1  # a market row
         invalid[i] = bad if alive[i] else 0
 
 

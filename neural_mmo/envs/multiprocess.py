@@ -355,6 +355,8 @@ class MultiprocessVecEnv(WorkerGroups):
         self._buffers["agent_id"].fill(-1)
         b = self._buffers
         self.observations = {f.key: b[f.key] for f in self.layout.fields}
+        self.market: np.ndarray | None = b["market"] if self.layout.world_fields else None
+        """Each world's market table, as :attr:`VecEnv.market`."""
         self.rewards, self.terminations, self.truncations = b["rewards"], b["terminations"], b["truncations"]
         self.alive, self.agent_id, self.spawned = b["alive"], b["agent_id"], b["spawned"]
         self.invalid_actions, self.episode_done = b["invalid_actions"], b["episode_done"]

@@ -171,6 +171,8 @@ def _step_worlds(
             out.commands,
             out.invalid,
             rules.combat.auto_target,
+            rules.item.inventory_slots,
+            rules.exchange.price_unit,
         )
         tick(world, out.commands, rules)
         _count_events(io)
@@ -239,9 +241,10 @@ OUTPUTS: dict[str, Output] = {
 :func:`buffer_specs`, the env's attributes, ``infos`` and the multi-process env's shared memory
 are derived from it."""
 
-PER_WORLD = frozenset(name for name, out in OUTPUTS.items() if out.per_world)
-"""Buffers with one row per world (the others, the observations and the action buffer have one
-row per agent slot)."""
+PER_WORLD = frozenset(name for name, out in OUTPUTS.items() if out.per_world) | {"market"}
+"""Buffers with one row per world: the per-world outputs and the tables published once per world
+(``ObsLayout.world_fields``); the others, the observations and the action buffer have one row per
+agent slot."""
 
 
 def buffer_specs(layout: ObsLayout, num_worlds: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -249,6 +252,7 @@ def buffer_specs(layout: ObsLayout, num_worlds: int) -> dict[str, tuple[tuple[in
     the observations, the :data:`OUTPUTS` and the action buffer."""
     n = num_worlds * layout.config.spawn.n_agents
     specs = {f.key: ((n, *f.shape), f.dtype) for f in layout.fields}
+    specs.update({f.key: ((num_worlds, *f.shape), f.dtype) for f in layout.world_fields})
     for name, out in OUTPUTS.items():
         specs[name] = (((num_worlds if out.per_world else n), *out.shape), np.dtype(out.dtype))
     specs["action_buffer"] = ((n, len(layout.heads)), np.dtype(np.int64))
@@ -337,6 +341,9 @@ class VecEnv:
             check_memory(self.config, self.num_worlds, memory_limit)
         b = buffers if buffers is not None else allocate_buffers(buffer_specs(self.layout, self.num_worlds))
         self.observations = {f.key: b[f.key] for f in self.layout.fields}
+        self.market: np.ndarray | None = b["market"] if self.layout.world_fields else None
+        """Each world's market table (``[num_worlds, rows, MarketView]``, with ``exchange.enabled``;
+        else None): published once per world, in no agent's observation (``ObsLayout.world_fields``)."""
         for name in OUTPUTS:  # self.rewards, self.alive, ... (see OUTPUTS)
             setattr(self, name, b[name])
         self.agent_id.fill(-1)
@@ -349,7 +356,8 @@ class VecEnv:
         self._observers = [
             Observer(
                 self.layout,
-                {k: v[w * S : (w + 1) * S] for k, v in self.observations.items()},
+                {k: v[w * S : (w + 1) * S] for k, v in self.observations.items()}
+                | ({} if self.market is None else {"market": self.market[w]}),
                 self._entity_slot[w * S : (w + 1) * S],
             )
             for w in range(self.num_worlds)

@@ -29,6 +29,7 @@ from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import N_STYLES, combat_level
+from neural_mmo.world.systems.exchange import MarketView
 from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
@@ -65,6 +66,8 @@ class ObserverArrays(NamedTuple):
     tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
     found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
     views: SystemViews  # int16 [N, width] per system view, by key; [N, 0] while its system is off
+    market: np.ndarray  # int16 [market rows, MarketView]  the world's market table ([0, ...] without an exchange)
+    market_best: np.ndarray  # int64 [market rows, 3]  work space: best offers per row (write_market)
 
 
 @numba.njit(cache=True)
@@ -291,6 +294,11 @@ class Observer:
         n = buffers["tiles"].shape[0]
         self.encoding = encoding_of(layout)
         entities = layout.config.spawn.n_agents + layout.config.npc.n_npcs
+        shape = layout.world_fields[0].shape if layout.world_fields else (0, len(MarketView))
+        market = buffers.get("market")  # the world's one table (allocated here unless given)
+        market = np.zeros(shape, np.int16) if market is None else market
+        if market.shape != shape or market.dtype != np.int16 or not market.flags.c_contiguous:
+            raise TypeError(f"the 'market' buffer must be a C-contiguous int16 {shape}: {market.dtype}{market.shape}")
         self.arrays = ObserverArrays(
             tiles=tile_pairs(buffers["tiles"]),
             entities=buffers["entities"],
@@ -305,6 +313,8 @@ class Observer:
             tile_code=np.zeros(entities, np.uint8),
             found=np.zeros((2, layout.n_entities), np.int64),
             views=SystemViews(**{view.key: _view_buffer(buffers, view, n) for view in SYSTEM_VIEWS}),
+            market=market,
+            market_best=np.zeros((market.shape[0], 3), np.int64),
         )
 
     @property
@@ -358,5 +368,7 @@ def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) ->
     tick = world.clock[Clock.TICK]
     write_public_rows(world.agents, world.npcs, tick, rules, out.public, out.tile_code)
     write_observations(world, out, enc, rules)
-    write_system_views(world, out.views, rules)
-    write_system_masks(world, out.action_mask, enc.head_offsets, enc.head_sizes, rules)
+    write_system_views(world, out.views, out.entity_slot, rules)
+    write_system_masks(
+        world, out.action_mask, enc.head_offsets, enc.head_sizes, out.entity_slot, out.market, out.market_best, rules
+    )

@@ -20,7 +20,7 @@ from enum import IntEnum
 import numba
 
 from neural_mmo.config import Config
-from neural_mmo.world.items import N_EQUIP_SLOTS
+from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES
 from neural_mmo.world.vocabulary import N_STYLES, Direction, Style
 
 
@@ -29,7 +29,12 @@ class ActionHead(IntEnum):
 
     MOVE = 0
     ATTACK = 1
-    USE = 2  # present with item.enabled
+    USE = 2  # this and the next three: present with item.enabled
+    DESTROY = 3
+    GIVE = 4
+    GIVE_GOLD = 5
+    SELL = 6  # this and BUY: present with exchange.enabled
+    BUY = 7
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,11 @@ class HeadSpec:
     """0 for a plain head; k when values ``1 + b * n_entities + row`` (b < k) name entity rows of
     the observation (models score those values by attention over the entity embeddings)."""
     rows_of: str = ""
-    """The observation key whose rows values ``1 + row`` name (``"items"`` for ``use``), or ""."""
+    """The observation key whose rows values name (``"items"`` for ``use``), or "": value
+    ``1 + b x rows + row`` names row ``row_offset + row`` of it, for each of ``row_blocks`` blocks
+    ``b`` (``rows``: the head's ``(size - 1) / row_blocks``)."""
+    row_offset: int = 0
+    row_blocks: int = 1
 
 
 @numba.njit(cache=True)
@@ -93,11 +102,20 @@ def action_heads(config: Config) -> tuple[HeadSpec, ...]:
             ("none", *(f"{Style(s).name.lower()}[row]" for s in range(1, N_STYLES + 1))),
             entity_blocks=N_STYLES,
         ),
-    ) + (_use_head(config) if config.item.enabled else ())
+    ) + (_item_heads(config) if config.item.enabled else ()) + (
+        _exchange_heads(config) if config.exchange.enabled else ()
+    )
 
 
-def _use_head(config: Config) -> tuple[HeadSpec, ...]:
+@numba.njit(cache=True)
+def gold_amount(bucket: int) -> int:
+    """Gold the give-gold head's amount ``bucket`` gives: ``2 ** bucket``."""
+    return 1 << bucket
+
+
+def _item_heads(config: Config) -> tuple[HeadSpec, ...]:
     rows = N_EQUIP_SLOTS + config.item.inventory_slots
+    slots, entities, buckets = config.item.inventory_slots, config.observe.n_entities, config.item.gold_buckets
     return (
         HeadSpec(
             "use",
@@ -107,5 +125,63 @@ def _use_head(config: Config) -> tuple[HeadSpec, ...]:
             "ammunition, eat a ration, drink a potion)",
             ("none", "items[row]"),
             rows_of="items",
+        ),
+        HeadSpec(
+            "destroy",
+            1 + slots,
+            f"0: nothing; 1 + s: destroy the item at inventory position s (row {N_EQUIP_SLOTS} + s of `items`)",
+            ("none", "inventory[s]"),
+            rows_of="items",
+            row_offset=N_EQUIP_SLOTS,
+        ),
+        HeadSpec(
+            "give",
+            1 + slots * entities,
+            f"0: nothing; 1 + s x {entities} + row: give the item at inventory position s to the agent "
+            "in entity row `row` (within item.give_reach tiles, with an empty inventory position)",
+            ("none", *(f"inventory[{s}]->[row]" for s in range(slots))),
+            entity_blocks=slots,
+        ),
+        HeadSpec(
+            "give_gold",
+            1 + buckets * entities,
+            f"0: nothing; 1 + b x {entities} + row: give 2 ** b gold to the agent in entity row `row` "
+            "(within item.give_reach tiles)",
+            ("none", *(f"{gold_amount(b)}->[row]" for b in range(buckets))),
+            entity_blocks=buckets,
+        ),
+    )
+
+
+def sell_price(config: Config, bucket: int) -> int:
+    """Asking price of the sell head's price ``bucket``: ``exchange.price_unit x 2 ** bucket``."""
+    return config.exchange.price_unit << bucket
+
+
+def market_rows(config: Config) -> int:
+    """Rows of the published market table: one per item type and level."""
+    return (N_ITEM_TYPES - 1) * config.item.max_level
+
+
+def _exchange_heads(config: Config) -> tuple[HeadSpec, ...]:
+    slots, buckets = config.item.inventory_slots, config.exchange.price_buckets
+    return (
+        HeadSpec(
+            "sell",
+            1 + buckets * slots,
+            f"0: nothing; 1 + b x {slots} + s: list one piece of the item at inventory position s on the "
+            f"exchange at price exchange.price_unit x 2 ** b",
+            ("none", *(f"{sell_price(config, b)}:inventory[s]" for b in range(buckets))),
+            rows_of="items",
+            row_offset=N_EQUIP_SLOTS,
+            row_blocks=buckets,
+        ),
+        HeadSpec(
+            "buy",
+            1 + market_rows(config),
+            "0: nothing; 1 + m: buy the cheapest listing of row m of the market table (item type and "
+            "level) offered by another agent",
+            ("none", "market[m]"),
+            rows_of="market",
         ),
     )

@@ -29,15 +29,24 @@ import numpy as np
 from gymnasium import spaces
 
 from neural_mmo.config import Config
-from neural_mmo.observe.heads import ActionHead, HeadSpec, action_heads
-from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES, ItemView, write_items_view
+from neural_mmo.observe.heads import ActionHead, HeadSpec, action_heads, market_rows
+from neural_mmo.world.items import (
+    N_EQUIP_SLOTS,
+    N_ITEM_TYPES,
+    EquipmentView,
+    ItemView,
+    write_equipment_view,
+    write_items_view,
+)
 from neural_mmo.world.materials import materials_in_play
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.drops import write_gold_view
+from neural_mmo.world.systems.exchange import MarketView, write_exchange_masks, write_market
 from neural_mmo.world.systems.fog import write_fog_view
 from neural_mmo.world.systems.harvest import write_professions_view
 from neural_mmo.world.systems.inventory import write_use_mask
+from neural_mmo.world.systems.trade import write_trade_masks
 from neural_mmo.world.tables import N_PROFESSIONS, Behaviour
 from neural_mmo.world.vocabulary import N_STYLES, Style
 
@@ -188,6 +197,33 @@ def _items_bounds(config: Config) -> tuple[np.ndarray, np.ndarray]:
 
 GOLD_DOC = "only with `item.enabled`: the agent's gold (at most 32767)"
 
+EQUIPMENT_DOC = (
+    "only with `item.enabled`: per row of `entities`, what that agent visibly wears; columns "
+    "`EquipmentView`: weapon (`ItemType`), weapon level, armour level (hat, top and bottom summed); "
+    "zero for NPCs and empty rows"
+)
+
+
+def _equipment_shape(config: Config) -> tuple[int, int]:
+    return (config.observe.n_entities, len(EquipmentView))
+
+
+def _equipment_bounds(config: Config) -> tuple[np.ndarray, np.ndarray]:
+    shape = _equipment_shape(config)
+    high = np.empty(shape)
+    high[:, EquipmentView.WEAPON] = N_ITEM_TYPES - 1
+    high[:, EquipmentView.WEAPON_LEVEL] = config.item.max_level
+    high[:, EquipmentView.ARMOUR_LEVEL] = 3 * config.item.max_level
+    return np.zeros(shape), high
+
+
+MARKET_DOC = (
+    "only with `exchange.enabled`, one table per world (not in any agent's observation): one row per "
+    "item type and level (row (type - 1) x item.max_level + level - 1); columns `MarketView`: type, "
+    "level, cheapest asking price (0: none listed), listings, price of the last sale (0: none); prices "
+    "saturate at 32767"
+)
+
 SYSTEM_VIEWS: tuple[SystemView, ...] = (
     SystemView("fog", lambda config: (2,), lambda config: config.fog.enabled, _fog_bounds, FOG_DOC),
     SystemView(
@@ -198,6 +234,9 @@ SYSTEM_VIEWS: tuple[SystemView, ...] = (
     SystemView(
         "gold", lambda config: (1,), lambda config: config.item.enabled,
         lambda config: (np.zeros(1), np.full(1, INT16_MAX)), GOLD_DOC,
+    ),
+    SystemView(
+        "equipment", _equipment_shape, lambda config: config.item.enabled, _equipment_bounds, EQUIPMENT_DOC
     ),
 )  # fmt: skip
 """Every system view, in the order of the observation's keys (after the four above)."""
@@ -211,8 +250,9 @@ else:
 
 
 @numba.njit(cache=True, inline="always")
-def write_system_views(world: World, views: SystemViews, rules: Rules) -> None:
-    """Each system view of an enabled system into its buffer: the encoder's last step."""
+def write_system_views(world: World, views: SystemViews, entity_slot: np.ndarray, rules: Rules) -> None:
+    """Each system view of an enabled system into its buffer, after the entity rows are chosen
+    (``entity_slot``: the entity each row shows)."""
     if rules.fog.enabled:
         write_fog_view(world, views.fog, rules)
     if rules.profession.enabled:
@@ -222,17 +262,36 @@ def write_system_views(world: World, views: SystemViews, rules: Rules) -> None:
         tick = world.clock[Clock.TICK]
         write_items_view(world.items, world.holdings, agents.alive, agents.death_tick, tick, views.items)
         write_gold_view(world, views.gold)
+        write_equipment_view(world.items, world.holdings.equipment, entity_slot, views.equipment)
+
+
+@numba.njit(cache=True, inline="always")
+def _head(action_mask: np.ndarray, head_offsets: np.ndarray, head_sizes: np.ndarray, head: int) -> np.ndarray:
+    o = head_offsets[head]
+    return action_mask[:, o : o + head_sizes[head]]
 
 
 @numba.njit(cache=True, inline="always")
 def write_system_masks(
-    world: World, action_mask: np.ndarray, head_offsets: np.ndarray, head_sizes: np.ndarray, rules: Rules
-) -> None:
+    world: World, action_mask: np.ndarray, head_offsets: np.ndarray, head_sizes: np.ndarray,
+    entity_slot: np.ndarray, market: np.ndarray, best: np.ndarray, rules: Rules,
+) -> None:  # fmt: skip
     """The action-mask part of each head an enabled system adds (after the encoder's move and
-    attack parts), for every agent slot shown this tick."""
+    attack parts), for every agent slot shown this tick; with the exchange, first the world's
+    market table (``market``) and its best offers (``best``: :func:`write_market`)."""
     if rules.item.enabled:
-        o = head_offsets[ActionHead.USE]
-        write_use_mask(world, action_mask[:, o : o + head_sizes[ActionHead.USE]])
+        write_use_mask(world, _head(action_mask, head_offsets, head_sizes, ActionHead.USE))
+        write_trade_masks(
+            world, entity_slot, _head(action_mask, head_offsets, head_sizes, ActionHead.DESTROY),
+            _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE),
+            _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE_GOLD), rules.item.give_reach,
+        )  # fmt: skip
+    if rules.exchange.enabled:
+        write_market(world, market, best, rules.item.max_level)
+        write_exchange_masks(
+            world, best, _head(action_mask, head_offsets, head_sizes, ActionHead.SELL),
+            _head(action_mask, head_offsets, head_sizes, ActionHead.BUY), rules.exchange.max_listings,
+        )  # fmt: skip
 
 
 def heads_of(config: Config) -> tuple[HeadSpec, ...]:
@@ -295,6 +354,10 @@ class ObsLayout:
                 self.fields += (
                     ObsField(view.key, np.dtype(np.int16), view.shape(config), low, high, view.doc),
                 )
+        self.world_fields: tuple[ObsField, ...] = ()
+        """Tables published once per world, the same for every agent (``market``)."""
+        if config.exchange.enabled:
+            self.world_fields = (self._market(),)
 
     # ------------------------------------------------------------------ fields
 
@@ -342,6 +405,21 @@ class ObsLayout:
                         "row 0: the agent itself; then the nearest visible entities; "
                         "columns: EntityColumn")  # fmt: skip
 
+    def _market(self) -> ObsField:
+        rows = market_rows(self.config)
+        shape = (rows, len(MarketView))
+        high = np.full(shape, INT16_MAX, np.float64)
+        high[:, MarketView.TYPE] = N_ITEM_TYPES - 1
+        high[:, MarketView.LEVEL] = self.config.item.max_level
+        return ObsField("market", np.dtype(np.int16), shape, np.zeros(shape), high, MARKET_DOC)
+
+    def market_space(self) -> spaces.Box | None:
+        """Space of one world's market table (None without the exchange)."""
+        if not self.world_fields:
+            return None
+        f = self.world_fields[0]
+        return spaces.Box(low=f.low.astype(f.dtype), high=f.high.astype(f.dtype), shape=f.shape, dtype=f.dtype.type)
+
     # ------------------------------------------------------------------ derived things
 
     @property
@@ -372,6 +450,10 @@ class ObsLayout:
             lines.append(f"| `{f.key}` | {f.dtype} | {f.shape} | {f.doc} |")
         off = [view for view in SYSTEM_VIEWS if not view.enabled(self.config)]
         lines += [f"| `{view.key}` | int16 | {view.shape(self.config)} | {view.doc} |" for view in off]
+        if self.world_fields:
+            lines += [f"| `{f.key}` (per world) | {f.dtype} | {f.shape} | {f.doc} |" for f in self.world_fields]
+        else:
+            lines.append(f"| `market` (per world) | int16 | ({market_rows(self.config)}, {len(MarketView)}) | {MARKET_DOC} |")
         without = f" (without {', '.join(f'`{view.key}`' for view in off)})" if off else ""
         lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**{without}.", "", "Tile channels:", ""]
         lines += ["| channel | name | content |", "|---|---|---|"]

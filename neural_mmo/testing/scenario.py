@@ -167,10 +167,11 @@ class Scenario:
         moves: dict[int, int] | None = None,
         attacks: dict[int, tuple[int, int]] | None = None,
         heads: np.ndarray | None = None,
+        act: dict[int, dict[str, int]] | None = None,
     ) -> None:
         """One tick; ``moves`` maps slot -> Direction (others stay); ``attacks`` maps slot ->
-        ``(Style, entity number)`` (the entity must be in that agent's view); or give full
-        ``heads`` rows."""
+        ``(Style, entity number)`` (the entity must be in that agent's view); ``act`` maps slot ->
+        ``{head name: value}``; or give full ``heads`` rows."""
         if heads is None:
             actions = np.zeros((self.vec.num_slots, self.vec.n_heads), np.int64)
         else:
@@ -179,6 +180,10 @@ class Scenario:
             actions[slot, ActionHead.MOVE] = int(direction)
         for slot, (style, entity) in (attacks or {}).items():
             actions[slot, ActionHead.ATTACK] = self.attack_value(slot, style, entity)
+        column = {h.name: k for k, h in enumerate(self.vec.layout.heads)}
+        for slot, values in (act or {}).items():
+            for name, value in values.items():
+                actions[slot, column[name]] = value
         self.vec.step(actions)
 
     def row_of(self, slot: int, entity: int) -> int:
@@ -191,6 +196,13 @@ class Scenario:
     def attack_value(self, slot: int, style: int, entity: int) -> int:
         """The attack head value for agent ``slot`` attacking ``entity`` with ``style``."""
         return attack_value(int(style), self.row_of(slot, entity), self.config.observe.n_entities)
+
+    def mask(self, slot: int, head: str) -> np.ndarray:
+        """Agent ``slot``'s action mask of the head named ``head``."""
+        layout = self.vec.layout
+        k = [h.name for h in layout.heads].index(head)
+        o = layout.action_offsets[k]
+        return self.obs(slot)["action_mask"][o : o + layout.action_sizes[k]]
 
     def npc_entity(self, j: int) -> int:
         """Entity number of NPC slot ``j``."""

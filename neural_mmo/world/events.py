@@ -33,6 +33,12 @@ class EventKind(IntEnum):
     CONSUME = 14  # value: food plus water (ration) or health (potion) restored; other_id, detail: as EQUIP
     GOLD = 15  # value: gold gained; other: where from (the NPC or agent killed); detail: GoldSource
     DROP = 16  # value: item level; other: the NPC that dropped it; other_id: the item's id; detail: ItemType
+    DESTROY = 17  # value: the item's level; other_id: its id; detail: ItemType
+    GIVE = 18  # slot gave an item to other; value: quantity; detail: ItemType (other_id: the receiver)
+    LIST = 19  # value: asking price; other_id: the listed item's id; detail: ItemType
+    BUY = 20  # slot bought from other; value: price paid; detail: ItemType (other_id: the seller)
+    SELL = 21  # slot sold to other; value: price received; detail: ItemType (other_id: the buyer)
+    EXPIRE = 22  # slot's listing expired and the item came back; value: its level; other_id: its id
 
 
 EVENT_VALUES = {
@@ -50,19 +56,29 @@ EVENT_VALUES = {
     EventKind.EQUIP: "level of the item put on (other_id: its id; detail: ItemType)",
     EventKind.UNEQUIP: "level of the item taken off (other_id: its id; detail: ItemType)",
     EventKind.CONSUME: "food plus water (ration) or health (potion) restored (other_id, detail: as EQUIP)",
-    EventKind.GOLD: "gold gained (other: the entity killed; detail: GoldSource)",
+    EventKind.GOLD: "gold gained, negative when spent or given (other: who it came from or went to; "
+    "detail: GoldSource)",
     EventKind.DROP: "level of the item an NPC dropped (other: the NPC; other_id, detail: as HARVEST)",
+    EventKind.DESTROY: "level of the item destroyed (other_id: its id; detail: ItemType)",
+    EventKind.GIVE: "quantity given (other: the receiver; detail: ItemType)",
+    EventKind.LIST: "asking price of the item listed (other_id: its id; detail: ItemType)",
+    EventKind.BUY: "price paid (other: the seller; detail: ItemType)",
+    EventKind.SELL: "price received (other: the buyer; detail: ItemType)",
+    EventKind.EXPIRE: "level of the item whose listing expired, back with its seller (other_id: its id; "
+    "detail: ItemType)",
 }
 """What the ``value`` column means for each kind of event."""
 
 
 class Bound(NamedTuple):
     """The most events of one kind a tick can log: ``per_agent`` per agent slot plus ``per_npc``
-    per NPC slot."""
+    per NPC slot, plus ``per_listing`` per listing the exchange can hold (``exchange.max_listings``
+    per agent slot, with the exchange on)."""
 
     per_agent: int
     per_npc: int
     why: str
+    per_listing: int = 0
 
 
 EVENT_BOUNDS = {
@@ -85,16 +101,28 @@ EVENT_BOUNDS = {
     EventKind.EQUIP: Bound(1, 0, "one use action per agent"),
     EventKind.UNEQUIP: Bound(1, 0, "one use action per agent"),
     EventKind.CONSUME: Bound(1, 0, "one use action per agent"),
-    EventKind.GOLD: Bound(1, 1, "per killed NPC (its killer), per agent killed by an agent (loot)"),
+    EventKind.GOLD: Bound(
+        5,
+        1,
+        "per killed NPC (its killer), per agent killed by an agent (loot), and per agent's trade actions: "
+        "gold given and received (2), a purchase paid and received (2)",
+    ),
     EventKind.DROP: Bound(0, 1, "per killed NPC"),
+    EventKind.DESTROY: Bound(1, 0, "one destroy action per agent"),
+    EventKind.GIVE: Bound(1, 0, "one give action per agent"),
+    EventKind.LIST: Bound(1, 0, "one sell action per agent"),
+    EventKind.BUY: Bound(1, 0, "one buy action per agent"),
+    EventKind.SELL: Bound(1, 0, "one per purchase (one buy action per agent)"),
+    EventKind.EXPIRE: Bound(0, 0, "a listing expires at most once", per_listing=1),
 }
 """Per kind of event, how many one tick can log at most; the event log's capacity is their sum
 (:func:`event_capacity`), so a system that logs a new kind declares its bound here."""
 
 
-def event_capacity(n_agents: int, n_npcs: int) -> int:
-    """Room for every event one tick can produce: the sum of :data:`EVENT_BOUNDS`."""
-    return sum(b.per_agent * n_agents + b.per_npc * n_npcs for b in EVENT_BOUNDS.values())
+def event_capacity(n_agents: int, n_npcs: int, listings: int = 0) -> int:
+    """Room for every event one tick can produce: the sum of :data:`EVENT_BOUNDS` (``listings``:
+    the most listings the exchange can hold, 0 without one)."""
+    return sum(b.per_agent * n_agents + b.per_npc * n_npcs + b.per_listing * listings for b in EVENT_BOUNDS.values())
 
 
 class GoldSource(IntEnum):
@@ -102,6 +130,8 @@ class GoldSource(IntEnum):
 
     NPC = 1  # killing an NPC (npc_gold x its level)
     LOOT = 2  # killing an agent that had gold
+    GIFT = 3  # given by another agent (the giver's event is negative)
+    SALE = 4  # an item sold on the exchange (the buyer's event is negative)
 
 
 class DeathCause(IntEnum):

@@ -409,6 +409,41 @@ def drop_to_ground(items: ItemTable, holdings: Holdings, k: int, r: int, c: int)
     return True
 
 
+@numba.njit(cache=True)
+def list_item(
+    items: ItemTable, holdings: Holdings, next_id: np.ndarray, agent: int, s: int, price: int, tick: int
+) -> int:  # fmt: skip
+    """List one piece of the item at agent ``agent``'s inventory position ``s`` on the exchange at
+    ``price``: the whole row when it holds one piece, else one piece split off into a new row (a
+    new item id). Returns the listed row, or -1 (nothing changed) when the position is empty, the
+    price below 1, or a split finds the table full."""
+    if s < 0 or s >= holdings.inventory.shape[1] or price < 1:
+        return -1
+    k = holdings.inventory[agent, s]
+    if k < 0:
+        return -1
+    if items.quantity[k] > 1:
+        piece = free_row(items)
+        if piece < 0:
+            return -1
+        items.quantity[k] -= 1
+        items.alive[piece] = True
+        items.item_id[piece] = next_id[0]
+        next_id[0] += 1
+        items.type[piece] = items.type[k]
+        items.level[piece] = items.level[k]
+        items.quantity[piece] = 1
+        k = piece
+    else:
+        _detach(items, holdings, k)
+    items.place[k] = Place.LISTED
+    items.owner[k] = agent
+    items.slot[k] = -1
+    items.price[k] = price
+    items.listed_tick[k] = tick
+    return k
+
+
 # ---------------------------------------------------------------------- combat
 
 
@@ -459,8 +494,11 @@ def armour_block(item_level: np.ndarray, equipment: np.ndarray, i: int, per_leve
 # ---------------------------------------------------------------------- checking
 
 
-def check_items(items: ItemTable, holdings: Holdings, max_stack: int) -> list[str]:
-    """Every way the item table and the holdings disagree (empty when they agree)."""
+def check_items(
+    items: ItemTable, holdings: Holdings, max_stack: int, listed: np.ndarray | None = None
+) -> list[str]:
+    """Every way the item table and the holdings disagree (empty when they agree); with
+    ``listed`` (the exchange's listings per agent), also every way the listings disagree with it."""
     problems: list[str] = []
     inventory, equipment = holdings
     named: dict[int, tuple[str, int, int]] = {}
@@ -491,6 +529,19 @@ def check_items(items: ItemTable, holdings: Holdings, max_stack: int) -> list[st
             problems.append(f"row {k} ({ItemType(t).name}) is worn in slot {items.slot[k]}")
         if items.place[k] == Place.NOWHERE:
             problems.append(f"row {k} is alive but placed nowhere")
+        if items.place[k] == Place.LISTED and not (
+            0 <= items.owner[k] < inventory.shape[0] and items.price[k] >= 1 and items.quantity[k] == 1
+            and items.listed_tick[k] >= 0
+        ):  # fmt: skip
+            problems.append(f"row {k} is listed as {items.row(k)}")
+        if items.place[k] > Place.GROUND:
+            problems.append(f"row {k} has place {items.place[k]}")
+    if listed is not None:
+        on_market = items.alive & (items.place == Place.LISTED)
+        owners = items.owner[on_market]
+        counts = np.bincount(owners[(owners >= 0) & (owners < len(listed))], minlength=len(listed))
+        if (counts != listed).any():
+            problems.append(f"listings per agent {listed.tolist()} do not match the listed rows {counts.tolist()}")
     ids = items.item_id[items.alive]
     if len(np.unique(ids)) != len(ids):
         problems.append("two live rows share an item id")
@@ -530,3 +581,35 @@ def write_items_view(items: ItemTable, holdings: Holdings, alive: np.ndarray, de
             out[i, row, ItemView.LEVEL] = items.level[k]
             out[i, row, ItemView.QUANTITY] = min(items.quantity[k], 32767)
             out[i, row, ItemView.EQUIPPED] = row < n_equip
+
+
+class EquipmentView(IntEnum):
+    """Columns of the ``equipment`` observation: what each entity row's agent visibly wears (zero
+    rows for NPCs and empty rows)."""
+
+    WEAPON = 0  # ItemType of its weapon (0: none)
+    WEAPON_LEVEL = 1
+    ARMOUR_LEVEL = 2  # levels of its hat, top and bottom, summed
+
+
+@numba.njit(cache=True)
+def write_equipment_view(items: ItemTable, equipment: np.ndarray, entity_slot: np.ndarray, out: np.ndarray) -> None:
+    """``out[i, row]`` (int16 ``[n_entities, len(EquipmentView)]``): the equipment of the agent
+    that entity row ``row`` of slot ``i``'s observation shows (``entity_slot``; -1: nobody)."""
+    n = equipment.shape[0]
+    for i in range(out.shape[0]):
+        for row in range(out.shape[1]):
+            j = entity_slot[i, row]
+            out[i, row, :] = 0
+            if j < 0 or j >= n:
+                continue
+            w = equipment[j, EquipSlot.WEAPON]
+            if w >= 0:
+                out[i, row, EquipmentView.WEAPON] = items.type[w]
+                out[i, row, EquipmentView.WEAPON_LEVEL] = items.level[w]
+            armour = 0
+            for e in (EquipSlot.HEAD, EquipSlot.BODY, EquipSlot.LEGS):
+                k = equipment[j, e]
+                if k >= 0:
+                    armour += items.level[k]
+            out[i, row, EquipmentView.ARMOUR_LEVEL] = armour

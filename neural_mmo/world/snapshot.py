@@ -323,6 +323,7 @@ def _index_ranges(config: Config) -> dict[str, tuple[int, int]]:
         "items.slot": (-1, max(config.item.inventory_slots, N_EQUIP_SLOTS)),
         "items.r": (0, side), "items.c": (0, side),
         "holdings.inventory": (-1, config.item.capacity), "holdings.equipment": (-1, config.item.capacity),
+        "market.last_price": (0, 2**31 - 1), "market.listed": (0, config.exchange.max_listings + 1),
     }  # fmt: skip
 
 
@@ -337,7 +338,8 @@ def check_world_values(
     if config.item.enabled:
         items = ItemTable(**{c: saved[f"{prefix}items.{c}"] for c in ItemTable._fields})
         holdings = Holdings(*(saved[f"{prefix}holdings.{c}"] for c in Holdings._fields))
-        problems = check_items(items, holdings, config.item.max_stack)
+        listed = saved.get(f"{prefix}market.listed") if config.exchange.enabled else None
+        problems = check_items(items, holdings, config.item.max_stack, listed)
         if problems:
             raise SaveError(f"{path}: {prefix}items and holdings disagree: {problems[0]}")
     counts = saved.get(prefix + "events.counts")

@@ -19,7 +19,7 @@ import numpy as np
 from neural_mmo.config import Config
 from neural_mmo.world.events import EventLog, event_capacity
 from neural_mmo.world.geometry import nearest_first
-from neural_mmo.world.items import Holdings, ItemTable
+from neural_mmo.world.items import N_ITEM_TYPES, Holdings, ItemTable
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import Rules, make_rules
 from neural_mmo.world.tables import N_PROFESSIONS, AgentTable, NpcTable, Table
@@ -97,6 +97,42 @@ class Professions(NamedTuple):
         return Professions(np.zeros((n_agents, width), np.int16), np.zeros((n_agents, width), np.int32))
 
 
+def _listings(cfg: Config) -> int:
+    """The most listings the exchange can hold at once (0 without an exchange)."""
+    return cfg.spawn.n_agents * cfg.exchange.max_listings * cfg.exchange.enabled
+
+
+class Market(NamedTuple):
+    """The exchange's own state (``exchange.enabled``; empty otherwise). The listings themselves are
+    rows of the item table (``Place.LISTED``); a market row is an item type and level:
+    ``(type - 1) * item.max_level + level - 1`` (:mod:`neural_mmo.world.systems.exchange`)."""
+
+    last_price: np.ndarray  # int32 [(N_ITEM_TYPES - 1) * item.max_level]  price of the last sale; 0: none yet
+    listed: np.ndarray  # int32 [N]  listings each agent has on the market
+
+    @staticmethod
+    def empty(cfg: Config) -> Market:
+        on = cfg.exchange.enabled
+        rows = (N_ITEM_TYPES - 1) * cfg.item.max_level * on
+        return Market(np.zeros(rows, np.int32), np.zeros(cfg.spawn.n_agents * on, np.int32))
+
+
+class ExchangeWork(NamedTuple):
+    """Work arrays of the buys (the listed rows grouped by market row); empty without an exchange."""
+
+    order: np.ndarray  # int32 [item.capacity]
+    start: np.ndarray  # int32 [market rows + 1]
+    fill: np.ndarray  # int32 [market rows]
+
+    @staticmethod
+    def empty(cfg: Config) -> ExchangeWork:
+        on = cfg.exchange.enabled
+        rows = (N_ITEM_TYPES - 1) * cfg.item.max_level * on
+        return ExchangeWork(
+            np.zeros(cfg.item.capacity * on, np.int32), np.zeros(rows + on, np.int32), np.zeros(rows, np.int32)
+        )
+
+
 def _grid(dtype: type) -> Callable[[Config], np.ndarray]:
     return lambda cfg: np.zeros((cfg.grid_side, cfg.grid_side), dtype)
 
@@ -141,10 +177,12 @@ class WorldState:
     professions: Professions = _part(
         Role.STATE, lambda cfg: Professions.empty(cfg.spawn.n_agents, cfg.profession.enabled)
     )
+    # the exchange's last prices and each agent's number of listings (empty while it is off)
+    market: Market = _part(Role.STATE, Market.empty)
     # timer wheel of depleted tiles
     regrowth: RegrowthQueue = _part(Role.STATE, lambda cfg: RegrowthQueue.empty(cfg.grid_side), -1)
     events: EventLog = _part(
-        Role.TICK, lambda cfg: EventLog.empty(event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs))
+        Role.TICK, lambda cfg: EventLog.empty(event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs, _listings(cfg)))
     )
     # int64 [1]  rings of the playable area, counted from its edge, where nothing may spawn this
     # tick (0: none; reopened as each tick begins, raised by systems that close the edges)
@@ -155,6 +193,8 @@ class WorldState:
     npc_offsets: np.ndarray = _part(Role.CONST, lambda cfg: nearest_first(cfg.npc.sight))
     # int32 [2, N]  per-tick work arrays (move and attack order; damage dealt)
     scratch: np.ndarray = _part(Role.WORK, lambda cfg: np.zeros((2, cfg.spawn.n_agents), np.int32))
+    # the buys' grouping of listings (see neural_mmo.world.systems.exchange)
+    exchange_work: ExchangeWork = _part(Role.WORK, ExchangeWork.empty)
     # int32 [2, (2V+1)^2]  path search work arrays (marks, queue)
     npc_search: np.ndarray = _part(
         Role.WORK, lambda cfg: np.zeros((2, (2 * cfg.npc.sight + 1) ** 2), np.int32)

@@ -4,21 +4,23 @@
 |-------|------------------------|--------------------------------------------------------------------|
 | 1     | begin tick             | clear the event log, reopen closed rings, advance the clock        |
 | 2     | ``use_items``          | items on: use head, slot order: take off, put on, eat, drink       |
-| 3     | ``resolve_attacks``    | attack head: agents attack from where they stand, random order     |
+| 3     | ``trade``              | items on: destroy, give, give gold, slot order                     |
+| 4     | ``run_exchange``       | exchange on: expiry, sells (slot order), buys (random order)       |
+| 5     | ``resolve_attacks``    | attack head: agents attack from where they stand, random order     |
 |       | (``choose_targets``)   | first: combat off drops attacks; automatic targeting picks targets |
-| 4     | ``act_npcs``           | NPCs regenerate, pick targets, attack or move (path search)        |
-| 5     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
-| 6     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
-| 7     | ``harvest``            | professions on: gather resource tiles into items, XP               |
-| 8     | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
-| 9     | ``close_fog``          | the fog (when enabled) hurts agents outside the safe square        |
-| 10    | ``npc_drops``          | items on: gold, maybe an item, for each agent that killed an NPC   |
-| 11    | ``leave_items``        | items on: the dead's items and gold go to their killer, or vanish  |
-| 12    | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
-| 13    | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
-| 14    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
-| 15    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
-| 16    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
+| 6     | ``act_npcs``           | NPCs regenerate, pick targets, attack or move (path search)        |
+| 7     | ``move_agents``        | move head: one step or stay, random order, lava marks death        |
+| 8     | ``forage``             | eat on forest (it depletes to scrub), drink next to water, XP      |
+| 9     | ``harvest``            | professions on: gather resource tiles into items, XP               |
+| 10    | ``update_vitals``      | food/water decay, starvation/dehydration damage, regeneration      |
+| 11    | ``close_fog``          | the fog (when enabled) hurts agents outside the safe square        |
+| 12    | ``npc_drops``          | items on: gold, maybe an item, for each agent that killed an NPC   |
+| 13    | ``leave_items``        | items on: the dead's items and gold go to their killer, or vanish  |
+| 14    | ``remove_dead``        | dead agents leave the map, DEATH events with cause and killer      |
+| 15    | ``remove_dead_npcs``   | killed NPCs leave the map (their KILL event was logged)            |
+| 16    | ``regrow_resources``   | depleted tiles whose time has come regrow                          |
+| 17    | ``spawn_continuous``   | continuous mode: new agents at the edges (not on the last tick)    |
+| 18    | ``spawn_npcs``         | NPCs respawn at random tiles while below the cap                   |
 
 So within one tick an agent attacks before it moves: its target is where the observation showed
 it. (A masked-in attack can still find its target killed earlier in the tick, and a masked-in
@@ -38,13 +40,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from neural_mmo.world.commands import Command
+from neural_mmo.world.commands import NO_COMMAND, Command
 from neural_mmo.world.rng import system_streams, terrain_generator
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 from neural_mmo.world.systems.combat import resolve_attacks
 from neural_mmo.world.systems.death import remove_dead, remove_dead_npcs
 from neural_mmo.world.systems.drops import npc_drops
+from neural_mmo.world.systems.exchange import run_exchange
 from neural_mmo.world.systems.fog import close_fog
 from neural_mmo.world.systems.foraging import forage
 from neural_mmo.world.systems.harvest import harvest
@@ -55,6 +58,7 @@ from neural_mmo.world.systems.npc import act_npcs, spawn_npcs
 from neural_mmo.world.systems.regrowth import regrow_resources, schedule_initial_regrowth
 from neural_mmo.world.systems.spawning import place_agents, spawn_concurrent, spawn_continuous
 from neural_mmo.world.systems.targeting import choose_targets
+from neural_mmo.world.systems.trade import trade
 from neural_mmo.world.systems.vitals import update_vitals
 from neural_mmo.world.terrain import generate_terrain
 
@@ -67,6 +71,8 @@ def tick(world: World, commands: np.ndarray, rules: Rules) -> None:
     world.clock[Clock.TICK] += 1
     now = world.clock[Clock.TICK]
     use_items(world, commands, rules)
+    trade(world, commands, rules)
+    run_exchange(world, commands, rules)
     choose_targets(world, commands, rules)
     resolve_attacks(world, commands, rules)
     act_npcs(world, rules)
@@ -99,9 +105,7 @@ def step(state: WorldState, commands: np.ndarray) -> None:
 
 def commands_for(state: WorldState, moves: np.ndarray | None = None) -> np.ndarray:
     """A command array for ``state`` (all no-ops), with the ``moves`` column filled if given."""
-    commands = np.zeros((state.agents.capacity, len(Command)), np.int32)
-    commands[:, Command.TARGET] = -1
-    commands[:, Command.USE] = -1
+    commands = np.tile(np.array(NO_COMMAND, np.int32), (state.agents.capacity, 1))
     if moves is not None:
         commands[:, Command.MOVE] = moves
     return commands

@@ -3,7 +3,8 @@
 Runs just before the dead leave the map, in slot order over the agents that died this tick.
 With ``item.loot`` and a killer that is an agent still alive after this tick's damage (not dying
 itself), the killer takes the victim's items, equipment first (in EquipSlot order), then the
-inventory (in position order), each into its own inventory as
+inventory (in position order), then its listings on the exchange (in item-table order), each
+into its own inventory as
 :func:`~neural_mmo.world.items.move_to_inventory` allows (merging stacks of the same type and
 level); whatever does not fit vanishes. It also takes all the victim's gold (a GOLD event, detail
 LOOT). Without a killer agent (a death by the world, or by an NPC), or with ``item.loot`` off,
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numba
 
 from neural_mmo.world.events import EventKind, GoldSource, log_pair
-from neural_mmo.world.items import destroy, move_to_inventory
+from neural_mmo.world.items import Place, destroy, move_to_inventory
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import World
 from neural_mmo.world.systems.death import entity_id
@@ -43,6 +44,16 @@ def _leave_items(world: World, i: int, rules: Rules) -> None:
         else:
             destroy(items, holdings, k)
             lost += 1
+    if world.market.listed.shape[0] > 0 and world.market.listed[i] > 0:  # its listings, last
+        for k in range(items.alive.shape[0]):
+            if not items.alive[k] or items.place[k] != Place.LISTED or items.owner[k] != i:
+                continue
+            if heir >= 0 and move_to_inventory(items, holdings, k, heir, rules.item.max_stack):
+                taken += 1
+            else:
+                destroy(items, holdings, k)
+                lost += 1
+        world.market.listed[i] = 0
     gold = world.gold[i]
     world.gold[i] = 0
     if heir >= 0 and gold > 0:
