@@ -8,7 +8,10 @@ started (or the replay was last sought, or a new episode began). Built-ins:
 * ``skills``: the level of the chosen skill (``view.skill``) where each living agent stands;
 * ``population``: the population (1-based; 0: never visited) of the last agent seen on each tile;
 * ``attacks``: the style of the last attack an agent made from each tile (1 melee, 2 range,
-  3 mage; 0: none), splatted as they happen.
+  3 mage; 0: none), splatted as they happen;
+* ``resources``: the resource on each tile (:data:`RESOURCE_KINDS`: 1 ore, 2 tree, 3 crystal,
+  4 herb, 5 fish; 0: none), a depleted tile (slag, stump, rubble, weeds, fished water) counting
+  as the resource it regrows into; all 0 in a world without professions.
 
 ``counts`` is the exploration map of the research tools (``neural-mmo analyze``) as it grows.
 
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neural_mmo.world.events import EventColumn, EventKind
+from neural_mmo.world.materials import N_MATERIALS, Material
 from neural_mmo.world.state import WorldState
 from neural_mmo.world.tables import Skill
 
@@ -174,7 +178,31 @@ def _attacks(view: WorldView) -> np.ndarray:
     return view.last_attack
 
 
+RESOURCE_KINDS = ("ore", "tree", "crystal", "herb", "fish")
+"""Values 1 .. 5 of the ``resources`` overlay (0: no resource)."""
+RESOURCE_OF = np.zeros(N_MATERIALS, np.uint8)
+"""``RESOURCE_OF[material]``: its value in the ``resources`` overlay; a depleted form has its resource's."""
+for _kind, (_full, _depleted) in enumerate(
+    [
+        (Material.ORE, Material.SLAG),
+        (Material.TREE, Material.STUMP),
+        (Material.CRYSTAL, Material.RUBBLE),
+        (Material.HERB, Material.WEEDS),
+        (Material.FISH, Material.FISHED),
+    ],
+    start=1,
+):
+    RESOURCE_OF[_full] = RESOURCE_OF[_depleted] = _kind
+del _kind, _full, _depleted
+RESOURCE_OF.flags.writeable = False
+
+
+def _resources(view: WorldView) -> np.ndarray:
+    return RESOURCE_OF[view.state.material]
+
+
 register_overlay("counts", _counts)
 register_overlay("skills", _skills)
 register_overlay("population", _population)
 register_overlay("attacks", _attacks)
+register_overlay("resources", _resources)

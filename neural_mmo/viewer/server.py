@@ -43,7 +43,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from neural_mmo.viewer.frames import Frame, FrameEncoder, frame_text
+from neural_mmo.viewer.frames import EQUIP_SLOT_NAMES, ITEM_NAMES, Frame, FrameEncoder, frame_text
 from neural_mmo.viewer.overlays import (
     OverlayError,
     OverlayTracker,
@@ -618,6 +618,7 @@ class ViewerServer:
         self.clients.add(client)
         hello = {"type": "hello", "source": "replay" if self.source.seekable else "live",
                  "overlays": overlay_names(), "skills": [s.name.lower() for s in Skill],
+                 "items": ITEM_NAMES, "equip_slots": EQUIP_SLOT_NAMES,
                  "commands": sorted(COMMANDS)}  # fmt: skip
         if self.source.seekable:
             hello["ticks"] = [self.source.ticks.start, self.source.ticks.stop - 1]

@@ -12,8 +12,10 @@ from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.viewer import OverlayError, register_overlay
 from neural_mmo.viewer.frames import FrameEncoder, frame_text, map_part
-from neural_mmo.viewer.overlays import OverlayTracker, compute_overlay, quantise
+from neural_mmo.viewer.overlays import RESOURCE_KINDS, OverlayTracker, compute_overlay, quantise
 from neural_mmo.world.events import EventKind
+from neural_mmo.world.items import EquipSlot, ItemType, Place, create_item, equip, list_item
+from neural_mmo.world.materials import Material
 from neural_mmo.world.tables import Skill
 
 
@@ -142,3 +144,146 @@ def test_quantise_spans_0_to_255():
     assert (layer["min"], layer["max"]) == (0.0, 10.0)
     flat = quantise(np.full((2, 2), 7.0))
     assert np.frombuffer(base64.b64decode(flat["data"]), np.uint8).tolist() == [0, 0, 0, 0]
+
+
+# ---------------------------------------------------------------------- the economy
+
+ECONOMY = {"item.enabled": True, "profession.enabled": True, "exchange.enabled": True}
+ECONOMY_KEYS = ("gold", "items", "listings")
+
+
+def _economy_vec(seed: int = 0) -> VecEnv:
+    return VecEnv(1, config=Config.preset("small").override(ECONOMY), seed=seed)
+
+
+def _held(state, slot: int) -> list[list[int]]:
+    """What the frame should say agent ``slot`` holds, read from the holdings one entry at a time."""
+    items, out = state.items, []
+    for k in [*state.holdings.equipment[slot], *state.holdings.inventory[slot]]:
+        if k >= 0:
+            out.append([int(items.type[k]), int(items.level[k]), int(items.quantity[k]), int(items.place[k]),
+                        int(items.slot[k])])  # fmt: skip
+    return out
+
+
+def test_frames_without_items_have_no_economy_parts():
+    state = next(_run(0))
+    body = FrameEncoder().encode(state).body
+    assert not set(ECONOMY_KEYS) & set(body["agents"])
+    assert "loot" not in body and "market" not in body
+    # items without an exchange: holdings and gold, but no market
+    vec = VecEnv(1, config=Config.preset("small").override({"item.enabled": True}), seed=0)
+    vec.reset()
+    body = FrameEncoder().encode(vec.worlds[0]).body
+    assert {"gold", "items"} <= set(body["agents"]) and "listings" not in body["agents"]
+    assert body["loot"] == [] and "market" not in body
+
+
+def test_frame_shows_gold_holdings_and_market():
+    vec = _economy_vec()
+    vec.reset()
+    state = vec.worlds[0]
+    items, holdings, ids, max_stack = state.items, state.holdings, state.item_ids, state.config.item.max_stack
+    slots = np.flatnonzero(state.agents.alive)
+    assert len(slots) >= 3
+    fighter, seller, other = (int(s) for s in slots[:3])
+    assert (holdings.inventory[slots] < 0).all() and (holdings.equipment[slots] < 0).all()
+
+    spear = create_item(items, holdings, ids, fighter, ItemType.SPEAR, 3, 1, max_stack)
+    assert spear >= 0 and equip(items, holdings, fighter, 0)
+    assert create_item(items, holdings, ids, fighter, ItemType.RATION, 1, 5, max_stack) >= 0
+    assert create_item(items, holdings, ids, fighter, ItemType.POTION, 2, 2, max_stack) >= 0
+    state.gold[fighter] = 42
+    # two listings of level-2 arrows (one split off a stack of 3), and a sold-out row with a last price
+    assert create_item(items, holdings, ids, seller, ItemType.ARROW, 2, 3, max_stack) >= 0
+    assert list_item(items, holdings, ids, seller, 0, 7, state.tick) >= 0
+    assert create_item(items, holdings, ids, other, ItemType.ARROW, 2, 1, max_stack) >= 0
+    assert list_item(items, holdings, ids, other, 0, 4, state.tick) >= 0
+    state.market.listed[[seller, other]] = 1
+    max_level = state.config.item.max_level
+    state.market.last_price[(ItemType.BOW - 1) * max_level + 1 - 1] = 9
+
+    body = FrameEncoder().encode(state).body
+    agents = body["agents"]
+    at = {slot: i for i, slot in enumerate(agents["slot"])}
+    assert agents["items"][at[fighter]] == [
+        [ItemType.SPEAR, 3, 1, Place.EQUIPPED, EquipSlot.WEAPON],
+        [ItemType.RATION, 1, 5, Place.INVENTORY, 0],
+        [ItemType.POTION, 2, 2, Place.INVENTORY, 1],
+    ]
+    assert agents["items"][at[seller]] == [[ItemType.ARROW, 2, 2, Place.INVENTORY, 0]]  # one piece listed
+    assert agents["items"][at[other]] == []  # its only arrow is on the market
+    assert agents["gold"][at[fighter]] == 42
+    assert agents["gold"] == state.gold[agents["slot"]].tolist()
+    assert [agents["listings"][at[s]] for s in (fighter, seller, other)] == [0, 1, 1]
+    for slot in agents["slot"]:
+        assert agents["items"][at[slot]] == _held(state, slot)
+    # [type, level, cheapest, listings, last price]: rows with listings or a last sale, in row order
+    assert body["market"] == [[ItemType.BOW, 1, 0, 0, 9], [ItemType.ARROW, 2, 4, 2, 0]]
+    assert body["loot"] == []
+    text = FrameEncoder().encode(state).text  # JSON-ready
+    assert '"market":[[2,1,0,0,9],[13,2,4,2,0]]' in text
+
+
+def test_loot_markers_follow_loot_and_drop_events():
+    """A scripted run: every LOOT and DROP event of a tick is a marker at the receiver's tile, and
+    every agent's items are its holdings, tick after tick."""
+    vec = _economy_vec()
+    policy = FighterPolicy(vec.layout, seed=0)
+    obs, _ = vec.reset()
+    encoder = FrameEncoder()
+    seen: set[str] = set()
+    for _ in range(300):
+        obs, *_ = vec.step(policy.act(obs))
+        state = vec.worlds[0]
+        body = encoder.encode(state).body
+        ev = state.events
+        expected = []
+        for k in range(ev.n):
+            kind = int(ev.kind[k])
+            if kind not in (EventKind.LOOT, EventKind.DROP):
+                continue
+            slot = int(ev.slot[k])
+            # the marker is where the receiver (the killer) stands
+            assert (int(ev.r[k]), int(ev.c[k])) == (int(state.agents.r[slot]), int(state.agents.c[slot]))
+            if kind == EventKind.LOOT:  # items taken, items that vanished
+                expected.append([int(ev.r[k]), int(ev.c[k]), "loot", int(ev.agent_id[k]), int(ev.value[k]),
+                                 int(ev.detail[k])])  # fmt: skip
+                assert int(ev.value[k]) + int(ev.detail[k]) > 0
+            else:  # the dropped item's type and level
+                expected.append([int(ev.r[k]), int(ev.c[k]), "drop", int(ev.agent_id[k]), int(ev.detail[k]),
+                                 int(ev.value[k])])  # fmt: skip
+                assert 1 <= int(ev.detail[k]) <= ItemType.BOTTOM
+        assert body["loot"] == expected
+        seen |= {row[2] for row in expected}
+        agents = body["agents"]
+        for i, slot in enumerate(agents["slot"]):
+            assert agents["items"][i] == _held(state, slot)
+        if seen == {"loot", "drop"}:
+            break
+    assert seen == {"loot", "drop"}, f"the run must show both kinds of marker; saw {seen}"
+
+
+def test_resources_overlay_marks_each_resource_and_its_depleted_form():
+    vec = _economy_vec()
+    vec.reset()
+    state = vec.worlds[0]
+    pairs = [(Material.ORE, Material.SLAG), (Material.TREE, Material.STUMP),
+             (Material.CRYSTAL, Material.RUBBLE), (Material.HERB, Material.WEEDS),
+             (Material.FISH, Material.FISHED)]  # fmt: skip
+    for full, _ in pairs:
+        assert (state.material == full).any(), f"the map must hold {full.name} for this test to mean anything"
+    # deplete one tile of each resource: it still shows where the resource lies
+    for full, depleted in pairs:
+        r, c = np.argwhere(state.material == full)[0]
+        state.material[r, c] = depleted
+    layer = compute_overlay("resources", OverlayTracker().view(state))
+    expected = np.zeros(state.material.shape)
+    for kind, (full, depleted) in enumerate(pairs, start=1):
+        expected[(state.material == full) | (state.material == depleted)] = kind
+    assert np.array_equal(layer, expected)
+    assert RESOURCE_KINDS == ("ore", "tree", "crystal", "herb", "fish")
+    assert set(np.unique(layer)) == {0, 1, 2, 3, 4, 5}
+    # a world without professions has no resource anywhere
+    plain = next(_run(0))
+    assert not compute_overlay("resources", OverlayTracker().view(plain)).any()

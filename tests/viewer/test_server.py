@@ -27,6 +27,7 @@ from neural_mmo.viewer.server import (
     ViewerServer,
     parse_command,
 )
+from neural_mmo.world.items import ItemType
 
 TIMEOUT = 30  # only keeps a broken test from hanging
 
@@ -77,6 +78,9 @@ def test_live_client_gets_increasing_ticks_and_map(live):
     with connect(url(live)) as ws:
         hello = json.loads(ws.recv(timeout=TIMEOUT))
         assert hello["type"] == "hello" and hello["source"] == "live" and "counts" in hello["overlays"]
+        assert "resources" in hello["overlays"]
+        assert hello["items"][ItemType.SPEAR] == "spear" and len(hello["items"]) == len(ItemType)
+        assert hello["equip_slots"] == ["weapon", "tool", "head", "body", "legs", "ammo"]
         got = frames(ws, 6)
     ticks = [f["tick"] for f in got]
     assert ticks == sorted(ticks) and ticks[-1] > ticks[0]

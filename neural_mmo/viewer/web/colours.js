@@ -44,6 +44,10 @@ export const STYLE_NAMES = ["none", "melee", "range", "mage"];
 export const AREA_CSS = { fog: "rgba(150, 60, 200, 0.45)" };
 export const AREA_DEFAULT_CSS = "rgba(255, 255, 255, 0.3)";
 
+// Loot markers (a frame's "loot" rows, by kind): items taken from a killed agent ("loot") and an
+// item an NPC dropped to its killer ("drop"), drawn as a ring round the receiver's tile.
+export const LOOT_CSS = { loot: "#ffc61a", drop: "#3ee0ff" };
+
 export const css = ([r, g, b]) => `rgb(${r},${g},${b})`;
 
 export function populationCss(population) {

@@ -1,6 +1,8 @@
 // Neural MMO viewer client: a websocket to /ws, a 2D canvas with a cached tile layer, agents,
-// NPCs, attacks and an optional heatmap overlay. Message format: docs/viewer.md.
-import { MATERIAL_RGB, HEAT_LUT, STYLE_CSS, AREA_CSS, AREA_DEFAULT_CSS, populationCss, npcCss } from "./colours.js";
+// NPCs, attacks, loot markers and an optional heatmap overlay; the selected agent's panel (with its
+// gold and items when the world has them) and the exchange's market panel. Message format:
+// docs/viewer.md.
+import { MATERIAL_RGB, HEAT_LUT, STYLE_CSS, AREA_CSS, AREA_DEFAULT_CSS, LOOT_CSS, populationCss, npcCss } from "./colours.js";
 
 const $ = (id) => document.getElementById(id);
 const canvas = $("world");
@@ -22,6 +24,11 @@ const state = {
   ticks: null, // [first, last] for replays
   overlays: [],
   skills: [],
+  itemNames: [], // item type names by ItemType value (hello.items)
+  equipSlots: [], // equipment slot names by EquipSlot value (hello.equip_slots)
+  market: null, // the latest frame's market rows as objects; null: the world has no exchange
+  marketOpen: false,
+  loot: [], // {r, c, kind, agent, a, b, tick}: loot markers of the last LOOT_TICKS ticks
   rows: 0,
   cols: 0,
   material: null, // Uint8Array row-major
@@ -50,6 +57,8 @@ const state = {
 };
 
 const ATTACK_MS = 450;
+const LOOT_TICKS = 5; // a loot marker shows for this many ticks from the tick of its event
+const lootRadius = (scale) => Math.max(scale * 0.5 + 6, scale * 1.1); // CSS pixels from the tile centre
 
 // ---------------------------------------------------------------- debug hook (read only)
 
@@ -79,6 +88,12 @@ window.viewer = Object.freeze({
   get drawnTick() { return state.drawnTick; },
   get drawnOverlay() { return state.drawnOverlay; },
   get error() { return state.error; },
+  get itemNames() { return [...state.itemNames]; },
+  get equipSlots() { return [...state.equipSlots]; },
+  // {type, name, level, cheapest, count, last} per market row (null: no exchange)
+  get market() { return state.market ? [...state.market] : null; },
+  get marketOpen() { return state.marketOpen; },
+  get loot() { return state.loot.map((m) => Object.freeze({ ...m })); },
   // Page (client) coordinates of the centre of tile (r, c) as drawn now.
   screenOf(r, c) {
     const box = canvas.getBoundingClientRect();
@@ -193,6 +208,14 @@ function onFrame(frame) {
   state.byId = new Map(state.agents.map((a) => [a.id, a]));
   const now = performance.now();
   for (const [fr, fc, tr, tc, style] of frame.attacks) state.attacks.push({ fr, fc, tr, tc, style, until: now + ATTACK_MS });
+  // loot markers: kept LOOT_TICKS ticks (paused: kept); a jump back in time (a seek) drops later ones
+  state.loot = state.loot.filter((m) => m.tick <= frame.tick && frame.tick < m.tick + LOOT_TICKS);
+  for (const [r, c, kind, agent, a, b] of frame.loot ?? []) {
+    if (!state.loot.some((m) => m.tick === frame.tick && m.r === r && m.c === c && m.kind === kind && m.agent === agent)) {
+      state.loot.push({ r, c, kind, agent, a, b, tick: frame.tick });
+    }
+  }
+  updateMarket(frame.market);
   if (frame.overlay) applyOverlay(frame.overlay);
   else if (state.overlay) clearOverlay();
   if (state.selected !== null) {
@@ -317,6 +340,19 @@ function draw(now) {
     }
   }
 
+  // loot markers: a ring round the tile of the agent that received items (outside the selection
+  // box), fading over LOOT_TICKS
+  ctx.lineWidth = Math.max(2, scale * 0.15);
+  for (const m of state.loot) {
+    if (!visible(m.r, m.c)) continue;
+    ctx.globalAlpha = Math.max(0.3, 1 - (state.tick - m.tick) / LOOT_TICKS);
+    ctx.strokeStyle = LOOT_CSS[m.kind] ?? LOOT_CSS.loot;
+    ctx.beginPath();
+    ctx.arc((m.c + 0.5 - x) * scale, (m.r + 0.5 - y) * scale, lootRadius(scale), 0, 2 * Math.PI);
+    ctx.stroke();
+  }
+  ctx.globalAlpha = 1;
+
   if (state.selected !== null && state.selectedAgent) {
     const a = state.selectedAgent;
     ctx.strokeStyle = "#fff";
@@ -366,7 +402,89 @@ function updatePanel(agent) {
   $("panel-state").textContent = agent ? "alive" : "gone (dead or out of frame)";
   const rows = (a.levels ?? []).map((lv, i) => `<tr><td>${state.skills[i] ?? `skill ${i}`}</td><td data-skill="${state.skills[i] ?? i}">${lv}</td></tr>`);
   $("panel-skills").innerHTML = rows.join("");
+  updateEconomy(a);
   $("follow").textContent = state.following ? "Unfollow" : "Follow";
+}
+
+function itemName(type) {
+  return state.itemNames[type] ?? `item ${type}`;
+}
+
+function cell(text, attrs = {}) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) td.dataset[k] = v;
+  return td;
+}
+
+function row(...cells) {
+  const tr = document.createElement("tr");
+  tr.append(...cells);
+  return tr;
+}
+
+// The panel's gold, equipment and inventory; hidden for worlds without items (no gold column).
+function updateEconomy(a) {
+  const section = $("panel-economy");
+  if (a.gold === undefined) {
+    section.classList.remove("visible");
+    return;
+  }
+  section.classList.add("visible");
+  $("panel-gold").textContent = a.gold;
+  $("panel-listings-row").style.display = a.listings === undefined ? "none" : "";
+  $("panel-listings").textContent = a.listings ?? "-";
+  const held = a.items ?? [];
+  const worn = new Map(held.filter((it) => it[3] === 2).map((it) => [it[4], it]));
+  const equipment = state.equipSlots.map((slot, e) => {
+    const it = worn.get(e);
+    return row(cell(slot), cell(it ? `${itemName(it[0])} lv ${it[1]}${it[2] > 1 ? ` x${it[2]}` : ""}` : "-", { slot }));
+  });
+  $("panel-equipment").replaceChildren(...equipment);
+  const inventory = held
+    .filter((it) => it[3] === 1)
+    .map(([type, level, quantity, , slot]) =>
+      row(cell(itemName(type), { item: itemName(type), position: slot }), cell(`lv ${level}`), cell(`x${quantity}`)),
+    );
+  if (!inventory.length) inventory.push(row(cell("empty")));
+  $("panel-inventory").replaceChildren(...inventory);
+}
+
+// ---------------------------------------------------------------- market panel
+
+function updateMarket(rows) {
+  const had = state.market !== null;
+  state.market = rows
+    ? Object.freeze(rows.map(([type, level, cheapest, count, last]) =>
+        Object.freeze({ type, name: itemName(type), level, cheapest, count, last })))
+    : null;
+  const has = state.market !== null;
+  if (has !== had) {
+    $("market-toggle").classList.toggle("visible", has);
+    if (!has) showMarket(false);
+  }
+  if (state.marketOpen) renderMarket();
+}
+
+function renderMarket() {
+  const rows = (state.market ?? []).map((m) =>
+    row(
+      cell(m.name, { type: m.type, level: m.level }),
+      cell(m.level),
+      cell(m.count ? m.cheapest : "-", { col: "cheapest" }),
+      cell(m.count, { col: "count" }),
+      cell(m.last ? m.last : "-", { col: "last" }),
+    ),
+  );
+  $("market-rows").replaceChildren(...rows);
+  $("market-empty").style.display = rows.length ? "none" : "";
+}
+
+function showMarket(open) {
+  state.marketOpen = open && state.market !== null;
+  $("market").classList.toggle("visible", state.marketOpen);
+  $("market-toggle").textContent = state.marketOpen ? "hide market" : "market";
+  if (state.marketOpen) renderMarket();
 }
 
 function select(agent) {
@@ -454,6 +572,8 @@ canvas.addEventListener(
 );
 
 $("panel-close").addEventListener("click", () => select(null));
+$("market-toggle").addEventListener("click", () => showMarket(!state.marketOpen));
+$("market-close").addEventListener("click", () => showMarket(false));
 $("follow").addEventListener("click", () => {
   state.following = !state.following;
   if (state.following && state.selectedAgent) centreOn(state.selectedAgent.r, state.selectedAgent.c);
@@ -539,6 +659,8 @@ function onHello(hello) {
   state.source = hello.source;
   state.overlays = hello.overlays ?? [];
   state.skills = hello.skills ?? [];
+  state.itemNames = hello.items ?? [];
+  state.equipSlots = hello.equip_slots ?? [];
   state.ticks = hello.ticks ?? null;
   buildConsole();
   $("replay-controls").classList.toggle("visible", hello.source === "replay");
