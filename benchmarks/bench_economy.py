@@ -1,10 +1,12 @@
-"""The cost of the economy: VecEnv agent-steps/s with items and professions off and on, side by side.
+"""The cost of the economy: VecEnv agent-steps/s with items, professions and the exchange off and on,
+side by side.
 
     .venv/bin/python benchmarks/bench_economy.py [--rounds 5] [--ticks 400] [--worlds 1] [--preset medium]
 
 Medium preset with ``BENCH_OVERRIDES`` (every agent alive, combat at full load), the Random policy
 (uniform over what each head's mask allows, so agents harvest, put items on, take them off, eat
-rations and drink potions whenever the mask allows; the policy runs outside the clock). Each round
+rations, drink potions, destroy, give items and gold, list and buy whenever the mask allows; the
+policy runs outside the clock). Each round
 measures both settings one after the other in this process (alternating which goes first), so a
 shared machine's drift hits both; prints each setting's median over rounds, the ratio, and the
 economy events per tick that the runs produced (so the "on" figure is of a working economy).
@@ -25,8 +27,9 @@ from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.world.events import EventKind
 
-ECONOMY = {"item.enabled": True, "profession.enabled": True}
-COUNTED = (EventKind.HARVEST, EventKind.EQUIP, EventKind.UNEQUIP, EventKind.CONSUME, EventKind.LOOT)
+ECONOMY = {"item.enabled": True, "profession.enabled": True, "exchange.enabled": True}
+COUNTED = (EventKind.HARVEST, EventKind.EQUIP, EventKind.UNEQUIP, EventKind.CONSUME, EventKind.LOOT,
+           EventKind.DESTROY, EventKind.GIVE, EventKind.LIST, EventKind.BUY, EventKind.EXPIRE)  # fmt: skip
 
 
 def main() -> None:

@@ -150,6 +150,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         table.add_row(f"events: {kind}", str(summary["events"].get(kind, 0)))  # type: ignore[union-attr,attr-defined]
     for key in ("hits", "kills_of_agents", "kills_of_npcs", "top_level"):
         table.add_row(key.replace("_", " "), str(summary[key]))
+    if cfg.item.enabled:
+        economy: dict[str, Any] = summary["economy"]  # type: ignore[assignment]
+        for key in ("gold_earned", "equips", "consumed", "gifts", "listings", "sales", "market_volume"):
+            table.add_row(key.replace("_", " "), str(economy[key]))
+        table.add_row("market price mean", f"{economy['market_price_mean']:.1f}")
+        made = ", ".join(f"L{level}: {count}" for level, count in economy["items_made_by_level"].items())
+        table.add_row("items made by level", made or "-")
     Console().print(table)
     pop = np.array(stats.population)
     if pop.size:
@@ -612,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     held_out = 1_000_003  # neural_mmo.research.tournament.HELD_OUT_SEED (imported when a command runs)
     p = sub.add_parser("tournament", help="merge the populations of checkpoints and scripted policies into "
                        "shared worlds and rank them (needs neural-mmo[train,research])")  # fmt: skip
-    who = "a checkpoint ('pretrained': the shipped one), random, forager or fighter"
+    who = "a checkpoint ('pretrained': the shipped one), random, forager, fighter or merchant"
     p.add_argument("entrants", nargs="+", metavar="WHO", help=who)
     _common(p, seed=False)
     p.add_argument("--agents", type=_count(1), help="total population of each world (default: the game's)")

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neural_mmo.world.events import DeathCause, EventKind
+from neural_mmo.world.events import DeathCause, EventKind, GoldSource
 from neural_mmo.world.state import WorldState
 
 
 @dataclass
 class RunStats:
-    """Population, lifetimes, deaths by cause, event counts, hits, kills and levels of one or more
-    worlds."""
+    """Population, lifetimes, deaths by cause, event counts, hits, kills, levels and the economy
+    (gold earned, trades, items made, market volume) of one or more worlds."""
 
     population: list[int] = field(default_factory=list)
     lifetimes: list[int] = field(default_factory=list)
@@ -27,6 +27,12 @@ class RunStats:
     kills_of_agents: int = 0
     kills_of_npcs: int = 0
     top_level: int = 1
+    gold_earned: Counter[str] = field(default_factory=Counter)
+    """Gold gained by source (GoldSource name: npc, loot, gift, sale)."""
+    items_made: Counter[int] = field(default_factory=Counter)
+    """Items harvested or dropped by NPCs, by level."""
+    market_volume: int = 0
+    """Gold paid on the exchange."""
 
     def record(self, states: list[WorldState], stepped: bool = True) -> None:
         """Add the latest tick of every world: call after each step, and once after the first
@@ -47,6 +53,7 @@ class RunStats:
             level_ups = ev.value[kinds == EventKind.LEVEL_UP]
             if level_ups.size:
                 self.top_level = max(self.top_level, int(level_ups.max()))
+            self._record_economy(ev.value[:n], ev.detail[:n], kinds)
             dead = np.flatnonzero(kinds == EventKind.DEATH)
             if dead.size:
                 slots = ev.slot[dead]
@@ -57,6 +64,14 @@ class RunStats:
             self.population.append(alive)
             self.ticks += 1
             self.agent_steps += alive
+
+    def _record_economy(self, value: np.ndarray, detail: np.ndarray, kinds: np.ndarray) -> None:
+        gains = (kinds == EventKind.GOLD) & (value > 0)
+        for source, amount in zip(detail[gains].tolist(), value[gains].tolist()):
+            self.gold_earned[GoldSource(source).name.lower()] += amount
+        made = (kinds == EventKind.HARVEST) | (kinds == EventKind.DROP)
+        self.items_made.update(value[made].tolist())
+        self.market_volume += int(value[kinds == EventKind.BUY].sum())
 
     def finish(self, states: list[WorldState]) -> None:
         """Close the episodes of ``states``: agents still alive count as lifetimes too (censored
@@ -86,4 +101,21 @@ class RunStats:
             "top_level": self.top_level,
             "deaths": dict(self.deaths),
             "events": dict(self.events),
+            "economy": self._economy_summary(),
+        }
+
+    def _economy_summary(self) -> dict[str, object]:
+        """Gold earned (by source), trades, items made by level, market volume and mean price."""
+        sales = self.events.get("buy", 0)
+        return {
+            "gold_earned": sum(self.gold_earned.values()),
+            "gold_by_source": dict(self.gold_earned),
+            "items_made_by_level": dict(sorted(self.items_made.items())),
+            "equips": self.events.get("equip", 0),
+            "consumed": self.events.get("consume", 0),
+            "gifts": self.events.get("give", 0),
+            "listings": self.events.get("list", 0),
+            "sales": sales,
+            "market_volume": self.market_volume,
+            "market_price_mean": self.market_volume / sales if sales else 0.0,
         }

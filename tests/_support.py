@@ -17,7 +17,7 @@ from neural_mmo.world.items import Holdings, ItemTable
 from neural_mmo.world.materials import Material
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import make_rules, replace_rules
-from neural_mmo.world.state import Clock, Professions, RegrowthQueue, World, ring_tiles
+from neural_mmo.world.state import Clock, ExchangeWork, Market, Professions, RegrowthQueue, World, ring_tiles
 from neural_mmo.world.tables import AgentTable, NpcTable
 
 GRASS_8 = "\n".join(["........"] * 8)
@@ -172,6 +172,8 @@ def world_of(
         item_ids=np.zeros(0, np.int64),
         professions=Professions.empty(agents.capacity, False),
         gold=np.zeros(0, np.int64),
+        market=Market(np.zeros(0, np.int32), np.zeros(0, np.int32)),
+        exchange_work=ExchangeWork(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int32)),
         regrowth=RegrowthQueue.empty(side),
         events=EventLog.empty(16 * agents.capacity + 16),
         closed_rings=np.zeros(1, np.int64),
@@ -190,13 +192,11 @@ def commands_of(
     moves: Any = None, styles: Any = None, targets: Any = None, n: int | None = None
 ) -> np.ndarray:
     """Command rows (``int32 [n, len(Command)]``) from per-slot moves, styles and targets."""
-    from neural_mmo.world.commands import Command
+    from neural_mmo.world.commands import NO_COMMAND, Command
 
     given = [np.asarray(x) for x in (moves, styles, targets) if x is not None]
     n = len(given[0]) if n is None else n
-    out = np.zeros((n, len(Command)), np.int32)
-    out[:, Command.TARGET] = -1
-    out[:, Command.USE] = -1
+    out = np.tile(np.array(NO_COMMAND, np.int32), (n, 1))
     for column, values in ((Command.MOVE, moves), (Command.STYLE, styles), (Command.TARGET, targets)):
         if values is not None:
             out[:, column] = values

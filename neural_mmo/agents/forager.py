@@ -3,7 +3,8 @@
 Per agent, per tick: a breadth-first search over its own tile crop (passable, not lava, not
 occupied) finds the nearest goal: a forest tile when food is the lower fraction, a tile next to
 water otherwise. It takes the first step of that path. With no goal in view it makes a random safe
-move, biased to keep its previous heading so it explores instead of jittering.
+move, biased to keep its previous heading so it explores instead of jittering. With items it also
+uses them (:mod:`neural_mmo.agents.items`); standing on a resource tile harvests it by itself.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numba
 import numpy as np
 
 from neural_mmo.agents.base import Policy
+from neural_mmo.agents.items import use_actions
 from neural_mmo.observe.heads import ActionHead
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.observe.layout import TileChannel
@@ -113,13 +115,16 @@ def forage_actions(
 
 
 class ForagerPolicy(Policy):
-    """Seeks food or water by shortest path within view; never steps onto lava."""
+    """Seeks food or water by shortest path within view; never steps onto lava. With items: drinks
+    a potion when hurt, eats a ration when hungry or thirsty (below ``low`` of the maximum), else
+    puts on the best upgrade it may wear (:func:`~neural_mmo.agents.items.use_actions`)."""
 
     name = "forager"
 
-    def __init__(self, layout, seed: int = 0):
+    def __init__(self, layout, seed: int = 0, low: float = 0.4):
         super().__init__(layout, seed)
         self._heading = np.zeros(0, np.int8)
+        self.low = low
 
     def act(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         tiles = observations["tiles"]
@@ -133,4 +138,10 @@ class ForagerPolicy(Policy):
             int(self.layout.action_offsets[ActionHead.MOVE]), float(v.max_food), float(v.max_water),
             self._heading, self.rng, out,
         )  # fmt: skip
+        if self.layout.config.item.enabled:
+            o, size = self.layout.action_offsets[ActionHead.USE], self.layout.action_sizes[ActionHead.USE]
+            use_actions(
+                observations["items"], observations["entities"], observations["action_mask"][:, o : o + size],
+                self.low, float(v.max_food), float(v.max_water), out[:, ActionHead.USE],
+            )  # fmt: skip
         return out

@@ -116,6 +116,13 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         episode also ends when nobody is alive after a tick's spawns (concurrent mode once everyone
         died): then every slot name gets ``terminations=True``. Persistent mode has no horizon.
 
+    Market (``exchange.enabled``):
+        ``market()`` returns the world's market table (``int16 [rows, MarketView]``: one row per
+        item type and level with the cheapest asking price, the number of listings and the last
+        sale's price; see ``docs/observation.md``), ``market_space`` its Box (None without the
+        exchange). It is the same for every agent, so it is published once per world and is in no
+        agent's observation; the ``buy`` head's value ``1 + m`` names its row ``m``.
+
     State:
         ``state()`` is the global view for centralised critics: ``uint8 [G, G, 2]``, the material
         grid and the occupant channel (0: nobody, 1 + population of an agent, n_populations +
@@ -294,6 +301,16 @@ class NeuralMMOParallelEnv(_ParallelEnv):
         occupied = w.occupant >= 0
         out[..., 1][occupied] = codes[w.occupant[occupied]]
         return out
+
+    def market(self) -> np.ndarray | None:
+        """The world's market table after the last reset or step (a copy; None without the
+        exchange): see the class docs."""
+        return None if self.vec.market is None else self.vec.market[0].copy()
+
+    @functools.cached_property
+    def market_space(self) -> spaces.Box | None:
+        """Space of :meth:`market` (None without the exchange)."""
+        return self.vec.layout.market_space()
 
     def render(self) -> np.ndarray | None:
         """``render_mode="rgb_array"``: the whole map as an RGB image (``uint8 [4G, 4G, 3]``).

@@ -145,6 +145,8 @@ class SystemView(NamedTuple):
     enabled: Callable[[Config], bool]
     bounds: Callable[[Config], tuple[np.ndarray, np.ndarray]]
     doc: str
+    rows_of: str = ""
+    """"entities" when row ``k`` describes what entity row ``k`` shows (more columns of it)."""
 
     @property
     def ndim(self) -> int:
@@ -236,7 +238,8 @@ SYSTEM_VIEWS: tuple[SystemView, ...] = (
         lambda config: (np.zeros(1), np.full(1, INT16_MAX)), GOLD_DOC,
     ),
     SystemView(
-        "equipment", _equipment_shape, lambda config: config.item.enabled, _equipment_bounds, EQUIPMENT_DOC
+        "equipment", _equipment_shape, lambda config: config.item.enabled, _equipment_bounds, EQUIPMENT_DOC,
+        rows_of="entities",
     ),
 )  # fmt: skip
 """Every system view, in the order of the observation's keys (after the four above)."""
@@ -321,6 +324,8 @@ class ObsField:
     low: np.ndarray
     high: np.ndarray
     doc: str
+    rows_of: str = ""
+    """"entities" when its rows extend the entity rows (``SystemView.rows_of``)."""
 
     @property
     def nbytes(self) -> int:
@@ -352,7 +357,7 @@ class ObsLayout:
             if view.enabled(config):
                 low, high = view.bounds(config)
                 self.fields += (
-                    ObsField(view.key, np.dtype(np.int16), view.shape(config), low, high, view.doc),
+                    ObsField(view.key, np.dtype(np.int16), view.shape(config), low, high, view.doc, view.rows_of),
                 )
         self.world_fields: tuple[ObsField, ...] = ()
         """Tables published once per world, the same for every agent (``market``)."""

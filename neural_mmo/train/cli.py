@@ -115,7 +115,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         from rich.console import Console
 
-        Console().print(table(results))
+        Console().print(table(results, economy=policy.game_config.item.enabled))
     return 0
 
 

@@ -62,16 +62,25 @@ ROWS = (
     ("top level", lambda s: s["top_level"]),
 )
 
+ECONOMY_ROWS = (
+    ("gold earned / agent", lambda s: s["economy"]["gold_earned"] / max(1, s["agents_seen"])),
+    ("items equipped / agent", lambda s: s["economy"]["equips"] / max(1, s["agents_seen"])),
+    ("items made", lambda s: sum(s["economy"]["items_made_by_level"].values())),
+    ("sales on the exchange", lambda s: s["economy"]["sales"]),
+    ("market price mean", lambda s: float(s["economy"]["market_price_mean"])),
+)
+"""Rows shown when the game has items (``item.enabled``)."""
 
-def table(results: dict[str, dict[str, Any]]) -> Any:
-    """A rich table: one row per metric, one column per policy."""
+
+def table(results: dict[str, dict[str, Any]], economy: bool = False) -> Any:
+    """A rich table: one row per metric, one column per policy (``economy``: the economy's rows too)."""
     from rich.table import Table
 
     out = Table(title="held-out seeds")
     out.add_column("metric")
     for name in results:
         out.add_column(name, justify="right")
-    for label, get in ROWS:
+    for label, get in ROWS + (ECONOMY_ROWS if economy else ()):
         out.add_row(
             label,
             *(f"{get(s):,.3g}" if isinstance(get(s), float) else f"{get(s):,}" for s in results.values()),

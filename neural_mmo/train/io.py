@@ -10,8 +10,12 @@ head in the game changes the modules' shapes and needs no model code.
   weighted by its value, on a linear and a logarithmic scale set by the layout's bounds).
 * :class:`Output` turns a hidden vector into one vector of logits per action head, with the action
   mask applied (a masked value gets probability exactly 0). A plain head is a linear layer; a head
-  whose values name entity rows (``HeadSpec.entity_blocks``, e.g. ``attack``) scores each row by
-  attention: a query per block from the hidden vector, dotted with the entity embeddings.
+  whose values name entity rows (``HeadSpec.entity_blocks``, e.g. ``attack``, ``give``) scores each
+  row by attention: a query per block from the hidden vector, dotted with the entity embeddings;
+  a head whose values name rows of another set (``HeadSpec.rows_of``: ``use``, ``destroy``,
+  ``sell`` name ``items`` rows) is scored the same way over that set's row embeddings. The
+  ``buy`` head names rows of the market, which is published per world and not in the agent's
+  observation: it is a plain linear head.
 """
 
 from __future__ import annotations
@@ -38,18 +42,26 @@ class Encoded:
       (computed on first use: models that read ``tile_codes`` directly never pay for it);
     * ``entities`` float ``[B, E, D]``: one embedding per entity row;
     * ``entity_mask`` bool ``[B, E]``: rows that hold an entity;
-    * ``me`` float ``[B, D]``: the observing agent's own row (row 0 of ``entities``).
+    * ``me`` float ``[B, D]``: the observing agent's own row (row 0 of ``entities``), which also
+      carries the agent's own vectors (``gold``, ``professions``, ``fog``) where the layout has them;
+
+    * ``sets`` ``{key: float [B, R, D]}``: one embedding per row of each other set of rows the
+      layout has (``items``: the agent's equipment and inventory), and ``set_masks`` ``{key: bool
+      [B, R]}`` its rows that hold something (empty without such systems).
     """
 
-    __slots__ = ("tile_codes", "entities", "entity_mask", "me", "_embed", "_tiles")
+    __slots__ = ("tile_codes", "entities", "entity_mask", "me", "sets", "set_masks", "_embed", "_tiles")
 
     def __init__(
-        self, tile_codes: torch.Tensor, entities: torch.Tensor, entity_mask: torch.Tensor, embed: nn.Module
-    ):
+        self, tile_codes: torch.Tensor, entities: torch.Tensor, entity_mask: torch.Tensor, embed: nn.Module,
+        sets: dict[str, torch.Tensor] | None = None, set_masks: dict[str, torch.Tensor] | None = None,
+    ):  # fmt: skip
         self.tile_codes: torch.Tensor = tile_codes
         self.entities: torch.Tensor = entities
         self.entity_mask: torch.Tensor = entity_mask
         self.me: torch.Tensor = entities[:, 0]
+        self.sets: dict[str, torch.Tensor] = sets or {}
+        self.set_masks: dict[str, torch.Tensor] = set_masks or {}
         self._embed = embed
         self._tiles: torch.Tensor | None = None
 
@@ -61,7 +73,10 @@ class Encoded:
 
     def rows(self, index: slice | torch.Tensor) -> Encoded:
         """The batch rows ``index`` (a slice or index tensor)."""
-        return Encoded(self.tile_codes[index], self.entities[index], self.entity_mask[index], self._embed)
+        return Encoded(
+            self.tile_codes[index], self.entities[index], self.entity_mask[index], self._embed,
+            {k: v[index] for k, v in self.sets.items()}, {k: v[index] for k, v in self.set_masks.items()},
+        )  # fmt: skip
 
 
 def to_tensors(observations: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict:
@@ -69,8 +84,48 @@ def to_tensors(observations: dict[str, np.ndarray], device: torch.device | str =
     return {k: torch.as_tensor(v, device=device) for k, v in observations.items()}
 
 
+def _scales(low: np.ndarray, high: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per attribute, the factors that put its values on a linear and a log scale within about
+    [-1, 1], from the layout's bounds."""
+    bound = np.maximum(np.abs(low), np.abs(high)).clip(min=1.0)
+    return torch.tensor(1.0 / bound, dtype=torch.float32), torch.tensor(1.0 / np.log1p(bound), dtype=torch.float32)
+
+
+def _signed_log(x: torch.Tensor) -> torch.Tensor:
+    return torch.sign(x) * torch.log1p(x.abs())
+
+
+class Attributes(nn.Module):
+    """Rows of numeric attributes -> one vector each: a learned vector per attribute and scale
+    (linear and logarithmic, set by the layout's bounds), weighted by the value, summed."""
+
+    linear_scale: torch.Tensor
+    log_scale: torch.Tensor
+
+    def __init__(self, low: np.ndarray, high: np.ndarray, dim: int):
+        super().__init__()
+        linear, log = _scales(low, high)
+        self.register_buffer("linear_scale", linear)
+        self.register_buffer("log_scale", log)
+        self.linear = nn.Linear(len(linear), dim)
+        self.log = nn.Linear(len(linear), dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x * self.linear_scale) + self.log(_signed_log(x) * self.log_scale)
+
+
+BUILT_IN = frozenset({"tiles", "entities", "entity_mask", "action_mask"})
+"""Observation keys :class:`Input` reads by name; every other key is a system view, read by shape."""
+
+
 class Input(nn.Module):
-    """Encodes tiles and entities: ``tile_dim`` per tile, ``entity_dim`` per entity."""
+    """Encodes tiles and entities: ``tile_dim`` per tile, ``entity_dim`` per entity.
+
+    System views are read by their shape, not their name: a view whose rows extend the entity
+    rows (``ObsField.rows_of``, e.g. ``equipment``) adds its columns to the entity attributes; a vector (``gold``, ``professions``,
+    ``fog``) is embedded (:class:`Attributes`) and added to the agent's own row; any other set of
+    rows (``items``) gets an embedding per row, in ``Encoded.sets``.
+    """
 
     tile_strides: torch.Tensor
     linear_scale: torch.Tensor
@@ -80,6 +135,10 @@ class Input(nn.Module):
         super().__init__()
         tiles = next(f for f in layout.fields if f.key == "tiles")
         entities = next(f for f in layout.fields if f.key == "entities")
+        views = [f for f in layout.fields if f.key not in BUILT_IN]
+        self.entity_views = [f.key for f in views if f.rows_of == "entities"]
+        self.vector_views = [f.key for f in views if len(f.shape) == 1]
+        self.set_views = [f.key for f in views if len(f.shape) == 2 and f.key not in self.entity_views]
         self.window = layout.window
         # every tile channel is categorical, with as many values as the layout's highest + 1;
         # the channels combine into one code (mixed radix)
@@ -91,21 +150,34 @@ class Input(nn.Module):
         self.tile_dim = tile_dim
         # each attribute on a linear and a log scale, both set by the layout's bounds (row 0 holds
         # every column's bounds): a learned vector per attribute and scale, weighted by the value
-        bound = np.maximum(np.abs(entities.low[0]), np.abs(entities.high[0])).clip(min=1.0)
-        self.register_buffer("linear_scale", torch.tensor(1.0 / bound, dtype=torch.float32))
-        self.register_buffer("log_scale", torch.tensor(1.0 / np.log1p(bound), dtype=torch.float32))
-        self.linear_attributes = nn.Linear(entities.shape[-1], entity_dim)
-        self.log_attributes = nn.Linear(entities.shape[-1], entity_dim, bias=False)
+        fields = {f.key: f for f in layout.fields}
+        low = np.concatenate([entities.low[0], *(fields[k].low[0] for k in self.entity_views)])
+        high = np.concatenate([entities.high[0], *(fields[k].high[0] for k in self.entity_views)])
+        linear, log = _scales(low, high)
+        self.register_buffer("linear_scale", linear)
+        self.register_buffer("log_scale", log)
+        self.linear_attributes = nn.Linear(len(linear), entity_dim)
+        self.log_attributes = nn.Linear(len(linear), entity_dim, bias=False)
         self.entity_dim = entity_dim
+        if self.vector_views:
+            self.own = Attributes(
+                np.concatenate([fields[k].low for k in self.vector_views]),
+                np.concatenate([fields[k].high for k in self.vector_views]), entity_dim,
+            )  # fmt: skip
+        self.sets = nn.ModuleList([Attributes(fields[k].low[0], fields[k].high[0], entity_dim) for k in self.set_views])
+        """One encoder per key of :attr:`set_views` (a list: ``items`` cannot name a ModuleDict entry)."""
 
     def forward(self, obs: dict[str, torch.Tensor]) -> Encoded:
         codes = (obs["tiles"].long() * self.tile_strides).sum(-1)  # [B, W, W]
-        x = obs["entities"].float()  # [B, E, columns]
-        logx = torch.sign(x) * torch.log1p(x.abs())
-        entities = torch.relu(
-            self.linear_attributes(x * self.linear_scale) + self.log_attributes(logx * self.log_scale)
-        )
-        return Encoded(codes, entities, obs["entity_mask"].bool(), self.tile_embedding)
+        x = torch.cat([obs[k].float() for k in ("entities", *self.entity_views)], dim=-1)  # [B, E, columns]
+        logx = _signed_log(x)
+        entities = self.linear_attributes(x * self.linear_scale) + self.log_attributes(logx * self.log_scale)
+        if self.vector_views:
+            own = self.own(torch.cat([obs[k].float() for k in self.vector_views], dim=-1))
+            entities = torch.cat([entities[:, :1] + own[:, None], entities[:, 1:]], dim=1)
+        sets = {k: torch.relu(module(obs[k].float())) for k, module in zip(self.set_views, self.sets)}
+        masks = {k: obs[k].abs().sum(-1) > 0 for k in self.set_views}
+        return Encoded(codes, torch.relu(entities), obs["entity_mask"].bool(), self.tile_embedding, sets, masks)
 
 
 class Output(nn.Module):
@@ -117,13 +189,22 @@ class Output(nn.Module):
         self.sizes = [h.size for h in layout.heads]
         self.offsets = [int(o) for o in layout.action_offsets]
         self.entity_blocks = [h.entity_blocks for h in layout.heads]
+        sets = {f.key for f in layout.fields if f.key not in BUILT_IN and len(f.shape) == 2}
+        self.row_heads = [
+            (h.rows_of, h.row_offset, (h.size - 1) // h.row_blocks, h.row_blocks) if h.rows_of in sets else None
+            for h in layout.heads
+        ]
+        """Per head, ``(set key, first row, rows, blocks)`` when its values name rows of a set the
+        model embeds (``use``, ``destroy``, ``sell`` name rows of ``items``); else None."""
         heads = []
-        for h in layout.heads:
+        for h, rows in zip(layout.heads, self.row_heads):
             if h.entity_blocks:
                 if h.size != 1 + h.entity_blocks * self.n_entities:
                     raise ValueError(f"head {h.name}: size {h.size} is not 1 + blocks x n_entities")
                 # value 0 (the no-op) from the hidden vector; one query per block of entity rows
                 heads.append(nn.Linear(hidden, 1 + h.entity_blocks * entity_dim))
+            elif rows is not None:
+                heads.append(nn.Linear(hidden, 1 + rows[3] * entity_dim))  # one query per block of rows
             else:
                 heads.append(nn.Linear(hidden, h.size))
         self.heads = nn.ModuleList(heads)
@@ -131,19 +212,29 @@ class Output(nn.Module):
         self.value = nn.Linear(hidden, 1)
 
     def forward(
-        self, hidden: torch.Tensor, entities: torch.Tensor, action_mask: torch.Tensor
-    ) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """``(logits per head [B, size], value [B])`` with masked values at :data:`MASKED`."""
+        self, hidden: torch.Tensor, entities: torch.Tensor, action_mask: torch.Tensor,
+        sets: dict[str, torch.Tensor] | None = None,
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:  # fmt: skip
+        """``(logits per head [B, size], value [B])`` with masked values at :data:`MASKED`
+        (``sets``: ``Encoded.sets``, for heads that name rows of them)."""
         allowed = action_mask.bool()
         logits = []
-        for head, blocks, offset, size in zip(self.heads, self.entity_blocks, self.offsets, self.sizes):
+        heads = zip(self.heads, self.entity_blocks, self.row_heads, self.offsets, self.sizes)
+        for head, blocks, rows, offset, size in heads:
             out = head(hidden)
             if blocks:
-                queries = out[:, 1:].reshape(-1, blocks, self.entity_dim)
-                scores = torch.einsum("bkd,bed->bke", queries, entities) / math.sqrt(self.entity_dim)
-                out = torch.cat([out[:, :1], scores.reshape(out.shape[0], -1)], dim=1)
+                out = self._attend(out, blocks, entities)
+            elif rows is not None:
+                key, first, n, row_blocks = rows
+                out = self._attend(out, row_blocks, sets[key][:, first : first + n])  # type: ignore[index]
             logits.append(out.masked_fill(~allowed[:, offset : offset + size], MASKED))
         return logits, self.value(hidden).squeeze(-1)
+
+    def _attend(self, out: torch.Tensor, blocks: int, rows: torch.Tensor) -> torch.Tensor:
+        """The no-op's logit, then one query per block dotted with every row's embedding."""
+        queries = out[:, 1:].reshape(-1, blocks, self.entity_dim)
+        scores = torch.einsum("bkd,bed->bke", queries, rows) / math.sqrt(self.entity_dim)
+        return torch.cat([out[:, :1], scores.reshape(out.shape[0], -1)], dim=1)
 
 
 def sample(

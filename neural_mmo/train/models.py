@@ -60,7 +60,7 @@ class Base(nn.Module):
     ) -> tuple[list[torch.Tensor], torch.Tensor, State]:
         x = self.input(obs)
         h, state = self.hidden(x, state)
-        logits, value = self.output(h, x.entities, obs["action_mask"])
+        logits, value = self.output(h, x.entities, obs["action_mask"], x.sets)
         return logits, value, state
 
     def forward_sequence(
@@ -80,7 +80,7 @@ class Base(nn.Module):
             state = reset_state(state, starts[t], self.initial_state(B))
             h, state = self.hidden(x.rows(slice(t * B, (t + 1) * B)), state)
             hs.append(h)
-        logits, value = self.output(torch.cat(hs), x.entities, flat["action_mask"])
+        logits, value = self.output(torch.cat(hs), x.entities, flat["action_mask"], x.sets)
         return logits, value
 
 
@@ -136,8 +136,8 @@ class Simple(Base):
         self.from_patches = nn.Linear(entity_dim * n_patches, hidden, bias=False)
         self.keep_attention = False
         self.attention: torch.Tensor | None = None
-        """``[B, n_patches + n_entities - 1]`` weights of the last pass: patches row-major, then the
-        entity rows 1.. (the agent's own row is the query)."""
+        """``[B, n_patches + n_entities - 1 (+ item rows)]`` weights of the last pass: patches
+        row-major, then the entity rows 1.. (the agent's own row is the query), then any item rows."""
 
     def patch_tokens(self, codes: torch.Tensor) -> torch.Tensor:
         """``[B, n_patches, D]`` from tile codes ``[B, W, W]``."""
@@ -151,8 +151,8 @@ class Simple(Base):
 
     def hidden(self, x: Encoded, state: State) -> tuple[torch.Tensor, State]:
         patches = self.patch_tokens(x.tile_codes)  # [B, P, D]
-        tokens = torch.cat([patches, x.entities[:, 1:]], dim=1)
-        valid = F.pad(x.entity_mask[:, 1:], (patches.shape[1], 0), value=True)
+        tokens = torch.cat([patches, x.entities[:, 1:], *x.sets.values()], dim=1)
+        valid = torch.cat([F.pad(x.entity_mask[:, 1:], (patches.shape[1], 0), value=True), *x.set_masks.values()], dim=1)
         query = self.query(x.me).unsqueeze(2)  # [B, D, 1]
         scores = torch.bmm(tokens, query).squeeze(2) / math.sqrt(tokens.shape[-1])
         weights = torch.softmax(scores.masked_fill(~valid, -1e9), dim=1)

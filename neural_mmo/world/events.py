@@ -33,7 +33,7 @@ class EventKind(IntEnum):
     CONSUME = 14  # value: food plus water (ration) or health (potion) restored; other_id, detail: as EQUIP
     GOLD = 15  # value: gold gained; other: where from (the NPC or agent killed); detail: GoldSource
     DROP = 16  # value: item level; other: the NPC that dropped it; other_id: the item's id; detail: ItemType
-    DESTROY = 17  # value: the item's level; other_id: its id; detail: ItemType
+    DESTROY = 17  # value: the quantity destroyed; other_id: the item's id; detail: ItemType
     GIVE = 18  # slot gave an item to other; value: quantity; detail: ItemType (other_id: the receiver)
     LIST = 19  # value: asking price; other_id: the listed item's id; detail: ItemType
     BUY = 20  # slot bought from other; value: price paid; detail: ItemType (other_id: the seller)
@@ -59,7 +59,7 @@ EVENT_VALUES = {
     EventKind.GOLD: "gold gained, negative when spent or given (other: who it came from or went to; "
     "detail: GoldSource)",
     EventKind.DROP: "level of the item an NPC dropped (other: the NPC; other_id, detail: as HARVEST)",
-    EventKind.DESTROY: "level of the item destroyed (other_id: its id; detail: ItemType)",
+    EventKind.DESTROY: "quantity destroyed (other_id: the item's id; detail: ItemType)",
     EventKind.GIVE: "quantity given (other: the receiver; detail: ItemType)",
     EventKind.LIST: "asking price of the item listed (other_id: its id; detail: ItemType)",
     EventKind.BUY: "price paid (other: the seller; detail: ItemType)",

@@ -95,7 +95,7 @@ def test_act_dict_maps_agents_to_head_dicts():
 
 
 def test_make_policy_by_name():
-    assert set(POLICIES) == {"random", "forager", "fighter"}
+    assert set(POLICIES) == {"random", "forager", "fighter", "merchant"}
     assert isinstance(make_policy("random", LAYOUT, 1), RandomPolicy)
     assert isinstance(make_policy("forager", LAYOUT), ForagerPolicy)
     assert isinstance(make_policy("fighter", LAYOUT, 2), FighterPolicy)

@@ -17,19 +17,19 @@ from neural_mmo.observe.heads import (
     decode_attack_of,
 )
 from neural_mmo.observe.layout import ObsLayout
-from neural_mmo.world.commands import Command
+from neural_mmo.world.commands import NO_COMMAND, Command
 
 LAYOUT = ObsLayout(Config.preset("small"))
 N_HEADS = len(LAYOUT.heads)
 
 
-def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot):
+def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, slots=1, price_unit=1):
     """Plain-Python decoding: a bad value (out of range or masked) is its head's no-op and is
-    counted unless it was 0 or the slot is empty; a valid attack names the entity of its row; a
-    use value names row value - 1 of the items observation (-1 without a use head)."""
+    counted unless it was 0 or the slot is empty; a valid attack names the entity of its row; the
+    economy heads decode as ``neural_mmo.observe.heads`` documents (no-op columns without them)."""
     n_rows = entity_slot.shape[1]
     decode = {attack_value(style, row, n_rows): (style, row) for style in (1, 2, 3) for row in range(n_rows)}
-    commands = np.zeros((raw.shape[0], len(Command)), np.int32)
+    commands = np.tile(np.array(NO_COMMAND, np.int32), (raw.shape[0], 1))
     invalid = np.zeros(raw.shape[0], np.int32)
     for i in range(raw.shape[0]):
         values = []
@@ -39,15 +39,28 @@ def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot):
             if not ok and v != 0 and alive[i]:
                 invalid[i] += 1
             values.append(v if ok else 0)
+        values += [0] * (8 - len(values))
         commands[i, Command.MOVE] = values[ActionHead.MOVE]
-        if values[ActionHead.ATTACK] == 0:
-            commands[i, Command.STYLE] = 0
-            commands[i, Command.TARGET] = -1
-        else:
+        if values[ActionHead.ATTACK] != 0:
             style, row = decode[values[ActionHead.ATTACK]]
             commands[i, Command.STYLE] = style
             commands[i, Command.TARGET] = entity_slot[i, row]
-        commands[i, Command.USE] = values[ActionHead.USE] - 1 if len(values) > ActionHead.USE else -1
+        use, destroy, give, gold, sell, buy = values[2:]
+        if use:
+            commands[i, Command.USE] = use - 1
+        if destroy:
+            commands[i, Command.DESTROY] = destroy - 1
+        if give:
+            commands[i, Command.GIVE] = (give - 1) // n_rows
+            commands[i, Command.GIVE_TO] = entity_slot[i, (give - 1) % n_rows]
+        if gold:
+            commands[i, Command.GOLD] = 2 ** ((gold - 1) // n_rows)
+            commands[i, Command.GOLD_TO] = entity_slot[i, (gold - 1) % n_rows]
+        if sell:
+            commands[i, Command.SELL] = (sell - 1) % slots
+            commands[i, Command.PRICE] = price_unit * 2 ** ((sell - 1) // slots)
+        if buy:
+            commands[i, Command.BUY] = buy - 1
     return commands, invalid
 
 
@@ -56,11 +69,15 @@ def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot):
     n=st.integers(1, 50),
     move_size=st.integers(1, 6),
     n_rows=st.integers(1, 6),
-    use_size=st.integers(0, 20),
+    economy_heads=st.integers(0, 6),
+    slots=st.integers(1, 5),
+    buckets=st.integers(1, 4),
+    price_unit=st.integers(1, 9),
 )
-def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows, use_size):
+def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows, economy_heads, slots, buckets, price_unit):
     rng = np.random.default_rng(seed)
-    sizes = np.array([move_size, 1 + 3 * n_rows] + ([use_size] if use_size else []), np.int64)
+    economy = [7 + slots, 1 + slots, 1 + slots * n_rows, 1 + buckets * n_rows, 1 + buckets * slots, 9]
+    sizes = np.array([move_size, 1 + 3 * n_rows] + economy[:economy_heads], np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     mask = (rng.random((n, int(sizes.sum()))) < 0.6).astype(np.int8)
     extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, -1, 2**31, 2**40], np.int64)
@@ -71,8 +88,8 @@ def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows, use_
     entity_slot = rng.integers(-1, 200, size=(n, n_rows)).astype(np.int32)
     commands = np.full((n, len(Command)), 99, np.int32)
     invalid = np.full(n, 99, np.int32)
-    sanitize_actions(raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False)
-    ref_commands, ref_invalid = reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot)
+    sanitize_actions(raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False, slots, price_unit)
+    ref_commands, ref_invalid = reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, slots, price_unit)
     assert (commands == ref_commands).all()
     assert (invalid == ref_invalid).all()
 
@@ -161,7 +178,7 @@ def test_zero_is_never_counted_even_when_masked():
         invalid,
         False,
     )
-    assert commands.tolist() == [[0, 0, -1, -1], [0, 0, -1, -1]] and invalid.tolist() == [0, 0]
+    assert commands.tolist() == [list(NO_COMMAND)] * 2 and invalid.tolist() == [0, 0]
 
 
 def test_masked_and_out_of_range_values_are_no_ops_counted_per_head():

@@ -44,7 +44,9 @@ def test_the_economy_is_deterministic_and_really_happens():
     vec.reset()
     policy = RandomPolicy(vec.layout, 2)
     for _ in range(400):
-        vec.step(policy.act(vec.observations))
+        actions = policy.act(vec.observations)
+        actions[:, ActionHead.DESTROY :] = 0  # keep the items in play, so the dead leave loot
+        vec.step(actions)
         seen |= {e["kind"] for w in vec.worlds for e in w.events.rows()}
     assert {"HARVEST", "EQUIP", "UNEQUIP", "CONSUME", "LOOT"} <= seen, seen
 
@@ -56,7 +58,8 @@ def quantity(vec: VecEnv) -> int:
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), invalid=st.floats(0.0, 0.5))
 def test_random_and_invalid_actions_conserve_items_where_nobody_dies(seed, invalid):
-    """Immortal agents, no combat: items appear only by harvests and leave only by consumption;
+    """Immortal agents, no combat: items appear only by harvests and leave only by consumption and
+    destroy;
     any action value (masked, out of range, absurd) keeps the table and the holdings agreeing."""
     cfg = economy(immortal=True, n_npcs=0, **{"combat.enabled": False, "item.inventory_slots": 4})
     vec = VecEnv(2, config=cfg, seed=seed % 1000)
@@ -76,6 +79,7 @@ def test_random_and_invalid_actions_conserve_items_where_nobody_dies(seed, inval
             kinds = w.events.kind
             harvested += int((kinds == EventKind.HARVEST).sum()) * cfg.profession.amount
             consumed += int((kinds == EventKind.CONSUME).sum())
+            consumed += int(w.events.value[kinds == EventKind.DESTROY].sum())  # the quantity destroyed
             inventory_rows = w.holdings.inventory[w.holdings.inventory >= 0]
             assert (w.items.quantity[inventory_rows] >= 1).all()
             assert (w.items.quantity[~STACKS[w.items.type] & w.items.alive] == 1).all()
@@ -86,7 +90,7 @@ def test_random_and_invalid_actions_conserve_items_where_nobody_dies(seed, inval
 
 @pytest.mark.parametrize("loot", [True, False])
 def test_deaths_only_ever_remove_or_hand_over_items(loot):
-    cfg = economy(**{"item.loot": loot})
+    cfg = economy(**{"item.loot": loot, "exchange.enabled": True})
     vec = VecEnv(2, config=cfg, seed=9)
     vec.reset()
     policy = RandomPolicy(vec.layout, 9)
@@ -98,10 +102,108 @@ def test_deaths_only_ever_remove_or_hand_over_items(loot):
         dropped = sum(int((w.events.kind == EventKind.DROP).sum()) for w in vec.worlds)  # NPC drops
         assert quantity(vec) <= before + harvested * cfg.profession.amount + dropped  # nothing duplicated
         for w in vec.worlds:
-            assert check_items(w.items, w.holdings, cfg.item.max_stack) == []
+            assert check_items(w.items, w.holdings, cfg.item.max_stack, w.market.listed) == []
             dead = ~w.agents.alive
             assert (w.holdings.inventory[dead] < 0).all() and (w.holdings.equipment[dead] < 0).all()
             held = w.items.owner[w.items.alive]
             assert w.agents.alive[held].all()  # every item has a living owner
             deaths += int((w.events.kind == EventKind.DEATH).sum())
     assert deaths > 0
+
+
+TRADING = {**ECONOMY, "exchange.enabled": True, "exchange.listing_ticks": 20, "item.give_reach": 3}
+
+
+def start_with_gold(vec: VecEnv, gold: int) -> None:
+    for w, state in enumerate(vec.worlds):
+        state.gold[:] = gold * state.agents.alive
+        vec._observers[w].write(state)
+
+
+def gold_of(vec: VecEnv) -> int:
+    return sum(int(w.gold.sum()) for w in vec.worlds)
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), invalid=st.floats(0.0, 0.5))
+def test_trades_conserve_gold_and_items_under_random_and_invalid_actions(seed, invalid):
+    """Immortal agents, no combat, no NPCs: no trade makes or loses gold; items appear only by
+    harvests and leave only by consumption and destroy; no item has two owners, no inventory
+    overflows, no gold is negative, whatever the actions (masked, out of range, absurd)."""
+    cfg = economy(immortal=True, n_npcs=0, **{**TRADING, "combat.enabled": False, "item.inventory_slots": 4})
+    vec = VecEnv(2, config=cfg, seed=seed % 1000)
+    vec.reset()
+    start_with_gold(vec, 40)
+    rng = np.random.default_rng(seed)
+    policy = RandomPolicy(vec.layout, seed)
+    sizes = vec.layout.action_sizes
+    total_gold, before = gold_of(vec), quantity(vec)
+    seen = set()
+    for _ in range(250):
+        actions = policy.act(vec.observations).astype(np.int64)
+        for head in range(ActionHead.USE, len(sizes)):
+            bad = rng.random(vec.num_slots) < invalid
+            actions[bad, head] = rng.choice([-5, sizes[head], sizes[head] + 7, 2**40, 1, 7], int(bad.sum()))
+        vec.step(actions)
+        made = gone = 0
+        for w in vec.worlds:
+            assert check_items(w.items, w.holdings, cfg.item.max_stack, w.market.listed) == []
+            assert (w.gold >= 0).all()
+            assert (w.market.listed <= cfg.exchange.max_listings).all()
+            rows = w.events.rows()
+            seen |= {e["kind"] for e in rows}
+            made += sum(cfg.profession.amount for e in rows if e["kind"] == "HARVEST")
+            gone += sum(1 for e in rows if e["kind"] == "CONSUME")
+            gone += sum(e["value"] for e in rows if e["kind"] == "DESTROY")
+            gold_events = [e["value"] for e in rows if e["kind"] == "GOLD"]
+            assert sum(gold_events) == 0  # every gold event of a trade has its opposite
+        assert gold_of(vec) == total_gold
+        after = quantity(vec)
+        assert after == before + made - gone
+        before = after
+    assert {"GIVE", "LIST", "DESTROY"} <= seen, seen
+
+
+def test_the_exchange_is_deterministic_and_trades_really_happen():
+    cfg = economy(**TRADING)
+    first, second = VecEnv(2, config=cfg, seed=3), VecEnv(2, config=cfg, seed=3)
+    for vec in (first, second):
+        vec.reset()
+        start_with_gold(vec, 100)
+    assert run(first, 300, 7) == run(second, 300, 7)
+    assert (first.market == second.market).all()
+    totals = first.event_counts.sum(axis=0)
+    for kind in (EventKind.LIST, EventKind.BUY, EventKind.SELL, EventKind.GIVE, EventKind.EXPIRE):
+        assert totals[kind] > 0, kind.name
+
+
+def test_pettingzoo_publishes_the_market_once_per_world():
+    from neural_mmo.envs.parallel import NeuralMMOParallelEnv
+    from neural_mmo.world.systems.exchange import MarketView
+
+    env = NeuralMMOParallelEnv(config=economy(**TRADING))
+    obs, _ = env.reset(seed=2)
+    agent = env.agents[0]
+    assert "market" not in obs[agent] and "market" not in env.observation_space(agent).spaces
+    table = env.market()
+    assert env.market_space.contains(table)
+    assert (table[:, MarketView.TYPE] >= 1).all() and (table[:, MarketView.PRICE] == 0).all()
+    for _ in range(60):
+        actions = {a: env.action_space(a).sample(obs[a]["action_mask"]) for a in env.agents}
+        obs, *_ = env.step(actions)
+    table = env.market()
+    assert env.market_space.contains(table) and (table == env.vec.market[0]).all()
+    table[:] = 0  # a copy: the env's table is untouched
+    assert (env.vec.market[0][:, MarketView.TYPE] >= 1).all()
+    plain = NeuralMMOParallelEnv(config=economy())
+    plain.reset(seed=2)
+    assert plain.market() is None and plain.market_space is None
+
+
+@pytest.mark.parametrize("preset", ["small", "medium", "large"])
+def test_an_observation_with_every_system_on_stays_within_4_kb(preset):
+    from neural_mmo.observe.layout import ObsLayout
+
+    layout = ObsLayout(economy(preset, **TRADING, **{"fog.enabled": True}))
+    assert layout.bytes_per_agent <= 4096, layout.bytes_per_agent
+    assert [f.key for f in layout.world_fields] == ["market"]  # outside every agent's observation

@@ -131,14 +131,22 @@ def test_resource_materials_and_the_economy_views_come_with_their_systems():
     assert items.shape == (6 + 5, 4) and items.dtype == np.int16
     assert items.high[0].tolist() == [16, cfg.item.max_level, cfg.item.max_stack, 1]
     only_items = ObsLayout(Config.preset("small").override({"item.enabled": True}))
-    assert [f.key for f in only_items.fields][-2:] == ["items", "gold"]
+    assert [f.key for f in only_items.fields][-3:] == ["items", "gold", "equipment"]
     assert "professions" not in {f.key for f in only_items.fields}
-    use_head = 1 + 11  # the use head's mask: nothing, or one of the 11 item rows
-    assert (
-        layout.bytes_per_agent
-        == ObsLayout(Config.preset("small")).bytes_per_agent + 2 * (4 + 11 * 4 + 1) + use_head
-    )
-    assert [h.name for h in layout.heads] == ["move", "attack", "use"] and layout.heads[2].rows_of == "items"
+    assert fields["equipment"].shape == (cfg.observe.n_entities, 3) and fields["equipment"].rows_of == "entities"
+    n_rows, buckets = cfg.observe.n_entities, cfg.item.gold_buckets
+    # the masks: use (nothing, or one of the 11 item rows), destroy and give (the 5 inventory
+    # positions; to an entity row), give gold (an amount bucket to an entity row)
+    masks = (1 + 11) + (1 + 5) + (1 + 5 * n_rows) + (1 + buckets * n_rows)
+    views = 2 * (4 + 11 * 4 + 1 + n_rows * 3)
+    assert layout.bytes_per_agent == ObsLayout(Config.preset("small")).bytes_per_agent + views + masks
+    assert [h.name for h in layout.heads] == ["move", "attack", "use", "destroy", "give", "give_gold"]
+    assert layout.heads[2].rows_of == "items" and layout.heads[3].row_offset == 6
+    assert layout.world_fields == ()  # the market comes with the exchange
+    trading = ObsLayout(cfg.override({"exchange.enabled": True}))
+    assert [h.name for h in trading.heads][-2:] == ["sell", "buy"]
+    assert [f.key for f in trading.world_fields] == ["market"]
+    assert trading.world_fields[0].shape == (16 * cfg.item.max_level, 5)
 
 
 def test_action_space_sample_respects_the_flat_mask():

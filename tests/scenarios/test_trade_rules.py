@@ -53,7 +53,7 @@ def consistent(sc) -> None:
 
 def test_destroy_removes_the_item_and_the_mask_names_held_positions():
     sc = scenario()
-    k = give_item(sc, 0, ItemType.SPEAR, 2)
+    k = give_item(sc, 0, ItemType.ARROW, 2, quantity=7)
     s = position(sc, 0, k)
     mask = sc.mask(0, "destroy")
     assert mask[0] == 1 and mask[1 + s] == 1 and mask.sum() == 2
@@ -61,7 +61,7 @@ def test_destroy_removes_the_item_and_the_mask_names_held_positions():
     sc.step(act={0: {"destroy": 1 + s}})
     assert not sc.state.items.alive.any() and (sc.state.holdings.inventory[0] < 0).all()
     [event] = sc.events(EventKind.DESTROY)
-    assert (event["slot"], event["value"], event["other_id"], event["detail"]) == (0, 2, item_id, ItemType.SPEAR)
+    assert (event["slot"], event["value"], event["other_id"], event["detail"]) == (0, 7, item_id, ItemType.ARROW)
     consistent(sc)
 
 

@@ -107,6 +107,12 @@ def test_enum_values_are_stable():
         ("CONSUME", 14),
         ("GOLD", 15),
         ("DROP", 16),
+        ("DESTROY", 17),
+        ("GIVE", 18),
+        ("LIST", 19),
+        ("BUY", 20),
+        ("SELL", 21),
+        ("EXPIRE", 22),
     ]
     assert set(EVENT_VALUES) == set(EventKind)
     assert [(c.name, c.value) for c in DeathCause] == [

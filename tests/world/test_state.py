@@ -56,10 +56,12 @@ def test_allocate_shapes_and_dtypes():
     assert state.npc_offsets.shape == (side * side, 2) and state.npc_offsets.dtype == np.int16
     assert (state.npc_offsets == nearest_first(cfg.npc.sight)).all()
     assert state.npc_search.shape == (2, side * side) and state.npc_search.dtype == np.int32
-    # the worst tick: 21 rows per agent and 6 per NPC (see event_capacity)
-    assert event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs) == 21 * 5 + 6 * 32 == 297
+    # the worst tick: 30 rows per agent and 6 per NPC (see event_capacity), and one per listing the
+    # exchange can hold (none here: no exchange)
+    assert event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs) == 30 * 5 + 6 * 32 == 342
+    assert event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs, 20) == 342 + 20
     assert set(EVENT_BOUNDS) == set(EventKind)  # every kind of event declares its bound
-    assert state.events.table.shape == (297, len(EventColumn)) and state.events.n == 0
+    assert state.events.table.shape == (342, len(EventColumn)) and state.events.n == 0
     assert state.edge_tiles.shape == (4 * (cfg.map.size - 1), 2)
     assert state.streams.shape == (len(Stream), 4) and state.streams.dtype == np.uint64
     assert state.clock.shape == (len(Clock),) and state.clock.dtype == np.int64 and (state.clock == 0).all()

@@ -8,7 +8,7 @@ from _support import PyStream
 
 from neural_mmo.config import Config
 from neural_mmo.testing import check_invariants
-from neural_mmo.world.commands import Command
+from neural_mmo.world.commands import NO_COMMAND, Command
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.materials import Material
 from neural_mmo.world.rng import Stream, episode_seed, system_streams, terrain_generator
@@ -253,7 +253,9 @@ def test_commands_for_builds_no_op_rows():
     moved = commands_for(state, np.array([Direction.EAST, 0, Direction.WEST]))
     assert moved[:, Command.MOVE].tolist() == [Direction.EAST, 0, Direction.WEST]
     assert moved[:, Command.TARGET].tolist() == [-1, -1, -1]
-    assert [(c.name, c.value) for c in Command] == [("MOVE", 0), ("STYLE", 1), ("TARGET", 2), ("USE", 3)]
+    assert [(c.name, c.value) for c in Command][:4] == [("MOVE", 0), ("STYLE", 1), ("TARGET", 2), ("USE", 3)]
+    assert commands[:, Command.USE :].tolist() == [list(NO_COMMAND[Command.USE :])] * 3
+    assert len(NO_COMMAND) == len(Command)
 
 
 def test_every_system_in_the_step_order_takes_the_named_world():

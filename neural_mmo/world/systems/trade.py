@@ -4,7 +4,7 @@ Each living agent's trade commands resolve in slot order, right after the use he
 per agent: destroy, give, give gold.
 
 * **destroy** (``Command.DESTROY``, an inventory position): the item (the whole stack) leaves the
-  world. A DESTROY event (value: level; other_id: the item's id; detail: ItemType).
+  world. A DESTROY event (value: the quantity; other_id: the item's id; detail: ItemType).
 * **give** (``Command.GIVE``, an inventory position, to ``Command.GIVE_TO``, an agent slot): the
   whole row goes to the receiver, which must be another living agent within ``item.give_reach``
   tiles (Chebyshev distance) with an empty inventory position; it is merged into a stack of the
@@ -58,9 +58,9 @@ def _trade(world: World, i: int, command: np.ndarray, rules: Rules) -> None:
     s = command[Command.DESTROY]
     if 0 <= s < slots and holdings.inventory[i, s] >= 0:
         k = holdings.inventory[i, s]
-        level, item_id, t = int(items.level[k]), items.item_id[k], int(items.type[k])
+        quantity, item_id, t = int(items.quantity[k]), items.item_id[k], int(items.type[k])
         destroy(items, holdings, k)
-        log_pair(events, EventKind.DESTROY, i, me, r, c, level, -1, item_id, t)
+        log_pair(events, EventKind.DESTROY, i, me, r, c, quantity, -1, item_id, t)
     s, j = command[Command.GIVE], command[Command.GIVE_TO]
     if (
         0 <= s < slots and holdings.inventory[i, s] >= 0 and in_reach(agents.alive, agents.r, agents.c, i, j, rules.item.give_reach)

@@ -1,0 +1,37 @@
+"""The Merchant: a Forager (gathering as it passes resources, using items) that trades on the
+exchange, so markets have liquidity without learning: it lists the items it will not use and buys
+the upgrades it can wear (:func:`~neural_mmo.agents.items.merchant_actions`). Without the exchange
+it plays as a Forager."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neural_mmo.agents.forager import ForagerPolicy
+from neural_mmo.agents.items import merchant_actions
+from neural_mmo.observe.heads import ActionHead
+
+
+class MerchantPolicy(ForagerPolicy):
+    """Forages, uses items, sells what it will not use and buys upgrades (module docs)."""
+
+    name = "merchant"
+
+    def __init__(self, layout, seed: int = 0, low: float = 0.4, keep: int = 2):
+        super().__init__(layout, seed, low)
+        self.keep = keep
+
+    def act(self, observations: dict[str, np.ndarray]) -> np.ndarray:
+        out = super().act(observations)
+        config = self.layout.config
+        if not config.exchange.enabled:
+            return out
+        mask, offsets, sizes = observations["action_mask"], self.layout.action_offsets, self.layout.action_sizes
+        sell, buy = ActionHead.SELL, ActionHead.BUY
+        merchant_actions(
+            observations["items"], observations["entities"],
+            observations.get("professions", np.zeros((out.shape[0], 0), np.int16)),
+            mask[:, offsets[sell] : offsets[sell] + sizes[sell]], mask[:, offsets[buy] : offsets[buy] + sizes[buy]],
+            config.item.max_level, self.keep, out[:, sell], out[:, buy],
+        )  # fmt: skip
+        return out
