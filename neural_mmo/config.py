@@ -400,7 +400,10 @@ class ItemConfig:
         "inventory; the rest vanish); False: the items and gold of the dead always vanish",
     )
     give_reach: int = _f(
-        1, "farthest an agent may give items or gold: Chebyshev distance in tiles (1: adjacent)", min=0, max=64
+        1,
+        "farthest an agent may give items or gold: Chebyshev distance in tiles (1: adjacent)",
+        min=0,
+        max=64,
     )
     gold_buckets: int = _f(
         8, "amounts the give-gold head offers: 1, 2, 4 .. 2 ** (gold_buckets - 1)", static=True, min=1, max=30
@@ -653,7 +656,10 @@ class Config:
             raise ConfigError("profession.enabled: True needs item.enabled=True (a harvest gives an item)")
         if self.exchange.enabled and not self.item.enabled:
             raise ConfigError("exchange.enabled: True needs item.enabled=True (the exchange trades items)")
-        if self.exchange.enabled and self.exchange.price_unit * 2 ** (self.exchange.price_buckets - 1) > 2**30:
+        if (
+            self.exchange.enabled
+            and self.exchange.price_unit * 2 ** (self.exchange.price_buckets - 1) > 2**30
+        ):
             raise ConfigError(
                 f"exchange.price_unit x 2 ** (price_buckets - 1) exceeds 2 ** 30 (price_unit="
                 f"{self.exchange.price_unit}, price_buckets={self.exchange.price_buckets})"

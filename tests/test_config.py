@@ -60,7 +60,7 @@ def test_preset_sizes_match_the_docs():
 def test_groups_in_order():
     assert list(Config().to_dict()) == [
         "map", "terrain", "vitals", "resources", "spawn", "episode", "observe",
-        "combat", "progression", "npc", "fog", "item", "profession",
+        "combat", "progression", "npc", "fog", "item", "profession", "exchange",
     ]  # fmt: skip
 
 

@@ -9,7 +9,12 @@ from neural_mmo.agents.merchant import MerchantPolicy
 from neural_mmo.agents.play import Player, play, record_scripted_run
 from neural_mmo.agents.random import RandomPolicy
 
-POLICIES = {"random": RandomPolicy, "forager": ForagerPolicy, "fighter": FighterPolicy, "merchant": MerchantPolicy}
+POLICIES = {
+    "random": RandomPolicy,
+    "forager": ForagerPolicy,
+    "fighter": FighterPolicy,
+    "merchant": MerchantPolicy,
+}
 
 __all__ = [
     "POLICIES",

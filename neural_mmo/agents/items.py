@@ -81,7 +81,11 @@ def merchant_actions(
         has_food = False
         for s in range(slots):
             row = N_EQUIP_SLOTS + s
-            t, level, quantity = items[i, row, ItemView.TYPE], items[i, row, ItemView.LEVEL], items[i, row, ItemView.QUANTITY]
+            t, level, quantity = (
+                items[i, row, ItemView.TYPE],
+                items[i, row, ItemView.LEVEL],
+                items[i, row, ItemView.QUANTITY],
+            )
             if t == 0:
                 continue
             surplus = False

@@ -26,12 +26,17 @@ class MerchantPolicy(ForagerPolicy):
         config = self.layout.config
         if not config.exchange.enabled:
             return out
-        mask, offsets, sizes = observations["action_mask"], self.layout.action_offsets, self.layout.action_sizes
+        mask, offsets, sizes = (
+            observations["action_mask"],
+            self.layout.action_offsets,
+            self.layout.action_sizes,
+        )
         sell, buy = ActionHead.SELL, ActionHead.BUY
         merchant_actions(
             observations["items"], observations["entities"],
             observations.get("professions", np.zeros((out.shape[0], 0), np.int16)),
-            mask[:, offsets[sell] : offsets[sell] + sizes[sell]], mask[:, offsets[buy] : offsets[buy] + sizes[buy]],
+            mask[:, offsets[sell] : offsets[sell] + sizes[sell]],
+            mask[:, offsets[buy] : offsets[buy] + sizes[buy]],
             config.item.max_level, self.keep, out[:, sell], out[:, buy],
         )  # fmt: skip
         return out

@@ -43,7 +43,9 @@ def sanitize_actions(
     n_rows = entity_slot.shape[1]
     for i in range(raw.shape[0]):
         bad = 0
-        for col in range(Command.USE, commands.shape[1]):  # the economy's columns stay no-ops without its heads
+        for col in range(
+            Command.USE, commands.shape[1]
+        ):  # the economy's columns stay no-ops without its heads
             commands[i, col] = NO_COMMAND[col]
         for h in range(raw.shape[1]):
             v = raw[i, h]

@@ -66,7 +66,9 @@ class ObserverArrays(NamedTuple):
     tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
     found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
     views: SystemViews  # int16 [N, width] per system view, by key; [N, 0] while its system is off
-    market: np.ndarray  # int16 [market rows, MarketView]  the world's market table ([0, ...] without an exchange)
+    market: (
+        np.ndarray
+    )  # int16 [market rows, MarketView]  the world's market table ([0, ...] without an exchange)
     market_best: np.ndarray  # int64 [market rows, 3]  work space: best offers per row (write_market)
 
 
@@ -298,7 +300,9 @@ class Observer:
         market = buffers.get("market")  # the world's one table (allocated here unless given)
         market = np.zeros(shape, np.int16) if market is None else market
         if market.shape != shape or market.dtype != np.int16 or not market.flags.c_contiguous:
-            raise TypeError(f"the 'market' buffer must be a C-contiguous int16 {shape}: {market.dtype}{market.shape}")
+            raise TypeError(
+                f"the 'market' buffer must be a C-contiguous int16 {shape}: {market.dtype}{market.shape}"
+            )
         self.arrays = ObserverArrays(
             tiles=tile_pairs(buffers["tiles"]),
             entities=buffers["entities"],
@@ -370,5 +374,12 @@ def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) ->
     write_observations(world, out, enc, rules)
     write_system_views(world, out.views, out.entity_slot, rules)
     write_system_masks(
-        world, out.action_mask, enc.head_offsets, enc.head_sizes, out.entity_slot, out.market, out.market_best, rules
+        world,
+        out.action_mask,
+        enc.head_offsets,
+        enc.head_sizes,
+        out.entity_slot,
+        out.market,
+        out.market_best,
+        rules,
     )

@@ -88,22 +88,24 @@ def action_heads(config: Config) -> tuple[HeadSpec, ...]:
     """The heads in column order, with their number of choices under ``config``."""
     rows = config.observe.n_entities
     return (
-        HeadSpec(
-            "move",
-            len(Direction),
-            "step to a neighbouring tile, or stay",
-            tuple(d.name.lower() for d in Direction),
-        ),
-        HeadSpec(
-            "attack",
-            1 + N_STYLES * rows,
-            f"0: no attack; 1 + (style - 1) x {rows} + row: attack entity `row` of the observation "
-            "with style 1 melee, 2 range, 3 mage",
-            ("none", *(f"{Style(s).name.lower()}[row]" for s in range(1, N_STYLES + 1))),
-            entity_blocks=N_STYLES,
-        ),
-    ) + (_item_heads(config) if config.item.enabled else ()) + (
-        _exchange_heads(config) if config.exchange.enabled else ()
+        (
+            HeadSpec(
+                "move",
+                len(Direction),
+                "step to a neighbouring tile, or stay",
+                tuple(d.name.lower() for d in Direction),
+            ),
+            HeadSpec(
+                "attack",
+                1 + N_STYLES * rows,
+                f"0: no attack; 1 + (style - 1) x {rows} + row: attack entity `row` of the observation "
+                "with style 1 melee, 2 range, 3 mage",
+                ("none", *(f"{Style(s).name.lower()}[row]" for s in range(1, N_STYLES + 1))),
+                entity_blocks=N_STYLES,
+            ),
+        )
+        + (_item_heads(config) if config.item.enabled else ())
+        + (_exchange_heads(config) if config.exchange.enabled else ())
     )
 
 
@@ -115,7 +117,11 @@ def gold_amount(bucket: int) -> int:
 
 def _item_heads(config: Config) -> tuple[HeadSpec, ...]:
     rows = N_EQUIP_SLOTS + config.item.inventory_slots
-    slots, entities, buckets = config.item.inventory_slots, config.observe.n_entities, config.item.gold_buckets
+    slots, entities, buckets = (
+        config.item.inventory_slots,
+        config.observe.n_entities,
+        config.item.gold_buckets,
+    )
     return (
         HeadSpec(
             "use",
@@ -129,7 +135,8 @@ def _item_heads(config: Config) -> tuple[HeadSpec, ...]:
         HeadSpec(
             "destroy",
             1 + slots,
-            f"0: nothing; 1 + s: destroy the item at inventory position s (row {N_EQUIP_SLOTS} + s of `items`)",
+            f"0: nothing; 1 + s: destroy the item at inventory position s (row {N_EQUIP_SLOTS} + s of "
+            "`items`)",
             ("none", "inventory[s]"),
             rows_of="items",
             row_offset=N_EQUIP_SLOTS,

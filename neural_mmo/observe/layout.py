@@ -357,7 +357,9 @@ class ObsLayout:
             if view.enabled(config):
                 low, high = view.bounds(config)
                 self.fields += (
-                    ObsField(view.key, np.dtype(np.int16), view.shape(config), low, high, view.doc, view.rows_of),
+                    ObsField(
+                        view.key, np.dtype(np.int16), view.shape(config), low, high, view.doc, view.rows_of
+                    ),
                 )
         self.world_fields: tuple[ObsField, ...] = ()
         """Tables published once per world, the same for every agent (``market``)."""
@@ -423,7 +425,9 @@ class ObsLayout:
         if not self.world_fields:
             return None
         f = self.world_fields[0]
-        return spaces.Box(low=f.low.astype(f.dtype), high=f.high.astype(f.dtype), shape=f.shape, dtype=f.dtype.type)
+        return spaces.Box(
+            low=f.low.astype(f.dtype), high=f.high.astype(f.dtype), shape=f.shape, dtype=f.dtype.type
+        )
 
     # ------------------------------------------------------------------ derived things
 
@@ -456,9 +460,12 @@ class ObsLayout:
         off = [view for view in SYSTEM_VIEWS if not view.enabled(self.config)]
         lines += [f"| `{view.key}` | int16 | {view.shape(self.config)} | {view.doc} |" for view in off]
         if self.world_fields:
-            lines += [f"| `{f.key}` (per world) | {f.dtype} | {f.shape} | {f.doc} |" for f in self.world_fields]
+            lines += [
+                f"| `{f.key}` (per world) | {f.dtype} | {f.shape} | {f.doc} |" for f in self.world_fields
+            ]
         else:
-            lines.append(f"| `market` (per world) | int16 | ({market_rows(self.config)}, {len(MarketView)}) | {MARKET_DOC} |")
+            shape = (market_rows(self.config), len(MarketView))
+            lines.append(f"| `market` (per world) | int16 | {shape} | {MARKET_DOC} |")
         without = f" (without {', '.join(f'`{view.key}`' for view in off)})" if off else ""
         lines += ["", f"Bytes per agent: **{self.bytes_per_agent}**{without}.", "", "Tile channels:", ""]
         lines += ["| channel | name | content |", "|---|---|---|"]

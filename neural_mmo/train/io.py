@@ -43,7 +43,7 @@ class Encoded:
     * ``entities`` float ``[B, E, D]``: one embedding per entity row;
     * ``entity_mask`` bool ``[B, E]``: rows that hold an entity;
     * ``me`` float ``[B, D]``: the observing agent's own row (row 0 of ``entities``), which also
-      carries the agent's own vectors (``gold``, ``professions``, ``fog``) where the layout has them;
+      carries the agent's own vectors (``gold``, ``professions`` ...) where the layout has them;
 
     * ``sets`` ``{key: float [B, R, D]}``: one embedding per row of each other set of rows the
       layout has (``items``: the agent's equipment and inventory), and ``set_masks`` ``{key: bool
@@ -88,7 +88,9 @@ def _scales(low: np.ndarray, high: np.ndarray) -> tuple[torch.Tensor, torch.Tens
     """Per attribute, the factors that put its values on a linear and a log scale within about
     [-1, 1], from the layout's bounds."""
     bound = np.maximum(np.abs(low), np.abs(high)).clip(min=1.0)
-    return torch.tensor(1.0 / bound, dtype=torch.float32), torch.tensor(1.0 / np.log1p(bound), dtype=torch.float32)
+    return torch.tensor(1.0 / bound, dtype=torch.float32), torch.tensor(
+        1.0 / np.log1p(bound), dtype=torch.float32
+    )
 
 
 def _signed_log(x: torch.Tensor) -> torch.Tensor:
@@ -122,9 +124,10 @@ class Input(nn.Module):
     """Encodes tiles and entities: ``tile_dim`` per tile, ``entity_dim`` per entity.
 
     System views are read by their shape, not their name: a view whose rows extend the entity
-    rows (``ObsField.rows_of``, e.g. ``equipment``) adds its columns to the entity attributes; a vector (``gold``, ``professions``,
-    ``fog``) is embedded (:class:`Attributes`) and added to the agent's own row; any other set of
-    rows (``items``) gets an embedding per row, in ``Encoded.sets``.
+    rows (``ObsField.rows_of``, e.g. ``equipment``) adds its columns to the entity attributes; a
+    vector (``gold``, ``professions`` ...) is embedded (:class:`Attributes`) and added to the
+    agent's own row; any other set of rows (``items``) gets an embedding per row, in
+    ``Encoded.sets``.
     """
 
     tile_strides: torch.Tensor
@@ -164,7 +167,9 @@ class Input(nn.Module):
                 np.concatenate([fields[k].low for k in self.vector_views]),
                 np.concatenate([fields[k].high for k in self.vector_views]), entity_dim,
             )  # fmt: skip
-        self.sets = nn.ModuleList([Attributes(fields[k].low[0], fields[k].high[0], entity_dim) for k in self.set_views])
+        self.sets = nn.ModuleList(
+            [Attributes(fields[k].low[0], fields[k].high[0], entity_dim) for k in self.set_views]
+        )
         """One encoder per key of :attr:`set_views` (a list: ``items`` cannot name a ModuleDict entry)."""
 
     def forward(self, obs: dict[str, torch.Tensor]) -> Encoded:
@@ -177,7 +182,9 @@ class Input(nn.Module):
             entities = torch.cat([entities[:, :1] + own[:, None], entities[:, 1:]], dim=1)
         sets = {k: torch.relu(module(obs[k].float())) for k, module in zip(self.set_views, self.sets)}
         masks = {k: obs[k].abs().sum(-1) > 0 for k in self.set_views}
-        return Encoded(codes, torch.relu(entities), obs["entity_mask"].bool(), self.tile_embedding, sets, masks)
+        return Encoded(
+            codes, torch.relu(entities), obs["entity_mask"].bool(), self.tile_embedding, sets, masks
+        )
 
 
 class Output(nn.Module):
@@ -191,7 +198,9 @@ class Output(nn.Module):
         self.entity_blocks = [h.entity_blocks for h in layout.heads]
         sets = {f.key for f in layout.fields if f.key not in BUILT_IN and len(f.shape) == 2}
         self.row_heads = [
-            (h.rows_of, h.row_offset, (h.size - 1) // h.row_blocks, h.row_blocks) if h.rows_of in sets else None
+            (h.rows_of, h.row_offset, (h.size - 1) // h.row_blocks, h.row_blocks)
+            if h.rows_of in sets
+            else None
             for h in layout.heads
         ]
         """Per head, ``(set key, first row, rows, blocks)`` when its values name rows of a set the

@@ -152,7 +152,9 @@ class Simple(Base):
     def hidden(self, x: Encoded, state: State) -> tuple[torch.Tensor, State]:
         patches = self.patch_tokens(x.tile_codes)  # [B, P, D]
         tokens = torch.cat([patches, x.entities[:, 1:], *x.sets.values()], dim=1)
-        valid = torch.cat([F.pad(x.entity_mask[:, 1:], (patches.shape[1], 0), value=True), *x.set_masks.values()], dim=1)
+        valid = torch.cat(
+            [F.pad(x.entity_mask[:, 1:], (patches.shape[1], 0), value=True), *x.set_masks.values()], dim=1
+        )
         query = self.query(x.me).unsqueeze(2)  # [B, D, 1]
         scores = torch.bmm(tokens, query).squeeze(2) / math.sqrt(tokens.shape[-1])
         weights = torch.softmax(scores.masked_fill(~valid, -1e9), dim=1)

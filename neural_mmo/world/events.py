@@ -122,7 +122,9 @@ EVENT_BOUNDS = {
 def event_capacity(n_agents: int, n_npcs: int, listings: int = 0) -> int:
     """Room for every event one tick can produce: the sum of :data:`EVENT_BOUNDS` (``listings``:
     the most listings the exchange can hold, 0 without one)."""
-    return sum(b.per_agent * n_agents + b.per_npc * n_npcs + b.per_listing * listings for b in EVENT_BOUNDS.values())
+    return sum(
+        b.per_agent * n_agents + b.per_npc * n_npcs + b.per_listing * listings for b in EVENT_BOUNDS.values()
+    )
 
 
 class GoldSource(IntEnum):

@@ -514,8 +514,8 @@ def check_items(
             place = Place.INVENTORY if where == "inventory" else Place.EQUIPPED
             if items.place[k] != place or items.owner[k] != agent or items.slot[k] != s:
                 problems.append(f"{where}[{agent}, {s}] names row {k}, placed {items.row(k)}")
-    for k in np.flatnonzero(items.alive):
-        k = int(k)
+    for row in np.flatnonzero(items.alive):
+        k = int(row)
         t = int(items.type[k])
         if not 0 < t < N_ITEM_TYPES:
             problems.append(f"row {k} has type {t}")
@@ -541,7 +541,9 @@ def check_items(
         owners = items.owner[on_market]
         counts = np.bincount(owners[(owners >= 0) & (owners < len(listed))], minlength=len(listed))
         if (counts != listed).any():
-            problems.append(f"listings per agent {listed.tolist()} do not match the listed rows {counts.tolist()}")
+            problems.append(
+                f"listings per agent {listed.tolist()} do not match the listed rows {counts.tolist()}"
+            )
     ids = items.item_id[items.alive]
     if len(np.unique(ids)) != len(ids):
         problems.append("two live rows share an item id")
@@ -593,7 +595,9 @@ class EquipmentView(IntEnum):
 
 
 @numba.njit(cache=True)
-def write_equipment_view(items: ItemTable, equipment: np.ndarray, entity_slot: np.ndarray, out: np.ndarray) -> None:
+def write_equipment_view(
+    items: ItemTable, equipment: np.ndarray, entity_slot: np.ndarray, out: np.ndarray
+) -> None:
     """``out[i, row]`` (int16 ``[n_entities, len(EquipmentView)]``): the equipment of the agent
     that entity row ``row`` of slot ``i``'s observation shows (``entity_slot``; -1: nobody)."""
     n = equipment.shape[0]

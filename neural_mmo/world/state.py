@@ -129,7 +129,9 @@ class ExchangeWork(NamedTuple):
         on = cfg.exchange.enabled
         rows = (N_ITEM_TYPES - 1) * cfg.item.max_level * on
         return ExchangeWork(
-            np.zeros(cfg.item.capacity * on, np.int32), np.zeros(rows + on, np.int32), np.zeros(rows, np.int32)
+            np.zeros(cfg.item.capacity * on, np.int32),
+            np.zeros(rows + on, np.int32),
+            np.zeros(rows, np.int32),
         )
 
 
@@ -182,7 +184,8 @@ class WorldState:
     # timer wheel of depleted tiles
     regrowth: RegrowthQueue = _part(Role.STATE, lambda cfg: RegrowthQueue.empty(cfg.grid_side), -1)
     events: EventLog = _part(
-        Role.TICK, lambda cfg: EventLog.empty(event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs, _listings(cfg)))
+        Role.TICK,
+        lambda cfg: EventLog.empty(event_capacity(cfg.spawn.n_agents, cfg.npc.n_npcs, _listings(cfg))),
     )
     # int64 [1]  rings of the playable area, counted from its edge, where nothing may spawn this
     # tick (0: none; reopened as each tick begins, raised by systems that close the edges)

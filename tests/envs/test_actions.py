@@ -74,7 +74,9 @@ def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, slots=1, p
     buckets=st.integers(1, 4),
     price_unit=st.integers(1, 9),
 )
-def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows, economy_heads, slots, buckets, price_unit):
+def test_sanitize_actions_matches_the_reference(
+    seed, n, move_size, n_rows, economy_heads, slots, buckets, price_unit
+):
     rng = np.random.default_rng(seed)
     economy = [7 + slots, 1 + slots, 1 + slots * n_rows, 1 + buckets * n_rows, 1 + buckets * slots, 9]
     sizes = np.array([move_size, 1 + 3 * n_rows] + economy[:economy_heads], np.int64)
@@ -88,8 +90,12 @@ def test_sanitize_actions_matches_the_reference(seed, n, move_size, n_rows, econ
     entity_slot = rng.integers(-1, 200, size=(n, n_rows)).astype(np.int32)
     commands = np.full((n, len(Command)), 99, np.int32)
     invalid = np.full(n, 99, np.int32)
-    sanitize_actions(raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False, slots, price_unit)
-    ref_commands, ref_invalid = reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, slots, price_unit)
+    sanitize_actions(
+        raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False, slots, price_unit
+    )
+    ref_commands, ref_invalid = reference_sanitize(
+        raw, mask, offsets, sizes, alive, entity_slot, slots, price_unit
+    )
     assert (commands == ref_commands).all()
     assert (invalid == ref_invalid).all()
 

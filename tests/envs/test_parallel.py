@@ -32,7 +32,11 @@ CONTRACT_CASES = [
     ("large", {"horizon": 20, "n_populations": 4, "agent_names": "unique"}, 25),
     ("small", {"horizon": 40, "n_populations": 4, "spawn__mode": "concurrent", "food_decay": 40}, 60),
     *(
-        (preset, {"horizon": h, "item__enabled": True, "profession__enabled": True, "exchange__enabled": True}, c)
+        (
+            preset,
+            {"horizon": h, "item__enabled": True, "profession__enabled": True, "exchange__enabled": True},
+            c,
+        )
         for preset, h, c in (("small", 60, 80), ("medium", 40, 50), ("large", 20, 25))
     ),  # the economy, the exchange included
 ]

@@ -133,7 +133,9 @@ def test_resource_materials_and_the_economy_views_come_with_their_systems():
     only_items = ObsLayout(Config.preset("small").override({"item.enabled": True}))
     assert [f.key for f in only_items.fields][-3:] == ["items", "gold", "equipment"]
     assert "professions" not in {f.key for f in only_items.fields}
-    assert fields["equipment"].shape == (cfg.observe.n_entities, 3) and fields["equipment"].rows_of == "entities"
+    assert (
+        fields["equipment"].shape == (cfg.observe.n_entities, 3) and fields["equipment"].rows_of == "entities"
+    )
     n_rows, buckets = cfg.observe.n_entities, cfg.item.gold_buckets
     # the masks: use (nothing, or one of the 11 item rows), destroy and give (the 5 inventory
     # positions; to an entity row), give gold (an amount bucket to an entity row)

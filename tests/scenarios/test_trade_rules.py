@@ -61,7 +61,12 @@ def test_destroy_removes_the_item_and_the_mask_names_held_positions():
     sc.step(act={0: {"destroy": 1 + s}})
     assert not sc.state.items.alive.any() and (sc.state.holdings.inventory[0] < 0).all()
     [event] = sc.events(EventKind.DESTROY)
-    assert (event["slot"], event["value"], event["other_id"], event["detail"]) == (0, 7, item_id, ItemType.ARROW)
+    assert (event["slot"], event["value"], event["other_id"], event["detail"]) == (
+        0,
+        7,
+        item_id,
+        ItemType.ARROW,
+    )
     consistent(sc)
 
 

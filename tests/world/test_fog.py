@@ -191,7 +191,8 @@ def test_the_fog_observation_exists_only_with_the_fog_on():
     assert on.bytes_per_agent == off.bytes_per_agent + 4
     assert "`fog`" in off.markdown() and "(without `fog`, " in off.markdown()
     assert (
-        "(without `fog`" not in on.markdown() and "(without `professions`, `items`, `gold`, `equipment`)" in on.markdown()
+        "(without `fog`" not in on.markdown()
+        and "(without `professions`, `items`, `gold`, `equipment`)" in on.markdown()
     )
 
 

@@ -62,16 +62,16 @@ def _trade(world: World, i: int, command: np.ndarray, rules: Rules) -> None:
         destroy(items, holdings, k)
         log_pair(events, EventKind.DESTROY, i, me, r, c, quantity, -1, item_id, t)
     s, j = command[Command.GIVE], command[Command.GIVE_TO]
+    reach = rules.item.give_reach
     if (
-        0 <= s < slots and holdings.inventory[i, s] >= 0 and in_reach(agents.alive, agents.r, agents.c, i, j, rules.item.give_reach)
-        and has_room(holdings.inventory, j)
+        0 <= s < slots and holdings.inventory[i, s] >= 0
+        and in_reach(agents.alive, agents.r, agents.c, i, j, reach) and has_room(holdings.inventory, j)
     ):  # fmt: skip
         k = holdings.inventory[i, s]
         quantity, t = int(items.quantity[k]), int(items.type[k])
         move_to_inventory(items, holdings, k, j, rules.item.max_stack)
         log_pair(events, EventKind.GIVE, i, me, r, c, quantity, j, agents.agent_id[j], t)
     amount, j = command[Command.GOLD], command[Command.GOLD_TO]
-    reach = rules.item.give_reach
     if amount > 0 and world.gold[i] >= amount and in_reach(agents.alive, agents.r, agents.c, i, j, reach):
         world.gold[i] -= amount
         world.gold[j] += amount
