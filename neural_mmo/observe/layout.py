@@ -290,9 +290,9 @@ def write_system_masks(
             _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE_GOLD), rules.item.give_reach,
         )  # fmt: skip
     if rules.exchange.enabled:
-        write_market(world, market, best, rules.item.max_level)
+        full = write_market(world, market, best, rules.item.max_level)
         write_exchange_masks(
-            world, best, _head(action_mask, head_offsets, head_sizes, ActionHead.SELL),
+            world, best, full, _head(action_mask, head_offsets, head_sizes, ActionHead.SELL),
             _head(action_mask, head_offsets, head_sizes, ActionHead.BUY), rules.exchange.max_listings,
         )  # fmt: skip
 

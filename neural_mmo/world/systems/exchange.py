@@ -66,6 +66,8 @@ def market_row(item_type: int, level: int, max_level: int) -> int:
 def _expire(world: World, rules: Rules) -> None:
     items, holdings, agents = world.items, world.holdings, world.agents
     now = world.clock[Clock.TICK]
+    if world.market.listed.sum() == 0:  # nothing listed: no need to look through the table
+        return
     for k in range(items.alive.shape[0]):
         if not items.alive[k] or items.place[k] != Place.LISTED:
             continue
@@ -184,10 +186,11 @@ def run_exchange(world: World, commands: np.ndarray, rules: Rules) -> None:
 
 
 @numba.njit(cache=True)
-def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: int) -> None:
+def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: int) -> bool:
     """The published market table (``table``: int16 ``[rows, len(MarketView)]``) and, per row, in
     ``best`` (int64 ``[rows, 3]``): the seller of the cheapest listing (-1: none), its price, and
-    the cheapest price among other sellers (0: none), which the buy masks read."""
+    the cheapest price among other sellers (0: none), which the buy masks read. Returns whether
+    the item table is full (a stack's piece cannot be split off to be listed)."""
     items = world.items
     rows = table.shape[0]
     for m in range(rows):
@@ -199,7 +202,9 @@ def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: i
         best[m, 0] = -1
         best[m, 1] = 0
         best[m, 2] = 0
+    full = True
     for k in range(items.alive.shape[0]):
+        full &= items.alive[k]
         if not items.alive[k] or items.place[k] != Place.LISTED:
             continue
         m = market_row(items.type[k], items.level[k], max_level)
@@ -214,25 +219,28 @@ def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: i
             best[m, 2] = price
     for m in range(rows):
         table[m, MarketView.PRICE] = min(best[m, 1], 32767)
+    return full
 
 
 @numba.njit(cache=True)
 def write_exchange_masks(
-    world: World, best: np.ndarray, sell_mask: np.ndarray, buy_mask: np.ndarray, max_listings: int
+    world: World, best: np.ndarray, table_full: bool, sell_mask: np.ndarray, buy_mask: np.ndarray,
+    max_listings: int,
 ) -> None:  # fmt: skip
     """The masks of the sell (``[N, 1 + buckets x slots]``: value ``1 + b x slots + s`` lists
     inventory position ``s`` at price bucket ``b``) and buy (``[N, 1 + rows]``: value ``1 + m``
-    buys market row ``m``) heads of every agent slot shown this tick, from ``best``
-    (:func:`write_market`). An agent that died this tick gets the no-ops alone."""
+    buys market row ``m``) heads of every agent slot shown this tick, from ``best`` and
+    ``table_full`` (:func:`write_market`). An agent that died this tick gets the no-ops alone."""
     agents, items, inventory = world.agents, world.items, world.holdings.inventory
     tick = world.clock[Clock.TICK]
     slots = inventory.shape[1]
     buckets = (sell_mask.shape[1] - 1) // slots
-    table_full = True
-    for k in range(items.alive.shape[0]):
-        if not items.alive[k]:
-            table_full = False
-            break
+    offered = np.empty(best.shape[0], np.int64)  # the market rows with a listing
+    n_offered = 0
+    for m in range(best.shape[0]):
+        if best[m, 0] >= 0:
+            offered[n_offered] = m
+            n_offered += 1
     for i in range(sell_mask.shape[0]):
         alive = agents.alive[i]
         if not alive and agents.death_tick[i] != tick:
@@ -245,8 +253,11 @@ def write_exchange_masks(
             ok = can_list and k >= 0 and (items.quantity[k] == 1 or not table_full)
             for b in range(buckets):
                 sell_mask[i, 1 + b * slots + s] = ok
-        room = alive and has_room(inventory, i)
+        buy_mask[i, 1:] = 0
+        if not alive or not has_room(inventory, i):
+            continue
         gold = world.gold[i]
-        for m in range(best.shape[0]):
+        for q in range(n_offered):
+            m = offered[q]
             price = best[m, 1] if best[m, 0] != i else best[m, 2]
-            buy_mask[i, 1 + m] = room and 0 < price <= gold
+            buy_mask[i, 1 + m] = 0 < price <= gold

@@ -103,12 +103,18 @@ def write_trade_masks(
     (``[N, 1 + buckets x E]``) heads of every agent slot shown this tick (``entity_slot``: the
     entity each of its E entity rows shows). Give value ``1 + s x E + row`` gives inventory
     position ``s`` to the agent in entity row ``row``; give-gold value ``1 + b x E + row`` gives it
-    ``2 ** b`` gold. An agent that died this tick gets the no-ops alone."""
+    ``2 ** b`` gold. An agent that died this tick gets the no-ops alone.
+
+    The rules of :func:`_trade` written out as plain loops, with no call per entity row: a call,
+    even inlined, costs numba a reference count of each array it is handed
+    (``tests/scenarios/test_trade_rules.py`` checks masks and rules agree)."""
     agents, inventory = world.agents, world.holdings.inventory
     tick = world.clock[Clock.TICK]
     slots = inventory.shape[1]
     n_rows = entity_slot.shape[1]
     buckets = (gold_mask.shape[1] - 1) // n_rows
+    living, r, c = agents.alive, agents.r, agents.c
+    n = living.shape[0]
     for i in range(destroy_mask.shape[0]):
         alive = agents.alive[i]
         if not alive and agents.death_tick[i] != tick:
@@ -116,14 +122,25 @@ def write_trade_masks(
         destroy_mask[i, 0] = 1
         give_mask[i, 0] = 1
         gold_mask[i, 0] = 1
-        gold = world.gold[i] if alive else 0
+        give_mask[i, 1:] = 0  # then only the few rows within reach are looked at
+        gold_mask[i, 1:] = 0
         for s in range(slots):
             destroy_mask[i, 1 + s] = alive and inventory[i, s] >= 0
-        for row in range(n_rows):
+        if not alive:
+            continue
+        gold = world.gold[i]
+        r0, c0 = int(r[i]), int(c[i])
+        for row in range(n_rows):  # in_reach and has_room written out: no call per row
             j = entity_slot[i, row]
-            near = alive and in_reach(agents.alive, agents.r, agents.c, i, j, reach)
-            room = near and has_room(inventory, j)
+            if j < 0 or j >= n or j == i or not living[j]:
+                continue
+            if abs(int(r[j]) - r0) > reach or abs(int(c[j]) - c0) > reach:
+                continue
+            room = False
             for s in range(slots):
-                give_mask[i, 1 + s * n_rows + row] = room and inventory[i, s] >= 0
+                room |= inventory[j, s] < 0
+            if room:
+                for s in range(slots):
+                    give_mask[i, 1 + s * n_rows + row] = inventory[i, s] >= 0
             for b in range(buckets):
-                gold_mask[i, 1 + b * n_rows + row] = near and gold >= (1 << b)
+                gold_mask[i, 1 + b * n_rows + row] = gold >= (1 << b)
