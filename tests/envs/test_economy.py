@@ -207,3 +207,79 @@ def test_an_observation_with_every_system_on_stays_within_4_kb(preset):
     layout = ObsLayout(economy(preset, **TRADING, **{"fog.enabled": True}))
     assert layout.bytes_per_agent <= 4096, layout.bytes_per_agent
     assert [f.key for f in layout.world_fields] == ["market"]  # outside every agent's observation
+
+
+def reference_masks(vec: VecEnv, w: int) -> dict[str, np.ndarray]:
+    """The destroy, give, give-gold, sell and buy masks of world ``w``, from the rules in plain
+    Python (only the no-ops in empty slots and those of agents that died this tick)."""
+    from neural_mmo.observe.heads import market_rows
+    from neural_mmo.world.items import Place
+
+    state, cfg = vec.worlds[w], vec.config
+    S, E = cfg.spawn.n_agents, cfg.observe.n_entities
+    slots, buckets, prices = cfg.item.inventory_slots, cfg.item.gold_buckets, cfg.exchange.price_buckets
+    entity_slot = vec._entity_slot[w * S : (w + 1) * S]
+    agents, inventory, items = state.agents, state.holdings.inventory, state.items
+    listed = np.flatnonzero(items.alive & (items.place == Place.LISTED))
+    table_full = bool(items.alive.all())
+    out = {
+        "destroy": np.zeros((S, 1 + slots), np.int8),
+        "give": np.zeros((S, 1 + slots * E), np.int8),
+        "give_gold": np.zeros((S, 1 + buckets * E), np.int8),
+        "sell": np.zeros((S, 1 + prices * slots), np.int8),
+        "buy": np.zeros((S, 1 + market_rows(cfg)), np.int8),
+    }
+    for mask in out.values():
+        mask[:, 0] = 1  # the no-op: always allowed, in empty slots too
+    for i in range(S):
+        if not agents.alive[i]:
+            continue
+        for s in range(slots):
+            k = inventory[i, s]
+            out["destroy"][i, 1 + s] = k >= 0
+            can_list = state.market.listed[i] < cfg.exchange.max_listings
+            ok = can_list and k >= 0 and (items.quantity[k] == 1 or not table_full)
+            out["sell"][i, 1 + np.arange(prices) * slots + s] = ok
+        for row in range(E):
+            j = entity_slot[i, row]
+            near = (
+                0 <= j < S and j != i and agents.alive[j]
+                and max(abs(int(agents.r[j]) - int(agents.r[i])), abs(int(agents.c[j]) - int(agents.c[i])))
+                <= cfg.item.give_reach
+            )  # fmt: skip
+            for s in range(slots):
+                out["give"][i, 1 + s * E + row] = near and (inventory[j] < 0).any() and inventory[i, s] >= 0
+            for b in range(buckets):
+                out["give_gold"][i, 1 + b * E + row] = near and state.gold[i] >= 2**b
+        if not (inventory[i] < 0).any():
+            continue
+        for m in range(market_rows(cfg)):
+            t, level = 1 + m // cfg.item.max_level, 1 + m % cfg.item.max_level
+            others = [k for k in listed if items.type[k] == t and items.level[k] == level and items.owner[k] != i]
+            price = min((int(items.price[k]) for k in others), default=0)
+            out["buy"][i, 1 + m] = 0 < price <= state.gold[i]
+    return out
+
+
+def test_the_trade_and_exchange_masks_follow_the_rules():
+    cfg = economy(**{**TRADING, "item.give_reach": 2, "exchange.max_listings": 2})
+    vec = VecEnv(2, config=cfg, seed=11)
+    vec.reset()
+    start_with_gold(vec, 30)
+    policy = RandomPolicy(vec.layout, 11)
+    names = [h.name for h in vec.layout.heads]
+    offsets, sizes = vec.layout.action_offsets, vec.layout.action_sizes
+    allowed = dict.fromkeys(["destroy", "give", "give_gold", "sell", "buy"], 0)
+    for t in range(150):
+        vec.step(policy.act(vec.observations))
+        if t % 3:
+            continue
+        S = cfg.spawn.n_agents
+        for w in range(2):
+            mask = vec.observations["action_mask"][w * S : (w + 1) * S]
+            for head, expected in reference_masks(vec, w).items():
+                k = names.index(head)
+                got = mask[:, offsets[k] : offsets[k] + sizes[k]]
+                assert (got == expected).all(), (head, t, w)
+                allowed[head] += int(expected[:, 1:].sum())
+    assert all(allowed.values()), allowed  # every head had something allowed to check
