@@ -130,7 +130,17 @@ def test_trades_conserve_gold_and_items_under_random_and_invalid_actions(seed, i
     """Immortal agents, no combat, no NPCs: no trade makes or loses gold; items appear only by
     harvests and leave only by consumption and destroy; no item has two owners, no inventory
     overflows, no gold is negative, whatever the actions (masked, out of range, absurd)."""
-    cfg = economy(immortal=True, n_npcs=0, **{**TRADING, "combat.enabled": False, "item.inventory_slots": 4})
+    check_trades_conserve(seed, invalid, 250)
+
+
+def test_trades_conserve_gold_and_items_over_thousands_of_ticks():
+    check_trades_conserve(seed=12345, invalid=0.2, ticks=2000)
+
+
+def check_trades_conserve(seed: int, invalid: float, ticks: int) -> None:
+    """``ticks`` of random and invalid economy actions in one episode (module docs of the tests above)."""
+    overrides = {**TRADING, "combat.enabled": False, "item.inventory_slots": 4, "episode.horizon": ticks + 1}
+    cfg = economy(immortal=True, n_npcs=0, **overrides)
     vec = VecEnv(2, config=cfg, seed=seed % 1000)
     vec.reset()
     start_with_gold(vec, 40)
@@ -139,7 +149,7 @@ def test_trades_conserve_gold_and_items_under_random_and_invalid_actions(seed, i
     sizes = vec.layout.action_sizes
     total_gold, before = gold_of(vec), quantity(vec)
     seen = set()
-    for _ in range(250):
+    for _ in range(ticks):
         actions = policy.act(vec.observations).astype(np.int64)
         for head in range(ActionHead.USE, len(sizes)):
             bad = rng.random(vec.num_slots) < invalid
@@ -255,8 +265,8 @@ def reference_masks(vec: VecEnv, w: int) -> dict[str, np.ndarray]:
             continue
         for m in range(market_rows(cfg)):
             t, level = 1 + m // cfg.item.max_level, 1 + m % cfg.item.max_level
-            others = [k for k in listed if items.type[k] == t and items.level[k] == level and items.owner[k] != i]
-            price = min((int(items.price[k]) for k in others), default=0)
+            same = [k for k in listed if items.type[k] == t and items.level[k] == level]
+            price = min((int(items.price[k]) for k in same if items.owner[k] != i), default=0)
             out["buy"][i, 1 + m] = 0 < price <= state.gold[i]
     return out
 
