@@ -393,7 +393,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 def _who(p: argparse.ArgumentParser, overlays: bool = False) -> None:
     """``--agents`` (scripted) or ``--policy`` (a checkpoint, or ``pretrained``)."""
     who = p.add_mutually_exclusive_group()
-    who.add_argument("--agents", default="fighter", choices=["fighter", "forager", "random"],
+    who.add_argument("--agents", default="fighter", choices=["fighter", "forager", "merchant", "random"],
                      help="scripted policy (default fighter)")  # fmt: skip
     who.add_argument(
         "--policy",

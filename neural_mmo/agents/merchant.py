@@ -1,24 +1,24 @@
-"""The Merchant: a Forager (gathering as it passes resources, using items) that trades on the
-exchange, so markets have liquidity without learning: it lists the items it will not use and buys
-the upgrades it can wear (:func:`~neural_mmo.agents.items.merchant_actions`). Without the exchange
-it plays as a Forager."""
+"""The Merchant: a Fighter (foraging, gathering as it passes resources, using items, and earning
+gold from the NPCs it hunts) that trades on the exchange, so markets have liquidity without
+learning: it lists the items it will not use and buys the upgrades it can wear
+(:func:`~neural_mmo.agents.items.merchant_actions`). Without the exchange it plays as a Fighter."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from neural_mmo.agents.forager import ForagerPolicy
+from neural_mmo.agents.fighter import FighterPolicy
 from neural_mmo.agents.items import merchant_actions
 from neural_mmo.observe.heads import ActionHead
 
 
-class MerchantPolicy(ForagerPolicy):
-    """Forages, uses items, sells what it will not use and buys upgrades (module docs)."""
+class MerchantPolicy(FighterPolicy):
+    """Forages, hunts, uses items, sells what it will not use and buys upgrades (module docs)."""
 
     name = "merchant"
 
-    def __init__(self, layout, seed: int = 0, low: float = 0.4, keep: int = 2):
-        super().__init__(layout, seed, low)
+    def __init__(self, layout, seed: int = 0, keep: int = 2):
+        super().__init__(layout, seed)
         self.keep = keep
 
     def act(self, observations: dict[str, np.ndarray]) -> np.ndarray:

@@ -102,6 +102,7 @@ def test_merchants_make_a_market_in_a_whole_world():
         {"item.enabled": True, "profession.enabled": True, "exchange.enabled": True}
     )
     env = VecEnv(1, config=cfg, seed=3)
-    stats = play(env, MerchantPolicy(env.layout, 3), 400)
+    stats = play(env, MerchantPolicy(env.layout, 3), 600)
     economy = stats.summary()["economy"]
-    assert economy["items_made_by_level"] and economy["equips"] > 0 and economy["listings"] > 0, economy
+    assert economy["items_made_by_level"] and economy["equips"] > 0, economy
+    assert economy["gold_by_source"]["npc"] > 0 and economy["sales"] > 0 and economy["market_volume"] > 0, economy
