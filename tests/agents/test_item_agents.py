@@ -105,4 +105,5 @@ def test_merchants_make_a_market_in_a_whole_world():
     stats = play(env, MerchantPolicy(env.layout, 3), 600)
     economy = stats.summary()["economy"]
     assert economy["items_made_by_level"] and economy["equips"] > 0, economy
-    assert economy["gold_by_source"]["npc"] > 0 and economy["sales"] > 0 and economy["market_volume"] > 0, economy
+    assert economy["gold_by_source"]["npc"] > 0, economy  # it hunts
+    assert economy["sales"] > 0 and economy["market_volume"] > 0, economy
