@@ -398,9 +398,9 @@ def _who(p: argparse.ArgumentParser, overlays: bool = False) -> None:
     who.add_argument(
         "--policy",
         metavar="CHECKPOINT",
-        help="trained agents from a checkpoint of neural-mmo train (or 'pretrained', the one shipped), on "
-        "the checkpoint's game (--preset, --config and --set change it where the models still fit)"
-        + ("; adds the model overlays" if overlays else ""),
+        help="trained agents from a checkpoint of neural-mmo train (or a shipped one: 'pretrained', "
+        "'pretrained-economy'), on the checkpoint's game (--preset, --config and --set change it where "
+        "the models still fit)" + ("; adds the model overlays" if overlays else ""),
     )
 
 
@@ -619,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     held_out = 1_000_003  # neural_mmo.research.tournament.HELD_OUT_SEED (imported when a command runs)
     p = sub.add_parser("tournament", help="merge the populations of checkpoints and scripted policies into "
                        "shared worlds and rank them (needs neural-mmo[train,research])")  # fmt: skip
-    who = "a checkpoint ('pretrained': the shipped one), random, forager, fighter or merchant"
+    who = "a checkpoint ('pretrained', 'pretrained-economy': shipped), random, forager, fighter or merchant"
     p.add_argument("entrants", nargs="+", metavar="WHO", help=who)
     _common(p, seed=False)
     p.add_argument("--agents", type=_count(1), help="total population of each world (default: the game's)")

@@ -210,7 +210,7 @@ def load_entrant(spec: str | Entrant | Policy, layout_for_scripted: ObsLayout | 
     if text in POLICIES:
         return Entrant(name=text, source=text)
     try:
-        from neural_mmo.train.checkpoint import CheckpointError, load_models, resolve
+        from neural_mmo.train.checkpoint import SHIPPED, CheckpointError, load_models, resolve
     except ImportError as err:
         raise EntrantError(f"{text}: checkpoints need pip install 'neural-mmo[train]' ({err})") from None
     path = resolve(text)
@@ -222,7 +222,7 @@ def load_entrant(spec: str | Entrant | Policy, layout_for_scripted: ObsLayout | 
         models, train_config, game = load_models(path)
     except CheckpointError as err:
         raise EntrantError(str(err)) from None
-    name = "pretrained" if text == "pretrained" else _label(path)
+    name = text if text in SHIPPED else _label(path)
     return Entrant(name=name, populations=len(models), game=game, models=models, source=str(path))
 
 

@@ -33,6 +33,11 @@ VERSION = 1
 PRETRAINED = Path(__file__).parent / "pretrained" / "small.pt"
 """A Simple model trained on the small preset with this package's trainer (see docs/training.md);
 ``pretrained`` names it wherever a checkpoint path is asked for."""
+PRETRAINED_ECONOMY = Path(__file__).parent / "pretrained" / "economy.pt"
+"""A Simple model trained on the small preset with items, professions and the exchange on;
+``pretrained-economy`` names it."""
+SHIPPED = {"pretrained": PRETRAINED, "pretrained-economy": PRETRAINED_ECONOMY}
+"""Names of the shipped checkpoints, usable wherever a checkpoint path is asked for."""
 
 _SHOWN = 4  # names listed in a message before "..."
 
@@ -102,8 +107,8 @@ def _plain(value: Any) -> Any:
 
 
 def resolve(path: str | Path) -> Path:
-    """``path``, or the shipped checkpoint for the name ``pretrained``."""
-    return PRETRAINED if str(path) == "pretrained" else Path(path)
+    """``path``, or the shipped checkpoint of a name in :data:`SHIPPED` (``pretrained``)."""
+    return SHIPPED.get(str(path), Path(path))
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -49,3 +49,21 @@ def test_a_seed_replays_the_same_actions_whatever_torchs_global_state():
     first = play(0, 1)
     assert (play(0, 2) == first).all()
     assert (play(1, 1) != first).any()  # another seed, other draws
+
+
+def test_the_shipped_economy_checkpoint_plays_the_economy_and_outlives_random_agents():
+    """The ``pretrained-economy`` checkpoint: items, professions and the exchange on in its game,
+    and 3x the random policy's mean lifetime on a held-out world (the issue's bar)."""
+    from neural_mmo.train.checkpoint import PRETRAINED_ECONOMY
+
+    assert PRETRAINED_ECONOMY.is_file() and PRETRAINED_ECONOMY.stat().st_size < 2_000_000
+    torch.manual_seed(0)
+    policy = TrainedPolicy("pretrained-economy", seed=0)
+    game = policy.game_config
+    assert game.item.enabled and game.profession.enabled and game.exchange.enabled
+    assert [h.name for h in policy.layout.heads][-2:] == ["sell", "buy"]
+    seed = HELD_OUT_SEED + 11
+    trained = run_policy(policy, game, seed=seed, worlds=1)
+    random = run_policy(make_policy("random", policy.layout, seed=0), game, seed=seed, worlds=1)
+    assert trained["lifetime_mean"] >= 3 * random["lifetime_mean"]
+    assert trained["economy"]["items_made_by_level"]  # it harvests
