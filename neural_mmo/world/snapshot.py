@@ -342,6 +342,11 @@ def check_world_values(
         problems = check_items(items, holdings, config.item.max_stack, listed)
         if problems:
             raise SaveError(f"{path}: {prefix}items and holdings disagree: {problems[0]}")
+        alive = saved.get(f"{prefix}agents.alive")
+        owners = items.owner[items.alive & (items.place != Place.GROUND)]
+        if alive is not None and not alive[owners[owners >= 0]].all():
+            # the dead hold nothing (their items went with their loot); a slot's next agent would inherit them
+            raise SaveError(f"{path}: {prefix}items are held or listed by agent slots with no living agent")
     counts = saved.get(prefix + "events.counts")
     table = saved.get(prefix + "events.table")
     if counts is not None and table is not None and not 0 <= counts[0] <= table.shape[0]:

@@ -363,6 +363,7 @@ def _world_with_items() -> WorldState:
             state.items, state.holdings, state.item_ids, agent, type_, 2, 1, state.config.item.max_stack
         )
     assert equip(state.items, state.holdings, 0, 0)  # the spear
+    state.agents.alive[[0, 3]] = True  # the holders (the dead hold nothing)
     return state
 
 
@@ -395,10 +396,52 @@ def test_a_world_with_items_round_trips(tmp_path):
         (lambda s: s.items.owner.__setitem__(1, 64), "items.owner holds values outside"),
         (lambda s: s.holdings.inventory.__setitem__((2, 0), 8), "holdings.inventory holds values outside"),
         (lambda s: s.items.quantity.__setitem__(0, 2), "outside 1 .. 1"),  # a stack of spears
+        (lambda s: s.agents.alive.__setitem__(3, False), "agent slots with no living agent"),  # a dead holder
     ],
 )
 def test_a_save_whose_items_a_world_cannot_hold_is_refused(damage, reason, tmp_path):
     state = _world_with_items()
+    damage(state)
+    state.save(tmp_path / "bad.save")
+    with pytest.raises(SaveError, match=reason):
+        WorldState.from_save(tmp_path / "bad.save")
+
+
+def _world_with_a_listing() -> WorldState:
+    from neural_mmo.world.items import ItemType, create_item, list_item
+
+    config = Config.preset("small").override(
+        {"item.enabled": True, "item.capacity": 8, "exchange.enabled": True}
+    )
+    state = WorldState.allocate(config)
+    state.agents.alive[2] = True
+    create_item(state.items, state.holdings, state.item_ids, 2, ItemType.ARROW, 3, 5, config.item.max_stack)
+    assert list_item(state.items, state.holdings, state.item_ids, 2, 0, 40, 0) >= 0  # one arrow at 40 gold
+    state.market.listed[2] = 1
+    state.market.last_price[7] = 12
+    return state
+
+
+def test_a_world_with_listings_round_trips(tmp_path):
+    state = _world_with_a_listing()
+    state.save(tmp_path / "market.save")
+    again = WorldState.from_save(tmp_path / "market.save")
+    assert again.state_hash() == state.state_hash()
+    assert again.market.listed.tolist() == state.market.listed.tolist()
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda s: s.items.price.__setitem__(1, 0), "is listed as"),  # a listing for nothing
+        (lambda s: s.market.listed.__setitem__(2, 0), "listings per agent"),  # a count that disagrees
+        (lambda s: s.market.listed.__setitem__(5, -3), "market.listed holds values outside"),
+        (lambda s: s.market.last_price.__setitem__(0, -1), "market.last_price holds values outside"),
+        (lambda s: s.agents.alive.__setitem__(2, False), "agent slots with no living agent"),  # a dead seller
+    ],
+)
+def test_a_save_whose_listings_are_damaged_is_refused(damage, reason, tmp_path):
+    state = _world_with_a_listing()
     damage(state)
     state.save(tmp_path / "bad.save")
     with pytest.raises(SaveError, match=reason):
