@@ -36,16 +36,17 @@ def sanitize_actions(
     inventory_slots: int = 1,
     price_unit: int = 1,
 ) -> None:
-    """Decode ``raw`` action rows into ``commands`` (``int32 [n, len(Command)]``); a value that is
-    out of range or masked becomes its head's no-op, and ``invalid[i]`` counts such heads.
+    """Decode ``raw`` action rows into ``commands`` (``int32 [n, len(Command)]``; without economy
+    heads in ``raw`` the columns after the attack's are left as they are: keep them at their
+    no-ops, :data:`NO_COMMAND`); a value that is out of range or masked becomes its head's no-op,
+    and ``invalid[i]`` counts such heads.
     ``style_only``: the attack head names a style alone (``combat.auto_target``; the world aims);
     ``inventory_slots`` and ``price_unit`` decode the sell head (``neural_mmo.observe.heads``)."""
     n_rows = entity_slot.shape[1]
+    last = commands.shape[1] if raw.shape[1] > ActionHead.USE else Command.USE
     for i in range(raw.shape[0]):
         bad = 0
-        for col in range(
-            Command.USE, commands.shape[1]
-        ):  # the economy's columns stay no-ops without its heads
+        for col in range(Command.USE, last):  # the economy's columns, reset when it has heads
             commands[i, col] = NO_COMMAND[col]
         for h in range(raw.shape[1]):
             v = raw[i, h]

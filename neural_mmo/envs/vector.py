@@ -48,7 +48,7 @@ from neural_mmo.envs.settings import fixed_material, room_of, rules_with_cap, sa
 from neural_mmo.observe.encode import Encoding, Observer, ObserverArrays, write_all
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
-from neural_mmo.world.commands import Command
+from neural_mmo.world.commands import NO_COMMAND
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
 from neural_mmo.world.materials import SPAWNABLE, materials_in_play
 from neural_mmo.world.rng import check_seed, episode_seed
@@ -350,7 +350,7 @@ class VecEnv:
         self.infos: dict[str, np.ndarray] = {name: b[name] for name, out in OUTPUTS.items() if out.info}
         self.action_buffer = b["action_buffer"]
         """Actions staged for :meth:`step_buffered` (any int64 values; they are checked there)."""
-        self._commands = np.zeros((n, len(Command)), np.int32)
+        self._commands = np.tile(np.array(NO_COMMAND, np.int32), (n, 1))
         self._entity_slot = np.full((n, self.layout.n_entities), -1, np.int32)
         self.worlds = [WorldState.allocate(self.config) for _ in range(self.num_worlds)]
         self._observers = [

@@ -88,7 +88,10 @@ def test_sanitize_actions_matches_the_reference(
     raw[pick] = rng.choice(extremes, size=int(pick.sum()))
     alive = rng.random(n) < 0.8
     entity_slot = rng.integers(-1, 200, size=(n, n_rows)).astype(np.int32)
+    # without economy heads its columns are left alone (kept at their no-ops); with them, reset
     commands = np.full((n, len(Command)), 99, np.int32)
+    if not economy_heads:
+        commands[:, Command.USE :] = NO_COMMAND[Command.USE :]
     invalid = np.full(n, 99, np.int32)
     sanitize_actions(
         raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False, slots, price_unit
@@ -170,7 +173,8 @@ def test_attack_value_rejects_a_bad_style_or_row(style, row):
 def test_zero_is_never_counted_even_when_masked():
     raw = np.zeros((2, 2), np.int64)
     mask = np.zeros((2, 5 + 7), np.int8)
-    commands = np.ones((2, len(Command)), np.int32)
+    commands = np.tile(np.array(NO_COMMAND, np.int32), (2, 1))
+    commands[:, : Command.USE] = 1
     invalid = np.ones(2, np.int32)
     entity_slot = np.zeros((2, 2), np.int32)
     sanitize_actions(
