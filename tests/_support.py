@@ -225,3 +225,15 @@ def kill_agent(sc: Scenario, killer: int, victim: int) -> None:
             return
         sc.step(attacks={killer: (Style.MELEE, victim)})
     raise AssertionError("the victim survived 100 attacks")
+
+
+def give_item(sc: Scenario, slot: int, item: int, level: int, quantity: int = 1) -> int:
+    """Put ``quantity`` new items of type ``item`` at ``level`` in agent ``slot``'s inventory (the
+    row, which must fit) and rewrite the observations."""
+    from neural_mmo.world.items import create_item
+
+    s = sc.state
+    k = create_item(s.items, s.holdings, s.item_ids, slot, item, level, quantity, sc.config.item.max_stack)
+    assert k >= 0
+    sc.refresh()
+    return k

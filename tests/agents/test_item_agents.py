@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _support import give_item as holding
 from _support import make_scenario
 
 from neural_mmo.agents import FighterPolicy, ForagerPolicy, MerchantPolicy, play
@@ -11,7 +12,7 @@ from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
 from neural_mmo.observe.heads import ActionHead
 from neural_mmo.world.events import EventKind
-from neural_mmo.world.items import EquipSlot, ItemType, create_item
+from neural_mmo.world.items import EquipSlot, ItemType
 from neural_mmo.world.systems.exchange import market_row
 from neural_mmo.world.tables import Skill
 
@@ -23,14 +24,6 @@ PAIR = """
 .....
 .....
 """
-
-
-def holding(sc, slot: int, item: int, level: int, quantity: int = 1) -> int:
-    s = sc.state
-    k = create_item(s.items, s.holdings, s.item_ids, slot, item, level, quantity, sc.config.item.max_stack)
-    assert k >= 0
-    sc.refresh()
-    return k
 
 
 def act(policy, sc) -> np.ndarray:

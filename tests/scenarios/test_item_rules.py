@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _support import give_item as give
 from _support import make_scenario
 
 from neural_mmo.observe.heads import ActionHead
 from neural_mmo.world.events import EventKind
-from neural_mmo.world.items import N_EQUIP_SLOTS, EquipSlot, ItemType, check_items, create_item, equip
+from neural_mmo.world.items import N_EQUIP_SLOTS, EquipSlot, ItemType, check_items, equip
 from neural_mmo.world.systems.combat import hit_damage
 from neural_mmo.world.systems.inventory import usable
 from neural_mmo.world.tables import Skill
@@ -26,14 +27,6 @@ ROOM = """
 
 def scenario(**overrides: object):
     return make_scenario(ROOM, **{**ITEMS, **overrides})
-
-
-def give(sc, slot: int, item: int, level: int, quantity: int = 1) -> int:
-    s = sc.state
-    k = create_item(s.items, s.holdings, s.item_ids, slot, item, level, quantity, sc.config.item.max_stack)
-    assert k >= 0
-    sc.refresh()  # observations (and masks) of the changed world
-    return k
 
 
 def inventory_row(sc, slot: int, k: int) -> int:

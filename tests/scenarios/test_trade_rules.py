@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _support import kill_agent, make_scenario
+from _support import give_item, kill_agent, make_scenario
 
 from neural_mmo.observe.heads import gold_amount, market_rows, sell_price
 from neural_mmo.world.events import EventKind, GoldSource
-from neural_mmo.world.items import ItemType, Place, check_items, create_item
+from neural_mmo.world.items import ItemType, Place, check_items
 from neural_mmo.world.systems.exchange import MarketView, market_row
 
 ECONOMY = {"item__enabled": True, "exchange__enabled": True, "food_decay": 0, "water_decay": 0,
@@ -27,14 +27,6 @@ TRIO = """
 
 def scenario(drawing: str = TRIO, **overrides: object):
     return make_scenario(drawing, **{**ECONOMY, **overrides})
-
-
-def give_item(sc, slot: int, item: int, level: int, quantity: int = 1) -> int:
-    s = sc.state
-    k = create_item(s.items, s.holdings, s.item_ids, slot, item, level, quantity, sc.config.item.max_stack)
-    assert k >= 0
-    sc.refresh()
-    return k
 
 
 def position(sc, slot: int, k: int) -> int:

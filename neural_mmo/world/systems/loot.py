@@ -24,6 +24,15 @@ from neural_mmo.world.state import World
 from neural_mmo.world.systems.death import entity_id
 
 
+@numba.njit(cache=True, inline="always")
+def _hand_over(world: World, k: int, heir: int, rules: Rules) -> bool:
+    """Item row ``k`` into the heir's inventory (True), or out of the world (no heir, no room)."""
+    if heir >= 0 and move_to_inventory(world.items, world.holdings, k, heir, rules.item.max_stack):
+        return True
+    destroy(world.items, world.holdings, k)
+    return False
+
+
 @numba.njit(cache=True)
 def _leave_items(world: World, i: int, rules: Rules) -> None:
     agents, items, holdings = world.agents, world.items, world.holdings
@@ -37,22 +46,16 @@ def _leave_items(world: World, i: int, rules: Rules) -> None:
     n_equip = holdings.equipment.shape[1]
     for place in range(n_equip + holdings.inventory.shape[1]):
         k = holdings.equipment[i, place] if place < n_equip else holdings.inventory[i, place - n_equip]
-        if k < 0:
-            continue
-        if heir >= 0 and move_to_inventory(items, holdings, k, heir, rules.item.max_stack):
-            taken += 1
-        else:
-            destroy(items, holdings, k)
-            lost += 1
+        if k >= 0:
+            kept = _hand_over(world, k, heir, rules)
+            taken += kept
+            lost += not kept
     if world.market.listed.shape[0] > 0 and world.market.listed[i] > 0:  # its listings, last
         for k in range(items.alive.shape[0]):
-            if not items.alive[k] or items.place[k] != Place.LISTED or items.owner[k] != i:
-                continue
-            if heir >= 0 and move_to_inventory(items, holdings, k, heir, rules.item.max_stack):
-                taken += 1
-            else:
-                destroy(items, holdings, k)
-                lost += 1
+            if items.alive[k] and items.place[k] == Place.LISTED and items.owner[k] == i:
+                kept = _hand_over(world, k, heir, rules)
+                taken += kept
+                lost += not kept
         world.market.listed[i] = 0
     gold = world.gold[i]
     world.gold[i] = 0
