@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from neural_mmo.observe.heads import ActionHead, attack_value_of
@@ -25,6 +24,7 @@ from neural_mmo.observe.layout import (
 )
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.world.geometry import nearest_first
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
@@ -70,9 +70,10 @@ class ObserverArrays(NamedTuple):
         np.ndarray
     )  # int16 [market rows, MarketView]  the world's market table ([0, ...] without an exchange)
     market_best: np.ndarray  # int64 [market rows, 3]  work space: best offers per row (write_market)
+    market_offered: np.ndarray  # int64 [market rows]  work space: the rows with a listing
 
 
-@numba.njit(cache=True)
+@kernel
 def write_public_rows(
     agents: AgentTable, npcs: NpcTable, tick: int, rules: Rules, public: np.ndarray, tile_code: np.ndarray
 ) -> None:
@@ -131,7 +132,7 @@ def write_public_rows(
             tile_code[e] = n_populations + npcs.behaviour[j]
 
 
-@numba.njit(cache=True)
+@kernel
 def write_observations(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) -> None:
     """Fill the observation buffers of every agent slot (see module docs) from the tick's
     ``out.public`` rows; ``out.entity_slot[i, k]`` records which entity (agent slot, or n_agents
@@ -319,6 +320,7 @@ class Observer:
             views=SystemViews(**{view.key: _view_buffer(buffers, view, n) for view in SYSTEM_VIEWS}),
             market=market,
             market_best=np.zeros((market.shape[0], 3), np.int64),
+            market_offered=np.zeros(market.shape[0], np.int64),
         )
 
     @property
@@ -366,7 +368,7 @@ def encoding_of(layout: ObsLayout) -> Encoding:
     )
 
 
-@numba.njit(cache=True)
+@kernel
 def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) -> None:
     """One world's public rows, then every observation."""
     tick = world.clock[Clock.TICK]
@@ -381,5 +383,6 @@ def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) ->
         out.entity_slot,
         out.market,
         out.market_best,
+        out.market_offered,
         rules,
     )

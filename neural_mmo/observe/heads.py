@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-import numba
-
 from neural_mmo.config import Config
 from neural_mmo.world.items import N_EQUIP_SLOTS, N_ITEM_TYPES
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.vocabulary import N_STYLES, Direction, Style
 
 
@@ -54,13 +53,13 @@ class HeadSpec:
     row_blocks: int = 1
 
 
-@numba.njit(cache=True)
+@kernel
 def attack_value_of(style: int, row: int, n_entities: int) -> int:
     """The ``attack`` head value for ``(style, row)``, unchecked (kernels: encoder, policies)."""
     return 1 + (style - 1) * n_entities + row
 
 
-@numba.njit(cache=True)
+@kernel
 def decode_attack_of(value: int, n_entities: int) -> tuple[int, int]:
     """``(style, row)`` of a valid nonzero ``attack`` head value, unchecked (kernels)."""
     return 1 + (value - 1) // n_entities, (value - 1) % n_entities
@@ -109,7 +108,7 @@ def action_heads(config: Config) -> tuple[HeadSpec, ...]:
     )
 
 
-@numba.njit(cache=True)
+@kernel
 def gold_amount(bucket: int) -> int:
     """Gold the give-gold head's amount ``bucket`` gives: ``2 ** bucket``."""
     return 1 << bucket

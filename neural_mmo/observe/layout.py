@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
-import numba
 import numpy as np
 from gymnasium import spaces
 
@@ -38,6 +37,7 @@ from neural_mmo.world.items import (
     write_equipment_view,
     write_items_view,
 )
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import materials_in_play
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
@@ -252,7 +252,7 @@ else:
     while the system is off."""
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def write_system_views(world: World, views: SystemViews, entity_slot: np.ndarray, rules: Rules) -> None:
     """Each system view of an enabled system into its buffer, after the entity rows are chosen
     (``entity_slot``: the entity each row shows)."""
@@ -268,20 +268,21 @@ def write_system_views(world: World, views: SystemViews, entity_slot: np.ndarray
         write_equipment_view(world.items, world.holdings.equipment, entity_slot, views.equipment)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _head(action_mask: np.ndarray, head_offsets: np.ndarray, head_sizes: np.ndarray, head: int) -> np.ndarray:
     o = head_offsets[head]
     return action_mask[:, o : o + head_sizes[head]]
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def write_system_masks(
     world: World, action_mask: np.ndarray, head_offsets: np.ndarray, head_sizes: np.ndarray,
-    entity_slot: np.ndarray, market: np.ndarray, best: np.ndarray, rules: Rules,
+    entity_slot: np.ndarray, market: np.ndarray, best: np.ndarray, offered: np.ndarray, rules: Rules,
 ) -> None:  # fmt: skip
     """The action-mask part of each head an enabled system adds (after the encoder's move and
     attack parts), for every agent slot shown this tick; with the exchange, first the world's
-    market table (``market``) and its best offers (``best``: :func:`write_market`)."""
+    market table (``market``) and its best offers (``best``: :func:`write_market`; ``offered`` is
+    work space for the masks)."""
     if rules.item.enabled:
         write_use_mask(world, _head(action_mask, head_offsets, head_sizes, ActionHead.USE))
         write_trade_masks(
@@ -294,6 +295,7 @@ def write_system_masks(
         write_exchange_masks(
             world, best, full, _head(action_mask, head_offsets, head_sizes, ActionHead.SELL),
             _head(action_mask, head_offsets, head_sizes, ActionHead.BUY), rules.exchange.max_listings,
+            offered,
         )  # fmt: skip
 
 

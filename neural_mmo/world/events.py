@@ -10,8 +10,9 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import NamedTuple
 
-import numba
 import numpy as np
+
+from neural_mmo.world.kernel import kernel
 
 
 class EventKind(IntEnum):
@@ -250,13 +251,13 @@ class EventLog(NamedTuple):
         ]
 
 
-@numba.njit(cache=True)
+@kernel
 def log_event(events: EventLog, kind: int, slot: int, agent_id: int, r: int, c: int, value: int) -> None:
     """Append one event about one entity (or count it as dropped when the log is full)."""
     log_pair(events, kind, slot, agent_id, r, c, value, -1, -1, 0)
 
 
-@numba.njit(cache=True)
+@kernel
 def log_pair(
     events: EventLog, kind: int, slot: int, agent_id: int, r: int, c: int, value: int,
     other: int, other_id: int, detail: int,

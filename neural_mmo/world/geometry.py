@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from neural_mmo.world.kernel import kernel
 
-@numba.njit(cache=True)
+
+@kernel
 def distance(r0: int, c0: int, r1: int, c1: int) -> int:
     """Chebyshev distance: every reach and sight is a square."""
     return max(abs(r0 - r1), abs(c0 - c1))
@@ -23,7 +24,7 @@ def nearest_first(radius: int) -> np.ndarray:
     return np.array(offsets, np.int16).reshape(-1, 2)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def in_square(r: int, c: int, lo: int, hi: int) -> bool:
     """Whether ``(r, c)`` lies in the square ``lo .. hi`` (rows and columns, inclusive)."""
     return lo <= r <= hi and lo <= c <= hi

@@ -57,9 +57,9 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.tables import N_SKILLS, Profession, Skill, Table, column
 
 
@@ -207,7 +207,7 @@ class Holdings(NamedTuple):
 # ---------------------------------------------------------------------- the moves
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def free_row(items: ItemTable) -> int:
     """The lowest free row, -1 when the table is full."""
     for k in range(items.alive.shape[0]):
@@ -216,7 +216,7 @@ def free_row(items: ItemTable) -> int:
     return -1
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def free_inventory_slot(holdings: Holdings, agent: int) -> int:
     """The agent's first empty inventory position, -1 when it is full."""
     row = holdings.inventory[agent]
@@ -226,7 +226,7 @@ def free_inventory_slot(holdings: Holdings, agent: int) -> int:
     return -1
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def stack_row(items: ItemTable, holdings: Holdings, agent: int, type_: int, level: int, room: int) -> int:
     """The agent's inventory row of ``type_`` at ``level`` that can take ``room`` more, -1 if none
     (or the type does not stack)."""
@@ -240,7 +240,7 @@ def stack_row(items: ItemTable, holdings: Holdings, agent: int, type_: int, leve
     return -1
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _put_in_inventory(items: ItemTable, holdings: Holdings, k: int, agent: int, s: int) -> None:
     items.place[k] = Place.INVENTORY
     items.owner[k] = agent
@@ -250,7 +250,7 @@ def _put_in_inventory(items: ItemTable, holdings: Holdings, k: int, agent: int, 
     holdings.inventory[agent, s] = k
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _detach(items: ItemTable, holdings: Holdings, k: int) -> None:
     """Take row ``k`` out of wherever its holder keeps it (the row stays alive, placed nowhere)."""
     place = items.place[k]
@@ -266,7 +266,7 @@ def _detach(items: ItemTable, holdings: Holdings, k: int) -> None:
     items.listed_tick[k] = -1
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _free(items: ItemTable, k: int) -> None:
     items.alive[k] = False
     items.item_id[k] = -1
@@ -282,7 +282,7 @@ def _free(items: ItemTable, k: int) -> None:
     items.listed_tick[k] = -1
 
 
-@numba.njit(cache=True)
+@kernel
 def create_item(
     items: ItemTable, holdings: Holdings, next_id: np.ndarray, agent: int, type_: int, level: int,
     quantity: int, max_stack: int,
@@ -312,7 +312,7 @@ def create_item(
     return k
 
 
-@numba.njit(cache=True)
+@kernel
 def move_to_inventory(items: ItemTable, holdings: Holdings, k: int, agent: int, max_stack: int) -> bool:
     """Move live row ``k`` (wherever it is) into agent ``agent``'s inventory, merging it into a
     stack with room when its type stacks (row ``k`` is then freed). False, and nothing changed,
@@ -335,7 +335,7 @@ def move_to_inventory(items: ItemTable, holdings: Holdings, k: int, agent: int, 
     return True
 
 
-@numba.njit(cache=True)
+@kernel
 def equip(items: ItemTable, holdings: Holdings, agent: int, s: int) -> bool:
     """Wear or wield the item at agent ``agent``'s inventory position ``s`` in its type's
     equipment slot; what was there goes back to the inventory position ``s`` frees (a swap).
@@ -359,7 +359,7 @@ def equip(items: ItemTable, holdings: Holdings, agent: int, s: int) -> bool:
     return True
 
 
-@numba.njit(cache=True)
+@kernel
 def unequip(items: ItemTable, holdings: Holdings, agent: int, e: int) -> bool:
     """Take off what agent ``agent`` wears in equipment slot ``e`` into its first empty inventory
     position. False, and nothing changed, when the slot is empty or the inventory full."""
@@ -374,7 +374,7 @@ def unequip(items: ItemTable, holdings: Holdings, agent: int, e: int) -> bool:
     return True
 
 
-@numba.njit(cache=True)
+@kernel
 def consume(items: ItemTable, holdings: Holdings, k: int, amount: int) -> bool:
     """Use up ``amount`` of live row ``k`` (the row is freed at 0). False, and nothing changed,
     when it holds less."""
@@ -387,7 +387,7 @@ def consume(items: ItemTable, holdings: Holdings, k: int, amount: int) -> bool:
     return True
 
 
-@numba.njit(cache=True)
+@kernel
 def destroy(items: ItemTable, holdings: Holdings, k: int) -> bool:
     """Remove live row ``k`` and all its quantity from the world."""
     if k < 0 or k >= items.alive.shape[0] or not items.alive[k]:
@@ -397,7 +397,7 @@ def destroy(items: ItemTable, holdings: Holdings, k: int) -> bool:
     return True
 
 
-@numba.njit(cache=True)
+@kernel
 def drop_to_ground(items: ItemTable, holdings: Holdings, k: int, r: int, c: int) -> bool:
     """Put live row ``k`` on tile ``(r, c)`` as loot (out of whoever held it)."""
     if k < 0 or k >= items.alive.shape[0] or not items.alive[k]:
@@ -409,7 +409,7 @@ def drop_to_ground(items: ItemTable, holdings: Holdings, k: int, r: int, c: int)
     return True
 
 
-@numba.njit(cache=True)
+@kernel
 def list_item(
     items: ItemTable, holdings: Holdings, next_id: np.ndarray, agent: int, s: int, price: int, tick: int
 ) -> int:  # fmt: skip
@@ -447,7 +447,7 @@ def list_item(
 # ---------------------------------------------------------------------- combat
 
 
-@numba.njit(cache=True)
+@kernel
 def attack_bonus(
     item_type: np.ndarray, item_level: np.ndarray, item_quantity: np.ndarray, equipment: np.ndarray, i: int,
     style: int, weapon_per_level: int, ammo_per_level: int,
@@ -470,7 +470,7 @@ def attack_bonus(
     return bonus
 
 
-@numba.njit(cache=True)
+@kernel
 def drop_spent_ammunition(items: ItemTable, holdings: Holdings) -> None:
     """Free the rows of worn ammunition whose last piece was used (quantity 0)."""
     for i in range(holdings.equipment.shape[0]):
@@ -479,7 +479,7 @@ def drop_spent_ammunition(items: ItemTable, holdings: Holdings) -> None:
             destroy(items, holdings, a)
 
 
-@numba.njit(cache=True)
+@kernel
 def armour_block(item_level: np.ndarray, equipment: np.ndarray, i: int, per_level: int) -> int:
     """Damage agent ``i``'s armour takes off each hit: ``per_level`` x the levels of the hat, top
     and bottom it wears, summed (columns, as :func:`attack_bonus`)."""
@@ -563,7 +563,7 @@ class ItemView(IntEnum):
     EQUIPPED = 3  # 1 on the equipment rows that hold an item
 
 
-@numba.njit(cache=True)
+@kernel
 def write_items_view(items: ItemTable, holdings: Holdings, alive: np.ndarray, death_tick: np.ndarray,
                      tick: int, out: np.ndarray) -> None:  # fmt: skip
     """``out[i]`` (int16 ``[N_EQUIP_SLOTS + inventory_slots, len(ItemView)]``) of every agent slot
@@ -594,7 +594,7 @@ class EquipmentView(IntEnum):
     ARMOUR_LEVEL = 2  # levels of its hat, top and bottom, summed
 
 
-@numba.njit(cache=True)
+@kernel
 def write_equipment_view(
     items: ItemTable, equipment: np.ndarray, entity_slot: np.ndarray, out: np.ndarray
 ) -> None:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from neural_mmo.world.kernel import kernel
 
 _F2 = 0.5 * (math.sqrt(3.0) - 1.0)
 """Skew factor: maps the plane onto the square lattice of the simplex grid."""
@@ -46,7 +47,7 @@ GAUSS_CUTOFF = 3.0
 # ---------------------------------------------------------------------------- one octave
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _hash(i: int, j: int, seed: int) -> int:
     """32-bit hash of lattice vertex ``(i, j)``; every product stays below 2**63 in int64."""
     h = (seed ^ ((i * 0x27D4EB2D) & _MASK) ^ ((j * 0x165667B1) & _MASK)) & _MASK
@@ -55,7 +56,7 @@ def _hash(i: int, j: int, seed: int) -> int:
     return (h >> 16) ^ h
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _corner(dx: float, dy: float, i: int, j: int, seed: int) -> float:
     """Contribution of one simplex corner: a radial falloff times a hashed gradient ramp."""
     t = 0.5 - dx * dx - dy * dy
@@ -66,7 +67,7 @@ def _corner(dx: float, dy: float, i: int, j: int, seed: int) -> float:
     return t * t * (_GRAD_X[g] * dx + _GRAD_Y[g] * dy)
 
 
-@numba.njit(cache=True)
+@kernel
 def simplex2(x: float, y: float, seed: int) -> float:
     """Simplex noise at ``(x, y)``: smooth, zero mean, about [-1, 1], features about 1 unit wide."""
     s = (x + y) * _F2
@@ -85,7 +86,7 @@ def simplex2(x: float, y: float, seed: int) -> float:
     return _SCALE * total
 
 
-@numba.njit(cache=True)
+@kernel(allocates=True)
 def simplex_points(x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     """:func:`simplex2` at every point of the 1-D float64 arrays ``x``, ``y`` (same length)."""
     out = np.empty(x.shape[0], dtype=np.float64)
@@ -131,7 +132,7 @@ def simplex_points_reference(x: np.ndarray, y: np.ndarray, seed: int) -> np.ndar
 # ---------------------------------------------------------------------------- several octaves
 
 
-@numba.njit(cache=True)
+@kernel(allocates=True)
 def fbm_grid(rows: int, cols: int, wavelength: float, seeds: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Fractal noise on a ``rows x cols`` grid of tiles, scaled to unit standard deviation.
 
@@ -151,7 +152,7 @@ def fbm_grid(rows: int, cols: int, wavelength: float, seeds: np.ndarray, offsets
     return out
 
 
-@numba.njit(cache=True)
+@kernel(allocates=True)
 def blend_bank(
     mean: np.ndarray,
     sigma: float,
@@ -223,7 +224,7 @@ def blend_bank_reference(
     return np.where(wsq > 0.0, total / (np.sqrt(safe) * SIMPLEX_STD), 0.0)
 
 
-@numba.njit(cache=True)
+@kernel(allocates=True)
 def normal_cdf(z: np.ndarray) -> np.ndarray:
     """Standard normal CDF of each element of a 2-D float64 array (unit-variance noise -> about uniform)."""
     out = np.empty_like(z)

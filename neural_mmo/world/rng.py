@@ -17,8 +17,9 @@ import math
 import zlib
 from enum import IntEnum
 
-import numba
 import numpy as np
+
+from neural_mmo.world.kernel import kernel
 
 
 class Stream(IntEnum):
@@ -68,12 +69,12 @@ def terrain_generator(seq: np.random.SeedSequence) -> np.random.Generator:
     return np.random.default_rng(_child(seq, "terrain"))
 
 
-@numba.njit(cache=True)
+@kernel
 def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@numba.njit(cache=True)
+@kernel
 def next_u64(s: np.ndarray) -> np.uint64:
     """Advance the stream; return 64 random bits (xoshiro256**)."""
     result = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
@@ -87,19 +88,19 @@ def next_u64(s: np.ndarray) -> np.uint64:
     return result
 
 
-@numba.njit(cache=True)
+@kernel
 def uniform(s: np.ndarray) -> float:
     """A float uniform in [0, 1) with 53 random bits."""
     return float(next_u64(s) >> _U11) * _TO_UNIT
 
 
-@numba.njit(cache=True)
+@kernel
 def below(s: np.ndarray, n: int) -> int:
     """An int uniform in [0, n) (n >= 1; bias below n / 2**53)."""
     return min(int(uniform(s) * n), n - 1)
 
 
-@numba.njit(cache=True)
+@kernel
 def geometric(s: np.ndarray, p: float) -> int:
     """Trials up to and including the first success of Bernoulli(p) trials (>= 1), 0 < p < 1."""
     trials = math.log1p(-uniform(s)) / math.log1p(-p)

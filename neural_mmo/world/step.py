@@ -37,10 +37,10 @@ from the state and the event log by the layers above (:mod:`neural_mmo.observe`,
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.commands import NO_COMMAND, Command
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rng import system_streams, terrain_generator
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
@@ -63,7 +63,7 @@ from neural_mmo.world.systems.vitals import update_vitals
 from neural_mmo.world.terrain import generate_terrain
 
 
-@numba.njit(cache=True)
+@kernel
 def tick(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Advance one world by one tick; ``commands`` is ``int32 [N, len(Command)]``."""
     world.events.counts[0] = 0

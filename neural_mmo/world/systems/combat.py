@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventKind, EventLog, log_pair
 from neural_mmo.world.geometry import distance, nearest_first
 from neural_mmo.world.items import armour_block, attack_bonus, drop_spent_ammunition
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rng import Stream, uniform
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
@@ -67,7 +67,7 @@ STYLE_SKILL = np.array([-1, Skill.MELEE, Skill.RANGE, Skill.MAGE], np.int64)
 """The skill that levels (and powers) each style."""
 
 
-@numba.njit(cache=True)
+@kernel
 def hit_chance(attack_level: int, defence_level: int, roll_bonus: int) -> float:
     """Probability that an attack at ``attack_level`` hits a defender at ``defence_level``."""
     a = attack_level + roll_bonus
@@ -77,7 +77,7 @@ def hit_chance(attack_level: int, defence_level: int, roll_bonus: int) -> float:
     return a / (2.0 * (d + 1.0))
 
 
-@numba.njit(cache=True)
+@kernel
 def hit_damage(style: int, attack_level: int, defence_level: int, weak: bool, rules: Rules) -> int:
     """Damage of a hit (see module docs)."""
     s = style - 1
@@ -88,7 +88,7 @@ def hit_damage(style: int, attack_level: int, defence_level: int, weak: bool, ru
     return max(1, int(math.floor(raw + 1e-9)))
 
 
-@numba.njit(cache=True)
+@kernel
 def combat_level(level: np.ndarray, i: int) -> int:
     """The highest of an entity's five combat skills (melee .. constitution)."""
     best = 0
@@ -97,7 +97,7 @@ def combat_level(level: np.ndarray, i: int) -> int:
     return best
 
 
-@numba.njit(cache=True)
+@kernel
 def roll_damage(
     style: int, attack_level: int, defence_level: int, defender_style: int, health: int, can_die: bool,
     bonus: int, block: int, rng: np.ndarray, rules: Rules,
@@ -112,7 +112,7 @@ def roll_damage(
     return max(0, min(damage, health - (0 if can_die else 1)))
 
 
-@numba.njit(cache=True)
+@kernel
 def take_hit(
     health: np.ndarray, freeze_until: np.ndarray, combat_tick: np.ndarray, death_cause: np.ndarray,
     killer: np.ndarray, d: int, damage: int, style: int, attacker: int, now: int, rules: Rules,
@@ -133,7 +133,7 @@ def take_hit(
     return True
 
 
-@numba.njit(cache=True)
+@kernel
 def log_attack(
     events: EventLog, attacker: int, attacker_id: int, r: int, c: int, damage: int, defender: int,
     defender_id: int, style: int, killed: bool, victim_level: int,
@@ -146,13 +146,13 @@ def log_attack(
         )
 
 
-@numba.njit(cache=True)
+@kernel
 def in_combat(now: int, combat_tick: int, status_ticks: int) -> bool:
     """Whether an entity that last fought at ``combat_tick`` is in combat at tick ``now``."""
     return now - combat_tick < status_ticks
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def resolve_attacks(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Every living agent ``i`` with a style in its command attacks its target entity (see module
     docs). ``world.scratch`` holds the attack order and the damage each attacker dealt.

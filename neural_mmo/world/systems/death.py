@@ -6,14 +6,13 @@ number, ``other_id``: its id). NPCs killed this tick leave the map too.
 
 from __future__ import annotations
 
-import numba
-
 from neural_mmo.world.events import EventKind, log_pair
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.state import Clock, World
 from neural_mmo.world.tables import AgentTable, NpcTable
 
 
-@numba.njit(cache=True)
+@kernel
 def entity_id(agents: AgentTable, npcs: NpcTable, entity: int) -> int:
     """The global id of an entity number (agent id or NPC id), -1 for none."""
     n = agents.alive.shape[0]
@@ -22,7 +21,7 @@ def entity_id(agents: AgentTable, npcs: NpcTable, entity: int) -> int:
     return agents.agent_id[entity] if entity < n else npcs.npc_id[entity - n]
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def remove_dead(world: World) -> int:
     """Remove every living agent with a death cause set; log its death. Returns deaths."""
     agents, npcs, occupant, events = world.agents, world.npcs, world.occupant, world.events
@@ -45,7 +44,7 @@ def remove_dead(world: World) -> int:
     return deaths
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def remove_dead_npcs(world: World) -> None:
     """NPCs killed this tick leave the map and free their slot (their KILL was logged)."""
     npcs, occupant = world.npcs, world.occupant

@@ -15,11 +15,11 @@ killer, or lost with a death without one: :mod:`neural_mmo.world.systems.loot`) 
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, GoldSource, log_pair
 from neural_mmo.world.items import ItemType, create_item
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rng import Stream, below, uniform
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
@@ -28,7 +28,7 @@ DROPPABLE = int(ItemType.BOTTOM)
 """NPCs drop item types 1 .. DROPPABLE: weapons, tools and armour."""
 
 
-@numba.njit(cache=True)
+@kernel
 def _reward(world: World, j: int, killer: int, rules: Rules) -> None:
     agents, npcs = world.agents, world.npcs
     n = agents.alive.shape[0]
@@ -53,7 +53,7 @@ def _reward(world: World, j: int, killer: int, rules: Rules) -> None:
         log_pair(world.events, EventKind.DROP, killer, agent_id, r, c, item_level, n + j, item_id, type_)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def npc_drops(world: World, rules: Rules) -> None:
     """Gold and items for the agents that killed NPCs this tick (module docs)."""
     if not rules.item.enabled:
@@ -65,7 +65,7 @@ def npc_drops(world: World, rules: Rules) -> None:
             _reward(world, j, npcs.killer[j], rules)
 
 
-@numba.njit(cache=True)
+@kernel
 def write_gold_view(world: World, out: np.ndarray) -> None:
     """``out[i, 0]``: the gold of every agent slot shown this tick (saturated at 32767); other
     slots are zeroed."""

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-import numba
 import numpy as np
 
 from neural_mmo.world.commands import Command
 from neural_mmo.world.events import EventKind, GoldSource, log_pair
 from neural_mmo.world.items import Place, list_item, move_to_inventory
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
@@ -56,13 +56,13 @@ class MarketView(IntEnum):
     LAST_PRICE = 4  # price of the last sale of this type and level (0: none yet; saturated)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def market_row(item_type: int, level: int, max_level: int) -> int:
     """The market row of an item type and level."""
     return (item_type - 1) * max_level + level - 1
 
 
-@numba.njit(cache=True)
+@kernel
 def _expire(world: World, rules: Rules) -> None:
     items, holdings, agents = world.items, world.holdings, world.agents
     now = world.clock[Clock.TICK]
@@ -81,7 +81,7 @@ def _expire(world: World, rules: Rules) -> None:
                      agents.c[seller], level, -1, item_id, t)  # fmt: skip
 
 
-@numba.njit(cache=True)
+@kernel
 def _sell(world: World, i: int, s: int, price: int) -> None:
     items, agents = world.items, world.agents
     k = list_item(items, world.holdings, world.item_ids, i, s, price, world.clock[Clock.TICK])
@@ -91,7 +91,7 @@ def _sell(world: World, i: int, s: int, price: int) -> None:
                  items.item_id[k], items.type[k])  # fmt: skip
 
 
-@numba.njit(cache=True)
+@kernel
 def _group_listings(
     world: World, order: np.ndarray, start: np.ndarray, fill: np.ndarray, max_level: int
 ) -> None:  # fmt: skip
@@ -104,7 +104,8 @@ def _group_listings(
             start[market_row(items.type[k], items.level[k], max_level) + 1] += 1
     for m in range(1, start.shape[0]):
         start[m] += start[m - 1]
-    fill[:] = start[:-1]
+    for m in range(fill.shape[0]):
+        fill[m] = start[m]
     for k in range(items.alive.shape[0]):
         if items.alive[k] and items.place[k] == Place.LISTED:
             m = market_row(items.type[k], items.level[k], max_level)
@@ -112,7 +113,7 @@ def _group_listings(
             fill[m] += 1
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _before(price: int, tick: int, item_id: int, price2: int, tick2: int, item_id2: int) -> bool:
     """Whether a listing comes before another for buyers: cheaper, else listed earlier, else older."""
     if price != price2:
@@ -122,7 +123,7 @@ def _before(price: int, tick: int, item_id: int, price2: int, tick2: int, item_i
     return item_id < item_id2
 
 
-@numba.njit(cache=True)
+@kernel
 def _buy(world: World, i: int, m: int, order: np.ndarray, start: np.ndarray, rules: Rules) -> None:
     items, agents, events = world.items, world.agents, world.events
     best = -1
@@ -149,7 +150,7 @@ def _buy(world: World, i: int, m: int, order: np.ndarray, start: np.ndarray, rul
     log_pair(events, EventKind.GOLD, seller, them, sr, sc, price, i, me, GoldSource.SALE)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def run_exchange(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Expiry, then every sell in slot order, then every buy in a random order (module docs)."""
     if not rules.exchange.enabled:
@@ -185,7 +186,7 @@ def run_exchange(world: World, commands: np.ndarray, rules: Rules) -> None:
 # ---------------------------------------------------------------------- what agents see
 
 
-@numba.njit(cache=True)
+@kernel
 def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: int) -> bool:
     """The published market table (``table``: int16 ``[rows, len(MarketView)]``) and, per row, in
     ``best`` (int64 ``[rows, 3]``): the seller of the cheapest listing (-1: none), its price, and
@@ -222,21 +223,21 @@ def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: i
     return full
 
 
-@numba.njit(cache=True)
+@kernel
 def write_exchange_masks(
     world: World, best: np.ndarray, table_full: bool, sell_mask: np.ndarray, buy_mask: np.ndarray,
-    max_listings: int,
+    max_listings: int, offered: np.ndarray,
 ) -> None:  # fmt: skip
     """The masks of the sell (``[N, 1 + buckets x slots]``: value ``1 + b x slots + s`` lists
     inventory position ``s`` at price bucket ``b``) and buy (``[N, 1 + rows]``: value ``1 + m``
     buys market row ``m``) heads of every agent slot shown this tick, from ``best`` and
-    ``table_full`` (:func:`write_market`). An agent that died this tick gets the no-ops alone."""
+    ``table_full`` (:func:`write_market`); ``offered`` (int64 ``[rows]``) is work space. An agent
+    that died this tick gets the no-ops alone."""
     agents, items, inventory = world.agents, world.items, world.holdings.inventory
     tick = world.clock[Clock.TICK]
     slots = inventory.shape[1]
     buckets = (sell_mask.shape[1] - 1) // slots
-    offered = np.empty(best.shape[0], np.int64)  # the market rows with a listing
-    n_offered = 0
+    n_offered = 0  # offered[:n_offered]: the market rows with a listing
     for m in range(best.shape[0]):
         if best[m, 0] >= 0:
             offered[n_offered] = m

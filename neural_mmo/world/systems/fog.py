@@ -29,11 +29,11 @@ square) and the ticks until the fog next advances (0 once it has stopped).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.events import DeathCause
 from neural_mmo.world.geometry import in_square
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World, WorldState
 
@@ -41,7 +41,7 @@ MICRO = 1_000_000
 """Units of a tile in which ``fog.speed`` is counted."""
 
 
-@numba.njit(cache=True)
+@kernel
 def fog_depth(tick: int, rules: Rules) -> int:
     """Rings of the playable area the fog covers at ``tick`` (0 when the fog is off)."""
     elapsed = tick - rules.fog.start_tick
@@ -58,7 +58,7 @@ NO_FOG = (0, 2**62)
 """:func:`safe_bounds` while the fog is off: every tile of any grid is safe."""
 
 
-@numba.njit(cache=True)
+@kernel
 def safe_bounds(tick: int, rules: Rules) -> tuple[int, int]:
     """First and last row (and column) of the safe square at ``tick``, on the stored grid
     (border included), inclusive; :data:`NO_FOG` when the fog is off."""
@@ -68,13 +68,13 @@ def safe_bounds(tick: int, rules: Rules) -> tuple[int, int]:
     return rules.map.border + depth, rules.map.border + rules.map.size - 1 - depth
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def in_fog(r: int, c: int, lo: int, hi: int) -> bool:
     """Whether ``(r, c)`` lies outside the safe square ``lo .. hi`` (see :func:`safe_bounds`)."""
     return not in_square(r, c, lo, hi)
 
 
-@numba.njit(cache=True)
+@kernel
 def ticks_to_advance(tick: int, rules: Rules) -> int:
     """Ticks from ``tick`` until the fog covers one more ring; 0 when it never will (stopped or off)."""
     depth = fog_depth(tick, rules)
@@ -86,7 +86,7 @@ def ticks_to_advance(tick: int, rules: Rules) -> int:
     return rules.fog.start_tick + elapsed - tick
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def fog_distance(r: int, c: int, lo: int, hi: int) -> int:
     """Moves from ``(r, c)`` to the fog: 0 on the safe square's outer ring, more inside it; in the
     fog, minus the moves to the safe square."""
@@ -96,7 +96,7 @@ def fog_distance(r: int, c: int, lo: int, hi: int) -> int:
     return min(r - lo, hi - r, c - lo, hi - c)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def close_fog(world: World, rules: Rules) -> None:
     """Damage every living agent standing in the fog this tick (see module docs)."""
     if not rules.fog.enabled:
@@ -120,7 +120,7 @@ def close_fog(world: World, rules: Rules) -> None:
         agents.health[i] = health
 
 
-@numba.njit(cache=True)
+@kernel
 def write_fog_view(world: World, out: np.ndarray, rules: Rules) -> None:
     """``out[i]`` (int16 [2]) of every agent slot shown this tick: its :func:`fog_distance` and
     the ticks until the fog next advances (saturated at 32767); other slots are zeroed."""

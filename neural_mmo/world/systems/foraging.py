@@ -9,9 +9,8 @@ that restored something gives ``forage_xp`` to hunting (fishing).
 
 from __future__ import annotations
 
-import numba
-
 from neural_mmo.world.events import EventKind, log_event
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import DEPLETES_TO, DRINKABLE, FOOD
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import Rules
@@ -20,7 +19,7 @@ from neural_mmo.world.systems.progression import Skill, gain_xp
 from neural_mmo.world.systems.regrowth import schedule_regrowth
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def forage(world: World, rules: Rules) -> None:
     """Every living agent eats where it stands and drinks from adjacent water, in slot order."""
     agents, material, regrowth, events = world.agents, world.material, world.regrowth, world.events

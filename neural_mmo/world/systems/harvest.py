@@ -33,11 +33,11 @@ Harvesting runs after foraging, so an agent next to fish both drinks and fishes 
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, log_pair
 from neural_mmo.world.items import EquipSlot, create_item
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import DEPLETES_TO, GATHERED_BY, PASSABLE, TOOL, YIELDS
 from neural_mmo.world.rng import Stream
 from neural_mmo.world.rules import Rules
@@ -48,7 +48,7 @@ from neural_mmo.world.systems.regrowth import schedule_regrowth
 from neural_mmo.world.tables import N_SKILLS
 
 
-@numba.njit(cache=True)
+@kernel
 def harvest_level(world: World, i: int, m: int, rules: Rules) -> int:
     """The level of the item agent ``i`` would harvest from material ``m`` (see module docs)."""
     tool = world.holdings.equipment[i, EquipSlot.TOOL]
@@ -59,7 +59,7 @@ def harvest_level(world: World, i: int, m: int, rules: Rules) -> int:
     return max(1, min(skill, tool_level, rules.item.max_level))
 
 
-@numba.njit(cache=True)
+@kernel
 def _gather(world: World, i: int, r: int, c: int, rules: Rules) -> None:
     m = world.material[r, c]
     level = harvest_level(world, i, m, rules)
@@ -90,7 +90,7 @@ def _gather(world: World, i: int, r: int, c: int, rules: Rules) -> None:
         )
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def harvest(world: World, rules: Rules) -> None:
     """Every living agent harvests where it stands and one fish tile next to it (module docs)."""
     if not rules.profession.enabled:
@@ -110,7 +110,7 @@ def harvest(world: World, rules: Rules) -> None:
                 break
 
 
-@numba.njit(cache=True)
+@kernel
 def write_professions_view(world: World, out: np.ndarray) -> None:
     """``out[i]`` (int16 ``[N_PROFESSIONS]``) of every agent slot shown this tick: its profession
     levels; other slots are zeroed."""

@@ -21,7 +21,6 @@ id; detail: its ItemType).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.commands import Command
@@ -35,12 +34,13 @@ from neural_mmo.world.items import (
     free_inventory_slot,
     unequip,
 )
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
 from neural_mmo.world.tables import N_SKILLS
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def skill_level(agent_level: np.ndarray, profession_level: np.ndarray, i: int, code: int) -> int:
     """Agent ``i``'s level in skill code ``code`` (a Skill, or N_SKILLS + Profession; a profession
     counts as level 1 in a world without professions). Takes the level columns, not the world:
@@ -53,7 +53,7 @@ def skill_level(agent_level: np.ndarray, profession_level: np.ndarray, i: int, c
     return int(profession_level[i, code - N_SKILLS])
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def usable(
     item_type: np.ndarray, item_level: np.ndarray, inventory: np.ndarray, equipment: np.ndarray,
     agent_level: np.ndarray, profession_level: np.ndarray, i: int, row: int, has_room: bool,
@@ -74,7 +74,7 @@ def usable(
     return EQUIP_SLOT[t] >= 0 and skill_level(agent_level, profession_level, i, REQUIRES[t]) >= item_level[k]
 
 
-@numba.njit(cache=True)
+@kernel
 def _use(world: World, i: int, row: int, rules: Rules) -> None:
     agents, items, holdings, events = world.agents, world.items, world.holdings, world.events
     n_equip = holdings.equipment.shape[1]
@@ -111,7 +111,7 @@ def _use(world: World, i: int, row: int, rules: Rules) -> None:
     )
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def use_items(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Each living agent's use command, in slot order (module docs)."""
     if not rules.item.enabled:
@@ -129,7 +129,7 @@ def use_items(world: World, commands: np.ndarray, rules: Rules) -> None:
             _use(world, i, row, rules)
 
 
-@numba.njit(cache=True)
+@kernel
 def write_use_mask(world: World, mask: np.ndarray) -> None:
     """The ``use`` head's part of every shown agent's action mask (``mask``: ``[N, 1 + rows]``):
     the no-op, and each row :func:`usable` allows (none for an agent that died this tick).

@@ -15,16 +15,15 @@ vanished). Nothing is ever duplicated: an item or a coin ends with the killer or
 
 from __future__ import annotations
 
-import numba
-
 from neural_mmo.world.events import EventKind, GoldSource, log_pair
 from neural_mmo.world.items import Place, destroy, move_to_inventory
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import World
 from neural_mmo.world.systems.death import entity_id
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _hand_over(world: World, k: int, heir: int, rules: Rules) -> bool:
     """Item row ``k`` into the heir's inventory (True), or out of the world (no heir, no room)."""
     if heir >= 0 and move_to_inventory(world.items, world.holdings, k, heir, rules.item.max_stack):
@@ -33,7 +32,7 @@ def _hand_over(world: World, k: int, heir: int, rules: Rules) -> bool:
     return False
 
 
-@numba.njit(cache=True)
+@kernel
 def _leave_items(world: World, i: int, rules: Rules) -> None:
     agents, items, holdings = world.agents, world.items, world.holdings
     killer = agents.killer[i]
@@ -68,7 +67,7 @@ def _leave_items(world: World, i: int, rules: Rules) -> None:
                  taken, i, entity_id(agents, world.npcs, i), lost)  # fmt: skip
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def leave_items(world: World, rules: Rules) -> None:
     """The items of every agent dying this tick go to its killer or vanish (module docs)."""
     if not rules.item.enabled:

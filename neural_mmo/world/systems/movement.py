@@ -12,11 +12,11 @@ border (only immortal agents survive there).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.commands import Command
 from neural_mmo.world.events import DeathCause, EventKind, log_event
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import DEADLY, PASSABLE
 from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
@@ -24,7 +24,7 @@ from neural_mmo.world.state import Clock, World
 from neural_mmo.world.vocabulary import DC, DR, N_DIRECTIONS, Direction  # noqa: F401 (Direction: the move head)
 
 
-@numba.njit(cache=True)
+@kernel
 def shuffled_alive(alive: np.ndarray, order: np.ndarray, rng: np.ndarray) -> int:
     """Write the living slots into ``order[:n]`` in a uniformly random order; return n."""
     n = 0
@@ -38,7 +38,7 @@ def shuffled_alive(alive: np.ndarray, order: np.ndarray, rng: np.ndarray) -> int
     return n
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def move_agents(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Apply every agent's move command (a Direction) in a random order; see module docs."""
     agents, material, occupant, events = world.agents, world.material, world.occupant, world.events

@@ -34,12 +34,12 @@ An NPC killed by an agent leaves the map at the end of the tick.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, log_pair
 from neural_mmo.world.geometry import distance, in_square
 from neural_mmo.world.items import armour_block
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import DEADLY, PASSABLE, SPAWNABLE
 from neural_mmo.world.rng import Stream, below, uniform
 from neural_mmo.world.rules import Rules
@@ -62,7 +62,7 @@ BLOCKED = 9
 """Search mark of a tile that was looked at and cannot be entered."""
 
 
-@numba.njit(cache=True)
+@kernel
 def danger(r: int, c: int, border: int, size: int) -> float:
     """0 on the playable area's edge ring, 1 at its centre (see module docs)."""
     half = (size - 1) / 2.0
@@ -72,7 +72,7 @@ def danger(r: int, c: int, border: int, size: int) -> float:
     return max(0.0, 1.0 - max(abs(r - centre), abs(c - centre)) / half)
 
 
-@numba.njit(cache=True)
+@kernel
 def _place_npc(
     world: World, j: int, r: int, c: int, behaviour: int, level: int, style: int, rules: Rules
 ) -> None:
@@ -103,7 +103,7 @@ def _place_npc(
     log_pair(world.events, EventKind.NPC_SPAWN, n_agents + j, npc_id, r, c, behaviour, -1, -1, level)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def spawn_npcs(world: World, attempts: int, rules: Rules) -> None:
     """Up to ``attempts`` spawn attempts while below the cap (see module docs)."""
     npcs, material, occupant = world.npcs, world.material, world.occupant
@@ -139,13 +139,13 @@ def spawn_npcs(world: World, attempts: int, rules: Rules) -> None:
             alive += 1
 
 
-@numba.njit(cache=True)
+@kernel
 def _enterable(material: np.ndarray, occupant: np.ndarray, r: int, c: int) -> bool:
     m = material[r, c]
     return PASSABLE[m] and not DEADLY[m] and occupant[r, c] < 0
 
 
-@numba.njit(cache=True)
+@kernel
 def step_toward(material: np.ndarray, occupant: np.ndarray, r0: int, c0: int, tr: int, tc: int,
                 reach: int, radius: int, search: np.ndarray) -> int:  # fmt: skip
     """First Direction of a shortest path from ``(r0, c0)`` to any enterable tile within ``reach``
@@ -186,7 +186,7 @@ def step_toward(material: np.ndarray, occupant: np.ndarray, r0: int, c0: int, tr
     return 0
 
 
-@numba.njit(cache=True)
+@kernel
 def _move_npc(
     rows: np.ndarray, cols: np.ndarray, occupant: np.ndarray, j: int, d: int, n_agents: int
 ) -> None:
@@ -198,7 +198,7 @@ def _move_npc(
     occupant[rows[j], cols[j]] = n_agents + j
 
 
-@numba.njit(cache=True)
+@kernel
 def _homeward(material: np.ndarray, occupant: np.ndarray, r: int, c: int, hr: int, hc: int) -> int:
     """A step that reduces the larger gap to home (else the smaller one), if free; else 0."""
     vertical = 1 if hr < r else 2
@@ -211,7 +211,7 @@ def _homeward(material: np.ndarray, occupant: np.ndarray, r: int, c: int, hr: in
     return 0
 
 
-@numba.njit(cache=True)
+@kernel
 def _find_prey(death_cause: np.ndarray, occupant: np.ndarray, r: int, c: int, offsets: np.ndarray) -> int:
     """The nearest living agent (not killed earlier this tick) within the ``offsets`` square, or -1."""
     n = death_cause.shape[0]
@@ -227,7 +227,7 @@ def _find_prey(death_cause: np.ndarray, occupant: np.ndarray, r: int, c: int, of
     return -1
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def act_npcs(world: World, rules: Rules) -> None:
     """One tick of every living NPC (see module docs)."""
     agents, npcs, material, occupant, events = (

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, EventLog, log_pair
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.tables import Skill
 
@@ -52,19 +52,19 @@ XP_FOR_LEVEL = xp_table()
 """The experience table: ``XP_FOR_LEVEL[L - 1]`` XP reach level ``L``."""
 
 
-@numba.njit(cache=True)
+@kernel
 def level_for_xp(xp: int, max_level: int) -> int:
     """The level ``xp`` experience gives (1 .. max_level)."""
     return min(int(np.searchsorted(XP_FOR_LEVEL, xp, side="right")), max_level)
 
 
-@numba.njit(cache=True)
+@kernel
 def max_health_at(constitution: int, rules: Rules) -> int:
     """Max health of an entity at this constitution level (at most 32767, the int16 column's top)."""
     return min(rules.vitals.max_health + rules.progression.health_per_level * (constitution - 1), 32767)
 
 
-@numba.njit(cache=True)
+@kernel
 def gain_xp(
     xp: np.ndarray, level: np.ndarray, max_health: np.ndarray, i: int, skill: int, rate: float,
     amount: float, agent_id: int, r: int, c: int, events: EventLog, rules: Rules,
@@ -82,7 +82,7 @@ def gain_xp(
         log_pair(events, EventKind.LEVEL_UP, i, agent_id, r, c, new_level, -1, -1, skill)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def add_xp(xp: np.ndarray, level: np.ndarray, i: int, column: int, gained: int, rules: Rules) -> int:
     """Add ``gained`` XP to ``xp[i, column]`` (saturating), raising ``level[i, column]`` to match;
     the new level if it rose, else 0. (:func:`gain_xp` for the seven skills; the gathering

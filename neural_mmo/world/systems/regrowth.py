@@ -8,16 +8,16 @@ the number of tiles due. Waits longer than the wheel are re-filed when their buc
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import REGROWS_TO, YIELDS
 from neural_mmo.world.rng import Stream, geometric
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import REGROW_RING, Clock, RegrowthQueue, World
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _file(queue: RegrowthQueue, tile: int, tick: int) -> None:
     due = queue.due[tile]
     at = min(due, tick + REGROW_RING - 1)
@@ -26,7 +26,7 @@ def _file(queue: RegrowthQueue, tile: int, tick: int) -> None:
     queue.head[bucket] = tile
 
 
-@numba.njit(cache=True)
+@kernel
 def schedule_regrowth(queue: RegrowthQueue, tile: int, tick: int, prob: float, rng: np.ndarray) -> None:
     """Schedule ``tile`` (depleted at ``tick``) to regrow; a tile already waiting is left alone."""
     if prob <= 0.0 or queue.due[tile] >= 0:
@@ -36,7 +36,7 @@ def schedule_regrowth(queue: RegrowthQueue, tile: int, tick: int, prob: float, r
     _file(queue, tile, tick)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def regrow_resources(world: World) -> int:
     """Regrow the tiles due this tick; re-file the ones still waiting. Returns tiles regrown."""
     queue, material = world.regrowth, world.material
@@ -61,7 +61,7 @@ def regrow_resources(world: World) -> int:
     return regrown
 
 
-@numba.njit(cache=True)
+@kernel
 def schedule_initial_regrowth(world: World, rules: Rules) -> None:
     """At reset: every tile that can regrow into something else (e.g. generated scrub) waits too."""
     queue, material = world.regrowth, world.material
@@ -75,7 +75,7 @@ def schedule_initial_regrowth(world: World, rules: Rules) -> None:
                 schedule_regrowth(queue, r * side + c, tick, regrow_prob(m, rules), rng)
 
 
-@numba.njit(cache=True)
+@kernel
 def regrow_prob(m: int, rules: Rules) -> float:
     """Per-tick chance that depleted material ``m`` regrows: a resource tile's
     (``profession.regrow_prob``), else food's (``resources.food_regrow_prob``)."""

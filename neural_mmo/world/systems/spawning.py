@@ -26,11 +26,11 @@ level 1.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.events import EventKind, log_event
 from neural_mmo.world.geometry import in_square
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import SPAWNABLE
 from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
@@ -38,7 +38,7 @@ from neural_mmo.world.state import Clock, World
 from neural_mmo.world.tables import NEVER, AgentTable
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _free_slot(agents: AgentTable, tick: int) -> int:
     for i in range(agents.alive.shape[0]):
         if not agents.alive[i] and agents.death_tick[i] != tick:
@@ -46,7 +46,7 @@ def _free_slot(agents: AgentTable, tick: int) -> int:
     return -1
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def room_for(agents: AgentTable, rules: Rules) -> int:
     """Most agents alive at once: ``spawn.cap`` when set (and below the slots), else every slot."""
     n = agents.alive.shape[0]
@@ -58,7 +58,7 @@ OPEN = (0, 2**62)
 """:func:`open_square` while no ring is closed: every tile of any grid is open."""
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def open_square(world: World, rules: Rules) -> tuple[int, int]:
     """First and last row (and column) of the square where things may spawn this tick, on the
     stored grid (border included), inclusive: the playable area less its closed rings."""
@@ -68,13 +68,13 @@ def open_square(world: World, rules: Rules) -> tuple[int, int]:
     return rules.map.border + rings, rules.map.border + rules.map.size - 1 - rings
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _can_spawn(material: np.ndarray, occupant: np.ndarray, r: int, c: int, lo: int, hi: int) -> bool:
     """A free, spawnable tile inside the open square ``lo .. hi`` (see :func:`open_square`)."""
     return SPAWNABLE[material[r, c]] and occupant[r, c] < 0 and in_square(r, c, lo, hi)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def _place(world: World, slot: int, r: int, c: int, rules: Rules) -> None:
     """Put the next agent id in ``slot`` at ``(r, c)`` with full vitals."""
     agents, clock = world.agents, world.clock
@@ -106,7 +106,7 @@ def _place(world: World, slot: int, r: int, c: int, rules: Rules) -> None:
     log_event(world.events, EventKind.SPAWN, slot, agent_id, r, c, population)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def spawn_continuous(world: World, rules: Rules) -> None:
     """One tick of continuous spawning (see module docs)."""
     agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
@@ -151,7 +151,7 @@ def spawn_continuous(world: World, rules: Rules) -> None:
             alive += 1
 
 
-@numba.njit(cache=True)
+@kernel
 def spawn_concurrent(world: World, rules: Rules) -> None:
     """Place ``rules.spawn.n_agents`` agents (the cap, when set) evenly along the ring (see module docs)."""
     agents, material, occupant, edge_tiles = world.agents, world.material, world.occupant, world.edge_tiles
@@ -187,7 +187,7 @@ def spawn_concurrent(world: World, rules: Rules) -> None:
             return
 
 
-@numba.njit(cache=True)
+@kernel
 def place_agents(world: World, positions: np.ndarray, rules: Rules) -> None:
     """Put agent ``k`` in slot ``k`` at ``positions[k]`` (hand-made maps and scenario tests)."""
     for k in range(positions.shape[0]):

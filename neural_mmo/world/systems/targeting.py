@@ -14,17 +14,17 @@ With combat on and learned targeting (the defaults) the commands pass through un
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.commands import Command
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
 from neural_mmo.world.tables import AgentTable, NpcTable
 from neural_mmo.world.vocabulary import N_STYLES
 
 
-@numba.njit(cache=True)
+@kernel
 def lowest_health_target(
     agents: AgentTable, npcs: NpcTable, occupant: np.ndarray, i: int, reach: int, now: int, immunity: int
 ) -> int:
@@ -63,7 +63,7 @@ def lowest_health_target(
     return best
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def choose_targets(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Rewrite the attack columns of ``commands`` (``int32 [N, len(Command)]``) for
     ``combat.enabled`` and ``combat.auto_target`` (see module docs); a no-op by default."""

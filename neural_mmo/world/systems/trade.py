@@ -22,17 +22,17 @@ destroy.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from neural_mmo.world.commands import Command
 from neural_mmo.world.events import EventKind, GoldSource, log_pair
 from neural_mmo.world.items import destroy, move_to_inventory
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def in_reach(alive: np.ndarray, r: np.ndarray, c: np.ndarray, i: int, j: int, reach: int) -> bool:
     """Whether agent slot ``j`` is another living agent within ``reach`` tiles of agent ``i``
     (columns, not the table: this runs per entity row of every mask)."""
@@ -41,7 +41,7 @@ def in_reach(alive: np.ndarray, r: np.ndarray, c: np.ndarray, i: int, j: int, re
     return abs(int(r[j]) - int(r[i])) <= reach and abs(int(c[j]) - int(c[i])) <= reach
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def has_room(inventory: np.ndarray, j: int) -> bool:
     """Whether agent ``j``'s inventory has an empty position."""
     for s in range(inventory.shape[1]):
@@ -50,7 +50,7 @@ def has_room(inventory: np.ndarray, j: int) -> bool:
     return False
 
 
-@numba.njit(cache=True)
+@kernel
 def _trade(world: World, i: int, command: np.ndarray, rules: Rules) -> None:
     agents, items, holdings, events = world.agents, world.items, world.holdings, world.events
     slots = holdings.inventory.shape[1]
@@ -80,7 +80,7 @@ def _trade(world: World, i: int, command: np.ndarray, rules: Rules) -> None:
                  GoldSource.GIFT)  # fmt: skip
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def trade(world: World, commands: np.ndarray, rules: Rules) -> None:
     """Each living agent's destroy, give and give-gold commands, in slot order (module docs)."""
     if not rules.item.enabled:
@@ -94,7 +94,7 @@ def trade(world: World, commands: np.ndarray, rules: Rules) -> None:
             _trade(world, i, command, rules)
 
 
-@numba.njit(cache=True)
+@kernel
 def write_trade_masks(
     world: World, entity_slot: np.ndarray, destroy_mask: np.ndarray, give_mask: np.ndarray,
     gold_mask: np.ndarray, reach: int,

@@ -12,15 +12,14 @@ dehydration. With ``vitals.immortal`` health never drops below 1.
 
 from __future__ import annotations
 
-import numba
-
 from neural_mmo.world.events import DeathCause
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rules import Rules
 from neural_mmo.world.state import Clock, World
 from neural_mmo.world.systems.combat import in_combat
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline=True)
 def update_vitals(world: World, rules: Rules) -> None:
     """Apply one tick of decay, damage and regeneration to every living agent."""
     agents = world.agents
