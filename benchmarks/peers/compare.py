@@ -37,6 +37,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 DEFAULT_HOME = Path(os.environ.get("NMMO_PEERS_HOME", Path.home() / ".cache" / "neural_mmo_peers"))
+ECONOMY = {"item.enabled": True, "profession.enabled": True, "exchange.enabled": True}
+"""Our economy's switches (NMMO3 always has its items and market)."""
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -69,6 +71,11 @@ def comparisons(args: argparse.Namespace) -> list[Comparison]:
             "nmmo3_128_on_256", "puffer", "measure_nmmo3.py", ["--setting", "a128_m256"], args.nmmo3_ticks,
             {"spawn.n_agents": 128, "map.size": 256, "npc.n_npcs": 128},
             "medium + 128 agents, map 256, 128 NPCs",
+        ),
+        Comparison(
+            "nmmo3_128_on_256_economy", "puffer", "measure_nmmo3.py", ["--setting", "a128_m256"],
+            args.nmmo3_ticks, {"spawn.n_agents": 128, "map.size": 256, "npc.n_npcs": 128, **ECONOMY},
+            "medium + 128 agents, map 256, 128 NPCs, items, professions and the exchange on",
         ),
         Comparison(
             "nmmo3_default_1024_on_512", "puffer", "measure_nmmo3.py", ["--setting", "default"],
