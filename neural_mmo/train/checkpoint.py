@@ -333,7 +333,8 @@ def load_models(path: str | Path) -> tuple[list[Base], TrainConfig, Config]:
     try:
         layout = ObsLayout(game)
         models = [
-            make_model(train_config.model, layout, hidden=train_config.hidden) for _ in payload["models"]
+            make_model(train_config.model, layout, train_config.hidden, train_config.attributes)
+            for _ in payload["models"]
         ]
     except ValueError as e:
         raise CheckpointError(f"{resolve(path)}: damaged checkpoint: {e}") from None

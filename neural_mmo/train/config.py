@@ -11,6 +11,8 @@ from typing import Any
 
 from neural_mmo.config import PRESETS, ConfigError, load_toml, read_toml
 
+ATTRIBUTES = ("sum", "attention")
+"""How the model's input makes an entity row's vector (``neural_mmo.train.io.ATTRIBUTES``)."""
 BACKENDS = ("local", "ray")
 """Where the worlds step: ``local`` (in the trainer's process, or its ``workers`` processes) or
 ``ray`` (``env_workers`` Ray actors; :mod:`neural_mmo.train.distributed`)."""
@@ -35,6 +37,11 @@ class TrainConfig:
     # --- model
     model: str = _f("simple", "model: simple or recurrent")
     hidden: int = _f(64, "width of the model's hidden vector")
+    attributes: str = _f(
+        "sum",
+        "how an entity row's attributes become its vector: sum (a learned vector per attribute, "
+        "weighted by its value, summed) or attention (attention over the attributes; docs/training.md)",
+    )
     # --- PPO
     total_steps: int = _f(20_000_000, "agent-steps to train for (living agents x ticks)")
     horizon: int = _f(64, "ticks per rollout (per iteration)")
@@ -126,6 +133,10 @@ class TrainConfig:
             raise ConfigError(
                 f"train config: device: {self.device!r} is not one of auto, cpu, cuda or cuda:N "
                 "(N: a GPU index)"
+            )
+        if self.attributes not in ATTRIBUTES:
+            raise ConfigError(
+                f"train config: attributes: {self.attributes!r} is not one of {', '.join(ATTRIBUTES)}"
             )
         if self.backend not in BACKENDS:
             raise ConfigError(f"train config: backend: {self.backend!r} is not one of {', '.join(BACKENDS)}")

@@ -40,11 +40,18 @@ class Base(nn.Module):
 
     recurrent = False
 
-    def __init__(self, layout: ObsLayout, hidden: int = 64, tile_dim: int = 16, entity_dim: int = 32):
+    def __init__(
+        self,
+        layout: ObsLayout,
+        hidden: int = 64,
+        tile_dim: int = 16,
+        entity_dim: int = 32,
+        attributes: str = "sum",
+    ):
         super().__init__()
         self.layout = layout
         self.hidden_size = hidden
-        self.input = Input(layout, tile_dim=tile_dim, entity_dim=entity_dim)
+        self.input = Input(layout, tile_dim=tile_dim, entity_dim=entity_dim, attributes=attributes)
         self.output = Output(layout, hidden, entity_dim)
 
     def hidden(self, x: Encoded, state: State) -> tuple[torch.Tensor, State]:
@@ -109,8 +116,15 @@ class Simple(Base):
     patch_tiles: torch.Tensor
     kernel_offsets: torch.Tensor
 
-    def __init__(self, layout: ObsLayout, hidden: int = 64, tile_dim: int = 16, entity_dim: int = 32):
-        super().__init__(layout, hidden, tile_dim, entity_dim)
+    def __init__(
+        self,
+        layout: ObsLayout,
+        hidden: int = 64,
+        tile_dim: int = 16,
+        entity_dim: int = 32,
+        attributes: str = "sum",
+    ):
+        super().__init__(layout, hidden, tile_dim, entity_dim, attributes)
         w, p = layout.window, self.patch
         pad = (-w) % p
         side = w + pad
@@ -190,8 +204,15 @@ class Recurrent(Simple):
 
     recurrent = True
 
-    def __init__(self, layout: ObsLayout, hidden: int = 64, tile_dim: int = 16, entity_dim: int = 32):
-        super().__init__(layout, hidden, tile_dim, entity_dim)
+    def __init__(
+        self,
+        layout: ObsLayout,
+        hidden: int = 64,
+        tile_dim: int = 16,
+        entity_dim: int = 32,
+        attributes: str = "sum",
+    ):
+        super().__init__(layout, hidden, tile_dim, entity_dim, attributes)
         self.cell = nn.LSTMCell(hidden, hidden)
 
     def initial_state(self, batch: int) -> State:
@@ -209,8 +230,9 @@ class Recurrent(Simple):
 MODELS: dict[str, type[Base]] = {"simple": Simple, "recurrent": Recurrent}
 
 
-def make_model(name: str, layout: ObsLayout, hidden: int = 64) -> Base:
-    """A baseline model by name (``simple`` or ``recurrent``)."""
+def make_model(name: str, layout: ObsLayout, hidden: int = 64, attributes: str = "sum") -> Base:
+    """A baseline model by name (``simple`` or ``recurrent``); ``attributes``: how its input makes
+    entity vectors (:data:`~neural_mmo.train.io.ATTRIBUTES`)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    return MODELS[name](layout, hidden=hidden)
+    return MODELS[name](layout, hidden=hidden, attributes=attributes)

@@ -2,11 +2,15 @@
 
     python -m neural_mmo.train.plot runs/train out.png [--baseline-lifetime 10.0 --baseline-lava 0.79]
 
+    python -m neural_mmo.train.plot out.png --compare LABEL=RUN LABEL=RUN ...
+
 Two panels over wall-clock minutes: the mean lifetime of the agents that died in each iteration,
 and lava deaths per dead agent, both averaged over ``smooth`` iterations (16 rollouts of 64 ticks
 are one 1,024-tick episode: lifetimes rise within each episode, since agents that die late were
 born early); dashed lines mark a baseline (e.g. the random policy's values from
-``neural-mmo eval``) when given.
+``neural-mmo eval``) when given. ``--compare`` draws several runs' smoothed lifetimes side by
+side, over agent-steps (which learns more from the same samples) and over minutes (which learns
+faster by the clock).
 """
 
 from __future__ import annotations
@@ -70,14 +74,53 @@ def plot(run: str | Path, out: str | Path, baseline_lifetime: float | None = Non
     return out
 
 
+def compare(runs: dict[str, str | Path], out: str | Path, title: str = "", smooth: int = 16) -> Path:
+    """The smoothed mean lifetime of each run (``{label: run}``) over agent-steps and over
+    wall-clock minutes, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (by_steps, by_time) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for label, run in runs.items():
+        rows = [r for r in read_metrics(run) if "train/wall_seconds" in r]
+        if not rows:
+            raise ValueError(f"{run}: no metrics with train/wall_seconds")
+        lifetime = _smooth([r["env/lifetime_mean"] for r in rows], smooth)
+        by_steps.plot([r["train/agent_steps"] / 1e6 for r in rows], lifetime, label=label)
+        by_time.plot([r["train/wall_seconds"] / 60 for r in rows], lifetime, label=label)
+    by_steps.set_xlabel("agent-steps (millions)")
+    by_time.set_xlabel("training time (minutes)")
+    by_steps.set_ylabel(f"mean lifetime (ticks; mean of {smooth} iterations)")
+    by_steps.legend(loc="lower right", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="plot a training run's learning curve")
-    parser.add_argument("run", help="run directory (or its metrics.jsonl)")
+    parser.add_argument("run", nargs="?", help="run directory (or its metrics.jsonl)")
     parser.add_argument("out", help="PNG to write")
     parser.add_argument("--baseline-lifetime", type=float)
     parser.add_argument("--baseline-lava", type=float)
     parser.add_argument("--title")
+    parser.add_argument("--compare", nargs="+", metavar="LABEL=RUN", help="compare several runs' lifetimes")
     args = parser.parse_args()
+    if args.compare:
+        pairs = [item.partition("=") for item in args.compare]
+        if any(not label or not sep or not run for label, sep, run in pairs):
+            parser.error("--compare takes LABEL=RUN pairs")
+        print(compare({label: run for label, _, run in pairs}, args.out, args.title or ""))
+        return
+    if args.run is None:
+        parser.error("give a run directory (or --compare LABEL=RUN ...)")
     print(plot(args.run, args.out, args.baseline_lifetime, args.baseline_lava, args.title))
 
 

@@ -221,7 +221,7 @@ class Trainer:
             self.env.close()
             raise
         torch.set_num_threads(self.threads)
-        factory = model_factory or (lambda layout: make_model(c.model, layout, hidden=c.hidden))
+        factory = model_factory or (lambda layout: make_model(c.model, layout, c.hidden, c.attributes))
         self.models = [factory(self.layout).to(self.device) for _ in range(c.populations)]
         self.optimizers = [torch.optim.Adam(m.parameters(), lr=c.lr, eps=1e-5) for m in self.models]
         self.rollout = ppo.Rollout(self.layout, c.horizon, self.env.num_slots)

@@ -159,3 +159,55 @@ def test_patch_kernel_gradient_equals_the_embedding_bag_gradient():
     (_SumOfRows.apply(index, weight) * upstream).sum().backward()
     (torch.nn.functional.embedding_bag(index, reference, mode="sum") * upstream).sum().backward()
     torch.testing.assert_close(weight.grad, reference.grad)
+
+
+@pytest.mark.parametrize("model_name", ["simple", "recurrent"])
+def test_attention_over_attributes_fits_the_layout_and_learns(model_name):
+    """``attributes="attention"``: entity vectors by attention over the row's attributes; the same
+    heads and masks, and every parameter of the attention gets a gradient."""
+    torch.manual_seed(0)
+    obs, layout = _observations(CONFIGS["other sizes"])
+    model = make_model(model_name, layout, hidden=32, attributes="attention")
+    assert not hasattr(model.input, "linear_attributes")
+    logits, value, _ = model(to_tensors(obs))
+    B = len(obs["tiles"])
+    assert [tuple(lg.shape) for lg in logits] == [(B, h.size) for h in layout.heads]
+    mask = obs["action_mask"].astype(bool)
+    for lg, offset, size in zip(logits, layout.action_offsets, layout.action_sizes):
+        assert (lg.detach().numpy()[~mask[:, offset : offset + size]] == MASKED).all()
+    (value.sum() + sum(lg.clamp(min=-10).sum() for lg in logits)).backward()
+    attention = model.input.attend_attributes
+    for name, p in attention.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_attribute_attention_is_attention_over_attribute_tokens(heads):
+    """The encoder's shortcut (scores and values from the token parts, tokens never built) gives
+    what attention over explicit tokens gives; the weights are a softmax over the row's attributes
+    and move with the values."""
+    from neural_mmo.train.io import AttributeAttention
+
+    torch.manual_seed(0)
+    attention = AttributeAttention(np.zeros(3), np.array([10.0, 10.0, 100.0]), dim=8, heads=heads)
+    x = torch.tensor([[1.0, 2.0, 3.0], [1.0, 2.0, 90.0]])
+    linear = x * attention.linear_scale
+    log = torch.sign(x) * torch.log1p(x.abs()) * attention.log_scale
+    e, u, w = attention.tokens
+    tokens = e + linear.unsqueeze(-1) * u + log.unsqueeze(-1) * w  # [2 rows, 3 attributes, 8]
+    weights = torch.softmax(attention.key(tokens), dim=-2)  # [2 rows, 3 attributes, heads]
+    assert torch.allclose(weights.sum(dim=1), torch.ones(2, heads))
+    assert not torch.allclose(weights[0], weights[1])
+    values = attention.value(tokens).view(2, 3, heads, 8 // heads)
+    expected = torch.einsum("rnh,rnhd->rhd", weights, values).reshape(2, 8)
+    assert torch.allclose(attention(x), expected, atol=1e-6)
+
+
+def test_an_unknown_attribute_encoder_is_refused():
+    from neural_mmo.config import ConfigError
+    from neural_mmo.train.config import TrainConfig
+
+    with pytest.raises(ValueError, match="attributes: 'mean' is not one of sum, attention"):
+        make_model("simple", ObsLayout(CONFIGS["small"]), attributes="mean")
+    with pytest.raises(ConfigError, match="attributes: 'mean'"):
+        TrainConfig(attributes="mean")

@@ -56,6 +56,18 @@ def test_save_load_and_resume_restore_everything(tmp_path):
     assert longer.config.total_steps == 5_000 and longer.config.lr == trainer.config.lr
 
 
+def test_a_model_with_attention_over_attributes_trains_saves_and_loads(tmp_path):
+    config = tiny(tmp_path, total_steps=300, attributes="attention")
+    trainer = Trainer(config)
+    before = {k: v.clone() for k, v in trainer.models[0].input.attend_attributes.state_dict().items()}
+    trainer.train(progress=False)
+    after = trainer.models[0].input.attend_attributes.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the updates reached it
+    models, train_config, _ = load_models(trainer.save(tmp_path / "ck.pt"))
+    assert train_config.attributes == "attention"
+    assert _same_state(models[0].state_dict(), trainer.models[0].state_dict())
+
+
 def test_train_writes_logs_and_checkpoints(tmp_path):
     config = tiny(tmp_path, total_steps=600, checkpoint_every=1)
     trainer = Trainer(config)
@@ -243,7 +255,7 @@ def test_exported_weights_act_the_same_and_plot(tmp_path):
     from PIL import Image
 
     from neural_mmo.train.checkpoint import export_weights
-    from neural_mmo.train.plot import plot
+    from neural_mmo.train.plot import compare, plot
 
     trainer = Trainer(tiny(tmp_path, total_steps=400))
     trainer.train(progress=False)
@@ -257,6 +269,12 @@ def test_exported_weights_act_the_same_and_plot(tmp_path):
     assert _same_state(a[0].state_dict(), b[0].state_dict())
     png = plot(tmp_path / "run", tmp_path / "curve.png", baseline_lifetime=10.0, baseline_lava=0.8)
     assert Image.open(png).size[0] > 300
+    runs = {"one": tmp_path / "run", "same": tmp_path / "run" / "metrics.jsonl"}
+    both = compare(runs, tmp_path / "both.png")
+    assert Image.open(both).size[0] > Image.open(png).size[0]  # two panels side by side
+    with pytest.raises(ValueError, match="no metrics"):
+        (tmp_path / "empty.jsonl").write_text("")
+        compare({"empty": tmp_path / "empty.jsonl"}, tmp_path / "none.png")
 
 
 def test_the_settings_table_in_the_docs_is_current():
