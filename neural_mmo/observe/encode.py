@@ -62,6 +62,7 @@ class ObserverArrays(NamedTuple):
     entity_slot: np.ndarray  # int32 [N, n_entities]  entity shown by each row, -1 for none
     written: np.ndarray  # bool [N]  the slot's buffers hold an observation (zeroed once when emptied)
     rows_shown: np.ndarray  # int64 [N]  entity rows written by the last observation (later rows are zero)
+    view_rows: np.ndarray  # int64 [N]  rows held by the system views aligned with entity rows (later: zero)
     public: np.ndarray  # int16 [n_agents + n_npcs, n_columns]  each entity's row as anyone sees it
     tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
     found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
@@ -314,6 +315,7 @@ class Observer:
             ),
             written=np.zeros(n, np.bool_),
             rows_shown=np.full(n, layout.n_entities, np.int64),  # unknown: the first write zeros every row
+            view_rows=np.full(n, layout.n_entities, np.int64),
             public=np.zeros((entities, buffers["entities"].shape[2]), np.int16),
             tile_code=np.zeros(entities, np.uint8),
             found=np.zeros((2, layout.n_entities), np.int64),
@@ -335,6 +337,7 @@ class Observer:
         self.buffers["action_mask"][:, self.layout.action_offsets] = 1
         self.arrays.written.fill(False)
         self.arrays.rows_shown.fill(0)
+        self.arrays.view_rows.fill(0)
         self.arrays.entity_slot.fill(-1)
 
     def write(self, state: WorldState) -> None:
@@ -374,7 +377,7 @@ def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) ->
     tick = world.clock[Clock.TICK]
     write_public_rows(world.agents, world.npcs, tick, rules, out.public, out.tile_code)
     write_observations(world, out, enc, rules)
-    write_system_views(world, out.views, out.entity_slot, rules)
+    write_system_views(world, out.views, out.entity_slot, out.rows_shown, out.view_rows, rules)
     write_system_masks(
         world,
         out.action_mask,

@@ -596,15 +596,22 @@ class EquipmentView(IntEnum):
 
 @kernel
 def write_equipment_view(
-    items: ItemTable, equipment: np.ndarray, entity_slot: np.ndarray, out: np.ndarray
-) -> None:
+    items: ItemTable, equipment: np.ndarray, entity_slot: np.ndarray, shown: np.ndarray, held: np.ndarray,
+    out: np.ndarray,
+) -> None:  # fmt: skip
     """``out[i, row]`` (int16 ``[n_entities, len(EquipmentView)]``): the equipment of the agent
-    that entity row ``row`` of slot ``i``'s observation shows (``entity_slot``; -1: nobody)."""
+    that entity row ``row`` of slot ``i``'s observation shows (``entity_slot``; -1: nobody).
+
+    Entity rows are filled from the top: slot ``i`` shows ``shown[i]`` rows now and its view held
+    ``held[i]`` rows last tick (later rows are zero), so only the first ``max`` of the two rows
+    are written (an agent sees ~5 of 32 rows; zeroing all 32 was most of this view's cost)."""
     n = equipment.shape[0]
     for i in range(out.shape[0]):
-        for row in range(out.shape[1]):
+        for row in range(min(max(shown[i], held[i]), out.shape[1])):
             j = entity_slot[i, row]
-            out[i, row, :] = 0
+            out[i, row, EquipmentView.WEAPON] = 0
+            out[i, row, EquipmentView.WEAPON_LEVEL] = 0
+            out[i, row, EquipmentView.ARMOUR_LEVEL] = 0
             if j < 0 or j >= n:
                 continue
             w = equipment[j, EquipSlot.WEAPON]

@@ -293,3 +293,39 @@ def test_the_trade_and_exchange_masks_follow_the_rules():
                 assert (got == expected).all(), (head, t, w)
                 allowed[head] += int(expected[:, 1:].sum())
     assert all(allowed.values()), allowed  # every head had something allowed to check
+
+
+def test_the_equipment_view_matches_the_entity_rows_every_tick():
+    """Each entity row's ``equipment`` is what that agent wears; rows past the entities are zero,
+    also after a slot sees fewer entities than the tick before (the view rewrites only the rows
+    held then and now)."""
+    from neural_mmo.world.items import EquipSlot
+
+    vec = VecEnv(2, config=economy(**{"spawn.n_agents": 24}), seed=5)
+    vec.reset()
+    policy = RandomPolicy(vec.layout, 5)
+    S, fewer, worn = vec.config.spawn.n_agents, 0, 0
+    before = None
+    for _ in range(120):
+        vec.step(policy.act(vec.observations))
+        view, slot = vec.observations["equipment"], vec._entity_slot
+        rows = (slot >= 0).sum(1)
+        if before is not None:
+            fewer += int((rows < before).sum())
+        before = rows
+        worn += int(view.any(-1).sum())
+        for w, world in enumerate(vec.worlds):
+            items, equipment = world.items, world.holdings.equipment
+            for i in range(w * S, (w + 1) * S):
+                for row in range(slot.shape[1]):
+                    j = slot[i, row]
+                    expected = [0, 0, 0]
+                    if 0 <= j < S:
+                        weapon = equipment[j, EquipSlot.WEAPON]
+                        if weapon >= 0:
+                            expected[:2] = [items.type[weapon], items.level[weapon]]
+                        armour = [equipment[j, e] for e in (EquipSlot.HEAD, EquipSlot.BODY, EquipSlot.LEGS)]
+                        expected[2] = sum(int(items.level[k]) for k in armour if k >= 0)
+                    assert view[i, row].tolist() == expected, (i, row)
+    assert fewer > 0  # slots did see fewer entities than the tick before
+    assert worn > 0  # rows showed someone wearing something
