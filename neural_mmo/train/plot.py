@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 
 def read_metrics(run: str | Path) -> list[dict[str, float]]:
@@ -66,12 +67,7 @@ def plot(run: str | Path, out: str | Path, baseline_lifetime: float | None = Non
     bottom.legend(loc="upper right", fontsize=8)
     steps = rows[-1]["train/agent_steps"]
     fig.suptitle(title or f"PPO, small preset: {steps / 1e6:.1f} M agent-steps")
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, out)
 
 
 def compare(runs: dict[str, str | Path], out: str | Path, title: str = "", smooth: int = 16) -> Path:
@@ -96,6 +92,12 @@ def compare(runs: dict[str, str | Path], out: str | Path, title: str = "", smoot
     by_steps.legend(loc="lower right", fontsize=8)
     if title:
         fig.suptitle(title)
+    return _save(fig, out)
+
+
+def _save(fig: Any, out: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
