@@ -50,6 +50,7 @@ from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
 from neural_mmo.world.commands import NO_COMMAND
 from neural_mmo.world.events import DeathCause, EventColumn, EventKind
+from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import SPAWNABLE, materials_in_play
 from neural_mmo.world.rng import check_seed, episode_seed
 from neural_mmo.world.rules import Rules
@@ -96,12 +97,12 @@ class WorldIo(NamedTuple):
     encoding: Encoding
 
 
-@numba.njit(cache=True, inline="always")
+@kernel
 def _publish(io: WorldIo, truncate: bool) -> int:
     """Copy one world's per-slot flags into its slots, zero the rewards of empty slots; return the
-    number of living agents. (Inlined, as :func:`_count_events`: a compiled call handed a
-    ``WorldIo``, or a typed list's item, reference-counts each of its hundred arrays, about 2 µs
-    per world-step.)"""
+    number of living agents. (A :func:`~neural_mmo.world.kernel.kernel`, as the functions below
+    that take a ``WorldIo``: a call that counted references would count each of its hundred
+    arrays, about 2 µs per world-step.)"""
     agents, out = io.world.agents, io.slots
     tick = io.world.clock[Clock.TICK]
     n = 0
@@ -139,7 +140,7 @@ def _set_io(worlds: Any, w: int, io: WorldIo) -> None:
     worlds[w] = io
 
 
-@numba.njit(cache=True, inline="always")
+@kernel
 def _count_events(io: WorldIo) -> None:
     """Add the world's events of this tick to its running totals by kind and deaths by cause."""
     events, out = io.world.events, io.slots
@@ -187,7 +188,7 @@ def _step_worlds(
             _finish(io, w, ends_when_empty, n_alive, at_horizon, episode_done)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel
 def _finish(
     io: WorldIo, w: int, ends_when_empty: bool, n_alive: np.ndarray, at_horizon: np.ndarray,
     episode_done: np.ndarray,

@@ -116,15 +116,10 @@ class Simple(Base):
     patch_tiles: torch.Tensor
     kernel_offsets: torch.Tensor
 
-    def __init__(
-        self,
-        layout: ObsLayout,
-        hidden: int = 64,
-        tile_dim: int = 16,
-        entity_dim: int = 32,
-        attributes: str = "sum",
-    ):
-        super().__init__(layout, hidden, tile_dim, entity_dim, attributes)
+    def __init__(self, layout: ObsLayout, hidden: int = 64, **options: Any):
+        """``options``: :class:`Base`'s ``tile_dim``, ``entity_dim`` and ``attributes``."""
+        super().__init__(layout, hidden, **options)
+        entity_dim = self.input.entity_dim
         w, p = layout.window, self.patch
         pad = (-w) % p
         side = w + pad
@@ -204,15 +199,8 @@ class Recurrent(Simple):
 
     recurrent = True
 
-    def __init__(
-        self,
-        layout: ObsLayout,
-        hidden: int = 64,
-        tile_dim: int = 16,
-        entity_dim: int = 32,
-        attributes: str = "sum",
-    ):
-        super().__init__(layout, hidden, tile_dim, entity_dim, attributes)
+    def __init__(self, layout: ObsLayout, hidden: int = 64, **options: Any):
+        super().__init__(layout, hidden, **options)
         self.cell = nn.LSTMCell(hidden, hidden)
 
     def initial_state(self, batch: int) -> State:

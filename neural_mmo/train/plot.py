@@ -28,6 +28,14 @@ def read_metrics(run: str | Path) -> list[dict[str, float]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _timed_rows(run: str | Path) -> list[dict[str, float]]:
+    """The run's metrics rows that carry a wall-clock time (a ValueError when none do)."""
+    rows = [r for r in read_metrics(run) if "train/wall_seconds" in r]
+    if not rows:
+        raise ValueError(f"{run}: no metrics with train/wall_seconds")
+    return rows
+
+
 def _smooth(values: list[float], k: int) -> list[float]:
     out, window = [], []
     for v in values:
@@ -45,9 +53,7 @@ def plot(run: str | Path, out: str | Path, baseline_lifetime: float | None = Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in read_metrics(run) if "train/wall_seconds" in r]
-    if not rows:
-        raise ValueError(f"{run}: no metrics with train/wall_seconds")
+    rows = _timed_rows(run)
     minutes = [r["train/wall_seconds"] / 60 for r in rows]
     lifetime = _smooth([r["env/lifetime_mean"] for r in rows], smooth)
     lava = _smooth([r["deaths_per_agent/lava"] for r in rows], smooth)
@@ -80,9 +86,7 @@ def compare(runs: dict[str, str | Path], out: str | Path, title: str = "", smoot
 
     fig, (by_steps, by_time) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for label, run in runs.items():
-        rows = [r for r in read_metrics(run) if "train/wall_seconds" in r]
-        if not rows:
-            raise ValueError(f"{run}: no metrics with train/wall_seconds")
+        rows = _timed_rows(run)
         lifetime = _smooth([r["env/lifetime_mean"] for r in rows], smooth)
         by_steps.plot([r["train/agent_steps"] / 1e6 for r in rows], lifetime, label=label)
         by_time.plot([r["train/wall_seconds"] / 60 for r in rows], lifetime, label=label)
