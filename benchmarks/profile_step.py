@@ -1,6 +1,6 @@
 """Where one VecEnv step spends its time: the tick, the observation encoder, and the rest.
 
-    .venv/bin/python benchmarks/profile_step.py [--preset medium] [--ticks 3000]
+    .venv/bin/python benchmarks/profile_step.py [--preset medium] [--ticks 3000] [--economy]
 
 Every agent alive (concurrent spawning, immortal), the Random policy (uniform over what the mask
 allows, so agents attack whenever something is in reach), the preset's NPCs. The policy runs
@@ -58,8 +58,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--ticks", type=int, default=3000)
+    parser.add_argument("--economy", action="store_true", help="items, professions and the exchange on")
     args = parser.parse_args()
-    vec = VecEnv(1, config=Config.preset(args.preset).override(BENCH_OVERRIDES), seed=0)
+    config = Config.preset(args.preset).override(BENCH_OVERRIDES)
+    if args.economy:
+        config = config.override({"item.enabled": True, "profession.enabled": True, "exchange.enabled": True})
+    vec = VecEnv(1, config=config, seed=0)
     twin = VecEnv(1, config=vec.config, seed=0)
     policy = RandomPolicy(vec.layout, 0)
     vec.reset()

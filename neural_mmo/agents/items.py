@@ -8,7 +8,7 @@
    the skill for its level) whose level is above what it wears in that slot (a weapon: above
    the worn weapon's, of any style; an empty slot counts as level 0); the largest gain first.
 
-:func:`merchant_actions`, the ``sell`` and ``buy`` heads of the Merchant: it lists, at a price
+:func:`merchant_actions`, the ``sell``, ``sell_price`` and ``buy`` heads of the Merchant: it lists, at a price
 of ``2 ** level`` units (capped at the top bucket), one piece of an inventory item it will not use
 (not an upgrade: no higher than what it wears in the slot, or one it lacks the skill for; rations
 and potions beyond ``keep`` pieces); and it buys, among the market rows the mask allows (listed by
@@ -68,13 +68,16 @@ def _skill(entities: np.ndarray, professions: np.ndarray, i: int, code: int) -> 
 @numba.njit(cache=True)
 def merchant_actions(
     items: np.ndarray, entities: np.ndarray, professions: np.ndarray, sell_mask: np.ndarray,
-    buy_mask: np.ndarray, max_level: int, keep: int, sell_out: np.ndarray, buy_out: np.ndarray,
+    price_mask: np.ndarray, buy_mask: np.ndarray, max_level: int, keep: int, sell_out: np.ndarray,
+    price_out: np.ndarray, buy_out: np.ndarray,
 ) -> None:  # fmt: skip
-    """``sell_out[i]``, ``buy_out[i]``: the Merchant's ``sell`` and ``buy`` head values (module docs)."""
+    """``sell_out[i]``, ``price_out[i]``, ``buy_out[i]``: the Merchant's ``sell``, ``sell_price``
+    and ``buy`` head values (module docs)."""
     slots = items.shape[1] - N_EQUIP_SLOTS
-    buckets = (sell_mask.shape[1] - 1) // slots
+    buckets = price_mask.shape[1] - 1
     for i in range(items.shape[0]):
         sell_out[i] = 0
+        price_out[i] = 0
         buy_out[i] = 0
         if entities[i, 0, E.KIND] == 0:
             continue
@@ -96,8 +99,9 @@ def merchant_actions(
                 worn = items[i, EQUIP_SLOT[t], ItemView.LEVEL]
                 surplus = level <= worn or _skill(entities, professions, i, REQUIRES[t]) < level
             bucket = min(int(level), buckets - 1)
-            if surplus and sell_out[i] == 0 and sell_mask[i, 1 + bucket * slots + s]:
-                sell_out[i] = 1 + bucket * slots + s
+            if surplus and sell_out[i] == 0 and sell_mask[i, 1 + s] and price_mask[i, 1 + bucket]:
+                sell_out[i] = 1 + s
+                price_out[i] = 1 + bucket
         best_gain = 0
         for m in range(buy_mask.shape[1] - 1):
             if not buy_mask[i, 1 + m]:

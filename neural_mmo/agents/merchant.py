@@ -31,12 +31,13 @@ class MerchantPolicy(FighterPolicy):
             self.layout.action_offsets,
             self.layout.action_sizes,
         )
-        sell, buy = ActionHead.SELL, ActionHead.BUY
+        sell, price, buy = ActionHead.SELL, ActionHead.SELL_PRICE, ActionHead.BUY
         merchant_actions(
             observations["items"], observations["entities"],
             observations.get("professions", np.zeros((out.shape[0], 0), np.int16)),
             mask[:, offsets[sell] : offsets[sell] + sizes[sell]],
+            mask[:, offsets[price] : offsets[price] + sizes[price]],
             mask[:, offsets[buy] : offsets[buy] + sizes[buy]],
-            config.item.max_level, self.keep, out[:, sell], out[:, buy],
+            config.item.max_level, self.keep, out[:, sell], out[:, price], out[:, buy],
         )  # fmt: skip
         return out

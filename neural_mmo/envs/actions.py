@@ -33,7 +33,6 @@ def sanitize_actions(
     commands: np.ndarray,
     invalid: np.ndarray,
     style_only: bool,
-    inventory_slots: int = 1,
     price_unit: int = 1,
 ) -> None:
     """Decode ``raw`` action rows into ``commands`` (``int32 [n, len(Command)]``; without economy
@@ -41,7 +40,7 @@ def sanitize_actions(
     no-ops, :data:`NO_COMMAND`); a value that is out of range or masked becomes its head's no-op,
     and ``invalid[i]`` counts such heads.
     ``style_only``: the attack head names a style alone (``combat.auto_target``; the world aims);
-    ``inventory_slots`` and ``price_unit`` decode the sell head (``neural_mmo.observe.heads``)."""
+    ``price_unit`` decodes the sell_price head (``neural_mmo.observe.heads``)."""
     n_rows = entity_slot.shape[1]
     last = commands.shape[1] if raw.shape[1] > ActionHead.USE else Command.USE
     for i in range(raw.shape[0]):
@@ -73,14 +72,17 @@ def sanitize_actions(
             elif h == ActionHead.DESTROY:
                 commands[i, Command.DESTROY] = v - 1  # an inventory position
             elif h == ActionHead.GIVE:
-                commands[i, Command.GIVE] = (v - 1) // n_rows
-                commands[i, Command.GIVE_TO] = entity_slot[i, (v - 1) % n_rows]
+                commands[i, Command.GIVE] = v - 1  # an inventory position
+            elif h == ActionHead.GIVE_TO:
+                commands[i, Command.GIVE_TO] = entity_slot[i, v - 1]
             elif h == ActionHead.GIVE_GOLD:
-                commands[i, Command.GOLD] = gold_amount((v - 1) // n_rows)
-                commands[i, Command.GOLD_TO] = entity_slot[i, (v - 1) % n_rows]
+                commands[i, Command.GOLD] = gold_amount(v - 1)
+            elif h == ActionHead.GIVE_GOLD_TO:
+                commands[i, Command.GOLD_TO] = entity_slot[i, v - 1]
             elif h == ActionHead.SELL:
-                commands[i, Command.SELL] = (v - 1) % inventory_slots
-                commands[i, Command.PRICE] = price_unit << ((v - 1) // inventory_slots)
+                commands[i, Command.SELL] = v - 1  # an inventory position
+            elif h == ActionHead.SELL_PRICE:
+                commands[i, Command.PRICE] = price_unit << (v - 1)
             elif h == ActionHead.BUY:
                 commands[i, Command.BUY] = v - 1  # a market row
         invalid[i] = bad if alive[i] else 0

@@ -174,7 +174,6 @@ def _step_worlds(
             out.commands,
             out.invalid,
             rules.combat.auto_target,
-            rules.item.inventory_slots,
             rules.exchange.price_unit,
         )
         tick(world, out.commands, rules)

@@ -5,6 +5,14 @@ Value 0 of every head is the no-op, so a zero row is always a valid action and a
 becomes 0. Later rules add heads (use, give, buy, sell) at the end of this table, so existing
 heads keep their column and meaning.
 
+An action with two arguments that the world checks independently gets one head per argument
+(``give`` names the item, ``give_to`` the receiver; ``sell`` the item, ``sell_price`` the price):
+it happens when both heads are nonzero, and either alone does nothing (not counted as invalid).
+The masks stay exact: a nonzero value is allowed only when some allowed value of the other head
+completes it, so any pair of allowed nonzero values is an action that happens. (Joined into one
+head the pairs would be products: 12 positions x 32 receivers = 384 values for ``give`` alone,
+written and scored for every agent every tick.)
+
 The ``attack`` head joins style and target in one choice, so its mask can say exactly which
 target each style reaches: value ``1 + (style - 1) * n_entities + row`` attacks the entity in
 ``row`` of the agent's own entity observation with ``style`` (1 melee, 2 range, 3 mage); see
@@ -28,12 +36,15 @@ class ActionHead(IntEnum):
 
     MOVE = 0
     ATTACK = 1
-    USE = 2  # this and the next three: present with item.enabled
+    USE = 2  # this and the next five: present with item.enabled
     DESTROY = 3
     GIVE = 4
-    GIVE_GOLD = 5
-    SELL = 6  # this and BUY: present with exchange.enabled
-    BUY = 7
+    GIVE_TO = 5
+    GIVE_GOLD = 6
+    GIVE_GOLD_TO = 7
+    SELL = 8  # this and the next two: present with exchange.enabled
+    SELL_PRICE = 9
+    BUY = 10
 
 
 @dataclass(frozen=True)
@@ -142,19 +153,34 @@ def _item_heads(config: Config) -> tuple[HeadSpec, ...]:
         ),
         HeadSpec(
             "give",
-            1 + slots * entities,
-            f"0: nothing; 1 + s x {entities} + row: give the item at inventory position s to the agent "
-            "in entity row `row` (within item.give_reach tiles, with an empty inventory position)",
-            ("none", *(f"inventory[{s}]->[row]" for s in range(slots))),
-            entity_blocks=slots,
+            1 + slots,
+            "0: nothing; 1 + s: give the item at inventory position s to the agent `give_to` names "
+            "(with both nonzero)",
+            ("none", "inventory[s]"),
+            rows_of="items",
+            row_offset=N_EQUIP_SLOTS,
+        ),
+        HeadSpec(
+            "give_to",
+            1 + entities,
+            "0: nobody; 1 + row: the agent in entity row `row` receives the item `give` names (another "
+            "living agent within item.give_reach tiles, with an empty inventory position)",
+            ("none", "entities[row]"),
+            entity_blocks=1,
         ),
         HeadSpec(
             "give_gold",
-            1 + buckets * entities,
-            f"0: nothing; 1 + b x {entities} + row: give 2 ** b gold to the agent in entity row `row` "
-            "(within item.give_reach tiles)",
-            ("none", *(f"{gold_amount(b)}->[row]" for b in range(buckets))),
-            entity_blocks=buckets,
+            1 + buckets,
+            "0: nothing; 1 + b: give 2 ** b gold to the agent `give_gold_to` names (with both nonzero)",
+            ("none", *(f"{gold_amount(b)}" for b in range(buckets))),
+        ),
+        HeadSpec(
+            "give_gold_to",
+            1 + entities,
+            "0: nobody; 1 + row: the agent in entity row `row` receives the gold `give_gold` names "
+            "(another living agent within item.give_reach tiles)",
+            ("none", "entities[row]"),
+            entity_blocks=1,
         ),
     )
 
@@ -174,13 +200,18 @@ def _exchange_heads(config: Config) -> tuple[HeadSpec, ...]:
     return (
         HeadSpec(
             "sell",
-            1 + buckets * slots,
-            f"0: nothing; 1 + b x {slots} + s: list one piece of the item at inventory position s on the "
-            f"exchange at price exchange.price_unit x 2 ** b",
-            ("none", *(f"{sell_price(config, b)}:inventory[s]" for b in range(buckets))),
+            1 + slots,
+            "0: nothing; 1 + s: list one piece of the item at inventory position s on the exchange, at "
+            "the price `sell_price` names (with both nonzero)",
+            ("none", "inventory[s]"),
             rows_of="items",
             row_offset=N_EQUIP_SLOTS,
-            row_blocks=buckets,
+        ),
+        HeadSpec(
+            "sell_price",
+            1 + buckets,
+            "0: nothing; 1 + b: the asking price of the item `sell` names: exchange.price_unit x 2 ** b",
+            ("none", *(f"{sell_price(config, b)}" for b in range(buckets))),
         ),
         HeadSpec(
             "buy",

@@ -294,12 +294,15 @@ def write_system_masks(
         write_trade_masks(
             world, entity_slot, _head(action_mask, head_offsets, head_sizes, ActionHead.DESTROY),
             _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE),
-            _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE_GOLD), rules.item.give_reach,
+            _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE_TO),
+            _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE_GOLD),
+            _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE_GOLD_TO), rules.item.give_reach,
         )  # fmt: skip
     if rules.exchange.enabled:
         full = write_market(world, market, best, rules.item.max_level)
         write_exchange_masks(
             world, best, full, _head(action_mask, head_offsets, head_sizes, ActionHead.SELL),
+            _head(action_mask, head_offsets, head_sizes, ActionHead.SELL_PRICE),
             _head(action_mask, head_offsets, head_sizes, ActionHead.BUY), rules.exchange.max_listings,
             offered,
         )  # fmt: skip

@@ -78,9 +78,8 @@ def test_the_merchant_lists_what_it_will_not_use_and_buys_an_upgrade():
     assert listing["other_id"] == sc.state.items.item_id[spare] and listing["value"] == 4  # 2 ** level
     # agent 1 sells a level-5 hat; the merchant has the gold and the skill: it buys the upgrade
     offer = holding(sc, 1, ItemType.HAT, 5)
-    slots = sc.config.item.inventory_slots
     s = int(np.flatnonzero(sc.state.holdings.inventory[1] == offer)[0])
-    sc.step(act={1: {"sell": 1 + 3 * slots + s}})
+    sc.step(act={1: {"sell": 1 + s, "sell_price": 1 + 3}})
     sc.state.gold[0] = 50
     sc.refresh()
     m = market_row(ItemType.HAT, 5, sc.config.item.max_level)

@@ -23,7 +23,7 @@ LAYOUT = ObsLayout(Config.preset("small"))
 N_HEADS = len(LAYOUT.heads)
 
 
-def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, slots=1, price_unit=1):
+def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, price_unit=1):
     """Plain-Python decoding: a bad value (out of range or masked) is its head's no-op and is
     counted unless it was 0 or the slot is empty; a valid attack names the entity of its row; the
     economy heads decode as ``neural_mmo.observe.heads`` documents (no-op columns without them)."""
@@ -39,26 +39,29 @@ def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, slots=1, p
             if not ok and v != 0 and alive[i]:
                 invalid[i] += 1
             values.append(v if ok else 0)
-        values += [0] * (8 - len(values))
+        values += [0] * (len(ActionHead) - len(values))
         commands[i, Command.MOVE] = values[ActionHead.MOVE]
         if values[ActionHead.ATTACK] != 0:
             style, row = decode[values[ActionHead.ATTACK]]
             commands[i, Command.STYLE] = style
             commands[i, Command.TARGET] = entity_slot[i, row]
-        use, destroy, give, gold, sell, buy = values[2:]
+        use, destroy, give, give_to, gold, gold_to, sell, price, buy = values[2:]
         if use:
             commands[i, Command.USE] = use - 1
         if destroy:
             commands[i, Command.DESTROY] = destroy - 1
         if give:
-            commands[i, Command.GIVE] = (give - 1) // n_rows
-            commands[i, Command.GIVE_TO] = entity_slot[i, (give - 1) % n_rows]
+            commands[i, Command.GIVE] = give - 1
+        if give_to:
+            commands[i, Command.GIVE_TO] = entity_slot[i, give_to - 1]
         if gold:
-            commands[i, Command.GOLD] = 2 ** ((gold - 1) // n_rows)
-            commands[i, Command.GOLD_TO] = entity_slot[i, (gold - 1) % n_rows]
+            commands[i, Command.GOLD] = 2 ** (gold - 1)
+        if gold_to:
+            commands[i, Command.GOLD_TO] = entity_slot[i, gold_to - 1]
         if sell:
-            commands[i, Command.SELL] = (sell - 1) % slots
-            commands[i, Command.PRICE] = price_unit * 2 ** ((sell - 1) // slots)
+            commands[i, Command.SELL] = sell - 1
+        if price:
+            commands[i, Command.PRICE] = price_unit * 2 ** (price - 1)
         if buy:
             commands[i, Command.BUY] = buy - 1
     return commands, invalid
@@ -69,7 +72,7 @@ def reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, slots=1, p
     n=st.integers(1, 50),
     move_size=st.integers(1, 6),
     n_rows=st.integers(1, 6),
-    economy_heads=st.integers(0, 6),
+    economy_heads=st.integers(0, 9),
     slots=st.integers(1, 5),
     buckets=st.integers(1, 4),
     price_unit=st.integers(1, 9),
@@ -78,7 +81,7 @@ def test_sanitize_actions_matches_the_reference(
     seed, n, move_size, n_rows, economy_heads, slots, buckets, price_unit
 ):
     rng = np.random.default_rng(seed)
-    economy = [7 + slots, 1 + slots, 1 + slots * n_rows, 1 + buckets * n_rows, 1 + buckets * slots, 9]
+    economy = [7 + slots, 1 + slots, 1 + slots, 1 + n_rows, 1 + buckets, 1 + n_rows, 1 + slots, 1 + buckets, 9]
     sizes = np.array([move_size, 1 + 3 * n_rows] + economy[:economy_heads], np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     mask = (rng.random((n, int(sizes.sum()))) < 0.6).astype(np.int8)
@@ -94,11 +97,9 @@ def test_sanitize_actions_matches_the_reference(
         commands[:, Command.USE :] = NO_COMMAND[Command.USE :]
     invalid = np.full(n, 99, np.int32)
     sanitize_actions(
-        raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False, slots, price_unit
+        raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False, price_unit
     )
-    ref_commands, ref_invalid = reference_sanitize(
-        raw, mask, offsets, sizes, alive, entity_slot, slots, price_unit
-    )
+    ref_commands, ref_invalid = reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, price_unit)
     assert (commands == ref_commands).all()
     assert (invalid == ref_invalid).all()
 

@@ -234,9 +234,12 @@ def reference_masks(vec: VecEnv, w: int) -> dict[str, np.ndarray]:
     table_full = bool(items.alive.all())
     out = {
         "destroy": np.zeros((S, 1 + slots), np.int8),
-        "give": np.zeros((S, 1 + slots * E), np.int8),
-        "give_gold": np.zeros((S, 1 + buckets * E), np.int8),
-        "sell": np.zeros((S, 1 + prices * slots), np.int8),
+        "give": np.zeros((S, 1 + slots), np.int8),
+        "give_to": np.zeros((S, 1 + E), np.int8),
+        "give_gold": np.zeros((S, 1 + buckets), np.int8),
+        "give_gold_to": np.zeros((S, 1 + E), np.int8),
+        "sell": np.zeros((S, 1 + slots), np.int8),
+        "sell_price": np.zeros((S, 1 + prices), np.int8),
         "buy": np.zeros((S, 1 + market_rows(cfg)), np.int8),
     }
     for mask in out.values():
@@ -244,12 +247,8 @@ def reference_masks(vec: VecEnv, w: int) -> dict[str, np.ndarray]:
     for i in range(S):
         if not agents.alive[i]:
             continue
-        for s in range(slots):
-            k = inventory[i, s]
-            out["destroy"][i, 1 + s] = k >= 0
-            can_list = state.market.listed[i] < cfg.exchange.max_listings
-            ok = can_list and k >= 0 and (items.quantity[k] == 1 or not table_full)
-            out["sell"][i, 1 + np.arange(prices) * slots + s] = ok
+        # every pair of allowed nonzero values must be an action that happens: list the pairs
+        gives, golds, sells = set(), set(), set()
         for row in range(E):
             j = entity_slot[i, row]
             near = (
@@ -258,9 +257,26 @@ def reference_masks(vec: VecEnv, w: int) -> dict[str, np.ndarray]:
                 <= cfg.item.give_reach
             )  # fmt: skip
             for s in range(slots):
-                out["give"][i, 1 + s * E + row] = near and (inventory[j] < 0).any() and inventory[i, s] >= 0
+                if near and (inventory[j] < 0).any() and inventory[i, s] >= 0:
+                    gives.add((s, row))
             for b in range(buckets):
-                out["give_gold"][i, 1 + b * E + row] = near and state.gold[i] >= 2**b
+                if near and state.gold[i] >= 2**b:
+                    golds.add((b, row))
+        for s in range(slots):
+            k = inventory[i, s]
+            out["destroy"][i, 1 + s] = k >= 0
+            can_list = state.market.listed[i] < cfg.exchange.max_listings
+            if can_list and k >= 0 and (items.quantity[k] == 1 or not table_full):
+                sells.update((s, b) for b in range(prices))
+        for (first, second), pairs in (("give", "give_to"), gives), (("give_gold", "give_gold_to"), golds), (
+            ("sell", "sell_price"), sells
+        ):
+            for a, b in pairs:
+                out[first][i, 1 + a] = 1
+                out[second][i, 1 + b] = 1
+            allowed_a = np.flatnonzero(out[first][i, 1:])
+            allowed_b = np.flatnonzero(out[second][i, 1:])
+            assert len(pairs) == len(allowed_a) * len(allowed_b)  # the pairs are a product: exact heads
         if not (inventory[i] < 0).any():
             continue
         for m in range(market_rows(cfg)):
@@ -279,7 +295,7 @@ def test_the_trade_and_exchange_masks_follow_the_rules():
     policy = RandomPolicy(vec.layout, 11)
     names = [h.name for h in vec.layout.heads]
     offsets, sizes = vec.layout.action_offsets, vec.layout.action_sizes
-    allowed = dict.fromkeys(["destroy", "give", "give_gold", "sell", "buy"], 0)
+    allowed = dict.fromkeys(["destroy", "give", "give_to", "give_gold", "give_gold_to", "sell", "sell_price", "buy"], 0)
     for t in range(150):
         vec.step(policy.act(vec.observations))
         if t % 3:

@@ -138,15 +138,16 @@ def test_resource_materials_and_the_economy_views_come_with_their_systems():
     )
     n_rows, buckets = cfg.observe.n_entities, cfg.item.gold_buckets
     # the masks: use (nothing, or one of the 11 item rows), destroy and give (the 5 inventory
-    # positions; to an entity row), give gold (an amount bucket to an entity row)
-    masks = (1 + 11) + (1 + 5) + (1 + 5 * n_rows) + (1 + buckets * n_rows)
+    # positions), give_to (an entity row), give_gold (an amount bucket), give_gold_to (an entity row)
+    masks = (1 + 11) + (1 + 5) + (1 + 5) + (1 + n_rows) + (1 + buckets) + (1 + n_rows)
     views = 2 * (4 + 11 * 4 + 1 + n_rows * 3)
     assert layout.bytes_per_agent == ObsLayout(Config.preset("small")).bytes_per_agent + views + masks
-    assert [h.name for h in layout.heads] == ["move", "attack", "use", "destroy", "give", "give_gold"]
+    names = ["move", "attack", "use", "destroy", "give", "give_to", "give_gold", "give_gold_to"]
+    assert [h.name for h in layout.heads] == names
     assert layout.heads[2].rows_of == "items" and layout.heads[3].row_offset == 6
     assert layout.world_fields == ()  # the market comes with the exchange
     trading = ObsLayout(cfg.override({"exchange.enabled": True}))
-    assert [h.name for h in trading.heads][-2:] == ["sell", "buy"]
+    assert [h.name for h in trading.heads][-3:] == ["sell", "sell_price", "buy"]
     assert [f.key for f in trading.world_fields] == ["market"]
     assert trading.world_fields[0].shape == (16 * cfg.item.max_level, 5)
 

@@ -65,16 +65,20 @@ def test_destroy_removes_the_item_and_the_mask_names_held_positions():
 def test_give_reaches_only_agents_within_give_reach():
     sc = scenario()
     k = give_item(sc, 1, ItemType.HAT, 1)
-    s, n_rows = position(sc, 1, k), sc.config.observe.n_entities
-    mask = sc.mask(1, "give")
-    assert mask[1 + s * n_rows + entity_row(sc, 1, 0)] == 1  # adjacent
-    assert mask[1 + s * n_rows + entity_row(sc, 1, 2)] == 0  # two tiles away
-    assert mask[1 + s * n_rows + 0] == 0  # row 0 is the giver itself
+    s = position(sc, 1, k)
+    assert sc.mask(1, "give").tolist() == [1] + [int(p == s) for p in range(sc.config.item.inventory_slots)]
+    mask = sc.mask(1, "give_to")
+    assert mask[1 + entity_row(sc, 1, 0)] == 1  # adjacent
+    assert mask[1 + entity_row(sc, 1, 2)] == 0  # two tiles away
+    assert mask[1 + 0] == 0  # row 0 is the giver itself
     assert mask.sum() == 2
-    far = 1 + s * n_rows + entity_row(sc, 1, 2)
-    sc.step(act={1: {"give": far}})  # masked: a counted no-op
+    sc.step(act={1: {"give": 1 + s, "give_to": 1 + entity_row(sc, 1, 2)}})  # masked: a counted no-op
     assert sc.state.items.owner[k] == 1 and sc.vec.invalid_actions[1] == 1
-    sc.step(act={1: {"give": 1 + s * n_rows + entity_row(sc, 1, 0)}})
+    sc.step(act={1: {"give": 1 + s}})  # half a pair: nothing happens, and nothing was invalid
+    assert sc.state.items.owner[k] == 1 and sc.vec.invalid_actions[1] == 0
+    sc.step(act={1: {"give_to": 1 + entity_row(sc, 1, 0)}})
+    assert sc.state.items.owner[k] == 1 and sc.vec.invalid_actions[1] == 0
+    sc.step(act={1: {"give": 1 + s, "give_to": 1 + entity_row(sc, 1, 0)}})
     assert sc.state.items.owner[k] == 0 and sc.state.items.place[k] == Place.INVENTORY
     [event] = sc.events(EventKind.GIVE)
     assert (event["slot"], event["other"], event["value"], event["detail"]) == (1, 0, 1, ItemType.HAT)
@@ -84,8 +88,8 @@ def test_give_reaches_only_agents_within_give_reach():
 def test_give_reach_is_configurable():
     sc = scenario(item__give_reach=2)
     k = give_item(sc, 1, ItemType.HAT, 1)
-    s, n_rows = position(sc, 1, k), sc.config.observe.n_entities
-    sc.step(act={1: {"give": 1 + s * n_rows + entity_row(sc, 1, 2)}})
+    s = position(sc, 1, k)
+    sc.step(act={1: {"give": 1 + s, "give_to": 1 + entity_row(sc, 1, 2)}})
     assert sc.state.items.owner[k] == 2
 
 
@@ -93,12 +97,18 @@ def test_give_needs_an_empty_position_at_the_receiver():
     sc = scenario(item__inventory_slots=1)
     give_item(sc, 0, ItemType.HAT, 1)
     k = give_item(sc, 1, ItemType.TOP, 1)
-    n_rows = sc.config.observe.n_entities
     value = 1 + entity_row(sc, 1, 0)
-    assert sc.mask(1, "give")[value] == 0
-    sc.step(act={1: {"give": value}})
-    assert sc.state.items.owner[k] == 1 and n_rows > 0
+    assert sc.mask(1, "give_to")[value] == 0
+    assert sc.mask(1, "give")[1:].sum() == 0  # nobody in reach has room: no item may be given either
+    sc.step(act={1: {"give": 1, "give_to": value}})
+    assert sc.state.items.owner[k] == 1
     consistent(sc)
+
+
+def test_nothing_to_give_allows_no_receiver():
+    sc = scenario()
+    assert sc.mask(1, "give")[1:].sum() == 0 and sc.mask(1, "give_to")[1:].sum() == 0
+    assert sc.mask(1, "give_gold")[1:].sum() == 0 and sc.mask(1, "give_gold_to")[1:].sum() == 0
 
 
 @pytest.mark.parametrize("gold,bucket,moves", [(10, 3, True), (7, 3, False), (1, 0, True)])
@@ -106,12 +116,12 @@ def test_give_gold_moves_exactly_the_amount_to_an_adjacent_agent(gold, bucket, m
     sc = scenario()
     sc.state.gold[:] = [gold, 0, 0]
     sc.refresh()
-    n_rows = sc.config.observe.n_entities
-    value = 1 + bucket * n_rows + entity_row(sc, 0, 1)
-    assert sc.mask(0, "give_gold")[value] == moves
-    sc.step(act={0: {"give_gold": value}})
+    assert sc.mask(0, "give_gold")[1 + bucket] == moves
+    assert sc.mask(0, "give_gold_to")[1 + entity_row(sc, 0, 1)] == 1
+    sc.step(act={0: {"give_gold": 1 + bucket, "give_gold_to": 1 + entity_row(sc, 0, 1)}})
     amount = gold_amount(bucket) if moves else 0
     assert sc.state.gold.tolist() == [gold - amount, amount, 0]
+    assert sc.vec.invalid_actions[0] == (not moves)
     if moves:
         events = [(e["slot"], e["value"], e["other"], e["detail"]) for e in sc.events(EventKind.GOLD)]
         assert events == [(0, -amount, 1, GoldSource.GIFT), (1, amount, 0, GoldSource.GIFT)]
@@ -121,15 +131,13 @@ def test_give_gold_never_reaches_a_distant_agent():
     sc = scenario()
     sc.state.gold[:] = [100, 0, 0]
     sc.refresh()
-    n_rows = sc.config.observe.n_entities
-    assert sc.mask(0, "give_gold")[1 + entity_row(sc, 0, 2)] == 0
-    sc.step(act={0: {"give_gold": 1 + entity_row(sc, 0, 2)}})
-    assert sc.state.gold.tolist() == [100, 0, 0] and n_rows
+    assert sc.mask(0, "give_gold_to")[1 + entity_row(sc, 0, 2)] == 0
+    sc.step(act={0: {"give_gold": 1, "give_gold_to": 1 + entity_row(sc, 0, 2)}})
+    assert sc.state.gold.tolist() == [100, 0, 0]
 
 
 def sell(sc, slot: int, k: int, bucket: int) -> None:
-    slots = sc.config.item.inventory_slots
-    sc.step(act={slot: {"sell": 1 + bucket * slots + position(sc, slot, k)}})
+    sc.step(act={slot: {"sell": 1 + position(sc, slot, k), "sell_price": 1 + bucket}})
 
 
 def test_selling_lists_one_piece_at_the_bucket_price_and_shows_it_on_the_market():
@@ -157,8 +165,8 @@ def test_an_agent_lists_at_most_max_listings():
     for _ in range(3):
         sell(sc, 0, k, 0)
     assert sc.state.market.listed[0] == 2 and sc.state.items.quantity[k] == 3
-    assert sc.mask(0, "sell")[1:].sum() == 0
-    assert sc.vec.invalid_actions[0] == 1  # the third sell was masked out
+    assert sc.mask(0, "sell")[1:].sum() == 0 and sc.mask(0, "sell_price")[1:].sum() == 0
+    assert sc.vec.invalid_actions[0] == 2  # the third sell was masked out: its item and its price
     consistent(sc)
 
 

@@ -225,18 +225,18 @@ def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: i
 
 @kernel
 def write_exchange_masks(
-    world: World, best: np.ndarray, table_full: bool, sell_mask: np.ndarray, buy_mask: np.ndarray,
-    max_listings: int, offered: np.ndarray,
+    world: World, best: np.ndarray, table_full: bool, sell_mask: np.ndarray, price_mask: np.ndarray,
+    buy_mask: np.ndarray, max_listings: int, offered: np.ndarray,
 ) -> None:  # fmt: skip
-    """The masks of the sell (``[N, 1 + buckets x slots]``: value ``1 + b x slots + s`` lists
-    inventory position ``s`` at price bucket ``b``) and buy (``[N, 1 + rows]``: value ``1 + m``
-    buys market row ``m``) heads of every agent slot shown this tick, from ``best`` and
-    ``table_full`` (:func:`write_market`); ``offered`` (int64 ``[rows]``) is work space. An agent
-    that died this tick gets the no-ops alone."""
+    """The masks of the sell (``[N, 1 + slots]``: value ``1 + s`` lists inventory position
+    ``s``), sell-price (``[N, 1 + buckets]``: ``1 + b`` asks price bucket ``b``; any, when some
+    position may be listed) and buy (``[N, 1 + rows]``: value ``1 + m`` buys market row ``m``)
+    heads of every agent slot shown this tick, from ``best`` and ``table_full``
+    (:func:`write_market`); ``offered`` (int64 ``[rows]``) is work space. An agent that died this
+    tick gets the no-ops alone."""
     agents, items, inventory = world.agents, world.items, world.holdings.inventory
     tick = world.clock[Clock.TICK]
     slots = inventory.shape[1]
-    buckets = (sell_mask.shape[1] - 1) // slots
     n_offered = 0  # offered[:n_offered]: the market rows with a listing
     for m in range(best.shape[0]):
         if best[m, 0] >= 0:
@@ -247,13 +247,16 @@ def write_exchange_masks(
         if not alive and agents.death_tick[i] != tick:
             continue
         sell_mask[i, 0] = 1
+        price_mask[i, 0] = 1
         buy_mask[i, 0] = 1
         can_list = alive and world.market.listed[i] < max_listings
+        any_listable = False
         for s in range(slots):
             k = inventory[i, s]
             ok = can_list and k >= 0 and (items.quantity[k] == 1 or not table_full)
-            for b in range(buckets):
-                sell_mask[i, 1 + b * slots + s] = ok
+            sell_mask[i, 1 + s] = ok
+            any_listable |= ok
+        price_mask[i, 1:] = any_listable
         buy_mask[i, 1:] = 0
         if not alive or not has_room(inventory, i):
             continue

@@ -97,22 +97,26 @@ def trade(world: World, commands: np.ndarray, rules: Rules) -> None:
 @kernel
 def write_trade_masks(
     world: World, entity_slot: np.ndarray, destroy_mask: np.ndarray, give_mask: np.ndarray,
-    gold_mask: np.ndarray, reach: int,
+    give_to_mask: np.ndarray, gold_mask: np.ndarray, gold_to_mask: np.ndarray, reach: int,
 ) -> None:  # fmt: skip
-    """The masks of the destroy (``[N, 1 + slots]``), give (``[N, 1 + slots x E]``) and give-gold
-    (``[N, 1 + buckets x E]``) heads of every agent slot shown this tick (``entity_slot``: the
-    entity each of its E entity rows shows). Give value ``1 + s x E + row`` gives inventory
-    position ``s`` to the agent in entity row ``row``; give-gold value ``1 + b x E + row`` gives it
-    ``2 ** b`` gold. An agent that died this tick gets the no-ops alone.
+    """The masks of the destroy and give (``[N, 1 + slots]``: value ``1 + s`` names inventory
+    position ``s``), give-gold (``[N, 1 + buckets]``: ``1 + b`` gives ``2 ** b`` gold) and give-to
+    and give-gold-to (``[N, 1 + E]``: ``1 + row`` names the agent in entity row ``row``;
+    ``entity_slot``: the entity each row shows) heads of every agent slot shown this tick. An agent
+    that died this tick gets the no-ops alone.
 
-    The rules of :func:`_trade` written out as plain loops, with no call per entity row: a call,
-    even inlined, costs numba a reference count of each array it is handed
-    (``tests/scenarios/test_trade_rules.py`` checks masks and rules agree)."""
+    Each pair is exact as a pair (:mod:`neural_mmo.observe.heads`): an item position is allowed
+    when it holds an item and some receiver in reach has room, a receiver when it is in reach with
+    room and the giver holds an item; an amount when the giver has that much gold and someone is
+    in reach, a gold receiver when it is in reach and the giver has gold. The rules of
+    :func:`_trade` written out as plain loops, with no call per entity row: a call, even inlined,
+    costs numba a reference count of each array it is handed (``tests/scenarios/test_trade_rules.py``
+    checks masks and rules agree)."""
     agents, inventory = world.agents, world.holdings.inventory
     tick = world.clock[Clock.TICK]
     slots = inventory.shape[1]
     n_rows = entity_slot.shape[1]
-    buckets = (gold_mask.shape[1] - 1) // n_rows
+    buckets = gold_mask.shape[1] - 1
     living, r, c = agents.alive, agents.r, agents.c
     n = living.shape[0]
     for i in range(destroy_mask.shape[0]):
@@ -121,26 +125,31 @@ def write_trade_masks(
             continue
         destroy_mask[i, 0] = 1
         give_mask[i, 0] = 1
+        give_to_mask[i, 0] = 1
         gold_mask[i, 0] = 1
-        give_mask[i, 1:] = 0  # then only the few rows within reach are looked at
-        gold_mask[i, 1:] = 0
+        gold_to_mask[i, 0] = 1
+        holds = False
         for s in range(slots):
-            destroy_mask[i, 1 + s] = alive and inventory[i, s] >= 0
-        if not alive:
-            continue
-        gold = world.gold[i]
+            owned = alive and inventory[i, s] >= 0
+            destroy_mask[i, 1 + s] = owned
+            holds |= owned
+        gold = world.gold[i] if alive else 0
+        any_room = False
+        anyone = False
         r0, c0 = int(r[i]), int(c[i])
         for row in range(n_rows):  # in_reach and has_room written out: no call per row
             j = entity_slot[i, row]
-            if j < 0 or j >= n or j == i or not living[j]:
-                continue
-            if abs(int(r[j]) - r0) > reach or abs(int(c[j]) - c0) > reach:
-                continue
+            near = alive and 0 <= j < n and j != i and living[j]
+            near = near and abs(int(r[j]) - r0) <= reach and abs(int(c[j]) - c0) <= reach
             room = False
-            for s in range(slots):
-                room |= inventory[j, s] < 0
-            if room:
+            if near:
                 for s in range(slots):
-                    give_mask[i, 1 + s * n_rows + row] = inventory[i, s] >= 0
-            for b in range(buckets):
-                gold_mask[i, 1 + b * n_rows + row] = gold >= (1 << b)
+                    room |= inventory[j, s] < 0
+            give_to_mask[i, 1 + row] = room and holds
+            gold_to_mask[i, 1 + row] = near and gold > 0
+            any_room |= room
+            anyone |= near
+        for s in range(slots):
+            give_mask[i, 1 + s] = any_room and inventory[i, s] >= 0
+        for b in range(buckets):
+            gold_mask[i, 1 + b] = anyone and gold >= (1 << b)
