@@ -576,13 +576,17 @@ def write_items_view(items: ItemTable, holdings: Holdings, alive: np.ndarray, de
             k = -1
             if shown:
                 k = holdings.equipment[i, row] if row < n_equip else holdings.inventory[i, row - n_equip]
+            view = out[i, row]
             if k < 0:
-                out[i, row, :] = 0
+                view[ItemView.TYPE] = 0
+                view[ItemView.LEVEL] = 0
+                view[ItemView.QUANTITY] = 0
+                view[ItemView.EQUIPPED] = 0
                 continue
-            out[i, row, ItemView.TYPE] = items.type[k]
-            out[i, row, ItemView.LEVEL] = items.level[k]
-            out[i, row, ItemView.QUANTITY] = min(items.quantity[k], 32767)
-            out[i, row, ItemView.EQUIPPED] = row < n_equip
+            view[ItemView.TYPE] = items.type[k]
+            view[ItemView.LEVEL] = items.level[k]
+            view[ItemView.QUANTITY] = min(items.quantity[k], 32767)
+            view[ItemView.EQUIPPED] = row < n_equip
 
 
 class EquipmentView(IntEnum):

@@ -137,9 +137,13 @@ def write_trade_masks(
         any_room = False
         anyone = False
         r0, c0 = int(r[i]), int(c[i])
+        shown = 0
         for row in range(n_rows):  # in_reach and has_room written out: no call per row
             j = entity_slot[i, row]
-            near = alive and 0 <= j < n and j != i and living[j]
+            if j < 0:
+                break  # entity rows are filled from the top: the rest are empty
+            shown += 1
+            near = alive and j < n and j != i and living[j]
             near = near and abs(int(r[j]) - r0) <= reach and abs(int(c[j]) - c0) <= reach
             room = False
             if near:
@@ -149,6 +153,8 @@ def write_trade_masks(
             gold_to_mask[i, 1 + row] = near and gold > 0
             any_room |= room
             anyone |= near
+        give_to_mask[i, 1 + shown :] = 0
+        gold_to_mask[i, 1 + shown :] = 0
         for s in range(slots):
             give_mask[i, 1 + s] = any_room and inventory[i, s] >= 0
         for b in range(buckets):
