@@ -17,6 +17,10 @@ class Policy(ABC):
     (the play loop, :class:`~neural_mmo.agents.play.Player`, calls it where ``infos["spawned"]``)."""
 
     name = "policy"
+    reads_tables = False
+    """Whether :meth:`act` wants the world tables (``market``) beside the per-agent observations:
+    the play loop then passes them, ``[num_worlds, ...]``, with ``world_index`` (each row's world;
+    ``neural_mmo.envs.vector.with_tables``)."""
 
     def __init__(self, layout: ObsLayout, seed: int = 0):
         self.layout = layout

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neural_mmo.agents.base import Policy
+from neural_mmo.envs.vector import with_tables
 from neural_mmo.stats import RunStats
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ class Player:
         """The policy's actions for the current observations."""
         if self.observations is None:
             raise RuntimeError("call reset() before playing")
+        if self.policy.reads_tables:
+            return self.policy.act(with_tables(self.env, self.observations))
         return self.policy.act(self.observations)
 
     def apply(self, actions: Any) -> None:

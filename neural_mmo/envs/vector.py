@@ -249,6 +249,23 @@ PER_WORLD = frozenset(name for name, out in OUTPUTS.items() if out.per_world) | 
 agent slot."""
 
 
+WORLD_INDEX = "world_index"
+"""Key, beside the world tables, of each agent slot's world (``int64 [num_slots]``): the row of
+every world table (``market``) that the slot sees (:func:`with_tables`)."""
+
+
+def with_tables(env: Any, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``observations`` (``env``'s per-slot buffers) with ``env``'s world tables (``market``, with
+    the exchange on: ``[num_worlds, ...]``, published once per world) and :data:`WORLD_INDEX`, for
+    policies that read them (``Policy.reads_tables``; the trained models score ``buy`` over the
+    market's rows); ``observations`` itself when the env publishes none."""
+    market = getattr(env, "market", None)
+    if market is None:
+        return observations
+    index = np.arange(env.num_slots, dtype=np.int64) // env.slots_per_world
+    return {**observations, "market": market, WORLD_INDEX: index}
+
+
 def buffer_specs(layout: ObsLayout, num_worlds: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Name -> (shape, dtype) of every array a VecEnv of ``num_worlds`` worlds reads and writes:
     the observations, the :data:`OUTPUTS` and the action buffer."""

@@ -143,7 +143,7 @@ def signature(layout: ObsLayout) -> tuple:
 def _act_models(entrant: Entrant, obs: dict[str, np.ndarray], slots: np.ndarray, n_slots: int) -> np.ndarray:
     import torch
 
-    from neural_mmo.train.io import sample
+    from neural_mmo.train.io import batch_of, sample
     from neural_mmo.train.ppo import _put, _take
 
     models = entrant.models or []
@@ -157,7 +157,7 @@ def _act_models(entrant: Entrant, obs: dict[str, np.ndarray], slots: np.ndarray,
             mine = np.flatnonzero(population == p)
             if mine.size == 0:
                 continue
-            batch = {k: torch.from_numpy(np.ascontiguousarray(v[mine])) for k, v in obs.items()}
+            batch = batch_of(obs, mine, model.input.table_views)
             state = None
             index = torch.from_numpy(slots[mine])
             if model.recurrent:

@@ -60,6 +60,7 @@ class MatchPolicy(Policy):
     ``last_owner[k]``: the entrant that chose slot ``k``'s last action (-1: none)."""
 
     name = "tournament"
+    reads_tables = True  # passed on to entrants that read them (trained models: the market)
 
     def __init__(self, layout: ObsLayout, entrants: list[Entrant], seed: int = 0):
         super().__init__(layout, seed)
@@ -70,6 +71,7 @@ class MatchPolicy(Policy):
         offsets = np.concatenate([[0], np.cumsum(pops)[:-1]])
         self.tables = [renumber_tables(total, int(o), p) for o, p in zip(offsets, pops)]
         self.last_owner = np.zeros(0, np.int64)
+        self.world_tables = {f.key for f in layout.world_fields}
 
     def act(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         n = observations["action_mask"].shape[0]
@@ -81,7 +83,8 @@ class MatchPolicy(Policy):
             rows = live[owners == e]
             if rows.size == 0:
                 continue
-            mine = {k: v[rows] for k, v in observations.items()}  # copies, renumbered for the entrant
+            # copies, renumbered for the entrant (world tables are per world: whole)
+            mine = {k: v if k in self.world_tables else v[rows] for k, v in observations.items()}
             renumber(mine, *self.tables[e])
             out[rows] = entrant.act(mine, rows, n)
             owner[rows] = e

@@ -352,6 +352,7 @@ class TrainedPolicy(Policy):
     the same actions whatever else uses torch's random state."""
 
     name = "trained"
+    reads_tables = True  # the market, for the buy head (neural_mmo.train.io)
 
     def __init__(
         self, path: str | Path, layout: ObsLayout | None = None, seed: int = 0, greedy: bool = False

@@ -16,23 +16,50 @@ head in the game changes the modules' shapes and needs no model code.
   row by attention: a query per block from the hidden vector, dotted with the entity embeddings;
   a head whose values name rows of another set (``HeadSpec.rows_of``: ``use``, ``destroy``,
   ``sell`` name ``items`` rows) is scored the same way over that set's row embeddings. The
-  ``buy`` head names rows of the market, which is published per world and not in the agent's
-  observation: it is a plain linear head.
+  ``buy`` head names rows of the market, a *world table*: published once per world, in no agent's
+  observation. A batch carries each world table its rows need once (``obs["market"]``: ``[K,
+  rows, columns]``) and, per row, which of them it sees (``obs[WORLD_INDEX]``: long ``[B]``);
+  :func:`batch_of` builds such batches from a VecEnv's buffers. The table's rows are embedded
+  once per world and gathered per agent, and ``buy`` is scored by attention over them. Without
+  the table in the batch (a caller that does not pass it), its rows embed as zeros: the head is
+  still masked exactly, but cannot tell rows apart.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import torch
 from torch import nn
 from torch.distributions import Categorical
 
+from neural_mmo.envs.vector import WORLD_INDEX
 from neural_mmo.observe.layout import ObsLayout
 
 MASKED = -1e9
 """Logit given to masked action values: its softmax probability is exactly 0 in float32."""
+
+def batch_of(
+    obs: dict[str, np.ndarray], rows: np.ndarray, tables: Collection[str], device: torch.device | str = "cpu"
+) -> dict[str, torch.Tensor]:
+    """The model batch of observation ``rows``: every per-agent array's rows, and, when ``obs``
+    has world tables (``tables``: their keys, ``[W, ...]``) with :data:`WORLD_INDEX` (``[n]``:
+    each slot's world), the tables those rows' worlds publish, once each, with each row's index
+    among them."""
+    batch = {
+        k: torch.from_numpy(np.ascontiguousarray(v[rows])).to(device)
+        for k, v in obs.items()
+        if k not in tables and k != WORLD_INDEX
+    }
+    if WORLD_INDEX in obs and any(k in obs for k in tables):
+        used, index = np.unique(obs[WORLD_INDEX][rows], return_inverse=True)
+        for k in tables:
+            if k in obs:
+                batch[k] = torch.from_numpy(np.ascontiguousarray(obs[k][used])).to(device)
+        batch[WORLD_INDEX] = torch.from_numpy(index.reshape(-1).astype(np.int64)).to(device)
+    return batch
 
 
 class Encoded:
@@ -48,8 +75,9 @@ class Encoded:
       carries the agent's own vectors (``gold``, ``professions`` ...) where the layout has them;
 
     * ``sets`` ``{key: float [B, R, D]}``: one embedding per row of each other set of rows the
-      layout has (``items``: the agent's equipment and inventory), and ``set_masks`` ``{key: bool
-      [B, R]}`` its rows that hold something (empty without such systems).
+      layout has (``items``: the agent's equipment and inventory; ``market``: the world table,
+      each agent's world's), and ``set_masks`` ``{key: bool [B, R]}`` the rows of the agent's own
+      sets that hold something (empty without such systems; none for world tables).
     """
 
     __slots__ = ("tile_codes", "entities", "entity_mask", "me", "sets", "set_masks", "_embed", "_tiles")
@@ -205,6 +233,8 @@ class Input(nn.Module):
         self.entity_views = [f.key for f in views if f.rows_of == "entities"]
         self.vector_views = [f.key for f in views if len(f.shape) == 1]
         self.set_views = [f.key for f in views if len(f.shape) == 2 and f.key not in self.entity_views]
+        self.table_views = [f.key for f in layout.world_fields]
+        """World tables (``market``): rows embedded once per world, then gathered per agent."""
         self.window = layout.window
         # every tile channel is categorical, with as many values as the layout's highest + 1;
         # the channels combine into one code (mixed radix)
@@ -233,10 +263,13 @@ class Input(nn.Module):
                 np.concatenate([fields[k].low for k in self.vector_views]),
                 np.concatenate([fields[k].high for k in self.vector_views]), entity_dim,
             )  # fmt: skip
+        fields.update({f.key: f for f in layout.world_fields})
         self.sets = nn.ModuleList(
-            [Attributes(fields[k].low[0], fields[k].high[0], entity_dim) for k in self.set_views]
+            [Attributes(fields[k].low[0], fields[k].high[0], entity_dim) for k in self.set_views + self.table_views]
         )
-        """One encoder per key of :attr:`set_views` (a list: ``items`` cannot name a ModuleDict entry)."""
+        """One encoder per key of :attr:`set_views`, then of :attr:`table_views` (a list: ``items``
+        cannot name a ModuleDict entry)."""
+        self.table_shapes = {k: fields[k].shape for k in self.table_views}
 
     def forward(self, obs: dict[str, torch.Tensor]) -> Encoded:
         codes = (obs["tiles"].long() * self.tile_strides).sum(-1)  # [B, W, W]
@@ -251,6 +284,11 @@ class Input(nn.Module):
             entities = torch.cat([entities[:, :1] + own[:, None], entities[:, 1:]], dim=1)
         sets = {k: torch.relu(module(obs[k].float())) for k, module in zip(self.set_views, self.sets)}
         masks = {k: obs[k].abs().sum(-1) > 0 for k in self.set_views}
+        for k, module in zip(self.table_views, self.sets[len(self.set_views) :]):
+            if k in obs:  # [K, rows, D] once per world, then each batch row's world
+                sets[k] = torch.relu(module(obs[k].float()))[obs[WORLD_INDEX]]
+            else:
+                sets[k] = entities.new_zeros((entities.shape[0], self.table_shapes[k][0], self.entity_dim))
         return Encoded(
             codes, torch.relu(entities), obs["entity_mask"].bool(), self.tile_embedding, sets, masks
         )
@@ -266,6 +304,7 @@ class Output(nn.Module):
         self.offsets = [int(o) for o in layout.action_offsets]
         self.entity_blocks = [h.entity_blocks for h in layout.heads]
         sets = {f.key for f in layout.fields if f.key not in BUILT_IN and len(f.shape) == 2}
+        sets |= {f.key for f in layout.world_fields}
         self.row_heads = [
             (h.rows_of, h.row_offset, (h.size - 1) // h.row_blocks, h.row_blocks)
             if h.rows_of in sets
@@ -273,7 +312,8 @@ class Output(nn.Module):
             for h in layout.heads
         ]
         """Per head, ``(set key, first row, rows, blocks)`` when its values name rows of a set the
-        model embeds (``use``, ``destroy``, ``sell`` name rows of ``items``); else None."""
+        model embeds (``use``, ``destroy``, ``give``, ``sell`` name rows of ``items``, ``buy``
+        rows of ``market``); else None."""
         heads = []
         for h, rows in zip(layout.heads, self.row_heads):
             if h.entity_blocks:

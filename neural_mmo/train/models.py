@@ -77,7 +77,8 @@ class Base(nn.Module):
         ``state`` is the slots' state before step 0; ``starts[t, b]`` marks a slot whose agent
         spawned at step ``t`` (its state restarts there). Outputs are flattened to ``T * B`` rows."""
         T, B = starts.shape
-        flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in obs.items()}
+        tables = self.input.table_views  # [K, ...] world tables: no time axis (WORLD_INDEX has one)
+        flat = {k: v if k in tables else v.reshape(T * B, *v.shape[2:]) for k, v in obs.items()}
         if not self.recurrent:
             logits, value, _ = self.forward(flat)
             return logits, value
@@ -160,7 +161,8 @@ class Simple(Base):
 
     def hidden(self, x: Encoded, state: State) -> tuple[torch.Tensor, State]:
         patches = self.patch_tokens(x.tile_codes)  # [B, P, D]
-        tokens = torch.cat([patches, x.entities[:, 1:], *x.sets.values()], dim=1)
+        own = [x.sets[k] for k in x.set_masks]  # the agent's own sets (items), not world tables
+        tokens = torch.cat([patches, x.entities[:, 1:], *own], dim=1)
         valid = torch.cat(
             [F.pad(x.entity_mask[:, 1:], (patches.shape[1], 0), value=True), *x.set_masks.values()], dim=1
         )

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 from neural_mmo.observe.layout import EntityColumn, ObsLayout
-from neural_mmo.train.io import log_prob_entropy, sample
+from neural_mmo.envs.vector import with_tables
+from neural_mmo.train.io import WORLD_INDEX, batch_of, log_prob_entropy, sample
 from neural_mmo.train.models import Base, reset_state
 
 # ---------------------------------------------------------------------------------------- storage
@@ -36,7 +37,10 @@ class Rollout:
 
     def __init__(self, layout: ObsLayout, T: int, N: int):
         self.T, self.N = T, N
+        self.S = layout.config.spawn.n_agents  # slots per world
         self.obs = {f.key: np.zeros((T, N, *f.shape), f.dtype) for f in layout.fields}
+        self.tables = {f.key: np.zeros((T, N // self.S, *f.shape), f.dtype) for f in layout.world_fields}
+        """World tables (``market``) per tick and world: stored once per world, not per slot."""
         self.actions = np.zeros((T, N, len(layout.heads)), np.int64)
         self.log_probs = np.zeros((T, N), np.float32)
         self.values = np.zeros((T + 1, N), np.float32)  # values[t]: of the observation at tick t
@@ -59,7 +63,8 @@ def act(
     states: list[object] | None = None, greedy: bool = False, generator: torch.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Actions, log-probabilities and values for observation ``rows`` (slots), each from the model
-    of its population. ``states[p]`` is population ``p``'s recurrent state over ALL slots (updated
+    of its population (``obs`` may hold world tables and :data:`~neural_mmo.envs.vector.WORLD_INDEX`:
+    :func:`~neural_mmo.envs.vector.with_tables`). ``states[p]`` is population ``p``'s recurrent state over ALL slots (updated
     in place for ``rows``). Actions are drawn with ``generator`` when given (see :func:`sample`)."""
     n = len(rows)
     n_heads = len(models[0].layout.heads)
@@ -74,7 +79,7 @@ def act(
             continue
         slots = rows[mine]
         device = model_device(model)
-        batch = {k: torch.from_numpy(v[slots]).to(device) for k, v in obs.items()}
+        batch = batch_of(obs, slots, model.input.table_views, device)
         state = None
         if model.recurrent and states is not None:
             index = torch.from_numpy(slots).to(device)
@@ -130,7 +135,7 @@ def collect(
     """
     timings = timings if timings is not None else {}
     S = env.slots_per_world
-    obs = env.observations
+    obs = with_tables(env, env.observations)
     for p, model in enumerate(models):
         if model.recurrent and states is not None:
             rollout.state0[p] = _clone(states[p])
@@ -150,8 +155,10 @@ def collect(
         actions, log_probs, values = act(models, obs, rows, population, states)
         timings["policy"] = timings.get("policy", 0.0) + time.perf_counter() - started
 
-        for key, array in obs.items():
-            rollout.obs[key][t] = array
+        for key, store in rollout.obs.items():
+            store[t] = obs[key]
+        for key, store in rollout.tables.items():
+            store[t] = obs[key]
         rollout.alive[t], rollout.valid[t], rollout.starts[t] = alive, alive & stepping, starts
         rollout.actions[t].fill(0)
         rollout.actions[t, rows], rollout.log_probs[t, rows], rollout.values[t, rows] = (
@@ -279,6 +286,10 @@ def update(
     # the whole rollout moves to the model's device once (on the CPU these are views, no copy)
     seqs = {k: torch.from_numpy(v).to(device) for k, v in rollout.obs.items()}
     flat = {k: v.reshape(T * N, *v.shape[2:]) for k, v in seqs.items()}
+    W = N // rollout.S
+    tables = {k: torch.from_numpy(v.reshape(T * W, *v.shape[2:])).to(device) for k, v in rollout.tables.items()}
+    # sample t * N + n sees the tables of tick t, world n // S: row t * W + n // S of the flat tables
+    table_row = (np.arange(T)[:, None] * W + np.arange(N)[None, :] // rollout.S).reshape(-1)
     extra: dict[str, np.ndarray] = {
         "actions": rollout.actions.reshape(T * N, -1),
         "log_probs": rollout.log_probs.reshape(-1),
@@ -293,12 +304,14 @@ def update(
             if seq is None:  # feed-forward: a batch of samples
                 at = torch.from_numpy(index).to(device)
                 batch = {k: v[at] for k, v in flat.items()}
+                batch.update(_tables_for(tables, table_row[index], device))
                 logits, value, _ = model(batch)
                 tensors = {k: v[at] for k, v in extra_t.items()}
             else:  # recurrent: whole slots
                 cols = seq
                 cols_t = torch.from_numpy(cols).to(device)
                 obs = {k: v[:, cols_t] for k, v in seqs.items()}
+                obs.update(_tables_for(tables, table_row.reshape(T, N)[:, cols], device))
                 state0 = _take(rollout.state0[population], cols_t)
                 starts = torch.from_numpy(rollout.starts[:, cols]).to(device)
                 logits, value = model.forward_sequence(obs, state0, starts)
@@ -323,6 +336,18 @@ def update(
         extra["values"][mine.reshape(-1)], extra["returns"][mine.reshape(-1)]
     )
     return stats
+
+
+def _tables_for(tables: dict[str, torch.Tensor], rows: np.ndarray, device: torch.device) -> dict[str, torch.Tensor]:
+    """The world tables that samples see (``rows``: each sample's row of the flat tables, any
+    shape), once each, and each sample's index among them (:data:`WORLD_INDEX`, ``rows``' shape)."""
+    if not tables:
+        return {}
+    used, index = np.unique(rows, return_inverse=True)
+    at = torch.from_numpy(used).to(device)
+    out = {k: v[at] for k, v in tables.items()}
+    out[WORLD_INDEX] = torch.from_numpy(index.reshape(rows.shape).astype(np.int64)).to(device)
+    return out
 
 
 def _minibatches(model: Base, mine: np.ndarray, minibatch: int, generator: np.random.Generator):

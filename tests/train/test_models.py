@@ -211,3 +211,42 @@ def test_an_unknown_attribute_encoder_is_refused():
         make_model("simple", ObsLayout(CONFIGS["small"]), attributes="mean")
     with pytest.raises(ConfigError, match="attributes: 'mean'"):
         TrainConfig(attributes="mean")
+
+
+@pytest.mark.parametrize("model_name", ["simple", "recurrent"])
+def test_buy_is_scored_by_attention_over_each_agents_world_market(model_name):
+    """The market is embedded once per world and gathered per agent: permuting its rows (and the
+    buy mask with them) permutes the buy logits; a row's price moves its own logit only, in the
+    worlds that publish it; without the table the head still has its shape."""
+    from neural_mmo.envs.vector import WORLD_INDEX, with_tables
+    from neural_mmo.observe.heads import ActionHead
+    from neural_mmo.train.io import batch_of
+
+    torch.manual_seed(0)
+    cfg = make_config("small", item__enabled=True, exchange__enabled=True)
+    env = VecEnv(2, config=cfg, seed=0)
+    env.reset()
+    S = env.slots_per_world
+    obs = with_tables(env, env.observations)
+    model = make_model(model_name, env.layout).eval()
+    rows = np.array([0, 1, S, S + 2])
+    batch = batch_of(obs, rows, model.input.table_views)
+    assert batch["market"].shape == (2, *env.market.shape[1:])  # one table per world, not per agent
+    assert batch[WORLD_INDEX].tolist() == [0, 0, 1, 1]
+    batch["action_mask"] = torch.ones_like(batch["action_mask"])  # every logit visible
+    state = model.initial_state(len(rows))
+    logits, _, _ = model(batch, state)
+    buy = logits[ActionHead.BUY]
+    # a price in world 1's row 5: agents of world 1 see buy value 6 move, nothing else moves
+    priced = dict(batch, market=batch["market"].clone())
+    priced["market"][1, 5, 2] = 40
+    moved = (model(priced, state)[0][ActionHead.BUY] - buy).abs() > 1e-6
+    assert moved[2:, 6].all() and moved.sum() == 2
+    # permuting world 0's rows permutes its agents' logits
+    perm = torch.from_numpy(np.random.default_rng(1).permutation(env.market.shape[1]))
+    permuted = dict(batch, market=batch["market"].clone())
+    permuted["market"][0] = batch["market"][0, perm]
+    out = model(permuted, state)[0][ActionHead.BUY]
+    torch.testing.assert_close(out[:2, 1:], buy[:2, 1:][:, perm])
+    without = {k: v for k, v in batch.items() if k not in ("market", WORLD_INDEX)}
+    assert model(without, state)[0][ActionHead.BUY].shape == buy.shape

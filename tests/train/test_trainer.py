@@ -165,6 +165,43 @@ def test_recurrent_runs_train(tmp_path):
     assert trainer.states[0][0].abs().sum() > 0, "the slots' state is carried between rollouts"
 
 
+@pytest.mark.parametrize("model", ["simple", "recurrent"])
+def test_training_with_the_exchange_stores_each_worlds_market_once(tmp_path, model):
+    """The rollout keeps each tick's market per world (not per slot), the update runs on it, and a
+    trained policy played through the play loop gets the tables and acts within the masks."""
+    from neural_mmo.agents import Player
+    from neural_mmo.envs.vector import VecEnv
+
+    economy = {**TINY_GAME, "item.enabled": True, "profession.enabled": True, "exchange.enabled": True}
+    trainer = Trainer(tiny(tmp_path, game=economy, model=model))
+    metrics = trainer.step()
+    assert np.isfinite(metrics["loss/value_loss"])
+    rollout = trainer.rollout
+    assert rollout.tables["market"].shape == (rollout.T, 2, *trainer.env.market.shape[1:])
+    assert rollout.tables["market"][:, :, :, 0].min() >= 1  # every row names an item type: written
+    policy = TrainedPolicy(trainer.save(tmp_path / "ck.pt"))
+    assert policy.reads_tables
+    env = VecEnv(2, config=trainer.game, seed=3)
+    player = Player(env, policy)
+    player.reset()
+    for _ in range(5):
+        player.step()
+        assert (env.invalid_actions == 0).all()
+
+
+def test_each_sample_gets_its_own_ticks_and_worlds_table():
+    from neural_mmo.envs.vector import WORLD_INDEX
+    from neural_mmo.train.ppo import _tables_for
+
+    T, W = 3, 4
+    tables = {"market": torch.arange(T * W * 2 * 5).reshape(T * W, 2, 5)}
+    rows = np.array([[5, 5, 11], [0, 7, 5]])
+    out = _tables_for(tables, rows, torch.device("cpu"))
+    assert out["market"].shape[0] == 4  # each table once
+    assert out[WORLD_INDEX].shape == rows.shape
+    torch.testing.assert_close(out["market"][out[WORLD_INDEX]], tables["market"][torch.from_numpy(rows)])
+
+
 def test_trained_policy_plays_and_rejects_other_games(tmp_path):
     from neural_mmo.envs.vector import VecEnv
 
