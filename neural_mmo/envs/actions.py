@@ -11,18 +11,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numba
 import numpy as np
 
 from neural_mmo.observe.heads import ActionHead, decode_attack_of, gold_amount
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.world.commands import NO_COMMAND, Command
+from neural_mmo.world.kernel import kernel
 
 INVALID = -1
 """Marker for a value that is not an integer at all; always rejected."""
 
 
-@numba.njit(cache=True)
+_NO_COMMAND = np.array(NO_COMMAND, np.int32)  # a global array: a constant of the compiled code
+
+
+@kernel(inline=True)
+def _checked(raw: np.ndarray, action_mask: np.ndarray, invalid: np.ndarray, i: int, h: int, offset: int,
+             size: int) -> int:  # fmt: skip
+    """Slot ``i``'s value of head ``h``, or 0 when it is out of range or masked (counted unless 0)."""
+    v = raw[i, h]
+    if v < 0 or v >= size or action_mask[i, offset + v] == 0:
+        invalid[i] += v != 0
+        return 0
+    return v
+
+
+@kernel
 def sanitize_actions(
     raw: np.ndarray,
     action_mask: np.ndarray,
@@ -38,54 +52,60 @@ def sanitize_actions(
     """Decode ``raw`` action rows into ``commands`` (``int32 [n, len(Command)]``; without economy
     heads in ``raw`` the columns after the attack's are left as they are: keep them at their
     no-ops, :data:`NO_COMMAND`); a value that is out of range or masked becomes its head's no-op,
-    and ``invalid[i]`` counts such heads.
+    and ``invalid[i]`` counts such heads (0 for an empty slot).
     ``style_only``: the attack head names a style alone (``combat.auto_target``; the world aims);
-    ``price_unit`` decodes the sell_price head (``neural_mmo.observe.heads``)."""
-    n_rows = entity_slot.shape[1]
-    last = commands.shape[1] if raw.shape[1] > ActionHead.USE else Command.USE
-    for i in range(raw.shape[0]):
-        bad = 0
-        for col in range(Command.USE, last):  # the economy's columns, reset when it has heads
-            commands[i, col] = NO_COMMAND[col]
-        for h in range(raw.shape[1]):
-            v = raw[i, h]
-            if v < 0 or v >= sizes[h] or action_mask[i, offsets[h] + v] == 0:
-                bad += v != 0
-                v = 0
-            if h == ActionHead.MOVE:
-                commands[i, Command.MOVE] = v
-            elif h == ActionHead.ATTACK:
-                if v == 0:
-                    commands[i, Command.STYLE] = 0
-                    commands[i, Command.TARGET] = -1
-                elif style_only:
+    ``price_unit`` decodes the sell_price head (``neural_mmo.observe.heads``).
+
+    Head by head, each over every slot: the choice of decoding is made once per head, not per
+    value."""
+    n, n_rows = raw.shape[0], entity_slot.shape[1]
+    for i in range(n):
+        invalid[i] = 0
+    if raw.shape[1] > ActionHead.USE:  # the economy's columns: reset, then set where a head acts
+        for i in range(n):
+            for col in range(Command.USE, commands.shape[1]):
+                commands[i, col] = _NO_COMMAND[col]
+    for h in range(raw.shape[1]):
+        o, size = offsets[h], sizes[h]
+        if h == ActionHead.MOVE:
+            for i in range(n):
+                commands[i, Command.MOVE] = _checked(raw, action_mask, invalid, i, h, o, size)
+        elif h == ActionHead.ATTACK:
+            for i in range(n):
+                v = _checked(raw, action_mask, invalid, i, h, o, size)
+                if v == 0 or style_only:
                     commands[i, Command.STYLE] = v
                     commands[i, Command.TARGET] = -1
                 else:
                     style, row = decode_attack_of(v, n_rows)
                     commands[i, Command.STYLE] = style
                     commands[i, Command.TARGET] = entity_slot[i, row]
-            elif v == 0:
-                continue
-            elif h == ActionHead.USE:
-                commands[i, Command.USE] = v - 1  # a row of the items observation
-            elif h == ActionHead.DESTROY:
-                commands[i, Command.DESTROY] = v - 1  # an inventory position
-            elif h == ActionHead.GIVE:
-                commands[i, Command.GIVE] = v - 1  # an inventory position
-            elif h == ActionHead.GIVE_TO:
-                commands[i, Command.GIVE_TO] = entity_slot[i, v - 1]
-            elif h == ActionHead.GIVE_GOLD:
-                commands[i, Command.GOLD] = gold_amount(v - 1)
-            elif h == ActionHead.GIVE_GOLD_TO:
-                commands[i, Command.GOLD_TO] = entity_slot[i, v - 1]
-            elif h == ActionHead.SELL:
-                commands[i, Command.SELL] = v - 1  # an inventory position
-            elif h == ActionHead.SELL_PRICE:
-                commands[i, Command.PRICE] = price_unit << (v - 1)
-            elif h == ActionHead.BUY:
-                commands[i, Command.BUY] = v - 1  # a market row
-        invalid[i] = bad if alive[i] else 0
+        else:
+            for i in range(n):
+                v = _checked(raw, action_mask, invalid, i, h, o, size)
+                if v == 0:
+                    continue
+                if h == ActionHead.USE:
+                    commands[i, Command.USE] = v - 1  # a row of the items observation
+                elif h == ActionHead.DESTROY:
+                    commands[i, Command.DESTROY] = v - 1  # an inventory position
+                elif h == ActionHead.GIVE:
+                    commands[i, Command.GIVE] = v - 1  # an inventory position
+                elif h == ActionHead.GIVE_TO:
+                    commands[i, Command.GIVE_TO] = entity_slot[i, v - 1]
+                elif h == ActionHead.GIVE_GOLD:
+                    commands[i, Command.GOLD] = gold_amount(v - 1)
+                elif h == ActionHead.GIVE_GOLD_TO:
+                    commands[i, Command.GOLD_TO] = entity_slot[i, v - 1]
+                elif h == ActionHead.SELL:
+                    commands[i, Command.SELL] = v - 1  # an inventory position
+                elif h == ActionHead.SELL_PRICE:
+                    commands[i, Command.PRICE] = price_unit << (v - 1)
+                elif h == ActionHead.BUY:
+                    commands[i, Command.BUY] = v - 1  # a market row
+    for i in range(n):
+        if not alive[i]:
+            invalid[i] = 0
 
 
 def as_action_array(actions: Any, n_worlds: int, n_slots: int, n_heads: int, out: np.ndarray) -> None:

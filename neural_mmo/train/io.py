@@ -41,6 +41,7 @@ from neural_mmo.observe.layout import ObsLayout
 MASKED = -1e9
 """Logit given to masked action values: its softmax probability is exactly 0 in float32."""
 
+
 def batch_of(
     obs: dict[str, np.ndarray], rows: np.ndarray, tables: Collection[str], device: torch.device | str = "cpu"
 ) -> dict[str, torch.Tensor]:
@@ -265,7 +266,10 @@ class Input(nn.Module):
             )  # fmt: skip
         fields.update({f.key: f for f in layout.world_fields})
         self.sets = nn.ModuleList(
-            [Attributes(fields[k].low[0], fields[k].high[0], entity_dim) for k in self.set_views + self.table_views]
+            [
+                Attributes(fields[k].low[0], fields[k].high[0], entity_dim)
+                for k in self.set_views + self.table_views
+            ]
         )
         """One encoder per key of :attr:`set_views`, then of :attr:`table_views` (a list: ``items``
         cannot name a ModuleDict entry)."""

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from neural_mmo.observe.layout import EntityColumn, ObsLayout
 from neural_mmo.envs.vector import with_tables
+from neural_mmo.observe.layout import EntityColumn, ObsLayout
 from neural_mmo.train.io import WORLD_INDEX, batch_of, log_prob_entropy, sample
 from neural_mmo.train.models import Base, reset_state
 
@@ -63,9 +63,10 @@ def act(
     states: list[object] | None = None, greedy: bool = False, generator: torch.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Actions, log-probabilities and values for observation ``rows`` (slots), each from the model
-    of its population (``obs`` may hold world tables and :data:`~neural_mmo.envs.vector.WORLD_INDEX`:
-    :func:`~neural_mmo.envs.vector.with_tables`). ``states[p]`` is population ``p``'s recurrent state over ALL slots (updated
-    in place for ``rows``). Actions are drawn with ``generator`` when given (see :func:`sample`)."""
+    of its population (``obs`` may hold the world tables and their index:
+    :func:`~neural_mmo.envs.vector.with_tables`). ``states[p]`` is population ``p``'s recurrent
+    state over ALL slots (updated in place for ``rows``). Actions are drawn with ``generator``
+    when given (see :func:`sample`)."""
     n = len(rows)
     n_heads = len(models[0].layout.heads)
     actions, log_probs, values = (
@@ -287,7 +288,9 @@ def update(
     seqs = {k: torch.from_numpy(v).to(device) for k, v in rollout.obs.items()}
     flat = {k: v.reshape(T * N, *v.shape[2:]) for k, v in seqs.items()}
     W = N // rollout.S
-    tables = {k: torch.from_numpy(v.reshape(T * W, *v.shape[2:])).to(device) for k, v in rollout.tables.items()}
+    tables = {
+        k: torch.from_numpy(v.reshape(T * W, *v.shape[2:])).to(device) for k, v in rollout.tables.items()
+    }
     # sample t * N + n sees the tables of tick t, world n // S: row t * W + n // S of the flat tables
     table_row = (np.arange(T)[:, None] * W + np.arange(N)[None, :] // rollout.S).reshape(-1)
     extra: dict[str, np.ndarray] = {
@@ -338,7 +341,9 @@ def update(
     return stats
 
 
-def _tables_for(tables: dict[str, torch.Tensor], rows: np.ndarray, device: torch.device) -> dict[str, torch.Tensor]:
+def _tables_for(
+    tables: dict[str, torch.Tensor], rows: np.ndarray, device: torch.device
+) -> dict[str, torch.Tensor]:
     """The world tables that samples see (``rows``: each sample's row of the flat tables, any
     shape), once each, and each sample's index among them (:data:`WORLD_INDEX`, ``rows``' shape)."""
     if not tables:

@@ -81,7 +81,17 @@ def test_sanitize_actions_matches_the_reference(
     seed, n, move_size, n_rows, economy_heads, slots, buckets, price_unit
 ):
     rng = np.random.default_rng(seed)
-    economy = [7 + slots, 1 + slots, 1 + slots, 1 + n_rows, 1 + buckets, 1 + n_rows, 1 + slots, 1 + buckets, 9]
+    economy = [
+        7 + slots,
+        1 + slots,
+        1 + slots,
+        1 + n_rows,
+        1 + buckets,
+        1 + n_rows,
+        1 + slots,
+        1 + buckets,
+        9,
+    ]
     sizes = np.array([move_size, 1 + 3 * n_rows] + economy[:economy_heads], np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     mask = (rng.random((n, int(sizes.sum()))) < 0.6).astype(np.int8)
@@ -96,9 +106,7 @@ def test_sanitize_actions_matches_the_reference(
     if not economy_heads:
         commands[:, Command.USE :] = NO_COMMAND[Command.USE :]
     invalid = np.full(n, 99, np.int32)
-    sanitize_actions(
-        raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False, price_unit
-    )
+    sanitize_actions(raw, mask, offsets, sizes, alive, entity_slot, commands, invalid, False, price_unit)
     ref_commands, ref_invalid = reference_sanitize(raw, mask, offsets, sizes, alive, entity_slot, price_unit)
     assert (commands == ref_commands).all()
     assert (invalid == ref_invalid).all()

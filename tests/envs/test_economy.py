@@ -268,8 +268,10 @@ def reference_masks(vec: VecEnv, w: int) -> dict[str, np.ndarray]:
             can_list = state.market.listed[i] < cfg.exchange.max_listings
             if can_list and k >= 0 and (items.quantity[k] == 1 or not table_full):
                 sells.update((s, b) for b in range(prices))
-        for (first, second), pairs in (("give", "give_to"), gives), (("give_gold", "give_gold_to"), golds), (
-            ("sell", "sell_price"), sells
+        for (first, second), pairs in (
+            (("give", "give_to"), gives),
+            (("give_gold", "give_gold_to"), golds),
+            (("sell", "sell_price"), sells),
         ):
             for a, b in pairs:
                 out[first][i, 1 + a] = 1
@@ -295,7 +297,9 @@ def test_the_trade_and_exchange_masks_follow_the_rules():
     policy = RandomPolicy(vec.layout, 11)
     names = [h.name for h in vec.layout.heads]
     offsets, sizes = vec.layout.action_offsets, vec.layout.action_sizes
-    allowed = dict.fromkeys(["destroy", "give", "give_to", "give_gold", "give_gold_to", "sell", "sell_price", "buy"], 0)
+    allowed = dict.fromkeys(
+        ["destroy", "give", "give_to", "give_gold", "give_gold_to", "sell", "sell_price", "buy"], 0
+    )
     for t in range(150):
         vec.step(policy.act(vec.observations))
         if t % 3:
