@@ -91,6 +91,14 @@ def test_check_items_names_what_disagrees():
     assert any("named twice" in p for p in problems) and any("outside 1 .. 5" in p for p in problems)
 
 
+def test_a_free_row_with_a_place_is_a_problem():
+    """The exchange's scans read a row's place alone (a free row is placed NOWHERE), so a save
+    whose free row claims a place is refused."""
+    items, holdings, _ = world()
+    items.place[3] = Place.LISTED
+    assert check_items(items, holdings, MAX_STACK) == ["row 3 holds no item but is placed 3"]
+
+
 MOVES = st.lists(
     st.tuples(
         st.sampled_from(["create", "move", "equip", "unequip", "consume", "destroy", "drop"]),

@@ -38,7 +38,7 @@ import numpy as np
 
 from neural_mmo.world.commands import Command
 from neural_mmo.world.events import EventKind, GoldSource, log_pair
-from neural_mmo.world.items import Place, list_item, move_to_inventory
+from neural_mmo.world.items import Place, free_row, list_item, move_to_inventory
 from neural_mmo.world.kernel import kernel
 from neural_mmo.world.rng import Stream, below
 from neural_mmo.world.rules import Rules
@@ -68,8 +68,8 @@ def _expire(world: World, rules: Rules) -> None:
     now = world.clock[Clock.TICK]
     if world.market.listed.sum() == 0:  # nothing listed: no need to look through the table
         return
-    for k in range(items.alive.shape[0]):
-        if not items.alive[k] or items.place[k] != Place.LISTED:
+    for k in range(items.place.shape[0]):  # a free row's place is NOWHERE: no need to read alive
+        if items.place[k] != Place.LISTED:
             continue
         if now - items.listed_tick[k] < rules.exchange.listing_ticks:
             continue
@@ -99,15 +99,15 @@ def _group_listings(
     ``order[start[m]:start[m + 1]]``."""
     items = world.items
     start[:] = 0
-    for k in range(items.alive.shape[0]):
-        if items.alive[k] and items.place[k] == Place.LISTED:
+    for k in range(items.place.shape[0]):  # a free row's place is NOWHERE
+        if items.place[k] == Place.LISTED:
             start[market_row(items.type[k], items.level[k], max_level) + 1] += 1
     for m in range(1, start.shape[0]):
         start[m] += start[m - 1]
     for m in range(fill.shape[0]):
         fill[m] = start[m]
-    for k in range(items.alive.shape[0]):
-        if items.alive[k] and items.place[k] == Place.LISTED:
+    for k in range(items.place.shape[0]):
+        if items.place[k] == Place.LISTED:
             m = market_row(items.type[k], items.level[k], max_level)
             order[fill[m]] = k
             fill[m] += 1
@@ -203,10 +203,8 @@ def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: i
         best[m, 0] = -1
         best[m, 1] = 0
         best[m, 2] = 0
-    full = True
-    for k in range(items.alive.shape[0]):
-        full &= items.alive[k]
-        if not items.alive[k] or items.place[k] != Place.LISTED:
+    for k in range(items.place.shape[0]):  # a free row's place is NOWHERE: no need to read alive
+        if items.place[k] != Place.LISTED:
             continue
         m = market_row(items.type[k], items.level[k], max_level)
         table[m, MarketView.COUNT] = min(int(table[m, MarketView.COUNT]) + 1, 32767)
@@ -220,7 +218,7 @@ def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: i
             best[m, 2] = price
     for m in range(rows):
         table[m, MarketView.PRICE] = min(best[m, 1], 32767)
-    return full
+    return free_row(items) < 0
 
 
 @kernel
