@@ -512,13 +512,13 @@ class ObsLayout:
         economy = heads_of(self.config.override({"item.enabled": True, "exchange.enabled": True}))
         for k, h in enumerate(economy[len(self.heads) :], start=len(self.heads)):
             switch = "exchange.enabled" if k >= ActionHead.SELL else "item.enabled"
-            lines.append(f"| {k} | `{h.name}` (with `{switch}`) | {h.size} | {', '.join(h.values)} | {h.doc} |")
-        if len(economy) > len(self.heads) or len(self.heads) > ActionHead.USE:
-            lines += ["", "An action with two arguments has a head for each (`give` + `give_to`, `give_gold` +",
-                      "`give_gold_to`, `sell` + `sell_price`): it happens when both are nonzero; either alone",
-                      "does nothing (and is not counted invalid). Each of the two masks allows a value only",
-                      "when some allowed value of the other completes it, so any two allowed nonzero values",
-                      "make an action that happens."]  # fmt: skip
+            values = ", ".join(h.values)
+            lines.append(f"| {k} | `{h.name}` (with `{switch}`) | {h.size} | {values} | {h.doc} |")
+        lines += ["", "An action with two arguments has a head for each (`give` + `give_to`, `give_gold`",
+                  "+ `give_gold_to`, `sell` + `sell_price`): it happens when both are nonzero; either",
+                  "alone does nothing (and is not counted invalid). Each of the two masks allows a value",
+                  "only when some allowed value of the other completes it, so any two allowed nonzero",
+                  "values make an action that happens."]  # fmt: skip
         return "\n".join(lines)
 
 
