@@ -61,7 +61,7 @@ def test_the_shipped_economy_checkpoint_plays_the_economy_and_outlives_random_ag
     policy = TrainedPolicy("pretrained-economy", seed=0)
     game = policy.game_config
     assert game.item.enabled and game.profession.enabled and game.exchange.enabled
-    assert [h.name for h in policy.layout.heads][-2:] == ["sell", "buy"]
+    assert [h.name for h in policy.layout.heads][-3:] == ["sell", "sell_price", "buy"]
     seed = HELD_OUT_SEED + 11
     trained = run_policy(policy, game, seed=seed, worlds=1)
     random = run_policy(make_policy("random", policy.layout, seed=0), game, seed=seed, worlds=1)
