@@ -173,7 +173,7 @@ def world_of(
         professions=Professions.empty(agents.capacity, False),
         gold=np.zeros(0, np.int64),
         market=Market(np.zeros(0, np.int32), np.zeros(0, np.int32)),
-        exchange_work=ExchangeWork(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int32)),
+        exchange_work=ExchangeWork(*(np.zeros(0, np.int32) for _ in ExchangeWork._fields)),
         regrowth=RegrowthQueue.empty(side),
         events=EventLog.empty(16 * agents.capacity + 16),
         closed_rings=np.zeros(1, np.int64),

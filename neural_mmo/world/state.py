@@ -118,11 +118,13 @@ class Market(NamedTuple):
 
 
 class ExchangeWork(NamedTuple):
-    """Work arrays of the buys (the listed rows grouped by market row); empty without an exchange."""
+    """Work arrays of the exchange (the listed rows, and grouped by market row for the buys); empty
+    without an exchange."""
 
     order: np.ndarray  # int32 [item.capacity]
     start: np.ndarray  # int32 [market rows + 1]
     fill: np.ndarray  # int32 [market rows]
+    listed: np.ndarray  # int32 [2 x item.capacity]  the tick's listed rows, then those its sells list
 
     @staticmethod
     def empty(cfg: Config) -> ExchangeWork:
@@ -132,6 +134,7 @@ class ExchangeWork(NamedTuple):
             np.zeros(cfg.item.capacity * on, np.int32),
             np.zeros(rows + on, np.int32),
             np.zeros(rows, np.int32),
+            np.zeros(2 * cfg.item.capacity * on, np.int32),
         )
 
 

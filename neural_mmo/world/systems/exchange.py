@@ -63,51 +63,69 @@ def market_row(item_type: int, level: int, max_level: int) -> int:
 
 
 @kernel
-def _expire(world: World, rules: Rules) -> None:
+def _collect_listed(world: World, listed: np.ndarray) -> int:
+    """The rows placed LISTED, in row order, into ``listed``; returns how many (one pass over the
+    table per tick, which expiry and the buys then share)."""
+    if world.market.listed.sum() == 0:  # nothing listed: no need to look through the table
+        return 0
+    place = world.items.place
+    n = 0
+    for k in range(place.shape[0]):  # a free row's place is NOWHERE: no need to read alive
+        if place[k] == Place.LISTED:
+            listed[n] = k
+            n += 1
+    return n
+
+
+@kernel
+def _expire(world: World, rules: Rules, listed: np.ndarray, n_listed: int) -> None:
     items, holdings, agents = world.items, world.holdings, world.agents
     now = world.clock[Clock.TICK]
-    if world.market.listed.sum() == 0:  # nothing listed: no need to look through the table
-        return
-    for k in range(items.place.shape[0]):  # a free row's place is NOWHERE: no need to read alive
-        if items.place[k] != Place.LISTED:
-            continue
+    for q in range(n_listed):
+        k = listed[q]
         if now - items.listed_tick[k] < rules.exchange.listing_ticks:
             continue
         seller = items.owner[k]
         item_id, level, t = items.item_id[k], int(items.level[k]), int(items.type[k])
         if move_to_inventory(items, holdings, k, seller, rules.item.max_stack):
+            listed[q] = -1  # no longer listed (its row may be listed again by a sell this tick)
             world.market.listed[seller] -= 1
             log_pair(world.events, EventKind.EXPIRE, seller, agents.agent_id[seller], agents.r[seller],
                      agents.c[seller], level, -1, item_id, t)  # fmt: skip
 
 
 @kernel
-def _sell(world: World, i: int, s: int, price: int) -> None:
+def _sell(world: World, i: int, s: int, price: int) -> int:
+    """Agent ``i`` lists inventory position ``s`` at ``price``; returns the listed row, or -1."""
     items, agents = world.items, world.agents
     k = list_item(items, world.holdings, world.item_ids, i, s, price, world.clock[Clock.TICK])
     if k >= 0:
         world.market.listed[i] += 1
         log_pair(world.events, EventKind.LIST, i, agents.agent_id[i], agents.r[i], agents.c[i], price, -1,
                  items.item_id[k], items.type[k])  # fmt: skip
+    return k
 
 
 @kernel
 def _group_listings(
-    world: World, order: np.ndarray, start: np.ndarray, fill: np.ndarray, max_level: int
+    world: World, listed: np.ndarray, n_listed: int, order: np.ndarray, start: np.ndarray, fill: np.ndarray,
+    max_level: int,
 ) -> None:  # fmt: skip
-    """Listed rows grouped by market row (a counting sort): group ``m`` is
-    ``order[start[m]:start[m + 1]]``."""
+    """The rows of ``listed[:n_listed]`` (-1: none) still placed LISTED, grouped by market row (a
+    counting sort): group ``m`` is ``order[start[m]:start[m + 1]]``."""
     items = world.items
     start[:] = 0
-    for k in range(items.place.shape[0]):  # a free row's place is NOWHERE
-        if items.place[k] == Place.LISTED:
+    for q in range(n_listed):
+        k = listed[q]
+        if k >= 0 and items.place[k] == Place.LISTED:
             start[market_row(items.type[k], items.level[k], max_level) + 1] += 1
     for m in range(1, start.shape[0]):
         start[m] += start[m - 1]
     for m in range(fill.shape[0]):
         fill[m] = start[m]
-    for k in range(items.place.shape[0]):
-        if items.place[k] == Place.LISTED:
+    for q in range(n_listed):
+        k = listed[q]
+        if k >= 0 and items.place[k] == Place.LISTED:
             m = market_row(items.type[k], items.level[k], max_level)
             order[fill[m]] = k
             fill[m] += 1
@@ -156,7 +174,9 @@ def run_exchange(world: World, commands: np.ndarray, rules: Rules) -> None:
     if not rules.exchange.enabled:
         return
     agents = world.agents
-    _expire(world, rules)
+    work = world.exchange_work
+    n_listed = _collect_listed(world, work.listed)
+    _expire(world, rules, work.listed, n_listed)
     n_rows = world.market.last_price.shape[0]
     buyers = world.scratch[0]
     n_buyers = 0
@@ -165,7 +185,10 @@ def run_exchange(world: World, commands: np.ndarray, rules: Rules) -> None:
             continue
         s, price = commands[i, Command.SELL], commands[i, Command.PRICE]
         if s >= 0 and price >= 1 and world.market.listed[i] < rules.exchange.max_listings:
-            _sell(world, i, s, price)
+            k = _sell(world, i, s, price)
+            if k >= 0:
+                work.listed[n_listed] = k
+                n_listed += 1
         m = commands[i, Command.BUY]
         if 0 <= m < n_rows:
             buyers[n_buyers] = i
@@ -176,8 +199,7 @@ def run_exchange(world: World, commands: np.ndarray, rules: Rules) -> None:
     for q in range(n_buyers - 1, 0, -1):
         j = below(rng, q + 1)
         buyers[q], buyers[j] = buyers[j], buyers[q]
-    work = world.exchange_work
-    _group_listings(world, work.order, work.start, work.fill, rules.item.max_level)
+    _group_listings(world, work.listed, n_listed, work.order, work.start, work.fill, rules.item.max_level)
     for q in range(n_buyers):
         i = buyers[q]
         _buy(world, i, commands[i, Command.BUY], work.order, work.start, rules)
