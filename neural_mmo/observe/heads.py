@@ -57,11 +57,9 @@ class HeadSpec:
     """0 for a plain head; k when values ``1 + b * n_entities + row`` (b < k) name entity rows of
     the observation (models score those values by attention over the entity embeddings)."""
     rows_of: str = ""
-    """The observation key whose rows values name (``"items"`` for ``use``), or "": value
-    ``1 + b x rows + row`` names row ``row_offset + row`` of it, for each of ``row_blocks`` blocks
-    ``b`` (``rows``: the head's ``(size - 1) / row_blocks``)."""
+    """The observation key whose rows values name (``"items"`` for ``use``, ``"market"`` for
+    ``buy``), or "": value ``1 + row`` names row ``row_offset + row`` of it."""
     row_offset: int = 0
-    row_blocks: int = 1
 
 
 @kernel

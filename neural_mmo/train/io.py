@@ -47,20 +47,30 @@ def batch_of(
 ) -> dict[str, torch.Tensor]:
     """The model batch of observation ``rows``: every per-agent array's rows, and, when ``obs``
     has world tables (``tables``: their keys, ``[W, ...]``) with :data:`WORLD_INDEX` (``[n]``:
-    each slot's world), the tables those rows' worlds publish, once each, with each row's index
-    among them."""
+    each slot's world), the tables those rows' worlds publish (:func:`tables_for`)."""
     batch = {
         k: torch.from_numpy(np.ascontiguousarray(v[rows])).to(device)
         for k, v in obs.items()
         if k not in tables and k != WORLD_INDEX
     }
-    if WORLD_INDEX in obs and any(k in obs for k in tables):
-        used, index = np.unique(obs[WORLD_INDEX][rows], return_inverse=True)
-        for k in tables:
-            if k in obs:
-                batch[k] = torch.from_numpy(np.ascontiguousarray(obs[k][used])).to(device)
-        batch[WORLD_INDEX] = torch.from_numpy(index.reshape(-1).astype(np.int64)).to(device)
+    if WORLD_INDEX in obs:
+        published = {k: torch.from_numpy(obs[k]) for k in tables if k in obs}
+        batch.update(tables_for(published, obs[WORLD_INDEX][rows], device))
     return batch
+
+
+def tables_for(
+    tables: dict[str, torch.Tensor], rows: np.ndarray, device: torch.device | str = "cpu"
+) -> dict[str, torch.Tensor]:
+    """The rows ``rows`` (any shape) of world tables, each distinct row once, with each entry's
+    index among them (:data:`WORLD_INDEX`, ``rows``' shape): what :class:`Input` reads. Empty
+    without tables."""
+    if not tables:
+        return {}
+    used, index = np.unique(rows, return_inverse=True)
+    out = {k: v[torch.from_numpy(used).to(v.device)].to(device) for k, v in tables.items()}
+    out[WORLD_INDEX] = torch.from_numpy(index.reshape(np.shape(rows)).astype(np.int64)).to(device)
+    return out
 
 
 class Encoded:
@@ -310,12 +320,9 @@ class Output(nn.Module):
         sets = {f.key for f in layout.fields if f.key not in BUILT_IN and len(f.shape) == 2}
         sets |= {f.key for f in layout.world_fields}
         self.row_heads = [
-            (h.rows_of, h.row_offset, (h.size - 1) // h.row_blocks, h.row_blocks)
-            if h.rows_of in sets
-            else None
-            for h in layout.heads
+            (h.rows_of, h.row_offset, h.size - 1) if h.rows_of in sets else None for h in layout.heads
         ]
-        """Per head, ``(set key, first row, rows, blocks)`` when its values name rows of a set the
+        """Per head, ``(set key, first row, rows)`` when its values name rows of a set the
         model embeds (``use``, ``destroy``, ``give``, ``sell`` name rows of ``items``, ``buy``
         rows of ``market``); else None."""
         heads = []
@@ -326,7 +333,7 @@ class Output(nn.Module):
                 # value 0 (the no-op) from the hidden vector; one query per block of entity rows
                 heads.append(nn.Linear(hidden, 1 + h.entity_blocks * entity_dim))
             elif rows is not None:
-                heads.append(nn.Linear(hidden, 1 + rows[3] * entity_dim))  # one query per block of rows
+                heads.append(nn.Linear(hidden, 1 + entity_dim))  # one query, dotted with every row
             else:
                 heads.append(nn.Linear(hidden, h.size))
         self.heads = nn.ModuleList(heads)
@@ -347,8 +354,8 @@ class Output(nn.Module):
             if blocks:
                 out = self._attend(out, blocks, entities)
             elif rows is not None:
-                key, first, n, row_blocks = rows
-                out = self._attend(out, row_blocks, sets[key][:, first : first + n])  # type: ignore[index]
+                key, first, n = rows
+                out = self._attend(out, 1, sets[key][:, first : first + n])  # type: ignore[index]
             logits.append(out.masked_fill(~allowed[:, offset : offset + size], MASKED))
         return logits, self.value(hidden).squeeze(-1)
 

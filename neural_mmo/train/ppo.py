@@ -26,7 +26,7 @@ import torch
 
 from neural_mmo.envs.vector import with_tables
 from neural_mmo.observe.layout import EntityColumn, ObsLayout
-from neural_mmo.train.io import WORLD_INDEX, batch_of, log_prob_entropy, sample
+from neural_mmo.train.io import batch_of, log_prob_entropy, sample, tables_for
 from neural_mmo.train.models import Base, reset_state
 
 # ---------------------------------------------------------------------------------------- storage
@@ -307,14 +307,14 @@ def update(
             if seq is None:  # feed-forward: a batch of samples
                 at = torch.from_numpy(index).to(device)
                 batch = {k: v[at] for k, v in flat.items()}
-                batch.update(_tables_for(tables, table_row[index], device))
+                batch.update(tables_for(tables, table_row[index], device))
                 logits, value, _ = model(batch)
                 tensors = {k: v[at] for k, v in extra_t.items()}
             else:  # recurrent: whole slots
                 cols = seq
                 cols_t = torch.from_numpy(cols).to(device)
                 obs = {k: v[:, cols_t] for k, v in seqs.items()}
-                obs.update(_tables_for(tables, table_row.reshape(T, N)[:, cols], device))
+                obs.update(tables_for(tables, table_row.reshape(T, N)[:, cols], device))
                 state0 = _take(rollout.state0[population], cols_t)
                 starts = torch.from_numpy(rollout.starts[:, cols]).to(device)
                 logits, value = model.forward_sequence(obs, state0, starts)
@@ -339,20 +339,6 @@ def update(
         extra["values"][mine.reshape(-1)], extra["returns"][mine.reshape(-1)]
     )
     return stats
-
-
-def _tables_for(
-    tables: dict[str, torch.Tensor], rows: np.ndarray, device: torch.device
-) -> dict[str, torch.Tensor]:
-    """The world tables that samples see (``rows``: each sample's row of the flat tables, any
-    shape), once each, and each sample's index among them (:data:`WORLD_INDEX`, ``rows``' shape)."""
-    if not tables:
-        return {}
-    used, index = np.unique(rows, return_inverse=True)
-    at = torch.from_numpy(used).to(device)
-    out = {k: v[at] for k, v in tables.items()}
-    out[WORLD_INDEX] = torch.from_numpy(index.reshape(rows.shape).astype(np.int64)).to(device)
-    return out
 
 
 def _minibatches(model: Base, mine: np.ndarray, minibatch: int, generator: np.random.Generator):

@@ -514,10 +514,9 @@ def check_items(
             place = Place.INVENTORY if where == "inventory" else Place.EQUIPPED
             if items.place[k] != place or items.owner[k] != agent or items.slot[k] != s:
                 problems.append(f"{where}[{agent}, {s}] names row {k}, placed {items.row(k)}")
+    # the exchange's scans read a row's place alone: a free row must be placed NOWHERE
     for row in np.flatnonzero(~items.alive & (items.place != Place.NOWHERE)):
-        problems.append(
-            f"row {int(row)} holds no item but is placed {items.place[row]}"
-        )  # scans read place alone
+        problems.append(f"row {int(row)} holds no item but is placed {items.place[row]}")
     for row in np.flatnonzero(items.alive):
         k = int(row)
         t = int(items.type[k])

@@ -191,12 +191,12 @@ def test_training_with_the_exchange_stores_each_worlds_market_once(tmp_path, mod
 
 def test_each_sample_gets_its_own_ticks_and_worlds_table():
     from neural_mmo.envs.vector import WORLD_INDEX
-    from neural_mmo.train.ppo import _tables_for
+    from neural_mmo.train.io import tables_for
 
     T, W = 3, 4
     tables = {"market": torch.arange(T * W * 2 * 5).reshape(T * W, 2, 5)}
     rows = np.array([[5, 5, 11], [0, 7, 5]])
-    out = _tables_for(tables, rows, torch.device("cpu"))
+    out = tables_for(tables, rows, torch.device("cpu"))
     assert out["market"].shape[0] == 4  # each table once
     assert out[WORLD_INDEX].shape == rows.shape
     torch.testing.assert_close(out["market"][out[WORLD_INDEX]], tables["market"][torch.from_numpy(rows)])
