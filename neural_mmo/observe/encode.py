@@ -24,6 +24,7 @@ from neural_mmo.observe.layout import (
 )
 from neural_mmo.observe.layout import EntityColumn as E
 from neural_mmo.world.geometry import nearest_first
+from neural_mmo.world.items import EquipmentView
 from neural_mmo.world.kernel import kernel
 from neural_mmo.world.materials import PASSABLE
 from neural_mmo.world.rules import Rules
@@ -66,6 +67,7 @@ class ObserverArrays(NamedTuple):
     public: np.ndarray  # int16 [n_agents + n_npcs, n_columns]  each entity's row as anyone sees it
     tile_code: np.ndarray  # uint8 [n_agents + n_npcs]  each entity's OCCUPANT tile value
     found: np.ndarray  # int64 [2, n_entities]  work space: ranks and entities kept by the crop
+    worn: np.ndarray  # int16 [n_agents + n_npcs, EquipmentView]  work space: what each entity visibly wears
     views: SystemViews  # int16 [N, width] per system view, by key; [N, 0] while its system is off
     market: (
         np.ndarray
@@ -319,6 +321,7 @@ class Observer:
             public=np.zeros((entities, buffers["entities"].shape[2]), np.int16),
             tile_code=np.zeros(entities, np.uint8),
             found=np.zeros((2, layout.n_entities), np.int64),
+            worn=np.zeros((entities, len(EquipmentView)), np.int16),
             views=SystemViews(**{view.key: _view_buffer(buffers, view, n) for view in SYSTEM_VIEWS}),
             market=market,
             market_best=np.zeros((market.shape[0], 3), np.int64),
@@ -377,7 +380,7 @@ def write_all(world: World, out: ObserverArrays, enc: Encoding, rules: Rules) ->
     tick = world.clock[Clock.TICK]
     write_public_rows(world.agents, world.npcs, tick, rules, out.public, out.tile_code)
     write_observations(world, out, enc, rules)
-    write_system_views(world, out.views, out.entity_slot, out.rows_shown, out.view_rows, rules)
+    write_system_views(world, out.views, out.entity_slot, out.rows_shown, out.view_rows, out.worn, rules)
     write_system_masks(
         world,
         out.action_mask,

@@ -255,11 +255,12 @@ else:
 @kernel(inline=True)
 def write_system_views(
     world: World, views: SystemViews, entity_slot: np.ndarray, shown: np.ndarray, held: np.ndarray,
-    rules: Rules,
+    worn: np.ndarray, rules: Rules,
 ) -> None:  # fmt: skip
     """Each system view of an enabled system into its buffer, after the entity rows are chosen
     (``entity_slot``: the entity each row shows; ``shown``: how many rows each slot shows now;
-    ``held``: how many rows the views aligned with them held last tick, updated here)."""
+    ``held``: how many rows the views aligned with them held last tick, updated here; ``worn``:
+    work space of the equipment view)."""
     if rules.fog.enabled:
         write_fog_view(world, views.fog, rules)
     if rules.profession.enabled:
@@ -269,7 +270,9 @@ def write_system_views(
         tick = world.clock[Clock.TICK]
         write_items_view(world.items, world.holdings, agents.alive, agents.death_tick, tick, views.items)
         write_gold_view(world, views.gold)
-        write_equipment_view(world.items, world.holdings.equipment, entity_slot, shown, held, views.equipment)
+        write_equipment_view(
+            world.items, world.holdings.equipment, entity_slot, shown, held, worn, views.equipment
+        )
         for i in range(held.shape[0]):
             held[i] = shown[i]
 

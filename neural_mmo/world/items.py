@@ -604,30 +604,34 @@ class EquipmentView(IntEnum):
 @kernel
 def write_equipment_view(
     items: ItemTable, equipment: np.ndarray, entity_slot: np.ndarray, shown: np.ndarray, held: np.ndarray,
-    out: np.ndarray,
+    worn: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
     """``out[i, row]`` (int16 ``[n_entities, len(EquipmentView)]``): the equipment of the agent
     that entity row ``row`` of slot ``i``'s observation shows (``entity_slot``; -1: nobody).
 
-    Entity rows are filled from the top: slot ``i`` shows ``shown[i]`` rows now and its view held
+    Each agent's row is made once (``worn``: int16 ``[n_agents + n_npcs, len(EquipmentView)]``,
+    work space whose NPC rows stay zero) and copied into every observation that shows it. Entity
+    rows are filled from the top: slot ``i`` shows ``shown[i]`` rows now and its view held
     ``held[i]`` rows last tick (later rows are zero), so only the first ``max`` of the two rows
     are written (an agent sees ~5 of 32 rows; zeroing all 32 was most of this view's cost)."""
-    n = equipment.shape[0]
+    for j in range(equipment.shape[0]):
+        w = equipment[j, EquipSlot.WEAPON]
+        worn[j, EquipmentView.WEAPON] = items.type[w] if w >= 0 else 0
+        worn[j, EquipmentView.WEAPON_LEVEL] = items.level[w] if w >= 0 else 0
+        armour = 0
+        for e in (EquipSlot.HEAD, EquipSlot.BODY, EquipSlot.LEGS):
+            k = equipment[j, e]
+            if k >= 0:
+                armour += items.level[k]
+        worn[j, EquipmentView.ARMOUR_LEVEL] = armour
     for i in range(out.shape[0]):
         for row in range(min(max(shown[i], held[i]), out.shape[1])):
             j = entity_slot[i, row]
-            out[i, row, EquipmentView.WEAPON] = 0
-            out[i, row, EquipmentView.WEAPON_LEVEL] = 0
-            out[i, row, EquipmentView.ARMOUR_LEVEL] = 0
-            if j < 0 or j >= n:
-                continue
-            w = equipment[j, EquipSlot.WEAPON]
-            if w >= 0:
-                out[i, row, EquipmentView.WEAPON] = items.type[w]
-                out[i, row, EquipmentView.WEAPON_LEVEL] = items.level[w]
-            armour = 0
-            for e in (EquipSlot.HEAD, EquipSlot.BODY, EquipSlot.LEGS):
-                k = equipment[j, e]
-                if k >= 0:
-                    armour += items.level[k]
-            out[i, row, EquipmentView.ARMOUR_LEVEL] = armour
+            if j < 0:
+                out[i, row, EquipmentView.WEAPON] = 0
+                out[i, row, EquipmentView.WEAPON_LEVEL] = 0
+                out[i, row, EquipmentView.ARMOUR_LEVEL] = 0
+            else:
+                out[i, row, EquipmentView.WEAPON] = worn[j, EquipmentView.WEAPON]
+                out[i, row, EquipmentView.WEAPON_LEVEL] = worn[j, EquipmentView.WEAPON_LEVEL]
+                out[i, row, EquipmentView.ARMOUR_LEVEL] = worn[j, EquipmentView.ARMOUR_LEVEL]

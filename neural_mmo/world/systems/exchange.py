@@ -65,12 +65,14 @@ def market_row(item_type: int, level: int, max_level: int) -> int:
 @kernel
 def _collect_listed(world: World, listed: np.ndarray) -> int:
     """The rows placed LISTED, in row order, into ``listed``; returns how many (one pass over the
-    table per tick, which expiry and the buys then share)."""
-    if world.market.listed.sum() == 0:  # nothing listed: no need to look through the table
-        return 0
+    table per tick, which expiry and the buys then share). The pass ends at the last listing: the
+    market's count per seller says how many there are (loads check that they agree)."""
+    total = world.market.listed.sum()
     place = world.items.place
     n = 0
     for k in range(place.shape[0]):  # a free row's place is NOWHERE: no need to read alive
+        if n == total:
+            break
         if place[k] == Place.LISTED:
             listed[n] = k
             n += 1
@@ -225,9 +227,13 @@ def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: i
         best[m, 0] = -1
         best[m, 1] = 0
         best[m, 2] = 0
+    left = world.market.listed.sum()  # listings still to find: the pass ends at the last one
     for k in range(items.place.shape[0]):  # a free row's place is NOWHERE: no need to read alive
+        if left == 0:
+            break
         if items.place[k] != Place.LISTED:
             continue
+        left -= 1
         m = market_row(items.type[k], items.level[k], max_level)
         table[m, MarketView.COUNT] = min(int(table[m, MarketView.COUNT]) + 1, 32767)
         price, seller = int(items.price[k]), int(items.owner[k])
@@ -258,10 +264,13 @@ def write_exchange_masks(
     tick = world.clock[Clock.TICK]
     slots = inventory.shape[1]
     n_offered = 0  # offered[:n_offered]: the market rows with a listing
+    cheapest = 0  # the lowest price on the market: an agent with less gold can buy nothing
     for m in range(best.shape[0]):
         if best[m, 0] >= 0:
             offered[n_offered] = m
             n_offered += 1
+            if cheapest == 0 or best[m, 1] < cheapest:
+                cheapest = best[m, 1]
     for i in range(sell_mask.shape[0]):
         alive = agents.alive[i]
         if not alive and agents.death_tick[i] != tick:
@@ -273,14 +282,14 @@ def write_exchange_masks(
         any_listable = False
         for s in range(slots):
             k = inventory[i, s]
-            ok = can_list and k >= 0 and (items.quantity[k] == 1 or not table_full)
+            ok = can_list and k >= 0 and (not table_full or items.quantity[k] == 1)
             sell_mask[i, 1 + s] = ok
             any_listable |= ok
         price_mask[i, 1:] = any_listable
         buy_mask[i, 1:] = 0
-        if not alive or not has_room(inventory, i):
+        gold = world.gold[i] if alive else 0
+        if n_offered == 0 or gold < cheapest or not has_room(inventory, i):
             continue
-        gold = world.gold[i]
         for q in range(n_offered):
             m = offered[q]
             price = best[m, 1] if best[m, 0] != i else best[m, 2]

@@ -150,11 +150,8 @@ def write_use_mask(world: World, mask: np.ndarray) -> None:
         mask[i, 0] = 1
         room = False
         for s in range(inventory.shape[1]):
-            room |= inventory[i, s] < 0
-        for e in range(n_equip):
-            mask[i, 1 + e] = alive and room and equipment[i, e] >= 0
-        for s in range(inventory.shape[1]):
             k = inventory[i, s]
+            room |= k < 0
             ok = False
             if alive and k >= 0:
                 t = items.type[k]
@@ -170,3 +167,5 @@ def write_use_mask(world: World, mask: np.ndarray) -> None:
                         level = 1
                     ok = level >= items.level[k]
             mask[i, 1 + n_equip + s] = ok
+        for e in range(n_equip):
+            mask[i, 1 + e] = alive and room and equipment[i, e] >= 0

@@ -50,8 +50,12 @@ def _leave_items(world: World, i: int, rules: Rules) -> None:
             taken += kept
             lost += not kept
     if world.market.listed.shape[0] > 0 and world.market.listed[i] > 0:  # its listings, last
+        left = world.market.listed[i]
         for k in range(items.alive.shape[0]):
+            if left == 0:
+                break
             if items.alive[k] and items.place[k] == Place.LISTED and items.owner[k] == i:
+                left -= 1
                 kept = _hand_over(world, k, heir, rules)
                 taken += kept
                 lost += not kept

@@ -112,7 +112,7 @@ def write_trade_masks(
     :func:`_trade` written out as plain loops, with no call per entity row: a call, even inlined,
     costs numba a reference count of each array it is handed (``tests/scenarios/test_trade_rules.py``
     checks masks and rules agree)."""
-    agents, inventory = world.agents, world.holdings.inventory
+    agents, inventory, npcs = world.agents, world.holdings.inventory, world.npcs
     tick = world.clock[Clock.TICK]
     slots = inventory.shape[1]
     n_rows = entity_slot.shape[1]
@@ -134,27 +134,31 @@ def write_trade_masks(
             destroy_mask[i, 1 + s] = owned
             holds |= owned
         gold = world.gold[i] if alive else 0
+        give_to_mask[i, 1:] = 0
+        gold_to_mask[i, 1:] = 0
         any_room = False
         anyone = False
         r0, c0 = int(r[i]), int(c[i])
-        shown = 0
-        for row in range(n_rows):  # in_reach and has_room written out: no call per row
+        row = 1  # row 0 shows the agent itself
+        while alive and row < n_rows:  # in_reach and has_room written out: no call per row
             j = entity_slot[i, row]
             if j < 0:
                 break  # entity rows are filled from the top: the rest are empty
-            shown += 1
-            near = alive and j < n and j != i and living[j]
-            near = near and abs(int(r[j]) - r0) <= reach and abs(int(c[j]) - c0) <= reach
-            room = False
-            if near:
+            if j < n:
+                far = max(abs(int(r[j]) - r0), abs(int(c[j]) - c0))
+            else:
+                far = max(abs(int(npcs.r[j - n]) - r0), abs(int(npcs.c[j - n]) - c0))
+            if far > reach:
+                break  # rows are nearest first (Chebyshev distance): the rest are out of reach too
+            if j < n and living[j]:
+                room = False
                 for s in range(slots):
                     room |= inventory[j, s] < 0
-            give_to_mask[i, 1 + row] = room and holds
-            gold_to_mask[i, 1 + row] = near and gold > 0
-            any_room |= room
-            anyone |= near
-        give_to_mask[i, 1 + shown :] = 0
-        gold_to_mask[i, 1 + shown :] = 0
+                give_to_mask[i, 1 + row] = room and holds
+                gold_to_mask[i, 1 + row] = gold > 0
+                any_room |= room
+                anyone = True
+            row += 1
         for s in range(slots):
             give_mask[i, 1 + s] = any_room and inventory[i, s] >= 0
         for b in range(buckets):
