@@ -9,7 +9,8 @@ machine hits both sides alike. A peer run is a fresh subprocess in its own venv
 through ``neural_mmo.bench.bench_vecenv`` exactly as ``neural-mmo bench`` does (policy "random",
 ``BENCH_OVERRIDES``: concurrent spawning, immortal agents), one fresh VecEnv per round. Every
 figure is agent-steps/s = living agents x ticks / time inside step, actions drawn outside the
-clock; the table gives medians over rounds and us/peer as the ratio of the medians.
+clock; the table gives medians over rounds, us/peer as the ratio of the medians, and the median
+and range of the per-round ratios (each round's us over that round's peer run).
 
 The whole process tree is pinned to one CPU (``--cpu``, via ``sched_setaffinity``, inherited by
 the peer subprocesses); BLAS/OpenMP pools are held to one thread.
@@ -167,6 +168,7 @@ def summarize(c: Comparison) -> dict[str, Any]:
             peer_median=round(pm, 1),
             ours_median=round(om),
             ratio_us_over_peer=round(om / pm, 2) if pm > 0 else None,
+            paired_ratio_median=round(statistics.median(paired), 2) if paired else None,
             paired_ratio_min=round(min(paired), 2) if paired else None,
             paired_ratio_max=round(max(paired), 2) if paired else None,
             peer_evidence_last=next(
@@ -311,7 +313,7 @@ def main() -> None:
     print()
     print(
         "| comparison | peer setting | peer median agent-steps/s | our setting "
-        "| our median agent-steps/s | us/peer | per-round us/peer |"
+        "| our median agent-steps/s | us/peer | per-round us/peer: median (range) |"
     )
     print("|---|---|---:|---|---:|---:|---:|")
     for s in summaries:
@@ -321,7 +323,7 @@ def main() -> None:
         print(
             f"| {s['name']} | {s['peer_setting']} | {fmt(s['peer_median'])} | {s['ours_setting']} "
             f"| {fmt(s['ours_median'])} | {s['ratio_us_over_peer']:,}x "
-            f"| {s['paired_ratio_min']:,}-{s['paired_ratio_max']:,}x |"
+            f"| {s['paired_ratio_median']:,}x ({s['paired_ratio_min']:,}-{s['paired_ratio_max']:,}) |"
         )
     print()
     for s in summaries:
