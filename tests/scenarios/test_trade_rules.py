@@ -259,6 +259,35 @@ def test_buying_without_gold_or_room_changes_nothing():
     consistent(sc)
 
 
+def test_listings_high_in_the_item_table_are_found_by_the_market_the_buys_and_expiry():
+    # the scans of the item table stop at the last listing (counted per seller): put listings
+    # at both ends of the table, with free rows between and below them
+    sc = scenario(item__capacity=48, item__inventory_slots=40, exchange__listing_ticks=6)
+    hats = [give_item(sc, 2, ItemType.HAT, 1) for _ in range(40)]  # rows 0 .. 39
+    bow = give_item(sc, 1, ItemType.BOW, 2)
+    assert bow == 40
+    for k in hats[:10]:
+        sc.step(act={2: {"destroy": 1 + position(sc, 2, k)}})  # rows 0 .. 9 free again
+    sell(sc, 1, bow, 1)  # row 40, the table's highest live row
+    arrows = give_item(sc, 0, ItemType.ARROW, 1, quantity=3)  # row 0
+    sell(sc, 0, arrows, 2)  # a piece split off into row 1
+    listed = np.flatnonzero(sc.state.items.place == Place.LISTED).tolist()
+    assert listed == [1, bow]
+    max_level = sc.config.item.max_level
+    m_bow, m_arrow = market_row(ItemType.BOW, 2, max_level), market_row(ItemType.ARROW, 1, max_level)
+    assert sc.vec.market[0][m_bow].tolist() == [ItemType.BOW, 2, sell_price(sc.config, 1), 1, 0]
+    assert sc.vec.market[0][m_arrow].tolist() == [ItemType.ARROW, 1, sell_price(sc.config, 2), 1, 0]
+    sc.state.gold[:] = [100, 0, 0]
+    sc.refresh()
+    assert sc.mask(0, "buy")[1 + m_bow] == 1 and sc.mask(0, "buy")[1 + m_arrow] == 0  # its own
+    sc.step(act={0: {"buy": 1 + m_bow}})
+    assert sc.state.items.owner[bow] == 0 and sc.state.items.place[bow] == Place.INVENTORY
+    sc.run(6)  # the arrow's listing expires back onto its stack
+    assert sc.state.items.place[1] == Place.NOWHERE and sc.state.items.quantity[arrows] == 3
+    assert sc.state.market.listed.tolist() == [0, 0, 0] and sc.vec.market[0][:, MarketView.COUNT].sum() == 0
+    consistent(sc)
+
+
 def test_the_listings_of_the_dead_go_to_their_killer():
     sc = scenario("""
 ...
