@@ -114,6 +114,9 @@ def as_action_array(actions: Any, n_worlds: int, n_slots: int, n_heads: int, out
 
     Raises TypeError for a non-array or non-numeric input and ValueError for a wrong shape.
     """
+    if type(actions) is np.ndarray and actions.dtype.kind == "i" and actions.shape == (n_slots, n_heads):
+        out[...] = actions  # the common case (signed integers widen exactly), without the checks below
+        return
     if isinstance(actions, (Mapping, str, bytes)) or actions is None:
         raise TypeError(
             f"actions must be an integer array of shape ({n_slots}, {n_heads}), got {type(actions).__name__}"

@@ -513,7 +513,7 @@ class VecEnv:
             penalty = reward_fn.death_penalty
         done = self.episode_done
         todo = self._every_world  # the common case: no episode ended on the last step
-        if done.any():  # those worlds restart (or stay idle) and are not stepped this time
+        if np.count_nonzero(done):  # those worlds restart (or stay idle); not stepped this time
             todo = np.logical_not(done, out=self._todo)
             for w in np.flatnonzero(done).tolist():
                 if not self.autoreset:

@@ -233,6 +233,11 @@ def test_as_action_array_accepted_forms():
     assert parse(np.arange(8).reshape(4, 2)).tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
     assert parse(np.arange(8, dtype=np.int8).reshape(2, 2, 2)).tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
     assert parse(np.arange(8).reshape(1, 4, 2), worlds=1).tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    for dtype in (np.int8, np.int16, np.int32, np.int64):  # signed integers are copied exactly
+        lo, hi = np.iinfo(dtype).min, np.iinfo(dtype).max
+        extremes = np.array([[lo, hi], [hi, lo], [-1, 0], [1, 2]], dtype)
+        assert parse(extremes).tolist() == extremes.tolist()
+        assert parse(extremes.T.copy().T).tolist() == extremes.tolist()  # not C-contiguous
 
 
 def test_as_action_array_floats():
