@@ -227,13 +227,9 @@ def write_market(world: World, table: np.ndarray, best: np.ndarray, max_level: i
         best[m, 0] = -1
         best[m, 1] = 0
         best[m, 2] = 0
-    left = world.market.listed.sum()  # listings still to find: the pass ends at the last one
-    for k in range(items.place.shape[0]):  # a free row's place is NOWHERE: no need to read alive
-        if left == 0:
-            break
-        if items.place[k] != Place.LISTED:
-            continue
-        left -= 1
+    listed = world.exchange_work.listed  # the tick's work array, free again once the tick is over
+    for q in range(_collect_listed(world, listed)):
+        k = listed[q]
         m = market_row(items.type[k], items.level[k], max_level)
         table[m, MarketView.COUNT] = min(int(table[m, MarketView.COUNT]) + 1, 32767)
         price, seller = int(items.price[k]), int(items.owner[k])
