@@ -2,9 +2,11 @@
 measured in alternating chunks (so the drift of a shared machine hits both alike).
 
     .venv/bin/python benchmarks/bench_worlds.py --ours-rev REV [--chunks 60] [--ticks 25] [--cpu 0]
+        [--worlds 1 8] [--economy]
 
 For each world count, two worker processes (this tree and REV, checked out into a temporary git
-worktree) build the same VecEnv (medium preset, ``BENCH_OVERRIDES``, seed 0), reset it and step
+worktree) build the same VecEnv (medium preset, ``BENCH_OVERRIDES``, seed 0; with ``--economy``
+items, professions and the exchange on too), reset it and step
 20 ticks outside the clock. Then they take turns, one chunk of ``--ticks`` steps at a time (the
 other waits on its pipe, so only one runs), ``--chunks`` chunks each, the first of a pair
 alternating between old and new. Each step's actions come from the Random policy over the masks,
@@ -29,6 +31,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+ECONOMY = {"item.enabled": True, "profession.enabled": True, "exchange.enabled": True}
 WORKER = """
 import json, sys, time
 import numpy as np
@@ -36,7 +39,8 @@ from neural_mmo.agents.random import RandomPolicy
 from neural_mmo.bench import BENCH_OVERRIDES
 from neural_mmo.config import Config
 from neural_mmo.envs.vector import VecEnv
-vec = VecEnv(int(sys.argv[1]), config=Config.preset("medium").override(BENCH_OVERRIDES), seed=0)
+config = Config.preset("medium").override(BENCH_OVERRIDES).override(json.loads(sys.argv[2]))
+vec = VecEnv(int(sys.argv[1]), config=config, seed=0)
 vec.reset()
 policy = RandomPolicy(vec.layout, 0)
 for _ in range(20):
@@ -57,9 +61,9 @@ for line in sys.stdin:
 class Worker:
     """One tree's VecEnv in a subprocess, stepping a chunk when asked."""
 
-    def __init__(self, tree: Path, worlds: int, cpu: int):
+    def __init__(self, tree: Path, worlds: int, cpu: int, overrides: dict):
         env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
-        command = [sys.executable, "-c", WORKER, str(worlds)]
+        command = [sys.executable, "-c", WORKER, str(worlds), json.dumps(overrides)]
         if cpu >= 0:
             command = ["taskset", "-c", str(cpu), *command]
         self.process = subprocess.Popen(command, env=env, cwd=tree, stdin=subprocess.PIPE,
@@ -93,8 +97,8 @@ def quartiles(values: list[float]) -> tuple[float, float, float]:
     return q1, q2, q3
 
 
-def compare(trees: dict[str, Path], worlds: int, chunks: int, ticks: int, cpu: int) -> dict:
-    workers = {name: Worker(tree, worlds, cpu) for name, tree in trees.items()}
+def compare(trees: dict[str, Path], worlds: int, chunks: int, ticks: int, cpu: int, overrides: dict) -> dict:
+    workers = {name: Worker(tree, worlds, cpu, overrides) for name, tree in trees.items()}
     try:
         rates: dict[str, list[float]] = {"old": [], "new": []}
         ratios = []
@@ -118,7 +122,10 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=60, help="chunks per tree and world count")
     parser.add_argument("--ticks", type=int, default=25, help="steps per chunk")
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin to; -1: do not pin")
+    parser.add_argument("--worlds", type=int, nargs="+", default=[1, 8], help="worlds per env, each compared")
+    parser.add_argument("--economy", action="store_true", help="items, professions and the exchange on")
     args = parser.parse_args()
+    overrides = ECONOMY if args.economy else {}
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "old"
         subprocess.run(["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", str(old), args.ours_rev],
@@ -126,14 +133,14 @@ def main() -> None:
         try:
             trees = {"old": old, "new": REPO}
             summary = {}
-            for worlds in (1, 8):
-                result = compare(trees, worlds, args.chunks, args.ticks, args.cpu)
+            for worlds in args.worlds:
+                result = compare(trees, worlds, args.chunks, args.ticks, args.cpu, overrides)
                 summary[worlds] = result
                 q1, q3 = result["ratio_iqr"]
                 print(f"{worlds} world(s): old {result['old']:,.0f}  new {result['new']:,.0f} agent-steps/s"
                       f"  new/old {result['ratio']:.3f} (IQR {q1:.3f}-{q3:.3f})")  # fmt: skip
             print(json.dumps({"rev": args.ours_rev, "chunks": args.chunks, "ticks": args.ticks,
-                              "summary": summary}))  # fmt: skip
+                              "economy": args.economy, "summary": summary}))  # fmt: skip
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
 

@@ -378,6 +378,7 @@ class VecEnv:
                 {k: v[w * S : (w + 1) * S] for k, v in self.observations.items()}
                 | ({} if self.market is None else {"market": self.market[w]}),
                 self._entity_slot[w * S : (w + 1) * S],
+                incremental=True,  # writes after every tick of its world; rewrite_all after a restore
             )
             for w in range(self.num_worlds)
         ]
@@ -450,12 +451,7 @@ class VecEnv:
         agents of an interrupted episode just vanish), and every later episode of this world uses
         the same map until :meth:`unload`. Used by scenario tests and for hand-made maps.
         """
-        if (
-            isinstance(world, bool)
-            or not isinstance(world, (int, np.integer))
-            or not 0 <= world < self.num_worlds
-        ):
-            raise ValueError(f"world must be an int in 0..{self.num_worlds - 1}, got {world!r}")
+        world = self._world_index(world)
         side = self.config.grid_side
         material = np.asarray(material)
         if material.shape != (side, side) or material.dtype.kind not in "iu":
@@ -490,7 +486,7 @@ class VecEnv:
         else:
             self._episodes[world] += 1
         self._maps[world] = (material.astype(np.uint8), placements)
-        self._reset_world(int(world))
+        self._reset_world(world)
         self.episode_done[world] = False
 
     def episode_index(self, world: int) -> int:
@@ -500,6 +496,24 @@ class VecEnv:
     def unload(self, world: int) -> None:
         """Go back to generated maps for ``world`` from its next episode on."""
         self._maps[world] = None
+
+    def _world_index(self, world: Any) -> int:
+        if (
+            isinstance(world, bool)
+            or not isinstance(world, (int, np.integer))
+            or not 0 <= world < self.num_worlds
+        ):
+            raise ValueError(f"world must be an int in 0..{self.num_worlds - 1}, got {world!r}")
+        return int(world)
+
+    def rewrite_observations(self, world: int | None = None) -> None:
+        """Write the observations of ``world`` (every world if None) anew from its state, every
+        part of every slot: call after editing a world's arrays by hand between steps (the
+        encoder otherwise rewrites an agent's holdings parts only after the events that change
+        them)."""
+        for w in range(self.num_worlds) if world is None else [self._world_index(world)]:
+            self._observers[w].rewrite_all()
+            self._observers[w].write(self.worlds[w])
 
     def close(self) -> None:
         """Nothing to release in-process; here for API symmetry."""
@@ -665,6 +679,8 @@ class VecEnv:
         if (saved["vec.episodes"] < 0).any():
             raise SaveError(f"{path}: negative episode indices")
         copy_arrays(saved, live)
+        for observer in self._observers:
+            observer.rewrite_all()
         self.seed, self.first_world = seed, first_world
         self.autoreset, self._started = flags
         self._maps = maps

@@ -255,20 +255,23 @@ else:
 @kernel(inline=True)
 def write_system_views(
     world: World, views: SystemViews, entity_slot: np.ndarray, shown: np.ndarray, held: np.ndarray,
-    worn: np.ndarray, rules: Rules,
+    worn: np.ndarray, touched: np.ndarray, rules: Rules,
 ) -> None:  # fmt: skip
     """Each system view of an enabled system into its buffer, after the entity rows are chosen
     (``entity_slot``: the entity each row shows; ``shown``: how many rows each slot shows now;
     ``held``: how many rows the views aligned with them held last tick, updated here; ``worn``:
-    work space of the equipment view)."""
+    work space of the equipment view; ``touched``: the slots whose views of their own holdings and
+    levels are rewritten, see ``neural_mmo.observe.encode.mark_holdings``)."""
     if rules.fog.enabled:
         write_fog_view(world, views.fog, rules)
     if rules.profession.enabled:
-        write_professions_view(world, views.professions)
+        write_professions_view(world, touched, views.professions)
     if rules.item.enabled:
         agents = world.agents
         tick = world.clock[Clock.TICK]
-        write_items_view(world.items, world.holdings, agents.alive, agents.death_tick, tick, views.items)
+        write_items_view(
+            world.items, world.holdings, agents.alive, agents.death_tick, tick, touched, views.items
+        )
         write_gold_view(world, views.gold)
         write_equipment_view(
             world.items, world.holdings.equipment, entity_slot, shown, held, worn, views.equipment
@@ -286,14 +289,16 @@ def _head(action_mask: np.ndarray, head_offsets: np.ndarray, head_sizes: np.ndar
 @kernel(inline=True)
 def write_system_masks(
     world: World, action_mask: np.ndarray, head_offsets: np.ndarray, head_sizes: np.ndarray,
-    entity_slot: np.ndarray, market: np.ndarray, best: np.ndarray, offered: np.ndarray, rules: Rules,
+    entity_slot: np.ndarray, market: np.ndarray, best: np.ndarray, offered: np.ndarray, touched: np.ndarray,
+    rules: Rules,
 ) -> None:  # fmt: skip
     """The action-mask part of each head an enabled system adds (after the encoder's move and
-    attack parts), for every agent slot shown this tick; with the exchange, first the world's
+    attack parts), for every agent slot shown this tick (the use head's for the ``touched`` slots:
+    it depends only on the slot's holdings and levels); with the exchange, first the world's
     market table (``market``) and its best offers (``best``: :func:`write_market`; ``offered`` is
     work space for the masks)."""
     if rules.item.enabled:
-        write_use_mask(world, _head(action_mask, head_offsets, head_sizes, ActionHead.USE))
+        write_use_mask(world, touched, _head(action_mask, head_offsets, head_sizes, ActionHead.USE))
         write_trade_masks(
             world, entity_slot, _head(action_mask, head_offsets, head_sizes, ActionHead.DESTROY),
             _head(action_mask, head_offsets, head_sizes, ActionHead.GIVE),

@@ -568,12 +568,14 @@ class ItemView(IntEnum):
 
 @kernel
 def write_items_view(items: ItemTable, holdings: Holdings, alive: np.ndarray, death_tick: np.ndarray,
-                     tick: int, out: np.ndarray) -> None:  # fmt: skip
+                     tick: int, touched: np.ndarray, out: np.ndarray) -> None:  # fmt: skip
     """``out[i]`` (int16 ``[N_EQUIP_SLOTS + inventory_slots, len(ItemView)]``) of every agent slot
-    shown this tick (alive, or died this tick): its equipment rows, then its inventory rows; other
-    slots are zeroed."""
+    ``i`` with ``touched[i]``: for one shown this tick (alive, or died this tick), its equipment
+    rows, then its inventory rows; other slots are zeroed."""
     n_equip = holdings.equipment.shape[1]
     for i in range(out.shape[0]):
+        if not touched[i]:
+            continue
         shown = alive[i] or death_tick[i] == tick
         for row in range(out.shape[1]):
             k = -1

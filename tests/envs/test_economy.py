@@ -115,9 +115,9 @@ TRADING = {**ECONOMY, "exchange.enabled": True, "exchange.listing_ticks": 20, "i
 
 
 def start_with_gold(vec: VecEnv, gold: int) -> None:
-    for w, state in enumerate(vec.worlds):
+    for state in vec.worlds:
         state.gold[:] = gold * state.agents.alive
-        vec._observers[w].write(state)
+    vec.rewrite_observations()
 
 
 def gold_of(vec: VecEnv) -> int:
@@ -349,3 +349,57 @@ def test_the_equipment_view_matches_the_entity_rows_every_tick():
                     assert view[i, row].tolist() == expected, (i, row)
     assert fewer > 0  # slots did see fewer entities than the tick before
     assert worn > 0  # rows showed someone wearing something
+
+
+def test_holdings_parts_rewritten_from_the_events_equal_a_full_rewrite_every_tick(tmp_path):
+    """A VecEnv's observers rewrite a slot's items view, professions view and use mask only after
+    events that name it (``mark_holdings``); every tick, each world's whole observation equals
+    that of an observer that rewrites everything, through deaths, loot, NPC drops, trades, the
+    exchange, level-ups, ammunition running out, and a save restored mid-run."""
+    from neural_mmo.observe.encode import Observer
+    from neural_mmo.world.items import EquipSlot
+
+    cfg = economy(**{**TRADING, "npc.n_npcs": 12, "exchange.max_listings": 2, "spawn.n_agents": 24})
+    vec = VecEnv(2, config=cfg, seed=9)
+    vec.reset()
+    start_with_gold(vec, 40)
+    S = cfg.spawn.n_agents
+    full = [Observer(vec.layout, {k: v[:S].copy() for k, v in vec.observations.items()}) for _ in range(2)]
+    policy = RandomPolicy(vec.layout, 9)
+    kinds, skipped, spent = set(), 0, 0
+    for t in range(500):
+        ammo_before = [w.holdings.equipment[:, EquipSlot.AMMO] >= 0 for w in vec.worlds]
+        actions = policy.act(vec.observations)
+        actions[:S, ActionHead.DESTROY] = 0  # world 0 keeps its items in play, so the dead leave loot
+        vec.step(actions)
+        if t == 250:
+            vec.save(tmp_path / "mid.npz")
+            vec.restore(tmp_path / "mid.npz")
+        for w, state in enumerate(vec.worlds):
+            kinds |= {e["kind"] for e in state.events.rows()}
+            spent += int((ammo_before[w] & (state.holdings.equipment[:, EquipSlot.AMMO] < 0)).sum())
+            own = vec._observers[w].arrays
+            skipped += int((~own.touched & own.was_shown).sum())
+            full[w].write(state)
+            for key, expected in full[w].buffers.items():
+                assert (vec.observations[key][w * S : (w + 1) * S] == expected).all(), (key, t, w)
+    assert {"HARVEST", "EQUIP", "UNEQUIP", "CONSUME", "LOOT", "DROP", "DESTROY", "GIVE", "LIST", "BUY",
+            "SELL", "EXPIRE", "LEVEL_UP", "DEATH", "SPAWN"} <= kinds, kinds  # fmt: skip
+    assert spent > 0  # some ammunition ran out (no event says so: the attack marks its owner)
+    assert skipped > 0  # and the observers did skip the slots nothing happened to
+
+
+def test_rewrite_observations_shows_a_world_edited_by_hand():
+    vec = VecEnv(2, config=economy(), seed=3)
+    vec.reset()
+    S = vec.slots_per_world
+    i = int(np.flatnonzero(vec.worlds[1].agents.alive)[0])
+    vec.worlds[1].professions.level[i] = 7  # an edit no event tells the observers about
+    vec.step(np.zeros((vec.num_slots, vec.n_heads), np.int64))
+    assert (vec.observations["professions"][S + i] == 1).all()  # still the level it had
+    vec.rewrite_observations(1)
+    assert (vec.observations["professions"][S + i] == 7).all()
+    assert (vec.observations["professions"][:S][vec.worlds[0].agents.alive] == 1).all()
+    for bad in (2, -1, True, 1.0, "1"):
+        with pytest.raises(ValueError, match="world must be an int"):
+            vec.rewrite_observations(bad)

@@ -111,12 +111,14 @@ def harvest(world: World, rules: Rules) -> None:
 
 
 @kernel
-def write_professions_view(world: World, out: np.ndarray) -> None:
-    """``out[i]`` (int16 ``[N_PROFESSIONS]``) of every agent slot shown this tick: its profession
-    levels; other slots are zeroed."""
+def write_professions_view(world: World, touched: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]`` (int16 ``[N_PROFESSIONS]``) of every agent slot ``i`` with ``touched[i]``: for
+    one shown this tick, its profession levels; other slots are zeroed."""
     agents = world.agents
     tick = world.clock[Clock.TICK]
     for i in range(out.shape[0]):
+        if not touched[i]:
+            continue
         shown = agents.alive[i] or agents.death_tick[i] == tick
         for p in range(out.shape[1]):
             out[i, p] = world.professions.level[i, p] if shown else 0

@@ -130,9 +130,10 @@ def use_items(world: World, commands: np.ndarray, rules: Rules) -> None:
 
 
 @kernel
-def write_use_mask(world: World, mask: np.ndarray) -> None:
-    """The ``use`` head's part of every shown agent's action mask (``mask``: ``[N, 1 + rows]``):
-    the no-op, and each row :func:`usable` allows (none for an agent that died this tick).
+def write_use_mask(world: World, touched: np.ndarray, mask: np.ndarray) -> None:
+    """The ``use`` head's part of the action mask (``mask``: ``[N, 1 + rows]``) of every shown
+    agent slot ``i`` with ``touched[i]``: the no-op, and each row :func:`usable` allows (none for
+    an agent that died this tick).
 
     The rule of :func:`usable`, written out as plain loops: a call per row, even inlined, costs
     numba a reference count of each array it is handed, several times the rule itself
@@ -145,7 +146,7 @@ def write_use_mask(world: World, mask: np.ndarray) -> None:
     tick = world.clock[Clock.TICK]
     for i in range(mask.shape[0]):
         alive = agents.alive[i]
-        if not alive and agents.death_tick[i] != tick:
+        if not touched[i] or (not alive and agents.death_tick[i] != tick):
             continue
         mask[i, 0] = 1
         room = False
