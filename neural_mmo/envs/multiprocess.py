@@ -59,7 +59,7 @@ import numpy as np
 from neural_mmo.config import Config, make_config
 from neural_mmo.envs.actions import as_action_array
 from neural_mmo.envs.memory import check_memory
-from neural_mmo.envs.vector import PER_WORLD, VecEnv, buffer_specs
+from neural_mmo.envs.vector import PER_WORLD, VecEnv, buffer_specs, world_index
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn
 from neural_mmo.world.rng import check_seed
@@ -501,12 +501,7 @@ class MultiprocessVecEnv(WorkerGroups):
     # ------------------------------------------------------------------ internals
 
     def _group_of(self, world: int) -> int:
-        if (
-            isinstance(world, bool)
-            or not isinstance(world, (int, np.integer))
-            or not 0 <= world < self.num_worlds
-        ):
-            raise ValueError(f"world must be an int in 0..{self.num_worlds - 1}, got {world!r}")
+        world = world_index(world, self.num_worlds)
         return next(g for g, r in enumerate(self.groups) if world in r)
 
     def _send(self, g: int, command: str, arg: Any) -> None:

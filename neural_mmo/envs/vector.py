@@ -254,6 +254,13 @@ WORLD_INDEX = "world_index"
 every world table (``market``) that the slot sees (:func:`with_tables`)."""
 
 
+def world_index(world: Any, num_worlds: int) -> int:
+    """``world`` as the index of one of ``num_worlds`` worlds; ``ValueError`` unless it is one."""
+    if isinstance(world, bool) or not isinstance(world, (int, np.integer)) or not 0 <= world < num_worlds:
+        raise ValueError(f"world must be an int in 0..{num_worlds - 1}, got {world!r}")
+    return int(world)
+
+
 def with_tables(env: Any, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``observations`` (``env``'s per-slot buffers) with ``env``'s world tables (``market``, with
     the exchange on: ``[num_worlds, ...]``, published once per world) and :data:`WORLD_INDEX`, for
@@ -498,13 +505,7 @@ class VecEnv:
         self._maps[world] = None
 
     def _world_index(self, world: Any) -> int:
-        if (
-            isinstance(world, bool)
-            or not isinstance(world, (int, np.integer))
-            or not 0 <= world < self.num_worlds
-        ):
-            raise ValueError(f"world must be an int in 0..{self.num_worlds - 1}, got {world!r}")
-        return int(world)
+        return world_index(world, self.num_worlds)
 
     def rewrite_observations(self, world: int | None = None) -> None:
         """Write the observations of ``world`` (every world if None) anew from its state, every
