@@ -45,7 +45,7 @@ from neural_mmo.config import Config, make_config
 from neural_mmo.envs.actions import as_action_array, sanitize_actions
 from neural_mmo.envs.memory import check_memory
 from neural_mmo.envs.settings import fixed_material, room_of, rules_with_cap, sampled_cap
-from neural_mmo.observe.encode import Encoding, Observer, ObserverArrays, write_all
+from neural_mmo.observe.encode import REBUILT, Encoding, Observer, ObserverArrays, write_all
 from neural_mmo.observe.layout import ObsLayout
 from neural_mmo.tasks.rewards import RewardFn, SurvivalReward, apply_death_penalty
 from neural_mmo.world.commands import NO_COMMAND
@@ -691,7 +691,7 @@ class VecEnv:
     def _saved_arrays(self) -> dict[str, np.ndarray]:
         """Name -> live array of everything saved but the maps: every buffer of
         :func:`buffer_specs`, the episode indices and idle flags, each world's state and the
-        observers' own arrays (those not views of the buffers)."""
+        observers' own arrays (those not views of the buffers, nor rebuilt after a restore)."""
         specs = buffer_specs(self.layout, self.num_worlds)
         buffers = {k: self.observations[k] if k in self.observations else getattr(self, k) for k in specs}
         arrays = {f"buffer.{name}": array for name, array in buffers.items()}
@@ -700,7 +700,7 @@ class VecEnv:
             arrays.update(world_arrays(state, f"world{w}."))
             own = self._observers[w].arrays
             for name, array in own._asdict().items():
-                if isinstance(array, tuple):  # the system views: buffers, or empty
+                if isinstance(array, tuple) or name in REBUILT:  # the system views (buffers, or empty)
                     continue
                 if not any(np.shares_memory(array, b) for b in buffers.values()):
                     arrays[f"observer{w}.{name}"] = array

@@ -36,7 +36,7 @@ from neural_mmo.world.systems.movement import DC, DR, N_DIRECTIONS
 from neural_mmo.world.tables import N_SKILLS, AgentTable, NpcTable
 
 __all__ = ["Encoding", "Observer", "ObserverArrays", "encoding_of", "nearest_first", "tile_pairs",
-           "mark_holdings", "write_all", "write_observations", "write_public_rows"]  # fmt: skip
+           "REBUILT", "mark_holdings", "write_all", "write_observations", "write_public_rows"]  # fmt: skip
 
 
 MATERIAL_SHIFT = 8 * (TileChannel.MATERIAL if sys.byteorder == "little" else 1 - TileChannel.MATERIAL)
@@ -186,6 +186,11 @@ def mark_holdings(world: World, out: ObserverArrays) -> None:
             now = equipment[i, EquipSlot.AMMO] >= 0
             touched[i] |= now and not out.had_ammo[i]  # put on this tick: an EQUIP event marks it too
             out.had_ammo[i] = now
+
+
+REBUILT = frozenset({"touched", "was_shown", "had_ammo", "rewrite"})
+"""Observer arrays that are not saved: the first write after a restore rebuilds them from the
+world (a restore asks for a full rewrite), so saves keep the layout they had without them."""
 
 
 DEFAULT_WINDOW = 15

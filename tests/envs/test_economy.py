@@ -403,3 +403,16 @@ def test_rewrite_observations_shows_a_world_edited_by_hand():
     for bad in (2, -1, True, 1.0, "1"):
         with pytest.raises(ValueError, match="world must be an int"):
             vec.rewrite_observations(bad)
+
+
+def test_saves_leave_out_the_observer_arrays_a_restore_rebuilds(tmp_path):
+    from neural_mmo.observe.encode import REBUILT
+    from neural_mmo.world.snapshot import read_save
+
+    vec = VecEnv(1, config=economy(), seed=2)
+    vec.reset()
+    vec.step(np.zeros((vec.num_slots, vec.n_heads), np.int64))
+    vec.save(tmp_path / "a.npz")
+    names = set(read_save(tmp_path / "a.npz", ("vec",)).arrays)
+    assert "observer0.worn" in names  # the observer's other arrays are saved
+    assert not {f"observer0.{name}" for name in REBUILT} & names
