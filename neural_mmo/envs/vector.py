@@ -458,7 +458,7 @@ class VecEnv:
         agents of an interrupted episode just vanish), and every later episode of this world uses
         the same map until :meth:`unload`. Used by scenario tests and for hand-made maps.
         """
-        world = self._world_index(world)
+        world = world_index(world, self.num_worlds)
         side = self.config.grid_side
         material = np.asarray(material)
         if material.shape != (side, side) or material.dtype.kind not in "iu":
@@ -504,15 +504,12 @@ class VecEnv:
         """Go back to generated maps for ``world`` from its next episode on."""
         self._maps[world] = None
 
-    def _world_index(self, world: Any) -> int:
-        return world_index(world, self.num_worlds)
-
     def rewrite_observations(self, world: int | None = None) -> None:
         """Write the observations of ``world`` (every world if None) anew from its state, every
         part of every slot: call after editing a world's arrays by hand between steps (the
         encoder otherwise rewrites an agent's holdings parts only after the events that change
         them)."""
-        for w in range(self.num_worlds) if world is None else [self._world_index(world)]:
+        for w in range(self.num_worlds) if world is None else [world_index(world, self.num_worlds)]:
             self._observers[w].rewrite_all()
             self._observers[w].write(self.worlds[w])
 
